@@ -1,0 +1,19 @@
+"""glassnet: a glass-box neural-network library on NumPy.
+
+Every op's forward and backward stand side by side in ``glassnet.ops``; every op, layer, loss
+and optimizer is checked against finite differences and against PyTorch in the test suite.
+"""
+
+__version__ = "0.1.0"
+
+from . import functional, init, losses, nn, ops, optim  # noqa: E402
+from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from .ops import concatenate, maximum, minimum, stack, where  # noqa: E402
+from .random import seed  # noqa: E402
+from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor  # noqa: E402
+
+__all__ = [
+    "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "functional",
+    "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
+    "ops", "optim", "seed", "stack", "tensor", "where",
+]

@@ -1,0 +1,221 @@
+"""Loss functions: ``loss(prediction, target) -> Tensor``.
+
+``prediction`` is a Tensor (the network's output); ``target`` an array or Tensor (no gradient
+flows into it). ``reduction`` is ``"mean"`` (default), ``"sum"`` or ``"none"``:
+
+* element-wise losses (mse, mae, huber, binary cross-entropies, hinge): ``"none"`` returns one
+  term per element, shape of the prediction, and ``"mean"`` averages all of them;
+* distribution losses (cross_entropy, kl_div): ``"none"`` returns one term per sample, shape
+  ``(batch,)``; ``"mean"`` averages over the batch.
+
+A target must have the prediction's shape (a target of shape ``(n,)`` for a prediction of shape
+``(n, 1)`` is accepted and reshaped); anything else raises, instead of broadcasting to an
+``(n, n)`` matrix as plain NumPy would.
+
+Example
+-------
+>>> import numpy as np, glassnet as gn
+>>> logits = gn.Tensor(np.array([[2.0, 0.5, -1.0]]), requires_grad=True)
+>>> loss = gn.losses.cross_entropy(logits, np.array([0]))
+>>> loss.backward()
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import ops
+from .tensor import Tensor, ensure_tensor
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+
+
+def _target_array(prediction: Tensor, target, name: str) -> np.ndarray:
+    """The target as an array of the prediction's dtype and shape, or a clear error."""
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    if target.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: target must be numeric, got dtype {target.dtype}")
+    target = target.astype(prediction.dtype, copy=False)
+    if target.shape != prediction.shape:
+        squeezable = target.size == prediction.size and (
+            tuple(n for n in target.shape if n != 1) == tuple(n for n in prediction.shape if n != 1)
+        )
+        if not squeezable:
+            raise ValueError(
+                f"{name}: prediction shape {prediction.shape} and target shape {target.shape} differ"
+            )
+        target = target.reshape(prediction.shape)
+    if not np.all(np.isfinite(target)):
+        raise ValueError(f"{name}: target contains NaN or inf")
+    return target
+
+
+def _reduce(terms: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return terms.mean()
+    if reduction == "sum":
+        return terms.sum()
+    return terms
+
+
+def mse(prediction, target, reduction: str = "mean") -> Tensor:
+    """Mean squared error: L = 1/n sum_i (y_i - yhat_i)^2. dL/dyhat_i = 2 (yhat_i - y_i) / n."""
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    diff = prediction - _target_array(prediction, target, "mse")
+    return _reduce(diff * diff, reduction)
+
+
+def mae(prediction, target, reduction: str = "mean") -> Tensor:
+    """Mean absolute error: L = 1/n sum_i |y_i - yhat_i|. dL/dyhat_i = sign(yhat_i - y_i) / n."""
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    return _reduce(ops.abs(prediction - _target_array(prediction, target, "mae")), reduction)
+
+
+def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> Tensor:
+    """Huber loss: 1/2 d^2 where |d| <= delta, else delta (|d| - delta / 2), with d = yhat - y.
+    Quadratic near 0 (like MSE), linear in the tails (like MAE): robust to outliers."""
+    _check_reduction(reduction)
+    if delta <= 0:
+        raise ValueError(f"huber: delta must be > 0, got {delta}")
+    prediction = ensure_tensor(prediction)
+    diff = prediction - _target_array(prediction, target, "huber")
+    size = ops.abs(diff)
+    quadratic = diff * diff * 0.5
+    linear = (size - 0.5 * delta) * delta
+    return _reduce(ops.where(size.data <= delta, quadratic, linear), reduction)
+
+
+def _binary_targets(prediction: Tensor, target, name: str) -> np.ndarray:
+    target = _target_array(prediction, target, name)
+    if np.any((target < 0) | (target > 1)):
+        raise ValueError(f"{name}: targets must lie in [0, 1]")
+    return target
+
+
+def binary_cross_entropy(prediction, target, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities (after a sigmoid):
+    L = -1/n sum_i [y_i log(yhat_i) + (1 - y_i) log(1 - yhat_i)].
+
+    Safe at yhat = 0 and 1: each log is clamped at -100, as in PyTorch. Prefer
+    :func:`binary_cross_entropy_with_logits` on the pre-sigmoid output: it is exact everywhere.
+    """
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    if np.any((prediction.data < 0) | (prediction.data > 1)):
+        raise ValueError("binary_cross_entropy: predictions must be probabilities in [0, 1]; "
+                         "for raw scores use binary_cross_entropy_with_logits")
+    target = _binary_targets(prediction, target, "binary_cross_entropy")
+    return _reduce(ops.binary_cross_entropy(prediction, target), reduction)
+
+
+def binary_cross_entropy_with_logits(prediction, target, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigmoid(z) for logits z, fused for stability:
+    L_i = max(z, 0) - z y + log(1 + e^-|z|). dL_i/dz = sigmoid(z) - y."""
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    target = _binary_targets(prediction, target, "binary_cross_entropy_with_logits")
+    return _reduce(ops.binary_cross_entropy_with_logits(prediction, target), reduction)
+
+
+def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> Tensor:
+    """Categorical cross-entropy of softmax(logits): L = -1/n sum_i sum_k y_ik log(yhat_ik).
+
+    Parameters
+    ----------
+    prediction : Tensor, shape (batch, classes)
+        Logits (raw scores; the softmax is fused in, via a stable log-softmax).
+    target : array, shape (batch,) or (batch, classes)
+        Integer class labels, or one-hot / probability rows.
+    weight : array, shape (classes,), optional
+        A weight per class (integer labels only); ``"mean"`` then divides by the sum of the
+        weights of the targets, as PyTorch does.
+
+    The gradient with respect to the logits is (softmax(z) - y) / n.
+    """
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    if prediction.ndim != 2:
+        raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got {prediction.shape}")
+    batch, classes = prediction.shape
+    target = np.asarray(target.data if isinstance(target, Tensor) else target)
+    sample_weight = None
+    if target.ndim == 1:
+        if target.shape[0] != batch:
+            raise ValueError(f"cross_entropy: {batch} rows of logits but {target.shape[0]} labels")
+        labels = target
+        if labels.dtype.kind == "f":
+            if not np.all(np.isfinite(labels)) or np.any(labels != np.round(labels)):
+                raise ValueError("cross_entropy: 1-D targets are class labels and must be integers")
+            labels = labels.astype(np.int64)
+        elif labels.dtype.kind not in "iu":
+            raise TypeError(f"cross_entropy: labels must be integers, got dtype {labels.dtype}")
+        if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            raise ValueError(
+                f"cross_entropy: labels must lie in [0, {classes - 1}] for {classes} classes, "
+                f"got values from {labels.min()} to {labels.max()}"
+            )
+        probs = np.zeros(prediction.shape, dtype=prediction.dtype)
+        probs[np.arange(batch), labels] = 1
+        if weight is not None:
+            weight = np.asarray(weight, dtype=prediction.dtype)
+            if weight.shape != (classes,):
+                raise ValueError(f"cross_entropy: weight must have shape ({classes},), got {weight.shape}")
+            sample_weight = weight[labels]
+    elif target.shape == prediction.shape:
+        probs = _target_array(prediction, target, "cross_entropy")
+        if weight is not None:
+            raise ValueError("cross_entropy: class weights need integer labels, not probability targets")
+    else:
+        raise ValueError(
+            f"cross_entropy: target must have shape ({batch},) (labels) or {prediction.shape} "
+            f"(one-hot or probabilities), got {target.shape}"
+        )
+    return ops.softmax_cross_entropy(prediction, probs, sample_weight, reduction)
+
+
+def hinge(prediction, target, reduction: str = "mean") -> Tensor:
+    """Hinge loss: L = 1/n sum_i max(0, 1 - y_i yhat_i), for targets y in {-1, +1}.
+
+    Targets in {0, 1} are accepted and mapped to {-1, +1} (0 -> -1). The gradient is -y_i / n
+    where the margin y_i yhat_i < 1, else 0.
+    """
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    target = _target_array(prediction, target, "hinge")
+    values = set(np.unique(target).tolist())
+    if values <= {0.0, 1.0}:
+        target = 2 * target - 1
+    elif not values <= {-1.0, 1.0}:
+        raise ValueError(f"hinge: targets must be -1/+1 (or 0/1), got values {sorted(values)[:5]}")
+    return _reduce(ops.relu(1.0 - prediction * target), reduction)
+
+
+def kl_div(prediction, target, reduction: str = "mean") -> Tensor:
+    """Kullback-Leibler divergence of the predicted distribution from the target one,
+    as the course writes it: L = sum_k y_k log(y_k / yhat_k), summed over classes (last axis)
+    and averaged over the batch ("batchmean"; PyTorch's ``kl_div(log(yhat), y, "batchmean")``).
+
+    ``prediction`` holds probabilities (e.g. after softmax), ``target`` probabilities too.
+    Terms with y_k = 0 are 0. dL/dyhat_k = -y_k / yhat_k / batch.
+    """
+    _check_reduction(reduction)
+    prediction = ensure_tensor(prediction)
+    if prediction.ndim == 1:  # one distribution is a batch of one
+        prediction = prediction.reshape(1, -1)
+        target = np.reshape(target.data if isinstance(target, Tensor) else target, (1, -1))
+    target = _target_array(prediction, target, "kl_div")
+    if np.any(target < 0) or np.any(prediction.data < 0):
+        raise ValueError("kl_div: prediction and target must be probabilities (non-negative)")
+    positive = target > 0
+    # y log y is a constant; only -y log(yhat) depends on the prediction.
+    y_log_y = np.where(positive, target * np.log(np.where(positive, target, 1)), 0)
+    safe = ops.where(positive, prediction, 1.0)  # log(yhat) is needed only where y > 0
+    terms = y_log_y - target * ops.log(safe)
+    return _reduce(terms.sum(axis=-1), reduction)

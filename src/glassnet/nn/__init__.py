@@ -1,0 +1,1 @@
+"""Modules (layers) with learnable parameters."""

@@ -1,0 +1,45 @@
+"""Differentiable primitives, by family. In each file a forward is followed by its backward."""
+
+from .elementwise import (
+    abs,
+    add,
+    astype,
+    clip,
+    div,
+    erf,
+    exp,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    power,
+    relu,
+    sigmoid,
+    softplus,
+    sqrt,
+    step,
+    sub,
+    tanh,
+    where,
+)
+from .fused import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    linear,
+    log_softmax,
+    softmax,
+    softmax_cross_entropy,
+)
+from .linalg import matmul
+from .reduce import logsumexp, max, mean, min, sum, var
+from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
+
+__all__ = [
+    "abs", "add", "astype", "binary_cross_entropy", "binary_cross_entropy_with_logits", "clip",
+    "concatenate", "div", "erf", "exp", "getitem", "linear", "log", "log1p", "log_softmax",
+    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "permute",
+    "power", "relu", "reshape", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "sqrt",
+    "stack", "step", "sub", "sum", "swapaxes", "tanh", "transpose", "var", "where",
+]

@@ -1,0 +1,269 @@
+"""Element-wise ops. Each forward is followed by its backward: ``backward(g)`` receives dL/dout
+and returns dL/dinput for each input (broadcasting is undone by the engine, not here)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+from ..tensor import Tensor, _FLOAT_DTYPES
+
+
+def _binary_operands(a, b):
+    """Two Tensors of one dtype. A constant (number or array) takes the Tensor's dtype, so that
+    float32 stays float32; two Tensors of different dtypes are an error, never a silent upcast."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_is and b_is:
+        if a.data.dtype != b.data.dtype:
+            raise TypeError(
+                f"dtype mismatch: {a.data.dtype} and {b.data.dtype}; "
+                "convert one with .astype() (glassnet never upcasts silently)"
+            )
+        return a, b
+    if a_is:
+        return a, _constant(b, a.data.dtype)
+    if b_is:
+        return _constant(a, b.data.dtype), b
+    raise TypeError("at least one operand must be a Tensor")
+
+
+def _constant(value, dtype) -> Tensor:
+    array = np.asarray(value)
+    if array.dtype != dtype and (array.dtype.kind in "biu" or array.dtype in _FLOAT_DTYPES):
+        array = array.astype(dtype)
+    return Tensor(array)
+
+
+def add(a, b) -> Tensor:
+    a, b = _binary_operands(a, b)
+
+    def backward(g):
+        return g, g
+
+    return Tensor._from_op(a.data + b.data, (a, b), backward, "add")
+
+
+def sub(a, b) -> Tensor:
+    a, b = _binary_operands(a, b)
+
+    def backward(g):
+        return g, (-g if b.requires_grad else None)
+
+    return Tensor._from_op(a.data - b.data, (a, b), backward, "sub")
+
+
+def mul(a, b) -> Tensor:
+    a, b = _binary_operands(a, b)
+
+    def backward(g):
+        return (g * b.data if a.requires_grad else None), (g * a.data if b.requires_grad else None)
+
+    return Tensor._from_op(a.data * b.data, (a, b), backward, "mul")
+
+
+def div(a, b) -> Tensor:
+    a, b = _binary_operands(a, b)
+    out = a.data / b.data
+
+    def backward(g):
+        ga = g / b.data if a.requires_grad else None
+        gb = -g * out / b.data if b.requires_grad else None  # d(a/b)/db = -a/b^2 = -out/b
+        return ga, gb
+
+    return Tensor._from_op(out, (a, b), backward, "div")
+
+
+def neg(a: Tensor) -> Tensor:
+    def backward(g):
+        return -g
+
+    return Tensor._from_op(-a.data, (a,), backward, "neg")
+
+
+def power(a, b) -> Tensor:
+    """a ** b. d/da = b a^(b-1); d/db = a^b log a (only where a > 0)."""
+    a, b = _binary_operands(a, b)
+    out = a.data ** b.data
+
+    def backward(g):
+        ga = g * b.data * a.data ** (b.data - 1) if a.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_a = np.where(a.data > 0, np.log(np.where(a.data > 0, a.data, 1)), 0)
+            gb = g * out * log_a
+        return ga, gb
+
+    return Tensor._from_op(out, (a, b), backward, "pow")
+
+
+def exp(a: Tensor) -> Tensor:
+    out = np.exp(a.data)
+
+    def backward(g):
+        return g * out
+
+    return Tensor._from_op(out, (a,), backward, "exp")
+
+
+def log(a: Tensor) -> Tensor:
+    out = np.log(a.data)
+
+    def backward(g):
+        return g / a.data
+
+    return Tensor._from_op(out, (a,), backward, "log")
+
+
+def log1p(a: Tensor) -> Tensor:
+    """log(1 + a), accurate for small a."""
+
+    def backward(g):
+        return g / (1 + a.data)
+
+    return Tensor._from_op(np.log1p(a.data), (a,), backward, "log1p")
+
+
+def sqrt(a: Tensor) -> Tensor:
+    out = np.sqrt(a.data)
+
+    def backward(g):
+        return g / (2 * out)
+
+    return Tensor._from_op(out, (a,), backward, "sqrt")
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001 - NumPy's name
+    """|a|; the gradient at 0 is 0 (sign(0) = 0), as in PyTorch."""
+
+    def backward(g):
+        return g * np.sign(a.data)
+
+    return Tensor._from_op(np.abs(a.data), (a,), backward, "abs")
+
+
+def maximum(a, b) -> Tensor:
+    """Element-wise max. Where a == b the gradient is split evenly, as in PyTorch."""
+    a, b = _binary_operands(a, b)
+    return _select_op(a, b, np.maximum, np.greater, "maximum")
+
+
+def minimum(a, b) -> Tensor:
+    """Element-wise min. Where a == b the gradient is split evenly, as in PyTorch."""
+    a, b = _binary_operands(a, b)
+    return _select_op(a, b, np.minimum, np.less, "minimum")
+
+
+def _select_op(a, b, pick, wins, name) -> Tensor:
+    def backward(g):
+        share = wins(a.data, b.data) + 0.5 * (a.data == b.data)  # 1 where a wins, 1/2 on ties
+        share = share.astype(g.dtype, copy=False)
+        ga = g * share if a.requires_grad else None
+        gb = g * (1 - share) if b.requires_grad else None
+        return ga, gb
+
+    return Tensor._from_op(pick(a.data, b.data), (a, b), backward, name)
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b``. The gradient goes to the chosen input."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a, b = _binary_operands(a, b)
+
+    def backward(g):
+        ga = np.where(cond, g, 0).astype(g.dtype, copy=False) if a.requires_grad else None
+        gb = np.where(cond, 0, g).astype(g.dtype, copy=False) if b.requires_grad else None
+        return ga, gb
+
+    return Tensor._from_op(np.where(cond, a.data, b.data), (a, b), backward, "where")
+
+
+def clip(a: Tensor, low=None, high=None) -> Tensor:
+    """Clamp to [low, high]. The gradient passes where low <= a <= high (PyTorch's clamp)."""
+    if low is None and high is None:
+        raise ValueError("clip needs low or high (or both)")
+    out = np.clip(a.data, low, high)
+
+    def backward(g):
+        inside = np.ones(a.data.shape, dtype=bool)
+        if low is not None:
+            inside &= a.data >= low
+        if high is not None:
+            inside &= a.data <= high
+        return g * inside
+
+    return Tensor._from_op(out.astype(a.data.dtype, copy=False), (a,), backward, "clip")
+
+
+def astype(a: Tensor, dtype) -> Tensor:
+    dtype = np.dtype(dtype)
+    if dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"astype needs float32 or float64, got {dtype}")
+    source = a.data.dtype
+
+    def backward(g):
+        return g.astype(source)
+
+    return Tensor._from_op(a.data.astype(dtype), (a,), backward, "astype")
+
+
+# ---- activations that need their own numerics ---------------------------------------------
+def tanh(a: Tensor) -> Tensor:
+    """tanh(a); d/da = 1 - tanh(a)^2."""
+    out = np.tanh(a.data)
+
+    def backward(g):
+        return g * (1 - out * out)
+
+    return Tensor._from_op(out, (a,), backward, "tanh")
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    """1 / (1 + e^-a), computed from e^-|a| so that nothing overflows; d/da = s (1 - s)."""
+    e = np.exp(-np.abs(a.data))
+    out = np.where(a.data >= 0, 1 / (1 + e), e / (1 + e))
+
+    def backward(g):
+        return g * out * (1 - out)
+
+    return Tensor._from_op(out, (a,), backward, "sigmoid")
+
+
+def relu(a: Tensor) -> Tensor:
+    """max(0, a); d/da = 1 where a > 0, else 0."""
+    out = np.maximum(a.data, 0)
+
+    def backward(g):
+        return g * (a.data > 0)
+
+    return Tensor._from_op(out, (a,), backward, "relu")
+
+
+def softplus(a: Tensor) -> Tensor:
+    """log(1 + e^a) = logaddexp(0, a), which never overflows; d/da = sigmoid(a)."""
+    out = np.logaddexp(0, a.data)
+
+    def backward(g):
+        return g * np.exp(a.data - out)  # e^a / (1 + e^a), with out = log(1 + e^a)
+
+    return Tensor._from_op(out, (a,), backward, "softplus")
+
+
+def step(a: Tensor) -> Tensor:
+    """The perceptron's step: 1 where a >= 0, else 0. Its derivative is 0 wherever it exists,
+    so the gradient is 0 (a step network does not learn by backpropagation)."""
+    out = (a.data >= 0).astype(a.data.dtype)
+
+    def backward(g):
+        return np.zeros_like(g)
+
+    return Tensor._from_op(out, (a,), backward, "step")
+
+
+def erf(a: Tensor) -> Tensor:
+    """The error function; d/da = 2/sqrt(pi) e^(-a^2)."""
+
+    def backward(g):
+        return g * (2 / np.sqrt(np.pi)) * np.exp(-a.data * a.data)
+
+    return Tensor._from_op(special.erf(a.data), (a,), backward, "erf")

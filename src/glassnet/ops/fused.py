@@ -1,0 +1,127 @@
+"""Fused ops: compositions that get their own backward because the composed form would be slow or
+numerically unsafe (softmax, log-softmax, the cross-entropies, the linear layer)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """z = x @ W + b, the course's z = W^T x + b for a batch of row vectors, in one node.
+
+    Shapes: x ``(..., in)``, W ``(in, out)``, b ``(out,)`` -> z ``(..., out)``.
+    Backward: dx = g @ W^T, dW = x^T @ g (summed over all leading axes), db = sum of g.
+    """
+    if x.shape[-1] != weight.shape[0]:
+        raise ValueError(
+            f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the weight "
+            f"expects {weight.shape[0]} (weight shape {weight.shape})"
+        )
+    if x.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {x.dtype} differs from weight dtype {weight.dtype}")
+    out = x.data @ weight.data
+    if bias is not None:
+        out += bias.data
+
+    def backward(g):
+        g2 = g.reshape(-1, g.shape[-1])
+        gx = (g @ weight.data.T) if x.requires_grad else None
+        gw = x.data.reshape(-1, x.shape[-1]).T @ g2 if weight.requires_grad else None
+        if bias is None:
+            return gx, gw
+        return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._from_op(out, parents, backward, "linear")
+
+
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """s_i = e^(x_i) / sum_j e^(x_j) along ``axis`` (shifted by the max: no overflow).
+    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dx = s * (g - sum(g * s))."""
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    exps = np.exp(shifted)
+    out = exps / exps.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        return out * (g - (g * out).sum(axis=axis, keepdims=True))
+
+    return Tensor._from_op(out, (x,), backward, "softmax")
+
+
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
+    """log s_i = x_i - max - log(sum_j e^(x_j - max)). Backward: dx = g - s * sum(g)."""
+    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        return g - np.exp(out) * g.sum(axis=axis, keepdims=True)
+
+    return Tensor._from_op(out, (x,), backward, "log_softmax")
+
+
+def softmax_cross_entropy(logits: Tensor, targets: np.ndarray, sample_weight, reduction: str) -> Tensor:
+    """Cross-entropy of softmax(logits) against ``targets`` (probabilities, shape of logits).
+
+    Per sample: L_i = -sum_k t_ik log s_ik, with log s from a max-shifted log-sum-exp.
+    Backward: dL_i/dlogits_i = (s_i - t_i) * sum_k t_ik, which is s_i - t_i for targets that sum
+    to 1. ``sample_weight`` (per sample, or None) scales each L_i; the "mean" reduction divides by
+    the sum of the weights (PyTorch's rule for class weights).
+    """
+    shifted = logits.data - logits.data.max(axis=1, keepdims=True)
+    exps = np.exp(shifted)
+    sums = exps.sum(axis=1, keepdims=True)
+    log_probs = shifted - np.log(sums)
+    per_sample = -(targets * log_probs).sum(axis=1)
+    if sample_weight is not None:
+        per_sample = per_sample * sample_weight
+    if reduction == "none":
+        out, scale = per_sample, None
+    else:
+        denominator = 1.0
+        if reduction == "mean":
+            denominator = sample_weight.sum() if sample_weight is not None else len(per_sample)
+        out = np.asarray(per_sample.sum() / denominator, dtype=logits.dtype)
+        scale = 1.0 / denominator
+
+    def backward(g):
+        # g is a scalar for mean/sum, a per-sample vector for "none".
+        row = g * scale if scale is not None else g
+        row = np.broadcast_to(row, per_sample.shape)
+        if sample_weight is not None:
+            row = row * sample_weight
+        probs = exps / sums
+        mass = targets.sum(axis=1, keepdims=True)
+        return (probs * mass - targets) * row[:, None].astype(logits.dtype, copy=False)
+
+    return Tensor._from_op(out.astype(logits.dtype, copy=False), (logits,), backward, "cross_entropy")
+
+
+def binary_cross_entropy(probs: Tensor, targets: np.ndarray) -> Tensor:
+    """Element-wise -(y log p + (1-y) log(1-p)), with each log clamped at -100 (PyTorch's rule)
+    so that p = 0 or 1 gives a finite loss. Backward: (p - y) / max(p (1 - p), 1e-12)."""
+    p = probs.data
+    with np.errstate(divide="ignore"):
+        log_p = np.maximum(np.log(p), -100)
+        log_q = np.maximum(np.log1p(-p), -100)
+    out = -(targets * log_p + (1 - targets) * log_q)
+
+    def backward(g):
+        return g * (p - targets) / np.maximum(p * (1 - p), 1e-12)
+
+    return Tensor._from_op(out.astype(p.dtype, copy=False), (probs,), backward, "binary_cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits: Tensor, targets: np.ndarray) -> Tensor:
+    """Element-wise BCE of sigmoid(x) against y, written so that no exp overflows:
+    max(x, 0) - x y + log(1 + e^-|x|). Backward: sigmoid(x) - y."""
+    x = logits.data
+    out = np.maximum(x, 0) - x * targets + np.log1p(np.exp(-np.abs(x)))
+
+    def backward(g):
+        e = np.exp(-np.abs(x))
+        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return g * (sig - targets)
+
+    return Tensor._from_op(out.astype(x.dtype, copy=False), (logits,), backward, "bce_with_logits")

@@ -1,0 +1,60 @@
+"""Matrix products. ``matmul`` follows NumPy: 2-D, batched (leading axes broadcast) and 1-D
+operands. The backward of z = a @ b is dz/da = g @ b^T and dz/db = a^T @ g."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+from .elementwise import _binary_operands
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product ``a @ b``.
+
+    Shapes: ``(..., n, k) @ (..., k, m) -> (..., n, m)``; a 1-D operand is a vector, as in NumPy.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> x = gn.Tensor(np.ones((2, 3)), requires_grad=True)
+    >>> (x @ np.ones((3, 4))).shape
+    (2, 4)
+    """
+    a, b = _binary_operands(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul needs tensors with at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    inner_a = a.shape[-1]
+    inner_b = b.shape[-2] if b.ndim >= 2 else b.shape[0]
+    if inner_a != inner_b:
+        raise ValueError(
+            f"matmul shape mismatch: {a.shape} @ {b.shape}; the last dimension of the first "
+            f"({inner_a}) must equal the {'second-to-last' if b.ndim >= 2 else 'only'} dimension "
+            f"of the second ({inner_b})"
+        )
+    try:
+        out = a.data @ b.data
+    except ValueError as error:  # batch axes that do not broadcast
+        raise ValueError(f"matmul shape mismatch: {a.shape} @ {b.shape}: {error}") from None
+
+    def backward(g):
+        # Promote 1-D operands to matrices so that one rule covers every case.
+        a2 = a.data[None, :] if a.ndim == 1 else a.data
+        b2 = b.data[:, None] if b.ndim == 1 else b.data
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if a.requires_grad:
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga.reshape(ga.shape[:-2] + ga.shape[-1:])
+        if b.requires_grad:
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb[..., 0]
+        return ga, gb
+
+    return Tensor._from_op(out, (a, b), backward, "matmul")
