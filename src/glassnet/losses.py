@@ -145,7 +145,7 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
         raise ValueError(f"cross_entropy: logits must have shape (batch, classes), got {prediction.shape}")
     batch, classes = prediction.shape
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
-    sample_weight = None
+    labels = probs = sample_weight = None
     if target.ndim == 1:
         if target.shape[0] != batch:
             raise ValueError(f"cross_entropy: {batch} rows of logits but {target.shape[0]} labels")
@@ -161,8 +161,6 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
                 f"cross_entropy: labels must lie in [0, {classes - 1}] for {classes} classes, "
                 f"got values from {labels.min()} to {labels.max()}"
             )
-        probs = np.zeros(prediction.shape, dtype=prediction.dtype)
-        probs[np.arange(batch), labels] = 1
         if weight is not None:
             weight = np.asarray(weight, dtype=prediction.dtype)
             if weight.shape != (classes,):
@@ -177,7 +175,7 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
             f"cross_entropy: target must have shape ({batch},) (labels) or {prediction.shape} "
             f"(one-hot or probabilities), got {target.shape}"
         )
-    return ops.softmax_cross_entropy(prediction, probs, sample_weight, reduction)
+    return ops.softmax_cross_entropy(prediction, labels, probs, sample_weight, reduction)
 
 
 def hinge(prediction, target, reduction: str = "mean") -> Tensor:

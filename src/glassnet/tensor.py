@@ -138,14 +138,16 @@ class Tensor:
         out.data = data
         out.grad = None
         out._op = op
-        if _GradMode.enabled and any(p.requires_grad for p in parents):
-            out.requires_grad = True
-            out._parents = parents
-            out._backward = backward
-        else:
-            out.requires_grad = False
-            out._parents = ()
-            out._backward = None
+        out.requires_grad = False
+        out._parents = ()
+        out._backward = None
+        if _GradMode.enabled:
+            for parent in parents:
+                if parent.requires_grad:
+                    out.requires_grad = True
+                    out._parents = parents
+                    out._backward = backward
+                    break
         return out
 
     # ---- basic properties ------------------------------------------------------------------
@@ -243,20 +245,20 @@ class Tensor:
                 raise ValueError(
                     f"backward(grad=...) needs shape {self.shape} (the tensor's), got {grad.shape}"
                 )
-        if self._backward is None and not self._parents:
+        if self._backward is None:
             _accumulate_leaf(self, grad, owned=True)
             return
 
-        order = _topological_order(self)
-        grads = {id(self): grad}
-        for node in order:
+        grads = {id(self): grad}  # pending dL/dnode, summed over the node's uses
+        for node in _topological_order(self):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
-            if node._backward is None:
+            backward = node._backward
+            if backward is None:
                 _accumulate_leaf(node, g, owned=False)
                 continue
-            parent_grads = node._backward(g)
+            parent_grads = backward(g)
             if not isinstance(parent_grads, tuple):  # an op with one input returns one array
                 parent_grads = (parent_grads,)
             for parent, pg in zip(node._parents, parent_grads):
@@ -269,7 +271,7 @@ class Tensor:
                 # Out-of-place sum: a closure may hand the same array to several inputs.
                 grads[key] = pg if previous is None else previous + pg
             if not retain_graph:
-                node._backward = None
+                node._backward = _freed
                 node._parents = ()
 
     # ---- operators (the ops live in glassnet.ops; these are thin bindings) ------------------
@@ -400,6 +402,13 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__()[len("Tensor"):]
+
+
+def _freed(g):
+    raise RuntimeError(
+        "backward() through a graph a second time: its intermediate values were freed by the "
+        "first backward(); pass retain_graph=True to the first call to keep them"
+    )
 
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: bool) -> None:

@@ -61,19 +61,26 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return Tensor._from_op(out, (x,), backward, "log_softmax")
 
 
-def softmax_cross_entropy(logits: Tensor, targets: np.ndarray, sample_weight, reduction: str) -> Tensor:
-    """Cross-entropy of softmax(logits) against ``targets`` (probabilities, shape of logits).
+def softmax_cross_entropy(logits: Tensor, labels, probs, sample_weight, reduction: str) -> Tensor:
+    """Cross-entropy of softmax(logits) against integer ``labels`` (shape ``(batch,)``) or
+    probability rows ``probs`` (shape of the logits); exactly one of the two is given.
 
-    Per sample: L_i = -sum_k t_ik log s_ik, with log s from a max-shifted log-sum-exp.
-    Backward: dL_i/dlogits_i = (s_i - t_i) * sum_k t_ik, which is s_i - t_i for targets that sum
-    to 1. ``sample_weight`` (per sample, or None) scales each L_i; the "mean" reduction divides by
-    the sum of the weights (PyTorch's rule for class weights).
+    Per sample: L_i = -sum_k t_ik log s_ik, with log s from a max-shifted log-sum-exp
+    (t_i is the one-hot row of the label, so L_i = -log s_i,label).
+    Backward: dL_i/dz_i = s_i sum_k t_ik - t_i, which is s_i - t_i for targets that sum to 1.
+    ``sample_weight`` (per sample, or None) scales each L_i; the "mean" reduction divides by the
+    sum of the weights (PyTorch's rule for class weights).
     """
+    batch = logits.data.shape[0]
     shifted = logits.data - logits.data.max(axis=1, keepdims=True)
     exps = np.exp(shifted)
     sums = exps.sum(axis=1, keepdims=True)
     log_probs = shifted - np.log(sums)
-    per_sample = -(targets * log_probs).sum(axis=1)
+    rows = np.arange(batch)
+    if labels is not None:
+        per_sample = -log_probs[rows, labels]
+    else:
+        per_sample = -(probs * log_probs).sum(axis=1)
     if sample_weight is not None:
         per_sample = per_sample * sample_weight
     if reduction == "none":
@@ -81,21 +88,24 @@ def softmax_cross_entropy(logits: Tensor, targets: np.ndarray, sample_weight, re
     else:
         denominator = 1.0
         if reduction == "mean":
-            denominator = sample_weight.sum() if sample_weight is not None else len(per_sample)
-        out = np.asarray(per_sample.sum() / denominator, dtype=logits.dtype)
-        scale = 1.0 / denominator
+            denominator = sample_weight.sum() if sample_weight is not None else batch
+        out, scale = per_sample.sum() / denominator, 1.0 / denominator
 
     def backward(g):
-        # g is a scalar for mean/sum, a per-sample vector for "none".
+        # g is a scalar for "mean"/"sum", one value per sample for "none".
         row = g * scale if scale is not None else g
-        row = np.broadcast_to(row, per_sample.shape)
         if sample_weight is not None:
             row = row * sample_weight
-        probs = exps / sums
-        mass = targets.sum(axis=1, keepdims=True)
-        return (probs * mass - targets) * row[:, None].astype(logits.dtype, copy=False)
+        grad = exps / sums
+        if labels is not None:
+            grad[rows, labels] -= 1
+        else:
+            grad = grad * probs.sum(axis=1, keepdims=True) - probs
+        row = np.asarray(row, dtype=grad.dtype)
+        return grad * (row[:, None] if row.ndim else row)
 
-    return Tensor._from_op(out.astype(logits.dtype, copy=False), (logits,), backward, "cross_entropy")
+    out = np.asarray(out, dtype=logits.data.dtype)
+    return Tensor._from_op(out, (logits,), backward, "cross_entropy")
 
 
 def binary_cross_entropy(probs: Tensor, targets: np.ndarray) -> Tensor:
