@@ -81,13 +81,16 @@ def neg(a: Tensor) -> Tensor:
 
 
 def power(a, b) -> Tensor:
-    """a ** b. d/da = b a^(b-1); d/db = a^b log a (only where a > 0)."""
+    """a ** b. d/da = b a^(b-1), 0 where b = 0; d/db = a^b log a (only where a > 0)."""
     a, b = _binary_operands(a, b)
     out = a.data ** b.data
 
     def backward(g):
-        ga = g * b.data * a.data ** (b.data - 1) if a.requires_grad else None
-        gb = None
+        ga = gb = None
+        if a.requires_grad:
+            # At a = 0, b = 0 the factor a^(b-1) is infinite, yet d(a^0)/da = 0 (PyTorch's rule).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = g * np.where(b.data == 0, 0, b.data * a.data ** (b.data - 1))
         if b.requires_grad:
             with np.errstate(divide="ignore", invalid="ignore"):
                 log_a = np.where(a.data > 0, np.log(np.where(a.data > 0, a.data, 1)), 0)
