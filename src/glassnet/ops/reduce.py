@@ -87,7 +87,8 @@ def logsumexp(a: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
     shift = np.where(np.isfinite(shift), shift, 0)
     exps = np.exp(a.data - shift)
     total = exps.sum(axis=axes, keepdims=True)
-    out = np.log(total) + shift
+    with np.errstate(divide="ignore"):  # a row of -inf sums to 0: log 0 = -inf, as in PyTorch
+        out = np.log(total) + shift
 
     def backward(g):
         return _restore(g, axes, keepdims) * (exps / total)
