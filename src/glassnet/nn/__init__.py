@@ -1,1 +1,37 @@
-"""Modules (layers) with learnable parameters."""
+"""Modules (layers) with learnable parameters, PyTorch-style: ``nn.Module``, ``nn.Linear``,
+``nn.Sequential``, the activation layers, ``nn.Dropout`` and ``nn.BatchNorm1d``.
+
+Example
+-------
+>>> import numpy as np
+>>> from glassnet import nn
+>>> model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.ReLU(), nn.Linear(8, 3, rng=1))
+>>> model(np.zeros((4, 2))).shape
+(4, 3)
+"""
+
+from .activation import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    SiLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Step,
+    Tanh,
+)
+from .container import Sequential
+from .dropout import Dropout
+from .linear import Linear
+from .module import LoadResult, Module, Parameter
+from .normalization import BatchNorm1d
+
+__all__ = [
+    "BatchNorm1d", "Dropout", "ELU", "GELU", "Identity", "LeakyReLU", "Linear", "LoadResult",
+    "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
+    "Softplus", "Step", "Tanh",
+]

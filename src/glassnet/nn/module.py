@@ -1,0 +1,381 @@
+"""The Module base class: a layer or a model that owns Parameters, buffers and sub-Modules.
+
+Assigning a :class:`Parameter` or a :class:`Module` to an attribute registers it (in the ordered
+dicts ``_parameters`` and ``_modules``), so ``parameters()``, ``state_dict()`` and ``train()``
+find everything without a hand-written list in every class. Buffers (plain ndarrays such as
+BatchNorm's ``running_mean``) are registered with :meth:`Module.register_buffer`: they are saved
+in ``state_dict()`` but are not learned.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Iterator, NamedTuple
+
+import numpy as np
+
+from ..tensor import Parameter, Tensor
+
+__all__ = ["LoadResult", "Module", "Parameter"]
+
+
+class LoadResult(NamedTuple):
+    """What :meth:`Module.load_state_dict` did not match (both lists are empty when strict)."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+class Module:
+    """Base class of every layer and model.
+
+    A subclass calls ``super().__init__()`` first, assigns its Parameters and sub-Modules as
+    attributes, and defines ``forward``; calling the module calls ``forward``.
+
+    Attributes
+    ----------
+    training : bool
+        True in training mode (the default), False after ``eval()``. Dropout and BatchNorm
+        behave differently in the two modes.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> class TwoLayer(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.hidden = nn.Linear(2, 4, rng=0)
+    ...         self.out = nn.Linear(4, 1, rng=1)
+    ...     def forward(self, x):
+    ...         return self.out(self.hidden(x).tanh())
+    >>> model = TwoLayer()
+    >>> [name for name, _ in model.named_parameters()]
+    ['hidden.weight', 'hidden.bias', 'out.weight', 'out.bias']
+    >>> model(np.ones((3, 2))).shape
+    (3, 1)
+    >>> model.num_parameters()
+    17
+    """
+
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these dicts to exist.
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration ----------------------------------------------------------------------
+    def __setattr__(self, name: str, value) -> None:
+        if isinstance(value, Parameter):
+            self._store("_parameters", name)[name] = value
+        elif isinstance(value, Module):
+            self._store("_modules", name)[name] = value
+        elif name in self.__dict__.get("_parameters", ()):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to parameter {name!r} of "
+                    f"{type(self).__name__}: a Parameter or None is expected"
+                )
+            self._parameters[name] = None
+        elif name in self.__dict__.get("_modules", ()):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to sub-module {name!r} of "
+                    f"{type(self).__name__}: a Module or None is expected"
+                )
+            self._modules[name] = None
+        elif name in self.__dict__.get("_buffers", ()):
+            self._buffers[name] = _as_buffer(value, name)
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        # Called only when normal lookup fails: the registered names live in the three dicts.
+        for store in ("_parameters", "_buffers", "_modules"):
+            registered = self.__dict__.get(store)
+            if registered is not None and name in registered:
+                return registered[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for store in ("_parameters", "_buffers", "_modules"):
+            registered = self.__dict__.get(store)
+            if registered is not None and name in registered:
+                del registered[name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def _store(self, store: str, name: str) -> OrderedDict:
+        """The dict ``store`` of this module, with ``name`` removed from every other place."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot register {name!r} before Module.__init__() has run: call "
+                f"super().__init__() first in {type(self).__name__}.__init__"
+            )
+        for other in ("_parameters", "_buffers", "_modules"):
+            self.__dict__[other].pop(name, None)
+        self.__dict__.pop(name, None)
+        return self.__dict__[store]
+
+    def register_parameter(self, name: str, parameter: Parameter | None) -> None:
+        """Register ``parameter`` (or None, a parameter slot left empty, like ``bias=False``)."""
+        _check_name(self, name, "_parameters")
+        if parameter is not None and not isinstance(parameter, Parameter):
+            raise TypeError(
+                f"register_parameter({name!r}, ...) expects a Parameter or None, "
+                f"got {type(parameter).__name__}"
+            )
+        self._store("_parameters", name)[name] = parameter
+
+    def register_buffer(self, name: str, array: np.ndarray | None) -> None:
+        """Register a plain ndarray (or None) that is saved in ``state_dict()`` but not learned,
+        such as BatchNorm's ``running_mean``. It is then read and assigned as ``self.name``.
+
+        Example
+        -------
+        >>> import numpy as np
+        >>> from glassnet import nn
+        >>> layer = nn.Module()
+        >>> layer.register_buffer("running_mean", np.zeros(3))
+        >>> list(layer.state_dict())
+        ['running_mean']
+        """
+        _check_name(self, name, "_buffers")
+        self._store("_buffers", name)[name] = _as_buffer(array, name)
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` under ``name``; for names that are not identifiers ("0", "1", ...)."""
+        _check_name(self, name, "_modules")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module({name!r}, ...) expects a Module or None, got {type(module).__name__}")
+        self._store("_modules", name)[name] = module
+
+    # ---- walking the tree --------------------------------------------------------------------
+    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("" by default) and every descendant, each
+        module once even if it is reached by several paths."""
+        seen = set() if _seen is None else _seen
+        if id(self) in seen:
+            return
+        seen.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module.named_modules(_join(prefix, name), seen)
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every descendant, each once."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for the direct sub-modules, each once."""
+        seen = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in seen:
+                seen.add(id(module))
+                yield name, module
+
+    def children(self) -> Iterator[Module]:
+        """The direct sub-modules, each once."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter), e.g. ``("0.weight", ...)``; a parameter shared by several
+        modules is yielded once, under its first name."""
+        yield from self._named_members("_parameters", prefix, recurse)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every parameter once, in registration order (what an optimizer takes)."""
+        for _, parameter in self.named_parameters(recurse=recurse):
+            yield parameter
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, np.ndarray]]:
+        """(dotted name, array) for every buffer, each once."""
+        yield from self._named_members("_buffers", prefix, recurse)
+
+    def buffers(self, recurse: bool = True) -> Iterator[np.ndarray]:
+        for _, buffer in self.named_buffers(recurse=recurse):
+            yield buffer
+
+    def _named_members(self, store: str, prefix: str, recurse: bool):
+        seen = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for module_prefix, module in modules:
+            for name, member in getattr(module, store).items():
+                if member is not None and id(member) not in seen:
+                    seen.add(id(member))
+                    yield _join(module_prefix, name), member
+
+    def num_parameters(self) -> int:
+        """The number of learnable values: the sum of the sizes of ``parameters()``."""
+        return sum(parameter.size for parameter in self.parameters())
+
+    # ---- modes and gradients -----------------------------------------------------------------
+    def train(self, mode: bool = True) -> Module:
+        """Set training mode (``mode=False``: evaluation mode) here and in every sub-module."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__} {mode!r}")
+        self.training = bool(mode)
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode, the same as ``train(False)``: Dropout is the identity and BatchNorm
+        uses its running statistics."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        """Forget the gradients of every parameter (``.grad = None``), before the next backward."""
+        for parameter in self.parameters():
+            parameter.grad = None
+
+    # ---- saving and loading ------------------------------------------------------------------
+    def _state_items(self, prefix: str = ""):
+        """(name, live array) of every parameter and buffer: this module's parameters, then its
+        buffers, then each child's, recursively (PyTorch's order). As in PyTorch, a module reached
+        by two paths appears under both names."""
+        for name, parameter in self._parameters.items():
+            if parameter is not None:
+                yield prefix + name, parameter.data
+        for name, buffer in self._buffers.items():
+            if buffer is not None:
+                yield prefix + name, buffer
+        for name, module in self._modules.items():
+            if module is not None:
+                yield from module._state_items(prefix + name + ".")
+
+    def state_dict(self) -> OrderedDict:
+        """An ordered dict from dotted names to copies of the parameter and buffer arrays.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+        >>> {name: array.shape for name, array in model.state_dict().items()}
+        {'0.weight': (2, 3), '0.bias': (3,), '2.weight': (3, 1), '2.bias': (1,)}
+        """
+        return OrderedDict((name, array.copy()) for name, array in self._state_items())
+
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True) -> LoadResult:
+        """Copy the arrays of ``state_dict`` into this module's parameters and buffers, in place
+        (so that an optimizer holding the parameters still sees them), cast to their dtypes.
+
+        Everything is checked before anything is changed: a shape mismatch (always), or a missing
+        or an unexpected key (when ``strict``), raises ValueError naming the keys and leaves the
+        module as it was. Values may be ndarrays, Tensors, lists or numbers.
+
+        Returns
+        -------
+        LoadResult
+            ``(missing_keys, unexpected_keys)``, useful with ``strict=False``.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> source, target = nn.Linear(2, 3, rng=0), nn.Linear(2, 3, rng=1)
+        >>> target.load_state_dict(source.state_dict())
+        LoadResult(missing_keys=[], unexpected_keys=[])
+        >>> bool((target.weight.data == source.weight.data).all())
+        True
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict expects a mapping from names to arrays, got {type(state_dict).__name__}")
+        targets = OrderedDict(self._state_items())
+        missing = [key for key in targets if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in targets]
+        problems = []
+        if strict and missing:
+            problems.append("missing keys: " + ", ".join(map(repr, missing)))
+        if strict and unexpected:
+            problems.append("unexpected keys: " + ", ".join(map(repr, unexpected)))
+        values = {}
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            value = _as_value(state_dict[key], key)
+            if value.shape != target.shape:
+                problems.append(
+                    f"shape mismatch for {key!r}: the state_dict has shape {value.shape}, "
+                    f"the model has shape {target.shape}"
+                )
+            elif not target.flags.writeable:
+                problems.append(f"the array of {key!r} in the model is read-only")
+            values[key] = value
+        if problems:
+            raise ValueError(
+                f"cannot load the state_dict into {type(self).__name__} (nothing was changed):\n  "
+                + "\n  ".join(problems)
+            )
+        for key, value in values.items():
+            targets[key][...] = value  # in place, cast to the model's dtype
+        return LoadResult(missing, unexpected)
+
+    # ---- printing ----------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The configuration shown between the parentheses of ``repr``; layers override it."""
+        return ""
+
+    def __repr__(self) -> str:
+        # PyTorch's layout: one line when there are no sub-modules, else one indented line each.
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): {_indent(repr(module), 2)}" for name, module in self._modules.items()]
+        lines += children
+        if not lines:
+            return f"{type(self).__name__}()"
+        if len(lines) == 1 and not children:
+            return f"{type(self).__name__}({lines[0]})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _indent(text: str, spaces: int) -> str:
+    """Indent every line of ``text`` but the first (which follows "(name): ")."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [" " * spaces + line if line.strip() else "" for line in rest])
+
+
+def _check_name(module: Module, name, store: str) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"a registered name must be a str, got {type(name).__name__}")
+    if not name or "." in name:
+        raise ValueError(f"a registered name must be non-empty and contain no '.', got {name!r}")
+    if "_parameters" in module.__dict__:
+        taken = (hasattr(module, name) and name not in getattr(module, store))
+        if taken:
+            raise ValueError(f"{type(module).__name__} already has an attribute {name!r}")
+
+
+def _as_buffer(value, name: str):
+    if value is not None and not isinstance(value, np.ndarray):
+        raise TypeError(
+            f"buffer {name!r} must be a numpy ndarray or None, got {type(value).__name__}"
+            + ("; pass tensor.data" if isinstance(value, Tensor) else "")
+        )
+    return value
+
+
+def _as_value(value, key: str) -> np.ndarray:
+    """A state_dict value as a numeric ndarray (not copied)."""
+    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"the state_dict value of {key!r} is not numeric (dtype {array.dtype})")
+    return array

@@ -1,0 +1,208 @@
+"""Batch normalization: the function :func:`batch_norm` (the math) and the layer
+:class:`BatchNorm1d` (parameters, running statistics, mode), with PyTorch's semantics.
+
+The forward is composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff gives the
+backward; there is no hand-written gradient here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Parameter, Tensor, ensure_tensor
+from ._checks import float_dtype, positive_int, real_number
+from .module import Module
+
+__all__ = ["BatchNorm1d", "batch_norm"]
+
+
+def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarray | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel (axis 1), then scale and shift it:
+
+        y = (x - mean) / sqrt(var + eps) * gamma + beta
+
+    In training, mean and var are the batch statistics of each channel over every axis but
+    axis 1 (var is the biased one, divided by n), and the running statistics, if given, are
+    updated in place:
+
+        running_mean = (1 - momentum) running_mean + momentum mean
+        running_var  = (1 - momentum) running_var  + momentum var * n / (n - 1)
+
+    (the unbiased variance, PyTorch's rule). Otherwise the running statistics are used as mean and
+    var, and the output is an affine function of x.
+
+    Shapes: x ``(N, C)`` or ``(N, C, L)``; running_mean, running_var, weight (gamma) and bias
+    (beta) ``(C,)``; output: the shape of x.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet.nn.normalization import batch_norm
+    >>> x = gn.Tensor(np.array([[1.0, 10.0], [3.0, 30.0]]))
+    >>> batch_norm(x, None, None, training=True, eps=0.0).numpy()
+    array([[-1., -1.],
+           [ 1.,  1.]])
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got shape {x.shape}")
+    channels = x.shape[1]
+    shape = [1] * x.ndim
+    shape[1] = channels  # a per-channel vector, shaped to broadcast against x
+    if training:
+        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channels
+        count = x.size // channels  # values per channel
+        if count <= 1:
+            raise ValueError(
+                f"Expected more than 1 value per channel when training, got input of shape {x.shape}"
+            )
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)  # biased: divided by n
+        x_hat = centered / (var + eps).sqrt()
+        if running_mean is not None:
+            running_mean[...] = (1 - momentum) * running_mean + momentum * mean.data.reshape(-1)
+        if running_var is not None:
+            unbiased = var.data.reshape(-1) * (count / (count - 1))
+            running_var[...] = (1 - momentum) * running_var + momentum * unbiased
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm outside training needs running_mean and running_var")
+        inverse_std = 1.0 / np.sqrt(running_var + eps)
+        x_hat = (x - running_mean.reshape(shape)) * inverse_std.reshape(shape)
+    if weight is not None:
+        x_hat = x_hat * weight.reshape(shape)
+    if bias is not None:
+        x_hat = x_hat + bias.reshape(shape)
+    return x_hat
+
+
+class BatchNorm1d(Module):
+    """Batch normalization over a batch of vectors or sequences (Ioffe & Szegedy, 2015), with
+    the semantics of ``torch.nn.BatchNorm1d``.
+
+    In training mode each channel is normalized with the statistics of the batch and the running
+    statistics are updated (see :func:`batch_norm`); in evaluation mode the running statistics
+    are used, so the output of a sample no longer depends on the rest of the batch.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels (features).
+    eps : float
+        Added to the variance, so that a constant channel does not divide by zero.
+    momentum : float in [0, 1] or None
+        Weight of the new batch in the running statistics. None: a cumulative average, the
+        weight of batch k being 1 / k.
+    affine : bool
+        Learn a per-channel scale ``weight`` (gamma, ones at first) and shift ``bias`` (beta,
+        zeros at first). False: both are None.
+    track_running_stats : bool
+        Keep the buffers ``running_mean`` (zeros at first), ``running_var`` (ones) and
+        ``num_batches_tracked`` (int64, 0). False: they are None and the batch statistics are used
+        in evaluation mode too.
+    dtype : float32 or float64
+        dtype of the parameters and buffers; inputs are converted to it.
+
+    Shape
+    -----
+    - input: ``(N, C)`` or ``(N, C, L)``
+    - output: the same shape
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> layer = nn.BatchNorm1d(3)
+    >>> x = np.random.default_rng(0).normal(2.0, 5.0, size=(16, 3))
+    >>> y = layer(x)
+    >>> bool(np.allclose(y.numpy().mean(axis=0), 0, atol=1e-5))
+    True
+    >>> layer.num_batches_tracked
+    array(1)
+    >>> layer.eval()(x).shape
+    (16, 3)
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+        super().__init__()
+        self.num_features = positive_int(num_features, "num_features")
+        self.eps = real_number(eps, "eps")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        if momentum is not None:
+            momentum = real_number(momentum, "momentum")
+            if not 0.0 <= momentum <= 1.0:
+                raise ValueError(f"momentum must be in [0, 1] or None, got {momentum}")
+        self.momentum = momentum
+        for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
+        self.affine = bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        self.dtype = float_dtype(dtype)
+        if self.affine:
+            self.weight = Parameter(np.ones(self.num_features, self.dtype))
+            self.bias = Parameter(np.zeros(self.num_features, self.dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if self.track_running_stats:
+            self.register_buffer("running_mean", np.zeros(self.num_features, self.dtype))
+            self.register_buffer("running_var", np.ones(self.num_features, self.dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, no batch tracked (in place)."""
+        if self.track_running_stats:
+            self.running_mean[...] = 0
+            self.running_var[...] = 1
+            self.num_batches_tracked[...] = 0
+
+    def reset_parameters(self) -> None:
+        """Reset the running statistics, gamma to ones and beta to zeros (in place)."""
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1
+            self.bias.data[...] = 0
+
+    def forward(self, x) -> Tensor:
+        x = self._check_input(x)
+        # Batch statistics in training, and always when no running statistics are kept.
+        use_batch_stats = self.training or not self.track_running_stats
+        updating = self.training and self.track_running_stats
+        momentum = 0.0
+        if updating:
+            momentum = self.momentum
+            if momentum is None:  # cumulative moving average: batch k weighs 1 / k
+                momentum = 1.0 / (int(self.num_batches_tracked) + 1)
+        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                         training=use_batch_stats, momentum=momentum, eps=self.eps)
+        if updating:  # counted after batch_norm, so that a rejected batch changes nothing
+            self.num_batches_tracked += 1
+        return out
+
+    def _check_input(self, x) -> Tensor:
+        if isinstance(x, Tensor) and x.dtype != self.dtype:
+            raise TypeError(
+                f"BatchNorm1d has {self.dtype} parameters but the input is {x.dtype}; "
+                "convert one with .astype()"
+            )
+        x = ensure_tensor(x, dtype=self.dtype)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"BatchNorm1d expects an input of shape (N, C) or (N, C, L), got shape {x.shape}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(
+                f"BatchNorm1d({self.num_features}) expects {self.num_features} channels on axis 1, "
+                f"got {x.shape[1]} (input shape {x.shape})"
+            )
+        return x
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
