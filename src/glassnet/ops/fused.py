@@ -14,6 +14,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Shapes: x ``(..., in)``, W ``(in, out)``, b ``(out,)`` -> z ``(..., out)``.
     Backward: dx = g @ W^T, dW = x^T @ g (summed over all leading axes), db = sum of g.
     """
+    if x.ndim == 0:
+        raise ValueError("linear: the input must have a feature axis, got a scalar (shape ())")
     if x.shape[-1] != weight.shape[0]:
         raise ValueError(
             f"linear: input has {x.shape[-1]} features (shape {x.shape}) but the weight "
