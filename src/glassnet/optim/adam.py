@@ -1,0 +1,151 @@
+"""Adam and AdamW: momentum plus RMSprop's per-weight scaling, with bias correction."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _non_negative, _unit_interval
+
+
+class Adam(Optimizer):
+    """Adam, with PyTorch's bias correction (element-wise; t counts this parameter's steps)::
+
+        m = beta1 * m + (1 - beta1) * grad            first moment (momentum), starts at 0
+        v = beta2 * v + (1 - beta2) * grad^2          second moment, starts at 0
+        m_hat = m / (1 - beta1^t)                     bias correction: m and v start at 0,
+        v_hat = v / (1 - beta2^t)                     so early averages are too small
+        w = w - lr * m_hat / (sqrt(v_hat) + eps)
+
+    computed, as in ``torch.optim.Adam``, as ``w = w - (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps)``
+    with ``bc1 = 1 - beta1^t`` and ``bc2 = 1 - beta2^t``.
+
+    ``amsgrad=True`` normalizes by the largest v seen so far (``v_max = max(v_max, v)``), so the
+    step size of a weight never grows back.
+
+    ``weight_decay`` (wd) is L2 regularization: ``grad`` becomes ``grad + wd * w`` before the
+    moments, so the decay is rescaled by Adam like any gradient. :class:`AdamW` decouples it.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The tensors to optimize, e.g. ``model.parameters()``.
+    lr : float
+        The learning rate (> 0).
+    betas : (float, float)
+        (beta1, beta2), each in [0, 1).
+    eps : float
+        Added to the denominator (>= 0).
+    weight_decay : float
+        L2 penalty factor (>= 0).
+    amsgrad : bool
+        Use the running maximum of v.
+
+    State per parameter: ``"step"`` (t), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v),
+    ``"max_exp_avg_sq"`` (v_max, with amsgrad): PyTorch's names.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -3.0]))
+    >>> opt = gn.optim.Adam([w], lr=0.1, eps=0.0)
+    >>> (w * w).sum().backward()
+    >>> opt.step()                        # step 1: m_hat / sqrt(v_hat) = sign(grad)
+    >>> w.data
+    array([ 0.9, -2.9])
+    """
+
+    _hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, lr)
+        self.betas = betas
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.amsgrad = amsgrad
+        self._check_hyperparameters()
+
+    def _check_hyperparameters(self) -> None:
+        betas = self.betas
+        if isinstance(betas, np.ndarray):
+            betas = betas.tolist()
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
+        self.betas = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
+        self.eps = _non_negative("eps", self.eps)
+        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
+        if not isinstance(self.amsgrad, (bool, np.bool_)):
+            raise TypeError(f"amsgrad must be True or False, got {self.amsgrad!r}")
+        self.amsgrad = bool(self.amsgrad)
+
+    def _init_state(self, weight: np.ndarray) -> dict:
+        state = {"step": 0, "exp_avg": np.zeros_like(weight), "exp_avg_sq": np.zeros_like(weight)}
+        if self.amsgrad:
+            state["max_exp_avg_sq"] = np.zeros_like(weight)
+        return state
+
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        beta1, beta2 = self.betas
+        state["step"] += 1
+        step = state["step"]
+        if self._decoupled:
+            if self.weight_decay:
+                weight *= 1.0 - self.lr * self.weight_decay     # AdamW: w = w - lr wd w
+        else:
+            grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+        work = self._buffer(weight, 1)
+
+        exp_avg = state["exp_avg"]
+        # m + (1 - beta1)(g - m) = beta1 m + (1 - beta1) g, in the order torch's lerp uses.
+        np.subtract(grad, exp_avg, out=work)
+        work *= 1.0 - beta1
+        exp_avg += work
+        exp_avg_sq = state["exp_avg_sq"]
+        exp_avg_sq *= beta2
+        np.multiply(grad, grad, out=work)
+        work *= 1.0 - beta2
+        exp_avg_sq += work                                      # v = beta2 v + (1 - beta2) g^2
+        if self.amsgrad:
+            second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
+        else:
+            second = exp_avg_sq
+
+        bias_correction1 = 1.0 - beta1 ** step
+        bias_correction2 = 1.0 - beta2 ** step
+        step_size = self.lr / bias_correction1
+        np.sqrt(second, out=work)
+        work /= bias_correction2 ** 0.5
+        work += self.eps                                        # sqrt(v_hat) + eps
+        np.divide(exp_avg, work, out=work)
+        work *= step_size
+        weight -= work                                          # w = w - lr m_hat / (sqrt(v_hat) + eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter): before each Adam step,::
+
+        w = w - lr * wd * w
+
+    and the gradient itself is left alone. With Adam's L2 ``weight_decay`` the decay term passes
+    through the moments and is divided by sqrt(v_hat), so weights with large gradients are barely
+    decayed; AdamW shrinks every weight by the same factor (1 - lr wd). Same as
+    ``torch.optim.AdamW``; the other parameters and the state are Adam's.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -3.0]))
+    >>> opt = gn.optim.AdamW([w], lr=0.1, weight_decay=0.5, eps=0.0)
+    >>> (w * w).sum().backward()
+    >>> opt.step()                        # w (1 - 0.05) - 0.1 sign(grad)
+    >>> w.data
+    array([ 0.85, -2.75])
+    """
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, amsgrad: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad)

@@ -1,0 +1,284 @@
+"""The optimizer base class: a list of parameters, a learning rate, per-parameter state.
+
+An optimizer turns the gradients that ``backward()`` left in each parameter's ``.grad`` into a
+change of the parameter's values. The training loop is always the same three lines::
+
+    optimizer.zero_grad()     # forget the last batch's gradients (``.grad = None``)
+    loss.backward()           # fill ``.grad`` of every parameter
+    optimizer.step()          # move ``.data`` against the gradient
+
+A subclass only writes the update of one parameter, ``_update(weight, grad, state)``, in place on
+the NumPy array ``weight``. The base class handles the bookkeeping: it skips parameters without a
+gradient, keeps the state of each parameter (velocity, running averages, step count) in
+``state[index]``, validates hyperparameters, and saves and loads all of that.
+
+Updates are written with NumPy's in-place operators and ``out=`` arguments into a small shared work
+area, so that a step allocates no temporary array per parameter: in a training loop the optimizer
+should cost a few element-wise passes over the weights, nothing more.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Optimizer:
+    """Base class of the optimizers: holds the parameters, ``lr`` and the per-parameter ``state``.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The tensors to optimize, e.g. ``model.parameters()`` (a generator is fine: it is read once
+        into a list). Each must be a Tensor with ``requires_grad=True``; the list must not be empty
+        or hold the same tensor twice.
+    lr : float
+        The learning rate eta (> 0). A public attribute: a schedule may change it between steps.
+
+    Attributes
+    ----------
+    params : list of Tensor
+        The parameters, in the order given.
+    lr : float
+        The learning rate; setting it checks the value again.
+    state : dict
+        ``state[i]`` holds the state of ``params[i]`` (a dict of arrays and counts), made on the
+        first step that parameter has a gradient.
+
+    Subclasses list their hyperparameters in ``_hyperparameters``, check them in
+    ``_check_hyperparameters()``, make a parameter's state in ``_init_state(weight)`` and update
+    it in ``_update(weight, grad, state)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -2.0]))
+    >>> opt = gn.optim.SGD([w], lr=0.1)
+    >>> (w * w).sum().backward()          # dL/dw = 2 w
+    >>> opt.step()
+    >>> w.data
+    array([ 0.8, -1.6])
+    """
+
+    _hyperparameters: tuple = ("lr",)
+
+    def __init__(self, params, lr: float):
+        self.params = _parameter_list(params, type(self).__name__)
+        self.lr = lr
+        self.state: dict = {}
+        # Work arrays shared by all parameters (they are updated one after another): one flat
+        # array per (dtype, slot), viewed in each parameter's shape. Not state: never saved.
+        self._work: dict = {}
+
+    # ---- the learning rate ----------------------------------------------------------------
+    @property
+    def lr(self) -> float:
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = _positive("lr", value)
+
+    # ---- the training loop ----------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Forget the gradients: set ``.grad = None`` on every parameter.
+
+        None (rather than an array of zeros) lets the next ``backward()`` store its gradient
+        without adding into an old one, and lets ``step()`` skip parameters that got none.
+        """
+        for param in self.params:
+            param.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place (``param.data`` keeps its array).
+
+        Parameters whose ``.grad`` is None (not used in the last backward pass) are skipped, and
+        their state does not advance. ``.grad`` is only read, never written.
+        """
+        for index, param in enumerate(self.params):
+            grad = param.grad
+            if grad is None:
+                continue
+            weight = param.data
+            if grad.shape != weight.shape:
+                raise ValueError(
+                    f"{type(self).__name__}: parameter {index} has shape {weight.shape} but its "
+                    f"gradient has shape {grad.shape}"
+                )
+            if grad.dtype != weight.dtype:
+                raise TypeError(
+                    f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
+                    f"is {grad.dtype}; glassnet never casts silently"
+                )
+            state = self.state.get(index)
+            if state is None:
+                state = self.state[index] = self._init_state(weight)
+            self._update(weight, grad, state)
+
+    # ---- what a subclass writes -------------------------------------------------------------
+    def _check_hyperparameters(self) -> None:
+        """Raise ValueError for a bad hyperparameter (``lr`` is checked by its setter)."""
+
+    def _init_state(self, weight: np.ndarray) -> dict:
+        """The state of a parameter before its first update (arrays shaped like ``weight``)."""
+        return {}
+
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        """Change ``weight`` in place from ``grad`` (read only) and ``state`` (updated in place)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _update")
+
+    def _buffer(self, weight: np.ndarray, slot: int) -> np.ndarray:
+        """A scratch array shaped like ``weight``, overwritten by the next parameter's update.
+
+        ``slot`` tells apart the scratch arrays one update needs at the same time.
+        """
+        key = (weight.dtype, slot)
+        flat = self._work.get(key)
+        if flat is None or flat.size < weight.size:
+            largest = max(p.data.size for p in self.params if p.data.dtype == weight.dtype)
+            flat = self._work[key] = np.empty(max(largest, weight.size), dtype=weight.dtype)
+        return flat[: weight.size].reshape(weight.shape)
+
+    def _gradient_with_decay(self, weight, grad, weight_decay: float, slot: int = 0):
+        """g + wd * w (L2 weight decay, PyTorch's rule), in a scratch array; g itself if wd = 0."""
+        if weight_decay == 0.0:
+            return grad
+        decayed = np.multiply(weight, weight_decay, out=self._buffer(weight, slot))
+        decayed += grad
+        return decayed
+
+    # ---- saving and loading -----------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """A copy of the optimizer's hyperparameters and per-parameter state.
+
+        Returns ``{"type": class name, "hyperparameters": {name: value},
+        "state": {index: {name: array copy or int}}}``; later steps do not change it.
+        """
+        return {
+            "type": type(self).__name__,
+            "hyperparameters": {name: getattr(self, name) for name in self._hyperparameters},
+            "state": {
+                index: {key: _copy(value) for key, value in entries.items()}
+                for index, entries in self.state.items()
+            },
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore what :meth:`state_dict` saved, for the same parameters in the same order.
+
+        Arrays are copied (into each parameter's dtype), so the saved dict stays untouched.
+        """
+        name = type(self).__name__
+        saved_type = state_dict.get("type", name)
+        if saved_type != name:
+            raise ValueError(f"load_state_dict: the state was saved by {saved_type}, not {name}")
+        hyperparameters = dict(state_dict.get("hyperparameters", {}))
+        unknown = set(hyperparameters) - set(self._hyperparameters)
+        if unknown:
+            raise ValueError(f"load_state_dict: unknown hyperparameters {sorted(unknown)} for {name}")
+        state = {}
+        for index, entries in state_dict.get("state", {}).items():
+            index = int(index)
+            if not 0 <= index < len(self.params):
+                raise ValueError(
+                    f"load_state_dict: state for parameter {index}, but {name} has "
+                    f"{len(self.params)} parameters"
+                )
+            weight = self.params[index].data
+            restored = {}
+            for key, value in entries.items():
+                if isinstance(value, (int, np.integer)):
+                    restored[key] = int(value)
+                    continue
+                value = np.asarray(value)
+                if value.shape != weight.shape:
+                    raise ValueError(
+                        f"load_state_dict: {key!r} of parameter {index} has shape {value.shape}, "
+                        f"the parameter has shape {weight.shape}"
+                    )
+                restored[key] = value.astype(weight.dtype, copy=True)
+            state[index] = restored
+        previous = {key: getattr(self, key) for key in self._hyperparameters}
+        try:
+            for key, value in hyperparameters.items():
+                setattr(self, key, value)
+            self._check_hyperparameters()
+        except (TypeError, ValueError):
+            for key, value in previous.items():
+                setattr(self, key, value)
+            raise
+        self.state = state
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+# ---- validation helpers (shared by the optimizers, clipping and penalties) ----------------------
+def _parameter_list(params, owner: str) -> list:
+    """``params`` as a list of distinct Tensors that require grad, or a clear error."""
+    if isinstance(params, Tensor):
+        # A Tensor is iterable (row by row), which would silently optimize copies of its rows.
+        raise TypeError(f"{owner}: params must be an iterable of Parameters; wrap a single one in a list")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: params must be an iterable of Parameters (e.g. model.parameters()), "
+            f"got {type(params).__name__}"
+        ) from None
+    if not params:
+        raise ValueError(f"{owner}: got an empty list of parameters; nothing to optimize")
+    seen = set()
+    for index, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(
+                f"{owner}: parameter {index} is a {type(param).__name__}, expected a Parameter "
+                "(a Tensor with requires_grad=True)"
+            )
+        if not param.requires_grad:
+            raise ValueError(f"{owner}: parameter {index} does not require grad, so it can never be updated")
+        if id(param) in seen:
+            raise ValueError(f"{owner}: parameter {index} appears twice in the list")
+        seen.add(id(param))
+    return params
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _positive(name: str, value) -> float:
+    """A float > 0: ``lr must be > 0, got 0.0``."""
+    number = _number(name, value)
+    if number <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return number
+
+
+def _non_negative(name: str, value) -> float:
+    """A float >= 0: ``weight_decay must be >= 0, got -0.1``."""
+    number = _number(name, value)
+    if number < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return number
+
+
+def _unit_interval(name: str, value) -> float:
+    """A float in [0, 1): a decay rate such as momentum, alpha or a beta."""
+    number = _number(name, value)
+    if not 0.0 <= number < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return number
+
+
+def _copy(value):
+    return value.copy() if isinstance(value, np.ndarray) else value

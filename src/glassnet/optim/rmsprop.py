@@ -1,0 +1,121 @@
+"""RMSprop: Adagrad with a decaying average of squared gradients instead of a growing sum."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizer import Optimizer, _non_negative, _unit_interval
+
+
+class RMSprop(Optimizer):
+    """RMSprop, with PyTorch's semantics (element-wise; every average starts at 0)::
+
+        v = alpha * v + (1 - alpha) * grad^2               running mean of squared gradients
+        w = w - lr * grad / (sqrt(v) + eps)
+
+    Unlike Adagrad's sum, the average forgets old gradients (time constant about 1 / (1 - alpha)
+    steps), so the step size does not shrink for ever.
+
+    ``centered=True`` divides by an estimate of the standard deviation of the gradient instead of
+    its root mean square: with ``m = alpha * m + (1 - alpha) * grad`` (the running mean),
+    ``sqrt(v)`` becomes ``sqrt(v - m^2)``.
+
+    ``momentum`` (mu > 0) accumulates the normalized steps, as ``torch.optim.RMSprop`` does::
+
+        b = mu * b + grad / (sqrt(v) + eps)
+        w = w - lr * b
+
+    ``weight_decay`` (wd) replaces ``grad`` by ``grad + wd * w`` before all of the above.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The tensors to optimize, e.g. ``model.parameters()``.
+    lr : float
+        The learning rate (> 0).
+    alpha : float
+        Decay of the running averages, in [0, 1).
+    eps : float
+        Added to the denominator (>= 0).
+    weight_decay : float
+        L2 penalty factor (>= 0).
+    momentum : float
+        mu, in [0, 1). 0 means no momentum buffer.
+    centered : bool
+        Normalize by the running standard deviation instead of the root mean square.
+
+    State per parameter: ``"square_avg"`` (v), ``"grad_avg"`` (m, when centered),
+    ``"momentum_buffer"`` (b, when momentum > 0): PyTorch's names.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -3.0]))
+    >>> opt = gn.optim.RMSprop([w], lr=0.01, alpha=0.75, eps=0.0)
+    >>> (w * w).sum().backward()          # v = grad^2 / 4, so the step is 2 lr sign(grad)
+    >>> opt.step()
+    >>> w.data
+    array([ 0.98, -2.98])
+    """
+
+    _hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, lr)
+        self.alpha = alpha
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.centered = centered
+        self._check_hyperparameters()
+
+    def _check_hyperparameters(self) -> None:
+        self.alpha = _unit_interval("alpha", self.alpha)
+        self.eps = _non_negative("eps", self.eps)
+        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
+        self.momentum = _unit_interval("momentum", self.momentum)
+        if not isinstance(self.centered, (bool, np.bool_)):
+            raise TypeError(f"centered must be True or False, got {self.centered!r}")
+        self.centered = bool(self.centered)
+
+    def _init_state(self, weight: np.ndarray) -> dict:
+        state = {"square_avg": np.zeros_like(weight)}
+        if self.centered:
+            state["grad_avg"] = np.zeros_like(weight)
+        if self.momentum:
+            state["momentum_buffer"] = np.zeros_like(weight)
+        return state
+
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+        work = self._buffer(weight, 1)
+        decay = 1.0 - self.alpha
+        square_avg = state["square_avg"]
+        square_avg *= self.alpha
+        np.multiply(grad, grad, out=work)
+        work *= decay
+        square_avg += work                                     # v = alpha v + (1 - alpha) g^2
+        if self.centered:
+            grad_avg = state["grad_avg"]
+            # m + (1 - alpha)(g - m) = alpha m + (1 - alpha) g, in the order torch's lerp uses.
+            np.subtract(grad, grad_avg, out=work)
+            work *= decay
+            grad_avg += work
+            np.multiply(grad_avg, grad_avg, out=work)
+            np.subtract(square_avg, work, out=work)           # v - m^2, a variance
+            # Rounding can push it a hair below 0, where sqrt would give NaN.
+            np.maximum(work, 0.0, out=work)
+            np.sqrt(work, out=work)
+        else:
+            np.sqrt(square_avg, out=work)
+        work += self.eps
+        np.divide(grad, work, out=work)                        # g / (sqrt(v) + eps)
+        if self.momentum:
+            buffer = state["momentum_buffer"]
+            buffer *= self.momentum
+            buffer += work                                     # b = mu b + g / (sqrt(v) + eps)
+            weight -= np.multiply(buffer, self.lr, out=work)
+        else:
+            work *= self.lr
+            weight -= work
