@@ -1,0 +1,114 @@
+"""L1 and L2 regularization: penalty terms added to the loss, differentiated by autodiff.
+
+The course's regularization adds a term to the loss that grows with the size of the weights::
+
+    J = loss + lambda * sum_i |w_i|        (L1: pushes weights to exactly 0, sparse models)
+    J = loss + lambda * sum_i w_i^2        (L2: shrinks all weights, smooth models)
+
+Both are built from Tensor ops (abs, multiply, sum), so ``J.backward()`` adds their gradients,
+``lambda * sign(w)`` and ``2 * lambda * w``, to every weight's ``.grad`` like any other term.
+
+L2 and weight decay: ``l2_penalty(params, lambda)`` adds ``2 * lambda * w`` to the gradient,
+and ``SGD(..., weight_decay=wd)`` adds ``wd * w``; so ``weight_decay=wd`` is the same as
+``l2_penalty(params, wd / 2)``. (The optimizer's version is cheaper; the penalty's shows up in
+the loss value.)
+
+Example
+-------
+>>> import numpy as np, glassnet as gn
+>>> w = gn.Parameter(np.array([1.0, -2.0]))
+>>> penalty = gn.optim.l2_penalty([w], 0.1)     # 0.1 * (1 + 4)
+>>> round(penalty.item(), 12)
+0.5
+>>> penalty.backward()
+>>> w.grad                                      # 2 * 0.1 * w
+array([ 0.2, -0.4])
+"""
+
+from __future__ import annotations
+
+from .. import ops
+from ..tensor import Tensor
+from .optimizer import _non_negative
+
+
+def _weights(params, owner: str) -> list:
+    if isinstance(params, Tensor):
+        return [params]
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: params must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
+            f"got {type(params).__name__}"
+        ) from None
+    if not params:
+        raise ValueError(f"{owner}: got an empty list of parameters")
+    for index, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
+    return params
+
+
+def _penalty(params, strength: float, term, owner: str) -> Tensor:
+    strength = _non_negative("strength", strength)
+    total = None
+    for param in _weights(params, owner):
+        part = term(param).sum()
+        total = part if total is None else total + part
+    return total * strength
+
+
+def l1_penalty(params, strength: float) -> Tensor:
+    """The L1 regularization term: ``strength * sum_i |w_i|`` over every entry of every tensor.
+
+    Gradient: ``strength * sign(w)`` (0 at w = 0, as in PyTorch).
+
+    Parameters
+    ----------
+    params : Tensor or iterable of Tensor
+        E.g. ``model.parameters()`` (often only the weights, not the biases).
+    strength : float
+        lambda (>= 0).
+
+    Returns
+    -------
+    Tensor
+        A scalar, to add to the loss.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -2.0]))
+    >>> gn.optim.l1_penalty([w], 0.5).item()
+    1.5
+    """
+    return _penalty(params, strength, ops.abs, "l1_penalty")
+
+
+def l2_penalty(params, strength: float) -> Tensor:
+    """The L2 regularization term: ``strength * sum_i w_i^2`` over every entry of every tensor.
+
+    Gradient: ``2 * strength * w``; so ``l2_penalty(params, wd / 2)`` equals the optimizers'
+    ``weight_decay=wd``.
+
+    Parameters
+    ----------
+    params : Tensor or iterable of Tensor
+        E.g. ``model.parameters()`` (often only the weights, not the biases).
+    strength : float
+        lambda (>= 0).
+
+    Returns
+    -------
+    Tensor
+        A scalar, to add to the loss.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -2.0]))
+    >>> gn.optim.l2_penalty([w], 0.5).item()
+    2.5
+    """
+    return _penalty(params, strength, lambda w: ops.mul(w, w), "l2_penalty")
