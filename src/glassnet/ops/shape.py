@@ -24,7 +24,7 @@ def reshape(a: Tensor, shape) -> Tensor:
 def transpose(a: Tensor, axes=None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None, like ``ndarray.transpose``)."""
     if axes is not None:
-        axes = tuple(int(ax) % a.ndim for ax in axes)
+        axes = tuple(_check_axis(int(ax), a.ndim) % a.ndim for ax in axes)
         if sorted(axes) != list(range(a.ndim)):
             raise ValueError(f"transpose axes {axes} are not a permutation of {a.ndim} axes")
     inverse = None if axes is None else tuple(np.argsort(axes))
@@ -41,9 +41,16 @@ def permute(a: Tensor, *axes) -> Tensor:
 
 
 def swapaxes(a: Tensor, axis1: int, axis2: int) -> Tensor:
+    axis1, axis2 = _check_axis(axis1, a.ndim), _check_axis(axis2, a.ndim)
     axes = list(range(a.ndim))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(a, axes)
+
+
+def _check_axis(axis: int, ndim: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return axis
 
 
 def _is_basic(index) -> bool:
@@ -83,7 +90,7 @@ def getitem(a: Tensor, index) -> Tensor:
 
 def concatenate(tensors, axis: int = 0) -> Tensor:
     """Join tensors along an existing axis (NumPy's name)."""
-    tensors = [ensure_tensor(t) for t in tensors]
+    tensors = _as_tensors(tensors)
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
     _check_dtypes(tensors, "concatenate")
