@@ -105,7 +105,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
 
 def stack(tensors, axis: int = 0) -> Tensor:
     """Join tensors of one shape along a new axis (NumPy's name)."""
-    tensors = [ensure_tensor(t) for t in tensors]
+    tensors = _as_tensors(tensors)
     if not tensors:
         raise ValueError("stack needs at least one tensor")
     _check_dtypes(tensors, "stack")
@@ -119,6 +119,13 @@ def stack(tensors, axis: int = 0) -> Tensor:
         return tuple(np.moveaxis(g, axis, 0))
 
     return Tensor._from_op(out, tuple(tensors), backward, "stack")
+
+
+def _as_tensors(items) -> list:
+    """Constants (arrays, lists) take the dtype of the first Tensor, as in the binary ops."""
+    items = list(items)
+    dtype = next((t.dtype for t in items if isinstance(t, Tensor)), None)
+    return [ensure_tensor(t, dtype) for t in items]
 
 
 def _check_dtypes(tensors, name):
