@@ -42,10 +42,10 @@ def matmul(a, b) -> Tensor:
         a2 = a.data[None, :] if a.ndim == 1 else a.data
         b2 = b.data[:, None] if b.ndim == 1 else b.data
         g2 = g
+        if b.ndim == 1:  # first, so that the scalar g of vector @ vector becomes (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if a.requires_grad:
             ga = g2 @ np.swapaxes(b2, -1, -2)
