@@ -135,7 +135,8 @@ class Tensor:
         """Make the output of an op. It records history only if grad mode is on and an input
         needs a gradient; otherwise the closure is dropped at once and nothing is kept alive."""
         out = object.__new__(cls)
-        out.data = data
+        # NumPy returns a scalar, not an array, for a 0-d result (x.sum(), a 0-d x * y).
+        out.data = data if type(data) is np.ndarray else np.asarray(data)
         out.grad = None
         out._op = op
         out.requires_grad = False
@@ -413,12 +414,13 @@ def _freed(g):
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: bool) -> None:
     if grad.dtype != leaf.data.dtype:
-        grad = grad.astype(leaf.data.dtype)
+        grad = np.asarray(grad, dtype=leaf.data.dtype)
         owned = True
     if leaf.grad is None:
         # The array may be shared with another leaf's gradient or be a view of one, so the
-        # leaf gets its own copy unless the array is known to be fresh.
-        leaf.grad = grad if owned else grad.copy()
+        # leaf gets its own copy unless the array is known to be fresh (np.array, not .copy():
+        # a 0-d gradient may arrive as a NumPy scalar, and .grad is always an array).
+        leaf.grad = grad if owned else np.array(grad)
     else:
         leaf.grad += grad
 
