@@ -294,3 +294,17 @@ def test_parameter_is_reexported():
     assert nn.Parameter is gn.Parameter
     p = nn.Parameter(np.zeros(3))
     assert p.requires_grad and p.dtype == np.float64
+
+
+def test_deepcopy_gives_an_independent_model(rng):
+    import copy
+
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.ReLU())
+    clone = copy.deepcopy(model)
+    x = rng.normal(size=(6, 3))
+    np.testing.assert_array_equal(clone(x).data, model(x).data)
+    clone[0].weight.data[...] = 0.0
+    assert np.abs(model[0].weight.data).sum() > 0
+    assert clone[0].weight is not model[0].weight
+    np.testing.assert_array_equal(clone[1].running_mean, model[1].running_mean)
+    assert clone[1].running_mean is not model[1].running_mean
