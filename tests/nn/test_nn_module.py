@@ -61,8 +61,9 @@ def test_names_and_order_match_pytorch():
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
     assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
     for (name, ours_value), their_value in zip(ours.state_dict().items(), theirs.state_dict().values()):
-        assert ours_value.shape == tuple(their_value.T.shape if name.endswith("weight")
-                                         and their_value.ndim == 2 else their_value.shape)
+        if their_value.ndim == 2:  # Linear weights: ours is (in, out), PyTorch's (out, in)
+            their_value = their_value.T
+        assert ours_value.shape == tuple(their_value.shape), name
 
 
 def test_shared_module_and_parameter_are_yielded_once():

@@ -358,10 +358,8 @@ def _check_name(module: Module, name, store: str) -> None:
         raise TypeError(f"a registered name must be a str, got {type(name).__name__}")
     if not name or "." in name:
         raise ValueError(f"a registered name must be non-empty and contain no '.', got {name!r}")
-    if "_parameters" in module.__dict__:
-        taken = (hasattr(module, name) and name not in getattr(module, store))
-        if taken:
-            raise ValueError(f"{type(module).__name__} already has an attribute {name!r}")
+    if "_parameters" in module.__dict__ and hasattr(module, name) and name not in getattr(module, store):
+        raise ValueError(f"{type(module).__name__} already has an attribute {name!r}")
 
 
 def _as_buffer(value, name: str):
