@@ -128,3 +128,23 @@ def test_load_state_dict_errors_leave_the_optimizer_unchanged():
     with pytest.raises(ValueError, match=r"'velocity' of parameter 0 has shape \(4, 3\)"):
         wrong_shape.load_state_dict(saved)
     assert wrong_shape.state == {}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_step_allocates_no_temporary_arrays(name):
+    # Updates go through in-place ops and one shared scratch area: after the first step (which
+    # makes the state), a step allocates nothing of the parameters' size (here 400 kB).
+    import tracemalloc
+
+    params = [gn.Parameter(np.ones((250, 200), dtype=np.float64)), gn.Parameter(np.ones(200))]
+    optimizer = OPTIMIZERS[name](params)
+    set_gradients(params, 0)
+    optimizer.step()
+    tracemalloc.start()
+    try:
+        optimizer.step()
+        optimizer.step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10_000, f"{name}: a step allocated {peak} bytes"
