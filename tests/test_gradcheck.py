@@ -48,7 +48,8 @@ def test_a_wrong_backward_raises_and_names_the_input_and_worst_entry():
     message = str(error.value)
     assert "input 1 at index (1, 0)" in message
     # The scalar output is scaled by the projection v, so the two numbers are 3 v and 6 v.
-    got, expected = map(float, re.search(r"autodiff gives (\S+), finite differences (\S+) ", message).groups())
+    numbers = re.search(r"autodiff gives (\S+), finite differences (\S+) ", message).groups()
+    got, expected = map(float, numbers)
     np.testing.assert_allclose(expected, 2 * got, rtol=1e-6)
     np.testing.assert_allclose(abs(got) / 3.0, abs(np.random.default_rng(0).normal(size=())), rtol=1e-6)
     assert isinstance(error.value, AssertionError)  # pytest shows it as a failed check

@@ -110,6 +110,8 @@ UNARY = {  # name: (glassnet, torch, domain)
     "clip low": (lambda x: x.clip(low=-0.3), lambda x: x.clamp(min=-0.3), real),
     "clip high": (lambda x: x.clip(high=0.3), lambda x: x.clamp(max=0.3), real),
     "x * x (used twice)": (lambda x: x * x, lambda x: x * x, real),
+    "x - x (used twice)": (lambda x: x - x * 0.5, lambda x: x - x * 0.5, real),
+    "x / x (used twice)": (lambda x: x / (x * x + 1.0), lambda x: x / (x * x + 1.0), real),
 }
 UNARY_SHAPES = [(), (5,), (3, 4), (2, 3, 4)]
 

@@ -167,6 +167,10 @@ def test_join_errors():
         gn.concatenate([])
     with pytest.raises(ValueError, match="at least one"):
         gn.stack([])
+    with pytest.raises(ValueError, match="axis 2 is out of bounds for array of dimension 2"):
+        gn.concatenate([a32, a32], axis=2)
+    with pytest.raises(ValueError, match="axis 3 is out of bounds for array of dimension 3"):
+        gn.stack([a32, a32], axis=3)
 
 
 # ---- errors that name what went wrong ---------------------------------------------------------
