@@ -119,7 +119,8 @@ class Tensor:
     array([2., 4., 6.])
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "_pending",
+                 "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -129,6 +130,7 @@ class Tensor:
         self._parents = ()
         self._backward = None
         self._op = ""
+        self._pending = None  # the gradient being summed for this node during backward()
 
     @classmethod
     def _from_op(cls, data: np.ndarray, parents: tuple, backward, op: str) -> "Tensor":
@@ -142,6 +144,7 @@ class Tensor:
         out.requires_grad = False
         out._parents = ()
         out._backward = None
+        out._pending = None
         if _GradMode.enabled:
             for parent in parents:
                 if parent.requires_grad:
@@ -250,30 +253,37 @@ class Tensor:
             _accumulate_leaf(self, grad, owned=True)
             return
 
-        grads = {id(self): grad}  # pending dL/dnode, summed over the node's uses
-        for node in _topological_order(self):
-            g = grads.pop(id(node), None)
-            if g is None:
-                continue
-            backward = node._backward
-            if backward is None:
-                _accumulate_leaf(node, g, owned=False)
-                continue
-            parent_grads = backward(g)
-            if not isinstance(parent_grads, tuple):  # an op with one input returns one array
-                parent_grads = (parent_grads,)
-            for parent, pg in zip(node._parents, parent_grads):
-                if pg is None or not parent.requires_grad:
+        order = _topological_order(self)
+        self._pending = grad
+        try:
+            for node in order:
+                g, node._pending = node._pending, None  # dL/dnode, summed over its uses
+                if g is None:
                     continue
-                if pg.shape != parent.data.shape:
-                    pg = unbroadcast(pg, parent.data.shape)
-                key = id(parent)
-                previous = grads.get(key)
-                # Out-of-place sum: a closure may hand the same array to several inputs.
-                grads[key] = pg if previous is None else previous + pg
-            if not retain_graph:
-                node._backward = _freed
-                node._parents = ()
+                parent_grads = node._backward(g)
+                if not isinstance(parent_grads, tuple):  # an op with one input returns one array
+                    parent_grads = (parent_grads,)
+                for parent, pg in zip(node._parents, parent_grads):
+                    if pg is None or not parent.requires_grad:
+                        continue
+                    if pg.shape != parent.data.shape:
+                        pg = unbroadcast(pg, parent.data.shape)
+                    if parent._backward is None:  # a leaf: nothing flows further, add it now
+                        # A closure returns g itself, a view, or a fresh array of its own.
+                        fresh = type(pg) is np.ndarray and pg is not g and pg.base is None
+                        _accumulate_leaf(parent, pg, owned=fresh)
+                    elif parent._pending is None:
+                        parent._pending = pg
+                    else:
+                        # Out of place: a closure may hand the same array to several inputs.
+                        parent._pending = parent._pending + pg
+                if not retain_graph:
+                    node._backward = _freed
+                    node._parents = ()
+        except BaseException:
+            for node in order:
+                node._pending = None
+            raise
 
     # ---- operators (the ops live in glassnet.ops; these are thin bindings) ------------------
     def __add__(self, other):
@@ -426,13 +436,15 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: bool) -> None:
 
 
 def _topological_order(root: Tensor) -> list:
-    """Nodes reachable from ``root`` through tensors that require grad, outputs before inputs."""
+    """The non-leaf nodes that lead to ``root`` through tensors that require grad, ``root``
+    first and every node before its inputs. Iterative depth-first search: a chain of thousands
+    of ops must not hit Python's recursion limit."""
     order, visited = [], {id(root)}
     stack = [(root, iter(root._parents))]
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if parent.requires_grad and id(parent) not in visited:
+            if parent._backward is not None and parent.requires_grad and id(parent) not in visited:
                 visited.add(id(parent))
                 stack.append((parent, iter(parent._parents)))
                 break
@@ -450,6 +462,7 @@ def _compare(ufunc, a, b) -> Tensor:
     out = object.__new__(Tensor)
     out.data = ufunc(a_data, b_data)
     out.grad, out.requires_grad, out._parents, out._backward, out._op = None, False, (), None, "compare"
+    out._pending = None
     return out
 
 

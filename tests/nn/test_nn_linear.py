@@ -16,12 +16,14 @@ def with_parameters(layer):
     so that the oracles (which pass their own copies of every input) reach the parameters too."""
 
     def fn(x, weight, bias):
-        saved = dict(layer._parameters)
-        layer._parameters.update(weight=weight, bias=bias)
+        # Swap the tensors in where forward reads them (a Module mirrors its parameters in
+        # __dict__); a plain attribute assignment would insist on Parameters.
+        saved = {name: layer.__dict__[name] for name in ("weight", "bias")}
+        layer.__dict__.update(weight=weight, bias=bias)
         try:
             return layer(x)
         finally:
-            layer._parameters.update(saved)
+            layer.__dict__.update(saved)
 
     return fn
 

@@ -75,30 +75,31 @@ class Module:
     # ---- registration ----------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Parameter):
-            self._store("_parameters", name)[name] = value
+            self._register("_parameters", name, value)
         elif isinstance(value, Module):
-            self._store("_modules", name)[name] = value
+            self._register("_modules", name, value)
         elif name in self.__dict__.get("_parameters", ()):
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} to parameter {name!r} of "
                     f"{type(self).__name__}: a Parameter or None is expected"
                 )
-            self._parameters[name] = None
+            self._parameters[name] = self.__dict__[name] = None
         elif name in self.__dict__.get("_modules", ()):
             if value is not None:
                 raise TypeError(
                     f"cannot assign {type(value).__name__} to sub-module {name!r} of "
                     f"{type(self).__name__}: a Module or None is expected"
                 )
-            self._modules[name] = None
+            self._modules[name] = self.__dict__[name] = None
         elif name in self.__dict__.get("_buffers", ()):
-            self._buffers[name] = _as_buffer(value, name)
+            self._buffers[name] = self.__dict__[name] = _as_buffer(value, name)
         else:
             object.__setattr__(self, name, value)
 
     def __getattr__(self, name: str):
-        # Called only when normal lookup fails: the registered names live in the three dicts.
+        # Called only when normal lookup fails. Registered names are mirrored in __dict__ (see
+        # _register), so this runs only for names that are missing everywhere.
         for store in ("_parameters", "_buffers", "_modules"):
             registered = self.__dict__.get(store)
             if registered is not None and name in registered:
@@ -110,12 +111,19 @@ class Module:
             registered = self.__dict__.get(store)
             if registered is not None and name in registered:
                 del registered[name]
+                self.__dict__.pop(name, None)
                 return
         object.__delattr__(self, name)
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
                       | set(self._modules))
+
+    def _register(self, store: str, name: str, value) -> None:
+        """Put ``value`` in the dict ``store`` and mirror it in ``__dict__``, so that reading
+        ``self.weight`` in forward is a plain attribute lookup, not a ``__getattr__`` call."""
+        self._store(store, name)[name] = value
+        self.__dict__[name] = value
 
     def _store(self, store: str, name: str) -> OrderedDict:
         """The dict ``store`` of this module, with ``name`` removed from every other place."""
@@ -153,14 +161,14 @@ class Module:
         ['running_mean']
         """
         _check_name(self, name, "_buffers")
-        self._store("_buffers", name)[name] = _as_buffer(array, name)
+        self._register("_buffers", name, _as_buffer(array, name))
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name``; for names that are not identifiers ("0", "1", ...)."""
         _check_name(self, name, "_modules")
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module({name!r}, ...) expects a Module or None, got {type(module).__name__}")
-        self._store("_modules", name)[name] = module
+        self._register("_modules", name, module)
 
     # ---- walking the tree --------------------------------------------------------------------
     def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
