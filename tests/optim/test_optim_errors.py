@@ -87,3 +87,19 @@ def test_gradient_of_the_wrong_shape_or_dtype():
     with pytest.raises(TypeError, match="parameter 0 is float64 but its gradient is float32"):
         optimizer.step()
     np.testing.assert_array_equal(w.data, np.zeros((2, 3)))  # nothing moved
+
+
+def test_a_bad_gradient_leaves_every_parameter_unchanged():
+    import numpy as np
+    import glassnet as gn
+
+    first, second = gn.Parameter(np.ones(3)), gn.Parameter(np.ones(2))
+    opt = gn.optim.SGD([first, second], lr=0.1)
+    first.grad, second.grad = np.ones(3), np.ones(5)  # the second has the wrong shape
+    try:
+        opt.step()
+    except ValueError as error:
+        assert "parameter 1" in str(error) and "(5,)" in str(error)
+    else:
+        raise AssertionError("step() accepted a gradient of the wrong shape")
+    np.testing.assert_array_equal(first.data, np.ones(3))

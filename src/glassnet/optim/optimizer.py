@@ -98,6 +98,8 @@ class Optimizer:
         Parameters whose ``.grad`` is None (not used in the last backward pass) are skipped, and
         their state does not advance. ``.grad`` is only read, never written.
         """
+        # Check every gradient first, so that a bad one leaves no parameter half-updated.
+        pending = []
         for index, param in enumerate(self.params):
             grad = param.grad
             if grad is None:
@@ -113,6 +115,8 @@ class Optimizer:
                     f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
                     f"is {grad.dtype}; glassnet never casts silently"
                 )
+            pending.append((index, weight, grad))
+        for index, weight, grad in pending:
             state = self.state.get(index)
             if state is None:
                 state = self.state[index] = self._init_state(weight)
