@@ -20,28 +20,12 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import _positive
+from .optimizer import _positive, _tensors
 
 
 def _gradients(params, owner: str) -> list:
     """The gradient arrays of ``params`` (a Tensor or an iterable of Tensors), None skipped."""
-    if isinstance(params, Tensor):
-        params = [params]
-    try:
-        params = list(params)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: params must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
-        ) from None
-    grads = []
-    for index, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
-        if param.grad is not None:
-            grads.append(param.grad)
-    return grads
+    return [param.grad for param in _tensors(params, owner) if param.grad is not None]
 
 
 def clip_grad_norm(params, max_norm: float, norm_type: float = 2.0,

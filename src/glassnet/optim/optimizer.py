@@ -251,6 +251,23 @@ def _parameter_list(params, owner: str) -> list:
     return params
 
 
+def _tensors(params, owner: str) -> list:
+    """``params`` (a Tensor or an iterable of Tensors) as a list of Tensors, or a clear error."""
+    if isinstance(params, Tensor):
+        return [params]
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(
+            f"{owner}: params must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
+            f"got {type(params).__name__}"
+        ) from None
+    for index, param in enumerate(params):
+        if not isinstance(param, Tensor):
+            raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
+    return params
+
+
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")

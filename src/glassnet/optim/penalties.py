@@ -29,24 +29,13 @@ from __future__ import annotations
 
 from .. import ops
 from ..tensor import Tensor
-from .optimizer import _non_negative
+from .optimizer import _non_negative, _tensors
 
 
 def _weights(params, owner: str) -> list:
-    if isinstance(params, Tensor):
-        return [params]
-    try:
-        params = list(params)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: params must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
-        ) from None
+    params = _tensors(params, owner)
     if not params:
         raise ValueError(f"{owner}: got an empty list of parameters")
-    for index, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
     return params
 
 
