@@ -73,6 +73,9 @@ class LeakyReLU(Module):
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
+    def get_config(self) -> dict:
+        return {"alpha": self.alpha}
+
 
 class ELU(Module):
     """x if x > 0 else alpha (e^x - 1). See ``F.elu``."""
@@ -87,6 +90,9 @@ class ELU(Module):
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}"
 
+    def get_config(self) -> dict:
+        return {"alpha": self.alpha}
+
 
 class _AlongAxis(Module):
     """An activation that normalizes along one axis (NumPy's name; PyTorch says ``dim``)."""
@@ -99,6 +105,9 @@ class _AlongAxis(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+    def get_config(self) -> dict:
+        return {"axis": self.axis}
 
 
 class Softmax(_AlongAxis):

@@ -84,3 +84,8 @@ class Sequential(Module):
         for module in self:
             x = module(x)
         return x
+
+    def get_config(self) -> dict:
+        """``{}``: ``Sequential()`` is an empty container; ``glassnet.save`` describes the
+        modules it holds (with their names) beside the config, and ``glassnet.load`` adds them."""
+        return {}

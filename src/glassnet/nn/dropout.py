@@ -56,3 +56,8 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
+
+    def get_config(self) -> dict:
+        """``{"p": p}``. The generator is not recorded: a rebuilt layer draws its masks from the
+        default generator (``glassnet.seed``) unless it is given a new ``rng``."""
+        return {"p": self.p}

@@ -99,6 +99,20 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
+    def get_config(self) -> dict:
+        """The arguments that rebuild this layer (see ``Module.get_config``). An initializer is
+        recorded by its name in ``glassnet.init.INITIALIZERS``; a custom initializer function has
+        no name to record and is left out (the default is used), which only matters for a later
+        ``reset_parameters``: the weights themselves are saved. ``rng`` is not recorded."""
+        config = {"in_features": self.in_features, "out_features": self.out_features,
+                  "bias": self.bias is not None}
+        for key, function in (("weight_init", self.weight_init), ("bias_init", self.bias_init)):
+            name = next((name for name, known in init.INITIALIZERS.items() if known is function), None)
+            if name is not None:
+                config[key] = name
+        config["dtype"] = self.dtype.name
+        return config
+
 
 def _initial_values(initializer, shape: tuple, dtype, rng, what: str) -> np.ndarray:
     """Call an initializer and check that it returned an array of the asked shape."""

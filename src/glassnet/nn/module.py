@@ -333,6 +333,29 @@ class Module:
             targets[key][...] = value  # in place, cast to the model's dtype
         return LoadResult(missing, unexpected)
 
+    def get_config(self) -> dict:
+        """The keyword arguments that rebuild this layer, ``type(self)(**config)``, as JSON values
+        (no weights: those are in ``state_dict()``; a dtype as a string such as "float32").
+        ``glassnet.save`` stores it to describe the architecture.
+
+        A layer that keeps Module's own constructor takes no arguments, so its config is ``{}``;
+        every layer with constructor arguments overrides this method.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> nn.BatchNorm1d(4).get_config()["dtype"]
+        'float32'
+        >>> nn.LeakyReLU(alpha=0.2).get_config(), nn.ReLU().get_config()
+        ({'alpha': 0.2}, {})
+        """
+        if type(self).__init__ is Module.__init__:
+            return {}
+        raise NotImplementedError(
+            f"{type(self).__name__} does not define get_config(), so it cannot be described in a "
+            "model file; save its weights with glassnet.save_weights instead"
+        )
+
     # ---- printing ----------------------------------------------------------------------------
     def extra_repr(self) -> str:
         """The configuration shown between the parentheses of ``repr``; layers override it."""

@@ -203,6 +203,11 @@ class BatchNorm1d(Module):
             )
         return x
 
+    def get_config(self) -> dict:
+        return {"num_features": self.num_features, "eps": self.eps, "momentum": self.momentum,
+                "affine": self.affine, "track_running_stats": self.track_running_stats,
+                "dtype": self.dtype.name}
+
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
