@@ -8,6 +8,8 @@ __version__ = "0.1.0"
 
 from . import functional, init, losses, nn, ops, optim  # noqa: E402
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
+from . import io  # noqa: E402
+from .io import load, load_weights, save, save_weights  # noqa: E402
 from .ops import concatenate, maximum, minimum, stack, where  # noqa: E402
 from .random import seed  # noqa: E402
 from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor  # noqa: E402
@@ -16,4 +18,5 @@ __all__ = [
     "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "functional",
     "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "seed", "stack", "tensor", "where",
+    "io", "load", "load_weights", "save", "save_weights",
 ]
