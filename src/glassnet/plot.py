@@ -1,0 +1,217 @@
+"""Figures for the course's ideas, as PNG files: decision boundaries, loss curves, activations with
+their derivatives, the loss functions, and an optimizer comparison.
+
+matplotlib is imported only when a figure is drawn (``import glassnet`` stays light), with the
+non-interactive Agg backend, so plots work on machines without a screen. Each function returns
+the matplotlib Figure and, when ``path`` is given, writes it there as PNG (the folder is created).
+
+Example
+-------
+>>> import glassnet as gn
+>>> fig = gn.plot.activations(path=None)
+>>> len(fig.axes)
+8
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from . import functional as F
+from . import losses as _losses
+from .tensor import Tensor, no_grad
+
+
+def _pyplot():
+    import matplotlib
+
+    if matplotlib.get_backend().lower() != "agg":
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _finish(fig, path):
+    fig.tight_layout()
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, format="png", dpi=110)
+    return fig
+
+
+def _scores(model, points: np.ndarray) -> np.ndarray:
+    """The model's outputs for ``points``, in eval mode and without a graph."""
+    was_training = getattr(model, "training", False)
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+        dtype = first.dtype if first is not None else np.float32
+        with no_grad():
+            out = model(Tensor(points.astype(dtype)))
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+    return np.asarray(out.data if isinstance(out, Tensor) else out)
+
+
+def decision_boundary(model, X, y, *, title=None, resolution=200, path=None, ax=None):
+    """Colour the plane by the class the model predicts, and draw the data points on top.
+
+    Parameters
+    ----------
+    model : callable
+        A glassnet Module (outputs logits or probabilities, one column for two classes or one
+        column per class) or anything with ``predict(X)`` returning class labels (a
+        scikit-learn-style estimator such as ``glassnet.sklearn.Perceptron``).
+    X : array, shape (n_samples, 2)
+        The points; only 2-D inputs can be drawn.
+    y : array, shape (n_samples,)
+        Their integer class labels.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
+    if len(y) != len(X):
+        raise ValueError(f"decision_boundary: {len(X)} points but {len(y)} labels")
+    plt = _pyplot()
+    margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
+    low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xs, ys = np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    points = np.column_stack([grid_x.ravel(), grid_y.ravel()])
+    if hasattr(model, "predict") and not hasattr(model, "parameters"):
+        classes = np.asarray(model.predict(points))
+    else:
+        scores = _scores(model, points)
+        if scores.ndim == 1 or scores.shape[1] == 1:
+            scores = scores.reshape(-1)
+            # One column: probabilities in [0, 1] are cut at 1/2, anything else (logits) at 0.
+            cut = 0.5 if scores.min() >= 0 and scores.max() <= 1 else 0.0
+            classes = (scores > cut).astype(int)
+        else:
+            classes = scores.argmax(axis=1)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5, 4.5))
+    else:
+        fig = ax.figure
+    n_classes = int(max(classes.max(), y.max())) + 1
+    cmap = plt.get_cmap("tab10")
+    levels = np.arange(n_classes + 1) - 0.5
+    ax.contourf(grid_x, grid_y, classes.reshape(grid_x.shape), levels=levels,
+                colors=[cmap(k) for k in range(n_classes)], alpha=0.25)
+    for k in range(n_classes):
+        mask = y == k
+        ax.scatter(X[mask, 0], X[mask, 1], s=12, color=cmap(k), edgecolor="k", linewidth=0.3, label=f"class {k}")
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.legend(loc="best", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return _finish(fig, path)
+
+
+def history(history, *, title=None, path=None):
+    """Training (and validation) loss per epoch, and each metric on a second panel.
+
+    ``history`` is a History (its ``.history`` dict) or a dict ``{"loss": [...], "val_loss":
+    [...], "accuracy": [...], ...}``.
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or "loss" not in logs:
+        raise ValueError("history needs a History or a dict with a 'loss' list")
+    plt = _pyplot()
+    metrics = [k for k in logs if not k.startswith("val_") and k not in ("loss", "lr", "epoch")]
+    fig, axes = plt.subplots(1, 1 + bool(metrics), figsize=(5 + 4.5 * bool(metrics), 4), squeeze=False)
+    for ax, keys in zip(axes[0], [["loss"], metrics]):
+        for key in keys:
+            epochs = np.arange(1, len(logs[key]) + 1)
+            ax.plot(epochs, logs[key], label=f"train {key}")
+            if f"val_{key}" in logs:
+                ax.plot(np.arange(1, len(logs[f"val_{key}"]) + 1), logs[f"val_{key}"], "--", label=f"validation {key}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss" if keys == ["loss"] else "metric")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    return _finish(fig, path)
+
+
+def _derivative(function, z: np.ndarray) -> np.ndarray:
+    """d function / dz at each z, by backpropagation (the same gradient training uses)."""
+    x = Tensor(z, requires_grad=True)
+    function(x).sum().backward()
+    return x.grad
+
+
+def activations(*, names=("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"),
+                path=None):
+    """Each activation function of the course (and a few modern ones) with its derivative."""
+    plt = _pyplot()
+    z = np.linspace(-4, 4, 401)
+    columns = 4
+    rows = -(-len(names) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.8 * rows), squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.remove()
+    for ax, name in zip(axes.flat, names):
+        function = (lambda t: F.leaky_relu(t, 0.1)) if name == "leaky_relu" else F.ACTIVATIONS[name]
+        ax.plot(z, function(Tensor(z)).numpy(), label="phi(z)")
+        ax.plot(z, _derivative(function, z), "--", label="phi'(z)")
+        ax.axhline(0, color="gray", linewidth=0.5)
+        ax.set_title(name if name != "leaky_relu" else "leaky_relu (alpha=0.1)")
+        ax.legend(fontsize=7)
+    return _finish(fig, path)
+
+
+def loss_functions(*, path=None):
+    """The course's loss functions on one figure, each as a function of the prediction:
+    regression losses against the error yhat - y; cross-entropy and KL divergence against the
+    predicted probability; hinge against the margin y * yhat (targets in {-1, +1})."""
+    plt = _pyplot()
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4))
+    error = np.linspace(-3, 3, 301)
+    zero = np.zeros_like(error)
+    for name, fn in [("MSE", _losses.mse), ("MAE", _losses.mae), ("Huber (delta=1)", _losses.huber)]:
+        left.plot(error, fn(Tensor(error), zero, reduction="none").numpy(), label=name)
+    left.set_xlabel("error yhat - y")
+    left.set_title("regression")
+    left.legend()
+    p = np.linspace(0.01, 0.99, 197)
+    middle.plot(p, _losses.binary_cross_entropy(Tensor(p), np.ones_like(p), reduction="none").numpy(),
+                label="binary cross-entropy, y = 1")
+    two = np.column_stack([p, 1 - p])
+    middle.plot(p, _losses.kl_div(Tensor(two), np.tile([0.7, 0.3], (len(p), 1)), reduction="none").numpy(),
+                label="KL(y || yhat), y = (0.7, 0.3)")
+    middle.set_xlabel("predicted probability yhat of class 1")
+    middle.set_title("probabilities")
+    middle.set_ylim(0, 5)
+    middle.legend(fontsize=8)
+    margin = np.linspace(-2, 3, 251)
+    right.plot(margin, _losses.hinge(Tensor(margin), np.ones_like(margin), reduction="none").numpy(),
+               label="hinge max(0, 1 - y yhat)")
+    right.set_xlabel("margin y * yhat")
+    right.set_title("margins (y in {-1, +1})")
+    right.legend(fontsize=8)
+    return _finish(fig, path)
+
+
+def optimizer_comparison(curves: dict, *, title="optimizers compared", path=None):
+    """Loss per epoch for several optimizers on one problem: ``curves`` maps a name
+    (e.g. "SGD", "momentum", "Adagrad", "RMSprop", "Adam") to its list of losses."""
+    if not curves:
+        raise ValueError("optimizer_comparison needs at least one curve")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in curves.items():
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    return _finish(fig, path)

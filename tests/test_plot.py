@@ -1,0 +1,91 @@
+"""Figures: each writes a real PNG; the decision boundary colours by the model's prediction."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import nn, plot
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def is_png(path):
+    return path.exists() and path.read_bytes()[:8] == PNG and path.stat().st_size > 5000
+
+
+def test_import_glassnet_does_not_import_matplotlib():
+    code = "import glassnet, glassnet.plot, sys; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_activations_and_losses_figures(tmp_path):
+    fig = plot.activations(path=tmp_path / "act.png")
+    assert len(fig.axes) == 8 and is_png(tmp_path / "act.png")
+    # The dashed curve of each panel is the derivative, computed by backpropagation.
+    sigmoid_axis = fig.axes[1]
+    z, derivative = sigmoid_axis.lines[1].get_data()
+    s = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(derivative, s * (1 - s), atol=1e-6)
+    fig = plot.loss_functions(path=tmp_path / "nested" / "loss.png")
+    assert len(fig.axes) == 3 and is_png(tmp_path / "nested" / "loss.png")
+    error, mse = fig.axes[0].lines[0].get_data()
+    np.testing.assert_allclose(mse, error ** 2, rtol=1e-5)
+
+
+class Halfplane(nn.Module):
+    """A fixed model: logit x1 - x2, so class 1 exactly where x1 > x2."""
+
+    def forward(self, x):
+        return x[:, 0:1] - x[:, 1:2]
+
+
+def test_decision_boundary_colours_by_prediction(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    fig = plot.decision_boundary(Halfplane(), X, y, title="x1 > x2", path=tmp_path / "b.png")
+    assert is_png(tmp_path / "b.png")
+    ax = fig.axes[0]
+    assert ax.get_title() == "x1 > x2"
+    points = [collection.get_offsets() for collection in ax.collections[-2:]]
+    np.testing.assert_allclose(points[0], X[y == 0])
+    np.testing.assert_allclose(points[1], X[y == 1])
+
+
+def test_decision_boundary_multiclass_and_predict_objects(tmp_path):
+    gn.seed(0)
+    model = nn.Sequential(nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 3))
+    X = np.random.default_rng(1).normal(size=(30, 2)).astype(np.float32)
+    y = np.random.default_rng(2).integers(0, 3, 30)
+    model.train()
+    plot.decision_boundary(model, X, y, path=tmp_path / "multi.png")
+    assert is_png(tmp_path / "multi.png") and model.training  # mode restored
+
+    class Thresholder:
+        def predict(self, points):
+            return (points[:, 0] > 0).astype(int)
+
+    plot.decision_boundary(Thresholder(), X, (X[:, 0] > 0).astype(int), path=tmp_path / "p.png")
+    assert is_png(tmp_path / "p.png")
+
+
+def test_history_and_optimizer_figures(tmp_path):
+    logs = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9],
+            "val_accuracy": [0.5, 0.7, 0.8]}
+    fig = plot.history(logs, path=tmp_path / "h.png")
+    assert len(fig.axes) == 2 and is_png(tmp_path / "h.png")
+    np.testing.assert_allclose(fig.axes[0].lines[1].get_data()[1], logs["val_loss"])
+    fig = plot.optimizer_comparison({"SGD": [1, 0.6, 0.4], "Adam": [1, 0.3, 0.1]}, path=tmp_path / "o.png")
+    assert [line.get_label() for line in fig.axes[0].lines] == ["SGD", "Adam"] and is_png(tmp_path / "o.png")
+
+
+def test_plot_errors():
+    with pytest.raises(ValueError, match=r"shape \(n, 2\), got \(4, 3\)"):
+        plot.decision_boundary(Halfplane(), np.zeros((4, 3)), np.zeros(4))
+    with pytest.raises(ValueError, match="'loss'"):
+        plot.history({"accuracy": [1.0]})
+    with pytest.raises(ValueError, match="at least one curve"):
+        plot.optimizer_comparison({})
