@@ -29,9 +29,10 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import LoadResult, Module, Parameter
 from .normalization import BatchNorm1d
+from .preprocessing import Standardize
 
 __all__ = [
     "BatchNorm1d", "Dropout", "ELU", "GELU", "Identity", "LeakyReLU", "Linear", "LoadResult",
     "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Step", "Tanh",
+    "Softplus", "Standardize", "Step", "Tanh",
 ]
