@@ -6,8 +6,10 @@ import doctest
 import importlib
 import json
 import os
+import re
 import sys
 from collections import OrderedDict
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -279,8 +281,8 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(path, monkeypatch, 
         seen.append(sorted(os.listdir(path.parent)))  # the temporary file exists by now
         raise OSError("disk full")
 
-    target = {"serializer": (gio.safetensors_numpy, "save"), "fsync": (gio.os, "fsync"),
-              "replace": (gio.os, "replace")}[failing]
+    target = {"serializer": (safetensors_numpy, "save"), "fsync": (os, "fsync"),
+              "replace": (os, "replace")}[failing]
     monkeypatch.setattr(*target, fail)
     with pytest.raises(OSError, match="disk full"):
         gn.save(nn.Sequential(nn.Linear(5, 5)), path)
@@ -355,7 +357,8 @@ def test_missing_unexpected_and_wrong_dtype_tensors(path):
 
 
 @pytest.mark.parametrize("changes, problem", [
-    ({"architecture": '{"class": "Sequential", "children": ['}, "the architecture in its metadata is not valid JSON"),
+    ({"architecture": '{"class": "Sequential", "children": ['},
+     "the architecture in its metadata is not valid JSON"),
     ({"architecture": None}, "its metadata has no 'architecture'"),
     ({"format_version": "2"}, "its format version is '2'; glassnet 0.1.0 reads version 1"),
     ({"format_version": None}, "its format version is None"),
@@ -407,7 +410,8 @@ def test_a_class_outside_glassnet_nn_is_refused_without_importing_it(path, monke
     except ModelFileError as error:
         message = str(error)
     monkeypatch.undo()
-    assert f"the architecture of layer '0' names the class {class_name!r}, which is not a layer of glassnet.nn" in message
+    assert (f"the architecture of layer '0' names the class {class_name!r}, which is not a layer of "
+            "glassnet.nn") in message
     assert "Linear, " in message  # the classes a file may name are listed
     assert imported == []
     assert "antigravity" not in sys.modules
@@ -470,7 +474,8 @@ def test_load_weights_mismatch_names_the_file_key_and_shapes_and_changes_nothing
         gn.load_weights(other, path)
     message = str(info.value)
     assert f"cannot load the weights of '{path}'" in message
-    assert "shape mismatch for 'hidden.weight': the state_dict has shape (2, 4), the model has shape (2, 3)" in message
+    assert ("shape mismatch for 'hidden.weight': the state_dict has shape (2, 4), the model has "
+            "shape (2, 3)") in message
     for key, array in other.state_dict().items():
         np.testing.assert_array_equal(array, before[key])
 
@@ -496,3 +501,15 @@ def test_load_weights_reads_a_model_file_and_bad_files(path):
         gn.load_weights(fresh, path)
     with pytest.raises(TypeError, match="load_weights expects a glassnet.nn.Module, got dict"):
         gn.load_weights({}, path)
+
+
+def test_readme_saving_models_example_runs(tmp_path, monkeypatch):
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"## Saving models\s+```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    model, my_model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU()), TwoLayer(rng=0)
+    namespace = {"gn": gn, "model": model, "my_model": my_model}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert sorted(os.listdir(tmp_path)) == ["model.safetensors", "weights.safetensors"]
+    assert repr(namespace["model"]) == repr(model) and namespace["model"] is not model
+    assert_same_state(namespace["model"], model)

@@ -30,15 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import struct
 from collections import OrderedDict
 
 import numpy as np
-from safetensors import SafetensorError
-from safetensors import numpy as safetensors_numpy
 
 from . import __version__, nn
+from . import _safetensors_file as files
+from ._safetensors_file import ModelFileError
 from .nn.module import LoadResult, Module
 from .random import get_rng
 
@@ -49,12 +47,6 @@ _MODEL_FORMAT = "glassnet.model"
 _WEIGHTS_FORMAT = "glassnet.weights"
 # Described by the modules they hold; every other layer builds its sub-modules itself.
 _CONTAINERS = ("Sequential",)
-
-
-class ModelFileError(ValueError):
-    """A file that :func:`load` or :func:`load_weights` cannot use: not a safetensors file,
-    truncated, missing or garbled metadata, an unknown layer class, an unsupported format version,
-    or weights that do not fit the architecture. The message names the file and the problem."""
 
 
 # ---- the public functions --------------------------------------------------------------------
@@ -81,13 +73,13 @@ def save(model: Module, path) -> None:
     >>> bool((loaded(x).numpy() == model(x).numpy()).all()), loaded.training
     (True, False)
     """
-    path = _target_path(path)
+    path = files.target_path(path)
     _check_module(model, "save")
     _check_layers(model)
     architecture = json.dumps(_describe(model, ""), allow_nan=False)
     state = _state_without_ties(model)
     _check_rebuilds(model, architecture)
-    _write_atomically(path, state, _metadata(_MODEL_FORMAT, architecture=architecture))
+    files.write_atomically(path, state, _metadata(_MODEL_FORMAT, architecture=architecture))
 
 
 def load(path) -> Module:
@@ -102,12 +94,9 @@ def load(path) -> Module:
     FileNotFoundError
         No file at ``path``.
     """
-    path = _source_path(path)
-    metadata, tensors = _read(path)
-    try:
-        model = _build(_architecture(metadata, path), path)
-    except RecursionError:
-        raise ModelFileError(_problem(path, "its architecture is nested too deeply")) from None
+    path = files.source_path(path)
+    metadata, tensors = files.read(path)
+    model = _build(_architecture(metadata, path), path)
     _check_weights_fit(model, tensors, path)
     model.load_state_dict(tensors)
     return model.eval()
@@ -127,9 +116,9 @@ def save_weights(model: Module, path) -> None:
     >>> gn.load_weights(nn.Linear(2, 3, rng=1), path)
     LoadResult(missing_keys=[], unexpected_keys=[])
     """
-    path = _target_path(path)
+    path = files.target_path(path)
     _check_module(model, "save_weights")
-    _write_atomically(path, model.state_dict(), _metadata(_WEIGHTS_FORMAT))
+    files.write_atomically(path, model.state_dict(), _metadata(_WEIGHTS_FORMAT))
 
 
 def load_weights(model: Module, path, strict: bool = True) -> LoadResult:
@@ -138,8 +127,8 @@ def load_weights(model: Module, path, strict: bool = True) -> LoadResult:
     shape mismatch, or a missing or unexpected key when ``strict``, raises ModelFileError and
     changes nothing. The model's mode (train or eval) is left as it is."""
     _check_module(model, "load_weights")
-    path = _source_path(path)
-    _, tensors = _read(path)
+    path = files.source_path(path)
+    _, tensors = files.read(path)
     try:
         return model.load_state_dict(tensors, strict=strict)
     except ValueError as error:
@@ -251,7 +240,7 @@ def _build(node, path: str | None, where: str = "") -> Module:
     """The module described by ``node``. Only classes of glassnet.nn are called, with JSON values
     as keyword arguments; every problem raises ModelFileError naming ``path`` and the layer."""
     def fail(problem: str):
-        raise ModelFileError(_problem(path, f"the architecture of {_label(where)} {problem}"))
+        raise ModelFileError(files.problem(path, f"the architecture of {_label(where)} {problem}"))
 
     if not isinstance(node, dict):
         fail(f"must be a JSON object, got {type(node).__name__}")
@@ -334,27 +323,28 @@ def _architecture(metadata: dict, path: str):
     """The architecture JSON of a glassnet.model file, after checking its format and version."""
     file_format = metadata.get("format")
     if file_format is None:
-        raise ModelFileError(_problem(
+        raise ModelFileError(files.problem(
             path, "it has no glassnet metadata (a safetensors file written by another tool?); to "
                   "read its weights into a model you build, use glassnet.load_weights(model, path)"))
     if file_format == _WEIGHTS_FORMAT:
-        raise ModelFileError(_problem(
+        raise ModelFileError(files.problem(
             path, "it holds weights only (written by glassnet.save_weights); build the model in "
                   "code and use glassnet.load_weights(model, path)"))
     if file_format != _MODEL_FORMAT:
-        raise ModelFileError(_problem(path, f"its format is {file_format!r}, not {_MODEL_FORMAT!r}"))
+        raise ModelFileError(files.problem(path, f"its format is {file_format!r}, not {_MODEL_FORMAT!r}"))
     version = metadata.get("format_version")
     if version != str(FORMAT_VERSION):
-        raise ModelFileError(_problem(
+        raise ModelFileError(files.problem(
             path, f"its format version is {version!r}; glassnet {__version__} reads version "
                   f"{FORMAT_VERSION}"))
     text = metadata.get("architecture")
     if text is None:
-        raise ModelFileError(_problem(path, "its metadata has no 'architecture'"))
+        raise ModelFileError(files.problem(path, "its metadata has no 'architecture'"))
     try:
         return json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as error:
-        raise ModelFileError(_problem(path, f"the architecture in its metadata is not valid JSON ({error})")) from None
+        raise ModelFileError(files.problem(
+            path, f"the architecture in its metadata is not valid JSON ({error})")) from None
 
 
 def _reject_constant(name: str):
@@ -364,7 +354,7 @@ def _reject_constant(name: str):
 def _check_weights_fit(model: Module, tensors: dict, path: str) -> None:
     problems = _weight_problems(OrderedDict(model._state_items()), tensors, "the architecture", "the file")
     if problems:
-        raise ModelFileError(_problem(
+        raise ModelFileError(files.problem(
             path, "its weights do not match its architecture:\n  " + "\n  ".join(problems)))
 
 
@@ -386,124 +376,14 @@ def _weight_problems(expected: dict, found: dict, expected_name: str, found_name
     return problems
 
 
-# ---- files -----------------------------------------------------------------------------------
-def _read(path: str) -> tuple[dict, dict]:
-    """(metadata, name -> ndarray) of a safetensors file, with a clear error for a bad file. The
-    header is read here first, so that a truncated file or one of another kind is named as such
-    rather than by the parser's terse error."""
-    with open(path, "rb") as file:
-        data = file.read()
-    if len(data) < 8:
-        raise ModelFileError(_problem(path, f"it is not a safetensors file (only {len(data)} bytes)"))
-    (header_size,) = struct.unpack("<Q", data[:8])  # safetensors: u64 little-endian, then JSON
-    if 8 + header_size > len(data):
-        kind = "the file is truncated" if data[8:9] == b"{" else "it is not a safetensors file"
-        raise ModelFileError(_problem(
-            path, f"{kind}: its first 8 bytes announce a header of {header_size} bytes, and only "
-                  f"{len(data) - 8} bytes follow"))
-    try:
-        header = json.loads(data[8:8 + header_size])
-    except (ValueError, RecursionError):
-        header = None
-    if not isinstance(header, dict):
-        raise ModelFileError(_problem(path, "it is not a safetensors file: its header is not a JSON object"))
-    data_size = len(data) - 8 - header_size
-    needed = max((_end_offset(entry) for key, entry in header.items() if key != "__metadata__"), default=0)
-    if needed > data_size:
-        raise ModelFileError(_problem(
-            path, f"the file is truncated: its tensors need {needed} bytes of data after the header, "
-                  f"and only {data_size} are there"))
-    metadata = header.get("__metadata__", {})
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ModelFileError(_problem(path, "its metadata is not a map from strings to strings"))
-    try:
-        tensors = safetensors_numpy.load(data)
-    except SafetensorError as error:
-        raise ModelFileError(_problem(path, f"it is not a valid safetensors file ({error})")) from None
-    return metadata, tensors
-
-
-def _end_offset(entry) -> int:
-    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-    if isinstance(offsets, list) and len(offsets) == 2 and isinstance(offsets[1], int):
-        return offsets[1]
-    return 0  # malformed: the safetensors parser names it
-
-
 def _metadata(file_format: str, **extra) -> dict:
     return {"format": file_format, "format_version": str(FORMAT_VERSION),
             "glassnet_version": __version__, **extra}
 
 
-def _write_atomically(path: str, tensors: dict, metadata: dict) -> None:
-    """Write to a new temporary file beside ``path``, then rename it over ``path`` (os.replace is
-    atomic): readers see the old file or the new one, never half of one. (safetensors' own
-    save_file is not used: it leaves files readable by their owner only.)"""
-    directory, name = os.path.split(os.path.abspath(path))
-    temporary, descriptor = _new_temporary_file(directory, name)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(safetensors_numpy.save(tensors, metadata=metadata))
-            file.flush()
-            os.fsync(file.fileno())  # the bytes are on disk before the rename makes them the file
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _new_temporary_file(directory: str, name: str) -> tuple[str, int]:
-    """(path, open descriptor) of a new, empty file ``.name.<random>.tmp`` in ``directory``.
-    Unlike tempfile.mkstemp (mode 0600), its permissions follow the umask, as for any file the
-    user writes."""
-    for _ in range(100):
-        temporary = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
-        try:
-            return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"cannot create a temporary file in '{directory}'")
-
-
-def _target_path(path) -> str:
-    """``path`` as a str, checked before anything is written."""
-    path = _as_path(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot save to '{path}': the directory '{directory}' does not exist")
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"cannot save to '{path}': it is a directory; give a file name such as "
-            f"'{os.path.join(path, 'model.safetensors')}'")
-    return path
-
-
-def _source_path(path) -> str:
-    path = _as_path(path)
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"cannot load '{path}': it is a directory, not a model file")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"cannot load '{path}': no such file")
-    return path
-
-
-def _as_path(path) -> str:
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or an os.PathLike, got {type(path).__name__} {path!r}")
-    path = os.fspath(path)
-    if not isinstance(path, str):
-        raise TypeError(f"path must be a str path, got {type(path).__name__} {path!r}")
-    return path
-
-
 def _check_module(model, function: str) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"{function} expects a glassnet.nn.Module, got {type(model).__name__}")
-
-
-def _problem(path: str | None, problem: str) -> str:
-    return f"cannot load '{path}': {problem}" if path is not None else problem
 
 
 def _label(where: str) -> str:

@@ -1,0 +1,131 @@
+"""The file side of ``glassnet.io``: reading a safetensors file with clear errors for a bad one,
+and writing one atomically. Any safetensors file is read here; what its metadata means is
+``glassnet.io``'s business."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import struct
+
+from safetensors import SafetensorError
+from safetensors import numpy as safetensors_numpy
+
+__all__ = ["ModelFileError", "problem", "read", "source_path", "target_path", "write_atomically"]
+
+
+class ModelFileError(ValueError):
+    """A file that ``glassnet.load`` or ``glassnet.load_weights`` cannot use: not a safetensors file,
+    truncated, missing or garbled metadata, an unknown layer class, an unsupported format version,
+    or weights that do not fit the architecture. The message names the file and the problem."""
+
+
+def read(path: str) -> tuple[dict, dict]:
+    """(metadata, name -> ndarray) of a safetensors file, with a clear error for a bad file. The
+    header is read here first, so that a truncated file or one of another kind is named as such
+    rather than by the parser's terse error."""
+    with open(path, "rb") as file:
+        data = file.read()
+    if len(data) < 8:
+        raise ModelFileError(problem(path, f"it is not a safetensors file (only {len(data)} bytes)"))
+    (header_size,) = struct.unpack("<Q", data[:8])  # safetensors: u64 little-endian, then JSON
+    if 8 + header_size > len(data):
+        kind = "the file is truncated" if data[8:9] == b"{" else "it is not a safetensors file"
+        raise ModelFileError(problem(
+            path, f"{kind}: its first 8 bytes announce a header of {header_size} bytes, and only "
+                  f"{len(data) - 8} bytes follow"))
+    try:
+        header = json.loads(data[8:8 + header_size])
+    except (ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        raise ModelFileError(problem(path, "it is not a safetensors file: its header is not a JSON object"))
+    data_size = len(data) - 8 - header_size
+    needed = max((_end_offset(entry) for key, entry in header.items() if key != "__metadata__"), default=0)
+    if needed > data_size:
+        raise ModelFileError(problem(
+            path, f"the file is truncated: its tensors need {needed} bytes of data after the header, "
+                  f"and only {data_size} are there"))
+    metadata = header.get("__metadata__", {})
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise ModelFileError(problem(path, "its metadata is not a map from strings to strings"))
+    try:
+        tensors = safetensors_numpy.load(data)
+    except SafetensorError as error:
+        raise ModelFileError(problem(path, f"it is not a valid safetensors file ({error})")) from None
+    return metadata, tensors
+
+
+def _end_offset(entry) -> int:
+    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+    if isinstance(offsets, list) and len(offsets) == 2 and isinstance(offsets[1], int):
+        return offsets[1]
+    return 0  # malformed: the safetensors parser names it
+
+
+def write_atomically(path: str, tensors: dict, metadata: dict) -> None:
+    """Write to a new temporary file beside ``path``, then rename it over ``path`` (os.replace is
+    atomic): readers see the old file or the new one, never half of one. (safetensors' own
+    save_file is not used: it leaves files readable by their owner only.)"""
+    directory, name = os.path.split(os.path.abspath(path))
+    temporary, descriptor = _new_temporary_file(directory, name)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(safetensors_numpy.save(tensors, metadata=metadata))
+            file.flush()
+            os.fsync(file.fileno())  # the bytes are on disk before the rename makes them the file
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _new_temporary_file(directory: str, name: str) -> tuple[str, int]:
+    """(path, open descriptor) of a new, empty file ``.name.<random>.tmp`` in ``directory``.
+    Unlike tempfile.mkstemp (mode 0600), its permissions follow the umask, as for any file the
+    user writes."""
+    for _ in range(100):
+        temporary = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
+        try:
+            return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"cannot create a temporary file in '{directory}'")
+
+
+def target_path(path) -> str:
+    """``path`` as a str, checked before anything is written."""
+    path = _as_path(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to '{path}': the directory '{directory}' does not exist")
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"cannot save to '{path}': it is a directory; give a file name such as "
+            f"'{os.path.join(path, 'model.safetensors')}'")
+    return path
+
+
+def source_path(path) -> str:
+    path = _as_path(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot load '{path}': it is a directory, not a model file")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"cannot load '{path}': no such file")
+    return path
+
+
+def _as_path(path) -> str:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or an os.PathLike, got {type(path).__name__} {path!r}")
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        raise TypeError(f"path must be a str path, got {type(path).__name__} {path!r}")
+    return path
+
+
+def problem(path: str | None, what: str) -> str:
+    """The message of a ModelFileError: the file, then what is wrong with it."""
+    return f"cannot load '{path}': {what}" if path is not None else what
