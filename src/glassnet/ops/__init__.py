@@ -1,5 +1,6 @@
 """Differentiable primitives, by family. In each file a forward is followed by its backward."""
 
+from .conv import avg_pool, conv, max_pool
 from .elementwise import (
     abs,
     add,
@@ -24,6 +25,7 @@ from .elementwise import (
     tanh,
     where,
 )
+from .embedding import embedding
 from .fused import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -37,9 +39,10 @@ from .reduce import logsumexp, max, mean, min, sum, var
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
 
 __all__ = [
-    "abs", "add", "astype", "binary_cross_entropy", "binary_cross_entropy_with_logits", "clip",
-    "concatenate", "div", "erf", "exp", "getitem", "linear", "log", "log1p", "log_softmax",
-    "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "neg", "permute",
-    "power", "relu", "reshape", "sigmoid", "softmax", "softmax_cross_entropy", "softplus", "sqrt",
-    "stack", "step", "sub", "sum", "swapaxes", "tanh", "transpose", "var", "where",
+    "abs", "add", "astype", "avg_pool", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "clip", "concatenate", "conv", "div", "embedding", "erf", "exp", "getitem", "linear", "log",
+    "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
+    "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
+    "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",
+    "transpose", "var", "where",
 ]

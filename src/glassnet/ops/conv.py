@@ -1,0 +1,270 @@
+"""Convolution and pooling over any number of spatial axes (1-D signals, 2-D images, ...).
+
+Layout: inputs are ``(N, C, *spatial)`` and convolution weights ``(out_channels, in_channels,
+*kernel)``, as in PyTorch and ONNX. Every op works on a *window view*: a strided view of the
+padded input, of shape ``(N, C, *out, *kernel)``, whose entry ``[n, c, i, j, ..., a, b, ...]`` is
+the input value that kernel offset ``(a, b, ...)`` sees at output position ``(i, j, ...)``.
+Building it copies nothing (``numpy.lib.stride_tricks.as_strided``).
+
+* ``conv`` copies the view once into a matrix with one row per output position ("im2col") and
+  computes every output with ONE matrix product against the flattened weights.
+* The backward of each op loops over the kernel offsets only (k*k iterations for a k x k kernel,
+  never over output positions): the gradient that offset ``(a, b)`` sends back lands on a strided
+  slice of the padded input, which is added in place. No ``np.add.at``.
+
+Output size along each spatial axis (PyTorch's formula, floor division):
+
+    out = (size + 2 padding - dilation (kernel - 1) - 1) // stride + 1
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from ..tensor import Tensor
+
+__all__ = ["avg_pool", "conv", "expand", "max_pool", "output_size"]
+
+
+# ---- helpers: arguments, sizes, padding, window views ---------------------------------------
+def expand(value, d: int, name: str, minimum: int = 1) -> tuple:
+    """``value`` (an int, or a sequence of d ints) as a tuple of d ints, each >= ``minimum``:
+    ``expand(2, 2, "stride") == (2, 2)``. Raises TypeError or ValueError naming ``name``."""
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
+    if len(items) != d or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                  for v in items):
+        raise TypeError(f"{name} must be an int or a tuple of {d} ints, got {value!r}")
+    if any(v < minimum for v in items):
+        raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def output_size(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> tuple:
+    """The output's spatial shape (see the module docstring), one entry per spatial axis."""
+    return tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                 for n, k, s, p, d in zip(size, kernel, stride, padding, dilation))
+
+
+def _pad(x: np.ndarray, padding: tuple, value: float = 0.0) -> np.ndarray:
+    """x ``(N, C, *spatial)`` with ``padding[i]`` entries of ``value`` on both ends of spatial
+    axis i (``np.pad`` is slow for small arrays: one allocation and one copy instead)."""
+    if not any(padding):
+        return x
+    shape = x.shape[:2] + tuple(n + 2 * p for n, p in zip(x.shape[2:], padding))
+    padded = np.full(shape, value, dtype=x.dtype) if value else np.zeros(shape, dtype=x.dtype)
+    padded[_interior(x.shape, padding)] = x
+    return padded
+
+
+def _interior(shape: tuple, padding: tuple) -> tuple:
+    """The index of the unpadded input inside the padded array."""
+    return (slice(None), slice(None)) + tuple(slice(p, p + n) for n, p in zip(shape[2:], padding))
+
+
+def _windows(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> np.ndarray:
+    """The read-only view ``(N, C, *out, *kernel)`` of ``padded`` ``(N, C, *spatial)``.
+
+    Moving one output position along axis i moves ``stride[i]`` input entries; moving one kernel
+    offset moves ``dilation[i]`` entries: the view's strides are the input's strides times those.
+    """
+    spatial_strides = padded.strides[2:]
+    strides = (padded.strides[:2] + tuple(s * st for s, st in zip(spatial_strides, stride))
+               + tuple(s * d for s, d in zip(spatial_strides, dilation)))
+    return as_strided(padded, padded.shape[:2] + out + kernel, strides, writeable=False)
+
+
+def _offset_slices(offset: tuple, stride: tuple, dilation: tuple, out: tuple) -> tuple:
+    """The index of the padded-input entries that kernel offset ``offset`` sees, one per output
+    position: along axis i, ``offset[i] * dilation[i] + stride[i] * j`` for j < out[i]."""
+    return (slice(None), slice(None)) + tuple(
+        slice(o * d, o * d + s * (n - 1) + 1, s) for o, s, d, n in zip(offset, stride, dilation, out)
+    )
+
+
+def _check_sizes(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                 dilation: tuple) -> tuple:
+    """The output's spatial shape, or a ValueError if a window does not fit in the input."""
+    if len(x_shape) != len(kernel) + 2:
+        raise ValueError(f"{op}: a {len(kernel)}-d kernel {kernel} needs an input of "
+                         f"{len(kernel) + 2} dimensions (N, C, *spatial), got shape {x_shape}")
+    out = output_size(x_shape[2:], kernel, stride, padding, dilation)
+    if any(n < 1 for n in out):
+        raise ValueError(
+            f"{op}: the input's spatial size {x_shape[2:]} with padding {padding} is too small for "
+            f"kernel {kernel} with dilation {dilation} (output size would be {out})"
+        )
+    return out
+
+
+def _gather_offsets(grads, padded_shape, dtype, kernel, stride, dilation, out, padding, x_shape):
+    """The input gradient from per-offset contributions: ``grads(k, offset)`` returns the
+    gradient ``(N, C, *out)`` that kernel offset number k sends to the entries it saw; they are
+    added onto strided slices of a zero padded array, whose interior is the input gradient."""
+    padded_grad = np.zeros(padded_shape, dtype=dtype)
+    for k, offset in enumerate(np.ndindex(*kernel)):
+        padded_grad[_offset_slices(offset, stride, dilation, out)] += grads(k, offset)
+    if any(padding):
+        return padded_grad[_interior(x_shape, padding)]
+    return padded_grad
+
+
+# ---- convolution ----------------------------------------------------------------------------
+def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = (1,),
+         padding: tuple = (0,), dilation: tuple = (1,)) -> Tensor:
+    """Cross-correlation (what deep learning calls convolution) over d spatial axes:
+
+        y[n, o, i] = b[o] + sum over c, a of  w[o, c, a] * x_padded[n, c, stride * i + dilation * a]
+
+    (i and a are d-dimensional indices). Computed as one matrix product: the im2col matrix
+    ``cols`` ``(N * prod(out), C * prod(kernel))`` times ``W2^T``, with W2 the weight flattened
+    to ``(O, C * prod(kernel))``.
+
+    Backward, with G the upstream gradient arranged like the product's output ``(N*L, O)``:
+    dW2 = G^T @ cols (one product), db = column sums of G, and d cols = G @ W2, whose column for
+    each kernel offset is added back onto the input entries that offset saw.
+
+    ``stride``, ``padding`` and ``dilation`` are tuples with one int per spatial axis (the layers
+    and ``glassnet.functional`` expand plain ints).
+
+    Shapes: x ``(N, C, *spatial)``, weight ``(O, C, *kernel)``, bias ``(O,)`` ->
+    ``(N, O, *out)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> x = gn.Tensor(np.arange(5.0).reshape(1, 1, 5))
+    >>> w = gn.Tensor(np.array([[[1.0, 0.0, -1.0]]]))
+    >>> gn.ops.conv(x, w).numpy()
+    array([[[-2., -2., -2.]]])
+    """
+    _check_conv_operands(x, weight, bias, stride, padding, dilation)
+    d = weight.ndim - 2
+    kernel = weight.shape[2:]
+    n, channels = x.shape[:2]
+    out_channels = weight.shape[0]
+    out = _check_sizes("conv", x.shape, kernel, stride, padding, dilation)
+    rows, row_size = n * math.prod(out), channels * math.prod(kernel)
+
+    padded = _pad(x.data, padding)
+    # (N, C, *out, *kernel) -> (N, *out, C, *kernel): one row per output position; the reshape
+    # is the one copy of the forward (im2col).
+    order = (0,) + tuple(range(2, 2 + d)) + (1,) + tuple(range(2 + d, 2 + 2 * d))
+    cols = _windows(padded, kernel, stride, dilation, out).transpose(order).reshape(rows, row_size)
+    w2 = weight.data.reshape(out_channels, row_size)
+    y = cols @ w2.T  # (N * L, O): BLAS reads the transposed weight in place
+    if bias is not None:
+        y += bias.data
+    # (N, *out, O) -> (N, O, *out), made contiguous so that later ops see the usual layout.
+    y = np.ascontiguousarray(np.moveaxis(y.reshape((n,) + out + (out_channels,)), -1, 1))
+
+    def backward(g):
+        g2 = np.moveaxis(g, 1, -1).reshape(rows, out_channels)  # (N * L, O), like y
+        gx = gw = gb = None
+        if weight.requires_grad:
+            gw = (g2.T @ cols).reshape(weight.shape)
+        if bias is not None and bias.requires_grad:
+            gb = g2.sum(axis=0)
+        if x.requires_grad:
+            # d cols: (N, *out, C, *kernel); offset a's slice (N, *out, C) goes back to (N, C, *out).
+            dcols = (g2 @ w2).reshape((n,) + out + (channels,) + kernel)
+            gx = _gather_offsets(lambda k, offset: np.moveaxis(dcols[(Ellipsis,) + offset], -1, 1),
+                                 padded.shape, g.dtype, kernel, stride, dilation, out, padding,
+                                 x.shape)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    parents = (x, weight) if bias is None else (x, weight, bias)
+    return Tensor._from_op(y, parents, backward, "conv")
+
+
+def _check_conv_operands(x, weight, bias, stride, padding, dilation) -> None:
+    d = weight.ndim - 2
+    if d < 1:
+        raise ValueError(f"conv: the weight must have shape (O, C, *kernel), got {weight.shape}")
+    if x.ndim != weight.ndim:
+        raise ValueError(f"conv: weight {weight.shape} needs an input of {weight.ndim} dimensions "
+                         f"(N, C, *spatial), got shape {x.shape}")
+    if x.shape[1] != weight.shape[1]:
+        raise ValueError(f"conv: weight {weight.shape} needs {weight.shape[1]} input channels on "
+                         f"axis 1, got {x.shape[1]} (input shape {x.shape})")
+    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
+        raise TypeError(f"conv: input dtype {x.dtype} differs from weight dtype {weight.dtype}"
+                        + ("" if bias is None else f" or bias dtype {bias.dtype}"))
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"conv: bias must have shape {weight.shape[:1]}, got {bias.shape}")
+    for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+        if len(value) != d:
+            raise ValueError(f"conv: {name} needs {d} entries (one per spatial axis), got {value}")
+
+
+# ---- pooling --------------------------------------------------------------------------------
+def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> Tensor:
+    """The largest value of each window, padded with -inf (padding never wins).
+
+    Backward: each output's gradient goes to the input entry that was the max of its window; if
+    several entries tie, to the first in the window (row-major order), as in PyTorch. Windows
+    that overlap add their gradients.
+
+    Shapes: x ``(N, C, *spatial)`` -> ``(N, C, *out)``; ``kernel``, ``stride``, ``padding`` and
+    ``dilation`` have one int per spatial axis.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> x = gn.Tensor(np.array([[[1.0, 3.0, 2.0, 0.0]]]))
+    >>> gn.ops.max_pool(x, (2,), (2,), (0,), (1,)).numpy()
+    array([[[3., 2.]]])
+    """
+    out = _check_sizes("max_pool", x.shape, kernel, stride, padding, dilation)
+    padded = _pad(x.data, padding, value=-np.inf)
+    windows = _windows(padded, kernel, stride, dilation, out)
+    flat = windows.reshape(x.shape[:2] + out + (-1,))  # (N, C, *out, K): a copy
+    argmax = flat.argmax(axis=-1)  # the first max, as in PyTorch
+    y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
+
+    def backward(g):
+        return _gather_offsets(lambda k, offset: g * (argmax == k), padded.shape, g.dtype,
+                               kernel, stride, dilation, out, padding, x.shape)
+
+    return Tensor._from_op(y, (x,), backward, "max_pool")
+
+
+def avg_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple,
+             count_include_pad: bool = True) -> Tensor:
+    """The mean of each window. With ``count_include_pad`` (PyTorch's default) every window is
+    divided by the kernel size, padding zeros included; otherwise by the number of input entries
+    it covers.
+
+    Backward: each output's gradient, divided by its window's divisor, goes to every entry of
+    the window.
+
+    Shapes: x ``(N, C, *spatial)`` -> ``(N, C, *out)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> x = gn.Tensor(np.array([[[1.0, 3.0, 2.0, 0.0]]]))
+    >>> gn.ops.avg_pool(x, (2,), (2,), (0,)).numpy()
+    array([[[2., 1.]]])
+    """
+    d = len(kernel)
+    dilation = (1,) * d
+    out = _check_sizes("avg_pool", x.shape, kernel, stride, padding, dilation)
+    padded = _pad(x.data, padding)
+    kernel_axes = tuple(range(2 + d, 2 + 2 * d))
+    total = _windows(padded, kernel, stride, dilation, out).sum(axis=kernel_axes)
+    if count_include_pad or not any(padding):
+        divisor = np.asarray(math.prod(kernel), dtype=x.dtype)
+    else:  # count the real entries of each window: pool a padded array of ones
+        ones = _pad(np.ones((1, 1) + x.shape[2:], dtype=x.dtype), padding)
+        divisor = _windows(ones, kernel, stride, dilation, out).sum(axis=kernel_axes)
+    y = total / divisor
+
+    def backward(g):
+        share = g / divisor
+        return _gather_offsets(lambda k, offset: share, padded.shape, g.dtype, kernel, stride,
+                               dilation, out, padding, x.shape)
+
+    return Tensor._from_op(y, (x,), backward, "avg_pool")
