@@ -1,0 +1,127 @@
+"""Reading a labelled CSV file into arrays, with errors that name the column and the line.
+
+``glassnet.data.load_csv`` is the public entry point; this module only parses and checks.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["read_csv_dataset"]
+
+
+def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"):
+    """Parse a CSV file: ``(X, y, feature_names, target_names, name)``.
+
+    ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
+    class indices and ``target_names`` the class names; for regression ``y`` is float64 and
+    ``target_names`` is None.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
+    if not isinstance(target, str):
+        raise TypeError(f"target must be a column name (str), got {type(target).__name__} {target!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    header, rows = _read_rows(path, delimiter)
+
+    if target not in header:
+        raise ValueError(f"{path}: no column named {target!r}; available columns: "
+                         + ", ".join(repr(column) for column in header))
+    target_index = header.index(target)
+    feature_index = [i for i in range(len(header)) if i != target_index]
+    if not feature_index:
+        raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
+
+    X = np.empty((len(rows), len(feature_index)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        for c, i in enumerate(feature_index):
+            X[r, c] = _parse_number(row[i], header[i], line, path)
+    labels = [(line, row[target_index]) for line, row in rows]
+    y, target_names = _encode_labels(labels, target, task, path)
+    return X, y, tuple(header[i] for i in feature_index), target_names, path.stem
+
+
+def _read_rows(path: Path, delimiter: str):
+    """The stripped header and the data rows as ``(line number, cells)``; blank lines skipped."""
+    # utf-8-sig drops the byte-order mark that spreadsheet programs put before the header
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(file, delimiter=delimiter)
+        numbered = [(reader.line_num, row) for row in reader if row]
+    if not numbered:
+        raise ValueError(f"{path} is empty; expected a header row and data rows")
+    header = [name.strip() for name in numbered[0][1]]
+    for i, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{path}: column {i + 1} of the header has no name")
+        if name in header[:i]:
+            raise ValueError(f"{path}: the header names column {name!r} twice")
+    rows = [(line, [cell.strip() for cell in row]) for line, row in numbered[1:]]
+    if not rows:
+        raise ValueError(f"{path} has a header but no data rows")
+    for line, row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
+                             f"header, got {len(row)}")
+    return header, rows
+
+
+def _parse_number(cell: str, column: str, line: int, path: Path) -> float:
+    where = f"{path}, line {line}, column {column!r}"
+    if cell == "":
+        raise ValueError(f"{where}: empty cell; fill in or drop missing values first")
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: non-numeric value {cell!r}; feature columns must be "
+                         "numbers") from None
+    if math.isnan(value):
+        raise ValueError(f"{where}: NaN value; fill in or drop missing values first")
+    if math.isinf(value):
+        raise ValueError(f"{where}: infinite value {cell!r}")
+    return value
+
+
+def _encode_labels(labels, target: str, task: str, path: Path):
+    """Class indices and names for text or integer labels; float values for regression."""
+    numbers = [_parse_label(cell, target, line, path) for line, cell in labels]
+    numeric = all(number is not None for number in numbers)
+
+    if task == "regression" or (task == "auto" and numeric
+                                and not all(v.is_integer() for v in numbers)):
+        for (line, cell), number in zip(labels, numbers):
+            if number is None:
+                raise ValueError(f"{path}, line {line}, column {target!r}: non-numeric value "
+                                 f"{cell!r}; a regression target must be numbers")
+        return np.array(numbers, dtype=np.float64), None
+
+    if numeric:  # sort numerically (2 before 10) and name classes as written without ".0"
+        classes, y = np.unique(np.array(numbers), return_inverse=True)
+        names = tuple(str(int(v)) if v.is_integer() else str(v) for v in classes)
+    else:
+        classes, y = np.unique(np.array([cell for _, cell in labels]), return_inverse=True)
+        names = tuple(str(v) for v in classes)
+    if len(names) < 2:
+        raise ValueError(f"{path}: column {target!r} holds a single class {names[0]!r}; "
+                         "classification needs at least two")
+    return y.astype(np.int64).reshape(-1), names
+
+
+def _parse_label(cell: str, target: str, line: int, path: Path):
+    """The label as a float, or None when it is text; an empty, NaN or infinite label is an error."""
+    where = f"{path}, line {line}, column {target!r}"
+    if cell == "":
+        raise ValueError(f"{where}: empty label; fill in or drop missing values first")
+    try:
+        value = float(cell)
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {cell!r} is not a usable label (NaN or infinite)")
+    return value
