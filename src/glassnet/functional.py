@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from . import ops
+from .ops.conv import expand
 from .random import get_rng
 from .tensor import Tensor, ensure_tensor
 
@@ -157,3 +158,260 @@ ACTIVATIONS = {
     "gelu": gelu,
     "identity": lambda x: ensure_tensor(x),
 }
+
+
+# ---- convolution, pooling, flatten, layer norm, embedding -------------------------------------
+# The primitives (with their backward) are in glassnet.ops.conv and glassnet.ops.embedding;
+# these functions accept ints or tuples for sizes, as PyTorch's do, and check their arguments.
+
+def _conv(x, weight, bias, stride, padding, dilation, d: int, name: str) -> Tensor:
+    if weight.ndim != d + 2:
+        raise ValueError(f"{name} needs a weight of {d + 2} dimensions (out_channels, in_channels, "
+                         f"*kernel), got shape {weight.shape}")
+    x = ensure_tensor(x, dtype=weight.dtype)
+    return ops.conv(x, weight, bias, expand(stride, d, "stride"), expand(padding, d, "padding", 0),
+                    expand(dilation, d, "dilation"))
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """1-D convolution (cross-correlation) of a batch of multi-channel signals:
+
+        y[n, o, i] = b[o] + sum over c, a of  w[o, c, a] * x_padded[n, c, stride * i + dilation * a]
+
+    Shapes: x ``(N, C_in, L)``, weight ``(C_out, C_in, k)``, bias ``(C_out,)`` ->
+    ``(N, C_out, L_out)`` with L_out = (L + 2 padding - dilation (k - 1) - 1) // stride + 1.
+    ``stride``, ``padding`` (zeros on both ends) and ``dilation``: an int or a 1-tuple.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> x = gn.Tensor(np.array([[[1.0, 2.0, 4.0, 8.0]]]))
+    >>> F.conv1d(x, gn.Tensor(np.array([[[-1.0, 1.0]]]))).numpy()
+    array([[[1., 2., 4.]]])
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, 1, "conv1d")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
+    """2-D convolution (cross-correlation) of a batch of multi-channel images.
+
+    Shapes: x ``(N, C_in, H, W)``, weight ``(C_out, C_in, kH, kW)``, bias ``(C_out,)`` ->
+    ``(N, C_out, H_out, W_out)``, each output size as in :func:`conv1d`. ``stride``,
+    ``padding`` and ``dilation``: an int (both axes) or a pair (height, width).
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> x = gn.Tensor(np.ones((2, 3, 8, 8)))
+    >>> F.conv2d(x, gn.Tensor(np.ones((4, 3, 3, 3))), stride=2, padding=1).shape
+    (2, 4, 4, 4)
+    """
+    return _conv(x, weight, bias, stride, padding, dilation, 2, "conv2d")
+
+
+def _pool_arguments(kernel_size, stride, padding, dilation, d: int, name: str) -> tuple:
+    """Sizes as tuples; stride defaults to the kernel size. As in PyTorch, padding may be at
+    most half the (dilated) kernel, so that no window lies entirely in the padding."""
+    kernel = expand(kernel_size, d, "kernel_size")
+    stride = kernel if stride is None else expand(stride, d, "stride")
+    padding = expand(padding, d, "padding", 0)
+    dilation = expand(dilation, d, "dilation")
+    if any(2 * p > d_ * (k - 1) + 1 for p, k, d_ in zip(padding, kernel, dilation)):
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size "
+                         f"{kernel} (dilation {dilation})")
+    return kernel, stride, padding, dilation
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """The maximum of each window of ``kernel_size`` values, windows ``stride`` apart (default:
+    ``kernel_size``, no overlap); padding adds -inf on both ends. The gradient flows to each
+    window's max (to the first one on ties, as in PyTorch).
+
+    Shapes: x ``(N, C, L)`` -> ``(N, C, L_out)``, L_out as in :func:`conv1d`.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.max_pool1d(gn.Tensor(np.array([[[1.0, 5.0, 2.0, 0.0, 3.0]]])), 2).numpy()
+    array([[[5., 2.]]])
+    """
+    x = ensure_tensor(x)
+    return ops.max_pool(x, *_pool_arguments(kernel_size, stride, padding, dilation, 1, "max_pool1d"))
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+    """2-D max pooling; sizes are an int (both axes) or a pair (height, width). See
+    :func:`max_pool1d`.
+
+    Shapes: x ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.max_pool2d(gn.Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).numpy()
+    array([[[[ 5.,  7.],
+             [13., 15.]]]])
+    """
+    x = ensure_tensor(x)
+    return ops.max_pool(x, *_pool_arguments(kernel_size, stride, padding, dilation, 2, "max_pool2d"))
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """The mean of each window of ``kernel_size`` values, windows ``stride`` apart (default:
+    ``kernel_size``); padding adds zeros, which count in the mean unless ``count_include_pad``
+    is False (PyTorch's default: True).
+
+    Shapes: x ``(N, C, L)`` -> ``(N, C, L_out)``, L_out as in :func:`conv1d`.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.avg_pool1d(gn.Tensor(np.array([[[1.0, 5.0, 2.0, 0.0, 3.0]]])), 2).numpy()
+    array([[[3., 1.]]])
+    """
+    x = ensure_tensor(x)
+    kernel, stride, padding, _ = _pool_arguments(kernel_size, stride, padding, 1, 1, "avg_pool1d")
+    return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
+    """2-D average pooling; sizes are an int (both axes) or a pair. See :func:`avg_pool1d`.
+
+    Shapes: x ``(N, C, H, W)`` -> ``(N, C, H_out, W_out)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.avg_pool2d(gn.Tensor(np.arange(16.0).reshape(1, 1, 4, 4)), 2).numpy()
+    array([[[[ 2.5,  4.5],
+             [10.5, 12.5]]]])
+    """
+    x = ensure_tensor(x)
+    kernel, stride, padding, _ = _pool_arguments(kernel_size, stride, padding, 1, 2, "avg_pool2d")
+    return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
+
+
+def global_avg_pool(x) -> Tensor:
+    """The mean of each channel over all its positions: one value per sample and channel.
+
+    Shapes: x ``(N, C, *spatial)`` (at least one spatial axis) -> ``(N, C)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.global_avg_pool(gn.Tensor(np.ones((2, 3, 4, 5)))).shape
+    (2, 3)
+    """
+    x = ensure_tensor(x)
+    if x.ndim < 3:
+        raise ValueError(f"global_avg_pool expects an input of shape (N, C, *spatial) (3 or more "
+                         f"dimensions), got shape {x.shape}")
+    return x.mean(axis=tuple(range(2, x.ndim)))
+
+
+def flatten(x, start_dim: int = 1, end_dim: int = -1) -> Tensor:
+    """Merge the axes ``start_dim`` to ``end_dim`` (both included) into one, in row-major order.
+
+    Shapes: ``(N, C, H, W)`` -> ``(N, C * H * W)`` with the defaults.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.flatten(gn.Tensor(np.ones((2, 3, 4, 5)))).shape
+    (2, 60)
+    """
+    x = ensure_tensor(x)
+    ndim = max(x.ndim, 1)
+    start, end = (_axis_index(axis, ndim, name) for axis, name in
+                  ((start_dim, "start_dim"), (end_dim, "end_dim")))
+    if start > end:
+        raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for an "
+                         f"input of shape {x.shape}")
+    shape = x.shape[:start] + (math.prod(x.shape[start:end + 1]),) + x.shape[end + 1:]
+    return x.reshape(shape)
+
+
+def _axis_index(axis, ndim: int, name: str) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {type(axis).__name__} {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name} {axis} is out of range for an input with {ndim} dimensions")
+    return int(axis) % ndim
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
+    """Normalize each sample over its last axes (``normalized_shape``), then scale and shift:
+
+        y = (x - mean) / sqrt(var + eps) * gamma + beta
+
+    mean and var (the biased one, divided by n) are taken over the last
+    ``len(normalized_shape)`` axes of each sample separately: unlike batch norm, no statistic
+    crosses the batch, so training and evaluation compute the same thing.
+
+    Shapes: x ``(*, *normalized_shape)``; weight (gamma) and bias (beta) ``normalized_shape``
+    -> the shape of x.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.layer_norm(gn.Tensor(np.array([[1.0, 3.0], [10.0, 30.0]])), 2, eps=0.0).numpy()
+    array([[-1.,  1.],
+           [-1.,  1.]])
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    x = ensure_tensor(x, dtype=None if weight is None else weight.dtype)
+    if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm over the last axes {shape} expects an input of shape "
+                         f"(..., {', '.join(map(str, shape))}), got {x.shape}")
+    axes = tuple(range(x.ndim - len(shape), x.ndim))
+    centered = x - x.mean(axis=axes, keepdims=True)
+    var = (centered * centered).mean(axis=axes, keepdims=True)  # biased: divided by n
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def embedding(indices, weight, padding_idx=None) -> Tensor:
+    """Look up rows of ``weight``: out[..., :] = weight[indices[...], :]. The gradient of a row
+    is the sum over the positions that picked it; the row ``padding_idx`` (if given, negative
+    counts from the end) gets none.
+
+    Shapes: indices ``(*)`` integers in [0, num_embeddings), weight
+    ``(num_embeddings, embedding_dim)`` -> ``(*, embedding_dim)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> F.embedding(np.array([[0, 2], [1, 0]]), gn.Tensor(np.eye(3))).shape
+    (2, 2, 3)
+    """
+    count = weight.shape[0]
+    if isinstance(indices, Tensor):
+        raise TypeError(f"embedding needs integer indices, got a {indices.dtype} Tensor (Tensors "
+                        "hold floats); pass a NumPy integer array, such as x.numpy().astype(int)")
+    indices = np.asarray(indices)
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"embedding needs integer indices, got an array of dtype {indices.dtype}")
+    if indices.size and (indices.min() < 0 or indices.max() >= count):
+        raise IndexError(f"embedding index out of range: indices must be in [0, {count}), got "
+                         f"values from {indices.min()} to {indices.max()}")
+    if padding_idx is not None:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
+            raise TypeError(f"padding_idx must be an int or None, got {padding_idx!r}")
+        if not -count <= padding_idx < count:
+            raise ValueError(f"padding_idx must be in [-{count}, {count}), got {padding_idx}")
+        padding_idx = int(padding_idx) % count
+    return ops.embedding(indices, weight, padding_idx)
