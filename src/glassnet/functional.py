@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from . import ops
-from .ops.conv import expand
+from .ops.conv import expand, pool_arguments
 from .random import get_rng
 from .tensor import Tensor, ensure_tensor
 
@@ -211,19 +211,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     return _conv(x, weight, bias, stride, padding, dilation, 2, "conv2d")
 
 
-def _pool_arguments(kernel_size, stride, padding, dilation, d: int, name: str) -> tuple:
-    """Sizes as tuples; stride defaults to the kernel size. As in PyTorch, padding may be at
-    most half the (dilated) kernel, so that no window lies entirely in the padding."""
-    kernel = expand(kernel_size, d, "kernel_size")
-    stride = kernel if stride is None else expand(stride, d, "stride")
-    padding = expand(padding, d, "padding", 0)
-    dilation = expand(dilation, d, "dilation")
-    if any(2 * p > d_ * (k - 1) + 1 for p, k, d_ in zip(padding, kernel, dilation)):
-        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size "
-                         f"{kernel} (dilation {dilation})")
-    return kernel, stride, padding, dilation
-
-
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     """The maximum of each window of ``kernel_size`` values, windows ``stride`` apart (default:
     ``kernel_size``, no overlap); padding adds -inf on both ends. The gradient flows to each
@@ -239,7 +226,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     array([[[5., 2.]]])
     """
     x = ensure_tensor(x)
-    return ops.max_pool(x, *_pool_arguments(kernel_size, stride, padding, dilation, 1, "max_pool1d"))
+    return ops.max_pool(x, *pool_arguments(kernel_size, stride, padding, dilation, 1, "max_pool1d"))
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
@@ -257,7 +244,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
              [13., 15.]]]])
     """
     x = ensure_tensor(x)
-    return ops.max_pool(x, *_pool_arguments(kernel_size, stride, padding, dilation, 2, "max_pool2d"))
+    return ops.max_pool(x, *pool_arguments(kernel_size, stride, padding, dilation, 2, "max_pool2d"))
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
@@ -275,7 +262,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
     array([[[3., 1.]]])
     """
     x = ensure_tensor(x)
-    kernel, stride, padding, _ = _pool_arguments(kernel_size, stride, padding, 1, 1, "avg_pool1d")
+    kernel, stride, padding, _ = pool_arguments(kernel_size, stride, padding, 1, 1, "avg_pool1d")
     return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
 
 
@@ -293,7 +280,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
              [10.5, 12.5]]]])
     """
     x = ensure_tensor(x)
-    kernel, stride, padding, _ = _pool_arguments(kernel_size, stride, padding, 1, 2, "avg_pool2d")
+    kernel, stride, padding, _ = pool_arguments(kernel_size, stride, padding, 1, 2, "avg_pool2d")
     return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
 
 

@@ -25,13 +25,18 @@ from .activation import (
     Tanh,
 )
 from .container import Sequential
+from .conv import Conv1d, Conv2d
 from .dropout import Dropout
+from .embedding import Embedding
 from .linear import Linear
 from .module import LoadResult, Module, Parameter
-from .normalization import BatchNorm1d
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from .preprocessing import Standardize
 
 __all__ = [
+    "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
+    "GlobalAvgPool1d", "GlobalAvgPool2d", "LayerNorm", "MaxPool1d", "MaxPool2d",
     "BatchNorm1d", "Dropout", "ELU", "GELU", "Identity", "LeakyReLU", "Linear", "LoadResult",
     "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Standardize", "Step", "Tanh",

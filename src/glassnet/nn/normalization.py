@@ -1,7 +1,8 @@
-"""Batch normalization: the function :func:`batch_norm` (the math) and the layer
-:class:`BatchNorm1d` (parameters, running statistics, mode), with PyTorch's semantics.
+"""Normalization: the function :func:`batch_norm` (the math) and the layers
+:class:`BatchNorm1d`, :class:`BatchNorm2d` (parameters, running statistics, mode) and
+:class:`LayerNorm`, with PyTorch's semantics.
 
-The forward is composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff gives the
+The forwards are composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff gives the
 backward; there is no hand-written gradient here.
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import functional as F
 from ..tensor import Parameter, Tensor, ensure_tensor
 from ._checks import float_dtype, positive_int, real_number
 from .module import Module
 
-__all__ = ["BatchNorm1d", "batch_norm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm"]
 
 
 def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarray | None,
@@ -33,7 +35,7 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     (the unbiased variance, PyTorch's rule). Otherwise the running statistics are used as mean and
     var, and the output is an affine function of x.
 
-    Shapes: x ``(N, C)`` or ``(N, C, L)``; running_mean, running_var, weight (gamma) and bias
+    Shapes: x ``(N, C, *)``, e.g. ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; running_mean, running_var, weight (gamma) and bias
     (beta) ``(C,)``; output: the shape of x.
 
     Example
@@ -78,52 +80,12 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     return x_hat
 
 
-class BatchNorm1d(Module):
-    """Batch normalization over a batch of vectors or sequences (Ioffe & Szegedy, 2015), with
-    the semantics of ``torch.nn.BatchNorm1d``.
+class _BatchNorm(Module):
+    """What BatchNorm1d and BatchNorm2d share; a subclass names the input shapes it accepts
+    (``_ndims`` and ``_shapes``, the latter for messages)."""
 
-    In training mode each channel is normalized with the statistics of the batch and the running
-    statistics are updated (see :func:`batch_norm`); in evaluation mode the running statistics
-    are used, so the output of a sample no longer depends on the rest of the batch.
-
-    Parameters
-    ----------
-    num_features : int
-        C, the number of channels (features).
-    eps : float
-        Added to the variance, so that a constant channel does not divide by zero.
-    momentum : float in [0, 1] or None
-        Weight of the new batch in the running statistics. None: a cumulative average, the
-        weight of batch k being 1 / k.
-    affine : bool
-        Learn a per-channel scale ``weight`` (gamma, ones at first) and shift ``bias`` (beta,
-        zeros at first). False: both are None.
-    track_running_stats : bool
-        Keep the buffers ``running_mean`` (zeros at first), ``running_var`` (ones) and
-        ``num_batches_tracked`` (int64, 0). False: they are None and the batch statistics are used
-        in evaluation mode too.
-    dtype : float32 or float64
-        dtype of the parameters and buffers; inputs are converted to it.
-
-    Shape
-    -----
-    - input: ``(N, C)`` or ``(N, C, L)``
-    - output: the same shape
-
-    Example
-    -------
-    >>> import numpy as np
-    >>> from glassnet import nn
-    >>> layer = nn.BatchNorm1d(3)
-    >>> x = np.random.default_rng(0).normal(2.0, 5.0, size=(16, 3))
-    >>> y = layer(x)
-    >>> bool(np.allclose(y.numpy().mean(axis=0), 0, atol=1e-5))
-    True
-    >>> layer.num_batches_tracked
-    array(1)
-    >>> layer.eval()(x).shape
-    (16, 3)
-    """
+    _ndims: tuple = ()
+    _shapes: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
@@ -188,17 +150,18 @@ class BatchNorm1d(Module):
         return out
 
     def _check_input(self, x) -> Tensor:
+        name = type(self).__name__
         if isinstance(x, Tensor) and x.dtype != self.dtype:
             raise TypeError(
-                f"BatchNorm1d has {self.dtype} parameters but the input is {x.dtype}; "
+                f"{name} has {self.dtype} parameters but the input is {x.dtype}; "
                 "convert one with .astype()"
             )
         x = ensure_tensor(x, dtype=self.dtype)
-        if x.ndim not in (2, 3):
-            raise ValueError(f"BatchNorm1d expects an input of shape (N, C) or (N, C, L), got shape {x.shape}")
+        if x.ndim not in self._ndims:
+            raise ValueError(f"{name} expects an input of shape {self._shapes}, got shape {x.shape}")
         if x.shape[1] != self.num_features:
             raise ValueError(
-                f"BatchNorm1d({self.num_features}) expects {self.num_features} channels on axis 1, "
+                f"{name}({self.num_features}) expects {self.num_features} channels on axis 1, "
                 f"got {x.shape[1]} (input shape {x.shape})"
             )
         return x
@@ -211,3 +174,173 @@ class BatchNorm1d(Module):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization over a batch of vectors or sequences (Ioffe & Szegedy, 2015), with
+    the semantics of ``torch.nn.BatchNorm1d``.
+
+    In training mode each channel is normalized with the statistics of the batch and the running
+    statistics are updated (see :func:`batch_norm`); in evaluation mode the running statistics
+    are used, so the output of a sample no longer depends on the rest of the batch.
+
+    Parameters
+    ----------
+    num_features : int
+        C, the number of channels (features).
+    eps : float
+        Added to the variance, so that a constant channel does not divide by zero.
+    momentum : float in [0, 1] or None
+        Weight of the new batch in the running statistics. None: a cumulative average, the
+        weight of batch k being 1 / k.
+    affine : bool
+        Learn a per-channel scale ``weight`` (gamma, ones at first) and shift ``bias`` (beta,
+        zeros at first). False: both are None.
+    track_running_stats : bool
+        Keep the buffers ``running_mean`` (zeros at first), ``running_var`` (ones) and
+        ``num_batches_tracked`` (int64, 0). False: they are None and the batch statistics are used
+        in evaluation mode too.
+    dtype : float32 or float64
+        dtype of the parameters and buffers; inputs are converted to it.
+
+    Shape
+    -----
+    - input: ``(N, C)`` or ``(N, C, L)``
+    - output: the same shape
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> layer = nn.BatchNorm1d(3)
+    >>> x = np.random.default_rng(0).normal(2.0, 5.0, size=(16, 3))
+    >>> y = layer(x)
+    >>> bool(np.allclose(y.numpy().mean(axis=0), 0, atol=1e-5))
+    True
+    >>> layer.num_batches_tracked
+    array(1)
+    >>> layer.eval()(x).shape
+    (16, 3)
+    """
+
+    _ndims = (2, 3)
+    _shapes = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of images, with the semantics of ``torch.nn.BatchNorm2d``: each
+    channel is normalized with the mean and (biased) variance of that channel over the batch and
+    all positions, N * H * W values; the running variance is updated with the unbiased one
+    (see :func:`batch_norm`). Arguments and attributes as in :class:`BatchNorm1d`.
+
+    Shape
+    -----
+    - input: ``(N, C, H, W)``
+    - output: the same shape
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> layer = nn.BatchNorm2d(3)
+    >>> x = np.random.default_rng(0).normal(2.0, 5.0, size=(8, 3, 4, 4))
+    >>> y = layer(x).numpy()
+    >>> bool(np.allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5))
+    True
+    >>> bool(np.allclose(layer.running_mean, 0.1 * x.mean(axis=(0, 2, 3))))
+    True
+    """
+
+    _ndims = (4,)
+    _shapes = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Layer normalization (Ba, Kiros & Hinton, 2016), with the semantics of
+    ``torch.nn.LayerNorm``: each sample is normalized over its last axes,
+
+        y = (x - mean) / sqrt(var + eps) * gamma + beta
+
+    with the mean and the biased variance of that sample's ``prod(normalized_shape)`` values (see
+    ``glassnet.functional.layer_norm``). No statistic crosses the batch: training and evaluation
+    compute the same thing, and a batch of one is fine.
+
+    Parameters
+    ----------
+    normalized_shape : int or tuple of ints
+        The shape of the last axes to normalize over, e.g. the embedding size.
+    eps : float
+        Added to the variance.
+    elementwise_affine : bool
+        Learn a scale ``weight`` (gamma, ones at first) and, if ``bias``, a shift ``bias``
+        (beta, zeros at first), each of shape ``normalized_shape``. False: both are None.
+    bias : bool
+        With ``elementwise_affine``, learn the shift too (default).
+    dtype : float32 or float64
+
+    Shape
+    -----
+    - input: ``(*, *normalized_shape)``
+    - output: the same shape
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> layer = nn.LayerNorm(4)
+    >>> y = layer(np.random.default_rng(0).normal(3.0, 2.0, size=(2, 5, 4))).numpy()
+    >>> bool(np.allclose(y.mean(axis=-1), 0, atol=1e-6)), y.shape
+    (True, (2, 5, 4))
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype=np.float32):
+        super().__init__()
+        items = (normalized_shape if isinstance(normalized_shape, (tuple, list))
+                 else (normalized_shape,))
+        self.normalized_shape = tuple(positive_int(n, "normalized_shape") for n in items)
+        if not self.normalized_shape:
+            raise ValueError("normalized_shape must name at least one axis, got ()")
+        self.eps = real_number(eps, "eps")
+        if self.eps < 0:
+            raise ValueError(f"eps must be >= 0, got {eps}")
+        for name, flag in (("elementwise_affine", elementwise_affine), ("bias", bias)):
+            if not isinstance(flag, (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
+        self.elementwise_affine = bool(elementwise_affine)
+        self.dtype = float_dtype(dtype)
+        if self.elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape, self.dtype))
+        else:
+            self.register_parameter("weight", None)
+        if self.elementwise_affine and bias:
+            self.bias = Parameter(np.zeros(self.normalized_shape, self.dtype))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """gamma to ones and beta to zeros (in place)."""
+        if self.weight is not None:
+            self.weight.data[...] = 1
+        if self.bias is not None:
+            self.bias.data[...] = 0
+
+    def forward(self, x) -> Tensor:
+        if isinstance(x, Tensor) and x.dtype != self.dtype:
+            raise TypeError(f"LayerNorm has {self.dtype} parameters but the input is {x.dtype}; "
+                            "convert one with .astype()")
+        x = ensure_tensor(x, dtype=self.dtype)
+        shape = self.normalized_shape
+        if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
+            raise ValueError(f"LayerNorm({shape}) expects input of shape "
+                             f"(*, {', '.join(map(str, shape))}), got {x.shape}")
+        return F.layer_norm(x, shape, self.weight, self.bias, self.eps)
+
+    def get_config(self) -> dict:
+        return {"normalized_shape": self.normalized_shape, "eps": self.eps,
+                "elementwise_affine": self.elementwise_affine, "bias": self.bias is not None,
+                "dtype": self.dtype.name}
+
+    def extra_repr(self) -> str:
+        return (f"{self.normalized_shape}, eps={self.eps}, "
+                f"elementwise_affine={self.elementwise_affine}")

@@ -26,7 +26,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import Tensor
 
-__all__ = ["avg_pool", "conv", "expand", "max_pool", "output_size"]
+__all__ = ["avg_pool", "conv", "expand", "max_pool", "output_size", "pool_arguments"]
 
 
 # ---- helpers: arguments, sizes, padding, window views ---------------------------------------
@@ -40,6 +40,19 @@ def expand(value, d: int, name: str, minimum: int = 1) -> tuple:
     if any(v < minimum for v in items):
         raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
     return tuple(int(v) for v in items)
+
+
+def pool_arguments(kernel_size, stride, padding, dilation, d: int, name: str) -> tuple:
+    """Sizes as tuples; stride defaults to the kernel size. As in PyTorch, padding may be at
+    most half the (dilated) kernel, so that no window lies entirely in the padding."""
+    kernel = expand(kernel_size, d, "kernel_size")
+    stride = kernel if stride is None else expand(stride, d, "stride")
+    padding = expand(padding, d, "padding", 0)
+    dilation = expand(dilation, d, "dilation")
+    if any(2 * p > spacing * (k - 1) + 1 for p, k, spacing in zip(padding, kernel, dilation)):
+        raise ValueError(f"{name}: padding {padding} must be at most half the kernel size "
+                         f"{kernel} (dilation {dilation})")
+    return kernel, stride, padding, dilation
 
 
 def output_size(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> tuple:
