@@ -1,0 +1,176 @@
+"""scikit-learn estimators built on glassnet: fit, predict, score, and the attributes ending in ``_``.
+
+For now the course's perceptron; the MLP estimators follow.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_X_y
+
+from .random import get_rng
+
+try:  # scikit-learn >= 1.6
+    from sklearn.utils.validation import validate_data as _validate_data
+except ImportError:  # older releases validate through a method of BaseEstimator
+    def _validate_data(estimator, *args, **kwargs):
+        return estimator._validate_data(*args, **kwargs)
+
+__all__ = ["Perceptron"]
+
+
+def perceptron_step(z: np.ndarray) -> np.ndarray:
+    """The step activation: y_hat = 1 if z >= 0 else 0 (as ``glassnet.functional.step``)."""
+    return (z >= 0).astype(np.float64)
+
+
+class Perceptron(ClassifierMixin, BaseEstimator):
+    """Rosenblatt's perceptron, trained online with the course's rule.
+
+    For each training sample x with label y in {0, 1}, in turn:
+
+        z     = w0 + w . x                 (w0: the bias, the weight of a constant input x0 = 1)
+        y_hat = step(z) = 1 if z >= 0 else 0
+        w_j  <- w_j + eta (y - y_hat) x_j   for every feature j
+        w0   <- w0  + eta (y - y_hat)
+
+    A correct prediction leaves the weights alone; a wrong one moves the boundary towards the
+    misclassified sample. The weights start at zero, so eta only scales w and w0 together and
+    never changes a prediction; it is kept because it is the course's rule.
+
+    By the perceptron convergence theorem the rule reaches zero training errors in finitely many
+    epochs if and only if a hyperplane separates the classes (the data is linearly separable).
+    An epoch without errors changes no weight, so training stops there (``n_iter_`` epochs). On
+    data that no line separates, such as XOR or two concentric circles, it never converges: the
+    weights keep moving, accuracy stays near chance, and after ``max_iter`` epochs a
+    ``ConvergenceWarning`` says so. A hidden layer (an MLP) is the way out.
+
+    With more than two classes it trains one perceptron per class, one versus the rest (label 1
+    for that class, 0 for all others), all in the same pass over the samples, and predicts the
+    class whose perceptron has the largest z.
+
+    Parameters
+    ----------
+    eta0 : float > 0
+        The learning rate eta (scikit-learn's name for it).
+    max_iter : int >= 1
+        The most epochs (passes over the training set).
+    shuffle : bool
+        Visit the samples in a new random order each epoch (otherwise in the given order).
+    random_state : int, numpy.random.Generator or None
+        The randomness of the shuffling (None: glassnet's default generator, see
+        ``glassnet.seed``).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The labels, sorted; ``classes_[1]`` is the positive class of a binary problem.
+    coef_ : ndarray of shape (1, n_features) for two classes, (n_classes, n_features) otherwise
+        w, one row per perceptron.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        w0.
+    n_iter_ : int
+        Epochs run.
+    errors_ : list of int, length n_iter_
+        Per epoch, the number of samples that caused an update (a wrong y_hat of any of the
+        perceptrons); 0 in the last epoch when training converged.
+    n_features_in_ : int
+
+    Shape
+    -----
+    - X: ``(n_samples, n_features)``; y: ``(n_samples,)``, any labels (at least two classes)
+    - ``predict(X)``: ``(n_samples,)``; ``decision_function(X)``: z, ``(n_samples,)`` for two
+      classes, ``(n_samples, n_classes)`` otherwise
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet.sklearn import Perceptron
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> y_and = np.array([0, 0, 0, 1])                  # AND: linearly separable
+    >>> model = Perceptron(shuffle=False).fit(X, y_and)
+    >>> model.predict(X).tolist(), model.errors_[-1]
+    ([0, 0, 0, 1], 0)
+    """
+
+    def __init__(self, eta0=0.1, max_iter=100, shuffle=True, random_state=None):
+        self.eta0 = eta0
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def fit(self, X, y) -> Perceptron:
+        """Train on ``X`` (n_samples, n_features) and labels ``y`` (n_samples,); returns self."""
+        self._check_params()
+        # check_X_y first: validate_data records n_features_in_, which must not change on bad input
+        _, y = check_X_y(X, y, dtype=np.float64)
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y holds one class only ({classes[0].tolist()!r}); a perceptron "
+                             "needs at least two classes")
+        X, y = _validate_data(self, X, y, dtype=np.float64)
+        rng = get_rng(self.random_state)
+
+        # targets t[i, k] in {0, 1}: one column for binary (the positive class), else one per class
+        if len(classes) == 2:
+            targets = y_index.reshape(-1, 1).astype(np.float64)
+        else:
+            targets = np.eye(len(classes))[y_index]
+        weights = np.zeros((X.shape[1], targets.shape[1]))    # w, one column per perceptron
+        bias = np.zeros(targets.shape[1])                      # w0
+        errors = []
+        for _ in range(self.max_iter):
+            order = rng.permutation(len(X)) if self.shuffle else range(len(X))
+            n_errors = 0
+            for i in order:
+                y_hat = perceptron_step(bias + X[i] @ weights)
+                error = targets[i] - y_hat                     # y - y_hat, in {-1, 0, 1}
+                if error.any():
+                    weights += self.eta0 * np.outer(X[i], error)   # w_j <- w_j + eta (y - y_hat) x_j
+                    bias += self.eta0 * error                      # w0 <- w0 + eta (y - y_hat) 1
+                    n_errors += 1
+            errors.append(n_errors)
+            if n_errors == 0:  # converged: no later epoch can change a weight
+                break
+        else:
+            warnings.warn(f"Perceptron did not converge in max_iter={self.max_iter} epochs "
+                          f"({errors[-1]} errors in the last one); the classes may not be "
+                          "linearly separable", ConvergenceWarning, stacklevel=2)
+
+        self.classes_ = classes
+        self.coef_ = weights.T.copy()
+        self.intercept_ = bias
+        self.n_iter_ = len(errors)
+        self.errors_ = errors
+        return self
+
+    def decision_function(self, X) -> np.ndarray:
+        """z = w0 + w . x for each sample: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
+        check_is_fitted(self)
+        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        z = X @ self.coef_.T + self.intercept_
+        return z.ravel() if len(self.classes_) == 2 else z
+
+    def predict(self, X) -> np.ndarray:
+        """The class of each sample: step(z) for two classes, the largest z otherwise."""
+        z = self.decision_function(X)
+        if len(self.classes_) == 2:
+            return self.classes_[perceptron_step(z).astype(np.intp)]
+        return self.classes_[np.argmax(z, axis=1)]
+
+    def _check_params(self) -> None:
+        if (isinstance(self.eta0, bool) or not isinstance(self.eta0, numbers.Real)
+                or not np.isfinite(self.eta0) or self.eta0 <= 0):
+            raise ValueError(f"eta0 must be a positive finite number, got {self.eta0!r}")
+        if (isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral)
+                or self.max_iter < 1):
+            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
+        if not isinstance(self.shuffle, (bool, np.bool_)):
+            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
