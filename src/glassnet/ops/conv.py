@@ -164,26 +164,30 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     padded = _pad(x.data, padding)
     # (N, C, *out, *kernel) -> (N, *out, C, *kernel): one row per output position; the reshape
     # is the one copy of the forward (im2col).
-    order = (0,) + tuple(range(2, 2 + d)) + (1,) + tuple(range(2 + d, 2 + 2 * d))
-    cols = _windows(padded, kernel, stride, dilation, out).transpose(order).reshape(rows, row_size)
+    spatial, kernel_axes = tuple(range(2, 2 + d)), tuple(range(2 + d, 2 + 2 * d))
+    cols = (_windows(padded, kernel, stride, dilation, out)
+            .transpose((0,) + spatial + (1,) + kernel_axes).reshape(rows, row_size))
     w2 = weight.data.reshape(out_channels, row_size)
     y = cols @ w2.T  # (N * L, O): BLAS reads the transposed weight in place
     if bias is not None:
         y += bias.data
     # (N, *out, O) -> (N, O, *out), made contiguous so that later ops see the usual layout.
-    y = np.ascontiguousarray(np.moveaxis(y.reshape((n,) + out + (out_channels,)), -1, 1))
+    channels_first = (0, d + 1) + tuple(range(1, d + 1))
+    y = np.ascontiguousarray(y.reshape((n,) + out + (out_channels,)).transpose(channels_first))
 
     def backward(g):
-        g2 = np.moveaxis(g, 1, -1).reshape(rows, out_channels)  # (N * L, O), like y
+        g2 = g.transpose((0,) + spatial + (1,)).reshape(rows, out_channels)  # (N * L, O), like y
         gx = gw = gb = None
         if weight.requires_grad:
             gw = (g2.T @ cols).reshape(weight.shape)
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=0)
         if x.requires_grad:
-            # d cols: (N, *out, C, *kernel); offset a's slice (N, *out, C) goes back to (N, C, *out).
+            # d cols (N, *out, C, *kernel), viewed as (N, C, *out, *kernel) like the windows: the
+            # slice of kernel offset a, (N, C, *out), goes back to the entries that a saw.
             dcols = (g2 @ w2).reshape((n,) + out + (channels,) + kernel)
-            gx = _gather_offsets(lambda k, offset: np.moveaxis(dcols[(Ellipsis,) + offset], -1, 1),
+            dcols = dcols.transpose(channels_first + kernel_axes)
+            gx = _gather_offsets(lambda k, offset: dcols[(Ellipsis,) + offset],
                                  padded.shape, g.dtype, kernel, stride, dilation, out, padding,
                                  x.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
