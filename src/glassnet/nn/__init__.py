@@ -33,6 +33,7 @@ from .module import LoadResult, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .pooling import AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from .preprocessing import Standardize
+from .recurrent import GRU, LSTM, RNN
 
 __all__ = [
     "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
@@ -40,4 +41,5 @@ __all__ = [
     "BatchNorm1d", "Dropout", "ELU", "GELU", "Identity", "LeakyReLU", "Linear", "LoadResult",
     "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Standardize", "Step", "Tanh",
+    "GRU", "LSTM", "RNN",
 ]

@@ -35,6 +35,7 @@ from .fused import (
     softmax_cross_entropy,
 )
 from .linalg import matmul
+from .recurrent import gru_layer, lstm_layer, rnn_layer
 from .reduce import logsumexp, max, mean, min, sum, var
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
 
@@ -44,5 +45,5 @@ __all__ = [
     "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",
-    "transpose", "var", "where",
+    "transpose", "var", "where", "gru_layer", "lstm_layer", "rnn_layer",
 ]
