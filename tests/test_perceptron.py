@@ -144,7 +144,8 @@ def test_eta_only_scales_the_weights_from_a_zero_start():
 
 def test_random_state_controls_the_shuffling():
     data = load_xor(seed=0)
-    runs = [fit_quietly(Perceptron(max_iter=5, random_state=s), data.X_train, data.y_train) for s in (7, 7, 8)]
+    runs = [fit_quietly(Perceptron(max_iter=5, random_state=s), data.X_train, data.y_train)
+            for s in (7, 7, 8)]
     np.testing.assert_array_equal(runs[0].coef_, runs[1].coef_)
     assert runs[0].errors_ == runs[1].errors_
     assert not np.array_equal(runs[0].coef_, runs[2].coef_)

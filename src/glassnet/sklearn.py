@@ -152,7 +152,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return self
 
     def decision_function(self, X) -> np.ndarray:
-        """z = w0 + w . x for each sample: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
+        """z = w0 + w . x per sample: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
         check_is_fitted(self)
         X = _validate_data(self, X, dtype=np.float64, reset=False)
         z = X @ self.coef_.T + self.intercept_

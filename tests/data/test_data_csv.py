@@ -91,7 +91,8 @@ GOOD_HEADER = "a,b,label\n"
     (GOOD_HEADER + "1,2,x\n3,4,\n", "line 3, column 'label': empty label"),
     (GOOD_HEADER + "1,2,x\n3,4,nan\n", "line 3, column 'label': 'nan' is not a usable label"),
     (GOOD_HEADER + "1,2,x\n3,4\n", "line 3: expected 3 fields like the header, got 2"),
-    (GOOD_HEADER + "1,2,x\n3,4,x\n", "column 'label' holds a single class 'x'; classification needs at least two"),
+    (GOOD_HEADER + "1,2,x\n3,4,x\n",
+     "column 'label' holds a single class 'x'; classification needs at least two"),
     ("a,,label\n1,2,x\n", "column 2 of the header has no name"),
     ("a,a,label\n1,2,x\n", "the header names column 'a' twice"),
     ("label\nx\ny\n", "the only column is the target 'label'; no feature columns"),
@@ -119,7 +120,8 @@ def test_missing_file_and_bad_arguments(tmp_path):
     path = write(tmp_path, "a,y\n1,0\n2,1\n")
     with pytest.raises(TypeError, match="target must be a column name"):
         load_csv(path, target=1)
-    with pytest.raises(ValueError, match="task must be 'auto', 'classification' or 'regression', got 'cluster'"):
+    with pytest.raises(ValueError,
+                       match="task must be 'auto', 'classification' or 'regression', got 'cluster'"):
         load_csv(path, target="y", task="cluster")
     text_labels = write(tmp_path, "a,y\n1,cat\n2,dog\n", name="pets.csv")
     with pytest.raises(ValueError, match="line 2, column 'y': non-numeric value 'cat'; a regression target"):

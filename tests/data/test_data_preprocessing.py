@@ -65,5 +65,7 @@ def test_errors():
     scaler.fit(np.ones((4, 2)))
     with pytest.raises(ValueError, match="X has 3 features, but the Standardizer was fitted on 2"):
         scaler.transform(np.ones((1, 3)))
+    with pytest.raises(ValueError, match="Z has 1 features, but the Standardizer was fitted on 2"):
+        scaler.inverse_transform(np.ones((1, 1)))
     with pytest.raises(ValueError, match="X has 3 features"):
         standardize(np.ones((4, 2)), np.ones((1, 3)))

@@ -54,12 +54,7 @@ class Standardizer:
         return self
 
     def transform(self, X) -> np.ndarray:
-        if not hasattr(self, "mean_"):
-            raise RuntimeError("this Standardizer is not fitted yet; call fit(X_train) first")
-        X = _check_matrix(X, "X")
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but the Standardizer was fitted on "
-                             f"{self.n_features_in_}")
+        X = self._check_fitted_input(X, "X")
         return ((X - self.mean_) / self.scale_).astype(X.dtype)
 
     def fit_transform(self, X) -> np.ndarray:
@@ -67,10 +62,17 @@ class Standardizer:
 
     def inverse_transform(self, Z) -> np.ndarray:
         """Undo ``transform``: x = z * scale_ + mean_."""
-        Z = _check_matrix(Z, "Z")
+        Z = self._check_fitted_input(Z, "Z")
+        return (Z * self.scale_ + self.mean_).astype(Z.dtype)
+
+    def _check_fitted_input(self, X, name: str) -> np.ndarray:
         if not hasattr(self, "mean_"):
             raise RuntimeError("this Standardizer is not fitted yet; call fit(X_train) first")
-        return (Z * self.scale_ + self.mean_).astype(Z.dtype)
+        X = _check_matrix(X, name)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"{name} has {X.shape[1]} features, but the Standardizer was fitted "
+                             f"on {self.n_features_in_}")
+        return X
 
 
 def standardize(X_train, X_test):
