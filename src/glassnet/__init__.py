@@ -13,10 +13,17 @@ from .io import load, load_weights, save, save_weights  # noqa: E402
 from .ops import concatenate, maximum, minimum, stack, where  # noqa: E402
 from .random import seed  # noqa: E402
 from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor  # noqa: E402
+from . import data, plot, train  # noqa: E402
+from .train import (  # noqa: E402
+    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, ProgressBar,
+    TerminateOnNaN, evaluate, fit, predict,
+)
 
 __all__ = [
     "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "functional",
     "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "seed", "stack", "tensor", "where",
     "io", "load", "load_weights", "save", "save_weights",
+    "data", "plot", "train", "Callback", "EarlyStopping", "History", "LearningRateSchedule",
+    "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "predict",
 ]

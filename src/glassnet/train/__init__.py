@@ -1,0 +1,12 @@
+"""Training: the fit loop, callbacks and metrics."""
+
+from .callbacks import (
+    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, ProgressBar, TerminateOnNaN,
+)
+from .fit import evaluate, fit, predict
+from . import metrics
+
+__all__ = [
+    "Callback", "EarlyStopping", "History", "LearningRateSchedule", "ModelCheckpoint", "ProgressBar",
+    "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
+]
