@@ -3,10 +3,11 @@
 from .callbacks import (
     Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, ProgressBar, TerminateOnNaN,
 )
+from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
 from . import metrics
 
 __all__ = [
-    "Callback", "EarlyStopping", "History", "LearningRateSchedule", "ModelCheckpoint", "ProgressBar",
+    "Callback", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint", "ProgressBar",
     "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
 ]

@@ -1,0 +1,83 @@
+"""Ensembles: several models trained apart, their predicted probabilities averaged (the course's
+ensemble methods, a regularizer: the members' errors partly cancel)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..functional import sigmoid, softmax
+from ..random import get_rng
+from ..tensor import Tensor
+from .fit import _outputs, fit
+
+
+class Ensemble:
+    """Train ``n_models`` models built by ``build(seed)`` and average their probabilities.
+
+    Parameters
+    ----------
+    build : callable
+        ``build(seed) -> (model, optimizer)``: a new model (with its own initial weights from
+        ``seed``) and an optimizer on its parameters.
+    n_models : int
+        Members of the ensemble.
+    bootstrap : bool
+        Bagging: each member trains on a bootstrap sample (n draws with replacement) of the
+        data. Otherwise each member sees all the data and differs only by its seed.
+    seed : int
+        Seeds of the members (seed, seed + 1, ...) and of the bootstrap draws.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import nn, optim
+    >>> def build(seed):
+    ...     model = nn.Sequential(nn.Linear(2, 8, rng=seed), nn.Tanh(), nn.Linear(8, 2, rng=seed + 100))
+    ...     return model, optim.Adam(model.parameters(), lr=0.05)
+    >>> X = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32); y = (X[:, 0] > 0).astype(int)
+    >>> ensemble = gn.train.Ensemble(build, n_models=3).fit(X, y, loss="cross_entropy", epochs=20, verbose=0)
+    >>> ensemble.predict_proba(X).shape
+    (64, 2)
+    """
+
+    def __init__(self, build, n_models: int = 5, bootstrap: bool = True, seed: int = 0):
+        if not callable(build):
+            raise TypeError("build must be a function seed -> (model, optimizer)")
+        if not isinstance(n_models, (int, np.integer)) or n_models < 1:
+            raise ValueError(f"n_models must be a positive int, got {n_models!r}")
+        self.build, self.n_models, self.bootstrap, self.seed = build, int(n_models), bootstrap, seed
+        self.models: list = []
+
+    def fit(self, X, y, **fit_options) -> "Ensemble":
+        """Train every member with ``glassnet.fit(model, X_k, y_k, optimizer=..., **fit_options)``."""
+        X, y = np.asarray(X), np.asarray(y)
+        if len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"X has {len(X)} samples and y {len(y)}: they must match and not be empty")
+        rng = get_rng(self.seed)
+        models = []
+        for k in range(self.n_models):
+            index = rng.integers(0, len(X), len(X)) if self.bootstrap else np.arange(len(X))
+            model, optimizer = self.build(self.seed + k)
+            fit(model, X[index], y[index], optimizer=optimizer, seed=self.seed + k, **fit_options)
+            models.append(model)
+        self.models = models
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The mean of the members' probabilities: softmax of each member's logits (one column per
+        class), or for a single output column the sigmoid, returned as two columns (1 - p, p)."""
+        if not self.models:
+            raise RuntimeError("this Ensemble is not fitted yet: call fit first")
+        total = 0.0
+        for model in self.models:
+            logits = _outputs(model, np.asarray(X, dtype=next(iter(model.parameters())).dtype))
+            if logits.ndim == 2 and logits.shape[1] > 1:
+                total = total + softmax(Tensor(logits)).numpy()
+            else:
+                p = sigmoid(Tensor(logits.reshape(-1))).numpy()
+                total = total + np.column_stack([1 - p, p])
+        return total / len(self.models)
+
+    def predict(self, X) -> np.ndarray:
+        """The class with the highest averaged probability."""
+        return self.predict_proba(X).argmax(axis=1)
