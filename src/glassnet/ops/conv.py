@@ -162,6 +162,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     rows, row_size = n * math.prod(out), channels * math.prod(kernel)
 
     padded = _pad(x.data, padding)
+    padded_shape = padded.shape  # the closure keeps the shape, not the padded copy
     # (N, C, *out, *kernel) -> (N, *out, C, *kernel): one row per output position; the reshape
     # is the one copy of the forward (im2col).
     spatial, kernel_axes = tuple(range(2, 2 + d)), tuple(range(2 + d, 2 + 2 * d))
@@ -188,7 +189,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
             dcols = (g2 @ w2).reshape((n,) + out + (channels,) + kernel)
             dcols = dcols.transpose(channels_first + kernel_axes)
             gx = _gather_offsets(lambda k, offset: dcols[(Ellipsis,) + offset],
-                                 padded.shape, g.dtype, kernel, stride, dilation, out, padding,
+                                 padded_shape, g.dtype, kernel, stride, dilation, out, padding,
                                  x.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
@@ -236,13 +237,14 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
     """
     out = _check_sizes("max_pool", x.shape, kernel, stride, padding, dilation)
     padded = _pad(x.data, padding, value=-np.inf)
+    padded_shape = padded.shape
     windows = _windows(padded, kernel, stride, dilation, out)
     flat = windows.reshape(x.shape[:2] + out + (-1,))  # (N, C, *out, K): a copy
     argmax = flat.argmax(axis=-1)  # the first max, as in PyTorch
     y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
 
     def backward(g):
-        return _gather_offsets(lambda k, offset: g * (argmax == k), padded.shape, g.dtype,
+        return _gather_offsets(lambda k, offset: g * (argmax == k), padded_shape, g.dtype,
                                kernel, stride, dilation, out, padding, x.shape)
 
     return Tensor._from_op(y, (x,), backward, "max_pool")
@@ -270,6 +272,7 @@ def avg_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple,
     dilation = (1,) * d
     out = _check_sizes("avg_pool", x.shape, kernel, stride, padding, dilation)
     padded = _pad(x.data, padding)
+    padded_shape = padded.shape
     kernel_axes = tuple(range(2 + d, 2 + 2 * d))
     total = _windows(padded, kernel, stride, dilation, out).sum(axis=kernel_axes)
     if count_include_pad or not any(padding):
@@ -281,7 +284,7 @@ def avg_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple,
 
     def backward(g):
         share = g / divisor
-        return _gather_offsets(lambda k, offset: share, padded.shape, g.dtype, kernel, stride,
+        return _gather_offsets(lambda k, offset: share, padded_shape, g.dtype, kernel, stride,
                                dilation, out, padding, x.shape)
 
     return Tensor._from_op(y, (x,), backward, "avg_pool")
