@@ -359,15 +359,11 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -
     if x.ndim < len(shape) or x.shape[x.ndim - len(shape):] != shape:
         raise ValueError(f"layer_norm over the last axes {shape} expects an input of shape "
                          f"(..., {', '.join(map(str, shape))}), got {x.shape}")
-    axes = tuple(range(x.ndim - len(shape), x.ndim))
-    centered = x - x.mean(axis=axes, keepdims=True)
-    var = (centered * centered).mean(axis=axes, keepdims=True)  # biased: divided by n
-    out = centered / (var + eps).sqrt()
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    for name, parameter in (("weight", weight), ("bias", bias)):
+        if parameter is not None and (parameter.shape != shape or parameter.dtype != x.dtype):
+            raise ValueError(f"layer_norm: {name} must have shape {shape} and dtype {x.dtype} "
+                             f"(the input's), got {parameter.shape} {parameter.dtype}")
+    return ops.layer_norm(x, weight, bias, len(shape), eps)
 
 
 def embedding(indices, weight, padding_idx=None) -> Tensor:

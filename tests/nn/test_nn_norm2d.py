@@ -133,6 +133,16 @@ def test_layer_norm_finite_differences():
     rng = np.random.default_rng(6)
     check_finite_differences(lambda x, w, b: F.layer_norm(x, (3, 4), w, b),
                              rng.normal(size=(2, 3, 4)), rng.uniform(0.5, 1.5, (3, 4)), rng.normal(size=(3, 4)))
+    check_finite_differences(lambda x, w: F.layer_norm(x, 4, w), rng.normal(size=(3, 4)), rng.uniform(0.5, 1.5, 4))
+    check_finite_differences(lambda x: F.layer_norm(x, 5, eps=0.1), rng.normal(size=(2, 2, 5)))
+
+
+def test_layer_norm_function_checks_its_parameters():
+    x = gn.Tensor(np.zeros((2, 4), np.float32))
+    with pytest.raises(ValueError, match=r"weight must have shape \(4,\) and dtype float32 \(the input's\), got \(4,\) float64"):
+        F.layer_norm(x, 4, gn.Tensor(np.ones(4)))
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\) and dtype float32 \(the input's\), got \(3,\) float32"):
+        F.layer_norm(x, 4, None, gn.Tensor(np.ones(3, np.float32)))
 
 
 def test_layer_norm_errors_and_config():

@@ -2,8 +2,9 @@
 :class:`BatchNorm1d`, :class:`BatchNorm2d` (parameters, running statistics, mode) and
 :class:`LayerNorm`, with PyTorch's semantics.
 
-The forwards are composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff gives the
-backward; there is no hand-written gradient here.
+Batch norm's forward is composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff
+gives its backward; layer norm is one op, ``glassnet.ops.layer_norm``, with its backward beside it
+(a transformer runs it twice per layer, and the composed form was 1.5 times slower).
 """
 
 from __future__ import annotations

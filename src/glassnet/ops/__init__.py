@@ -35,14 +35,15 @@ from .fused import (
     softmax_cross_entropy,
 )
 from .linalg import matmul
+from .normalization import layer_norm
 from .recurrent import gru_layer, lstm_layer, rnn_layer
 from .reduce import logsumexp, max, mean, min, sum, var
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
 
 __all__ = [
     "abs", "add", "astype", "avg_pool", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "clip", "concatenate", "conv", "div", "embedding", "erf", "exp", "getitem", "linear", "log",
-    "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
+    "clip", "concatenate", "conv", "div", "embedding", "erf", "exp", "getitem", "layer_norm",
+    "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",
     "transpose", "var", "where", "gru_layer", "lstm_layer", "rnn_layer",
