@@ -1,39 +1,112 @@
 """The command line and the README's example, run as a user would run them."""
 
+import csv
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import glassnet
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "glassnet", *args], capture_output=True, text=True, timeout=120)
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "glassnet", *args], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
 
 
-def test_version():
+def test_version_and_help():
     out = run_cli("--version")
-    assert out.returncode == 0
-    assert out.stdout.strip() == f"glassnet {glassnet.__version__}"
+    assert out.returncode == 0 and out.stdout.strip() == f"glassnet {glassnet.__version__}"
+    for command in ("demo", "train", "evaluate", "predict"):
+        out = run_cli(command, "--help")
+        assert out.returncode == 0 and "usage: glassnet " + command in out.stdout
 
 
-def test_demo_learns_xor():
-    out = run_cli("demo")
+def test_demo_tells_the_course_story(tmp_path):
+    out = run_cli("demo", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "accuracy 1.00" in out.stdout
-    losses = [float(v) for v in re.findall(r"loss (\d+\.\d+)", out.stdout)]
-    assert losses[0] > 0.5 and losses[-1] < 0.05  # from about log 2 to nearly 0
+    rows = {m.group(1).strip(): (float(m.group(2)), float(m.group(3)))
+            for m in re.finditer(r"│ (.+?)\s*│ \w+\s*│ ([\d.]+)\s*│ ([\d.]+)\s*│", out.stdout)}
+    assert rows["perceptron"][1] < 0.7            # about chance: circles are not linearly separable
+    assert rows["MLP 2-10-2"][1] >= 0.95           # ten hidden units solve them
+    assert rows["MLP 4-10-3 softmax"][1] >= 0.93   # softmax output on iris
+    figures = sorted(p.name for p in (tmp_path / "glassnet-demo").glob("*.png"))
+    assert figures == ["iris_loss.png", "mlp_circles.png", "mlp_circles_loss.png", "perceptron_circles.png"]
 
 
-def test_demo_rejects_bad_epochs():
-    out = run_cli("demo", "--epochs", "0")
+def write_csv(path, X, labels, header=("a", "b", "species")):
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row, label in zip(X, labels):
+            writer.writerow([*row, label])
+
+
+def test_train_evaluate_predict_round_trip_on_a_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    labels = np.where(X[:, 0] * X[:, 1] > 0, "same", "differ")  # XOR-like quadrants
+    write_csv(tmp_path / "train.csv", X, labels)
+    out = run_cli("train", "--data", str(tmp_path / "train.csv"), "--target", "species", "--hidden", "16,16",
+                  "--epochs", "150", "--early-stopping", "30", "--out", str(tmp_path / "run"), "--plot",
+                  "--seed", "1")
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"epoch 1/150  loss [\d.]+", out.stdout)  # progress, plain lines when piped
+    test_accuracy = float(re.search(r"test:\s+accuracy ([\d.]+)", out.stdout).group(1))
+    assert test_accuracy >= 0.85
+    assert {p.name for p in (tmp_path / "run").iterdir()} >= {"model.safetensors", "model.json", "loss.png",
+                                                               "decision_boundary.png"}
+    model_path = str(tmp_path / "run" / "model.safetensors")
+    out = run_cli("evaluate", model_path, "--data", str(tmp_path / "train.csv"), "--target", "species")
+    assert out.returncode == 0, out.stderr
+    assert float(re.search(r"accuracy ([\d.]+) on 200 samples", out.stdout).group(1)) >= 0.85
+    write_csv(tmp_path / "new.csv", [[1.0, 1.0], [-1.0, 2.0]], ["", ""], header=("a", "b", "unused"))
+    with open(tmp_path / "new.csv", "w") as handle:
+        handle.write("a,b\n1.0,1.0\n-1.0,2.0\n")
+    out = run_cli("predict", model_path, "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "p.csv"))
+    assert out.returncode == 0, out.stderr
+    rows = list(csv.reader(open(tmp_path / "p.csv")))
+    assert rows[0] == ["prediction", "p_differ", "p_same"]
+    assert [r[0] for r in rows[1:]] == ["same", "differ"]
+    assert all(abs(float(r[1]) + float(r[2]) - 1) < 1e-5 for r in rows[1:])
+
+
+def test_train_on_a_named_dataset_full_batch(tmp_path):
+    out = run_cli("train", "--data", "iris", "--full-batch", "--epochs", "150", "--optimizer", "adam",
+                  "--lr", "0.05", "--quiet", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert float(re.search(r"test:\s+accuracy ([\d.]+)", out.stdout).group(1)) >= 0.9
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--data", "no_such_set"], "unknown dataset 'no_such_set'"),
+    (["train", "--data", "missing.csv", "--target", "y"], "no such file"),
+    (["train", "--data", "iris", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
+    (["train", "--data", "iris", "--hidden", "10,x"], "--hidden"),
+    (["train", "--data", "iris", "--epochs", "0"], "positive integer"),
+    (["train", "--data", "{bad}", "--target", "species"], "non-numeric value 'hello'"),
+    (["train", "--data", "{nan}", "--target", "species"], "NaN"),
+    (["evaluate", "{notmodel}", "--data", "iris"], "not a safetensors file"),
+    (["evaluate", "nothing.safetensors", "--data", "iris"], "no such model file"),
+    (["predict", "{notmodel}", "--input", "{bad}"], "not a safetensors file"),
+    (["frobnicate"], "invalid choice"),
+])
+def test_bad_input_gives_one_line_and_status_2(tmp_path, args, message):
+    (tmp_path / "bad.csv").write_text("a,b,species\n1.0,hello,x\n2.0,3.0,y\n")
+    (tmp_path / "nan.csv").write_text("a,b,species\n1.0,nan,x\n2.0,3.0,y\n")
+    (tmp_path / "notmodel.safetensors").write_bytes(b"this is not a model at all")
+    places = {"{bad}": str(tmp_path / "bad.csv"), "{nan}": str(tmp_path / "nan.csv"),
+              "{notmodel}": str(tmp_path / "notmodel.safetensors")}
+    out = run_cli(*[places.get(a, a) for a in args], cwd=tmp_path)
     assert out.returncode == 2
-    assert "--epochs must be at least 1" in out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
+    assert message in lines[0]
 
 
 def test_readme_example_runs_and_solves_xor(capsys):

@@ -1,65 +1,415 @@
-"""The ``glassnet`` command line.
+"""The ``glassnet`` command line: ``demo``, ``train``, ``evaluate`` and ``predict``.
 
-``glassnet demo`` trains the course's first network that a perceptron cannot be: a 2-4-1 network
-on XOR, with the low-level API, and prints how the loss falls. (The full course story, ``train``,
-``evaluate`` and ``predict`` arrive with the training-workflow release.)
+Bad input (a missing file, an unknown dataset or option, a non-numeric column, NaN, a file that
+is not a glassnet model) prints one line on stderr and exits with status 2, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import sys
-import time
+import warnings
+from pathlib import Path
 
 import numpy as np
 
 from . import __version__
 
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
 
-def demo(seed: int = 0, epochs: int = 2000, out=sys.stdout) -> float:
-    """Train a 2-4-1 tanh network on XOR with full-batch SGD + momentum; return the accuracy."""
+
+class UsageError(Exception):
+    """A problem with what the user asked for: reported in one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of argparse's usage block
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# ---- building and training models -------------------------------------------------------------
+def build_mlp(n_features: int, n_outputs: int, hidden=(10,), activation="relu", dropout=0.0,
+              batch_norm=False, standardize_with=None, seed=None):
+    """A Sequential MLP: [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout])
+    per hidden layer -> Linear. The output layer gives logits (one per class) or values."""
+    from . import nn
+
+    activations = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU,
+                   "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "softplus": nn.Softplus}
+    rng = np.random.default_rng(seed)
+    layers = []
+    if standardize_with is not None:
+        layers.append(nn.Standardize(n_features).fit(standardize_with))
+    width = n_features
+    init = "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "xavier_uniform"
+    for size in hidden:
+        layers.append(nn.Linear(width, size, weight_init=init, rng=rng))
+        if batch_norm:
+            layers.append(nn.BatchNorm1d(size))
+        layers.append(activations[activation]())
+        if dropout:
+            layers.append(nn.Dropout(dropout, rng=rng))
+        width = size
+    layers.append(nn.Linear(width, n_outputs, rng=rng))
+    return nn.Sequential(*layers)
+
+
+def make_optimizer(name: str, params, lr: float, l2: float = 0.0):
+    from . import optim
+
+    if name == "sgd":
+        return optim.SGD(params, lr=lr, weight_decay=l2)
+    if name in ("momentum", "nesterov"):
+        return optim.SGD(params, lr=lr, momentum=0.9, nesterov=name == "nesterov", weight_decay=l2)
+    if name == "adagrad":
+        return optim.Adagrad(params, lr=lr, weight_decay=l2)
+    if name == "rmsprop":
+        return optim.RMSprop(params, lr=lr, weight_decay=l2)
+    if name == "adam":
+        return optim.Adam(params, lr=lr, weight_decay=l2)
+    if name == "adamw":
+        return optim.AdamW(params, lr=lr, weight_decay=l2 or 0.01)
+    raise UsageError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+
+
+def accuracy(model, X, y) -> float:
+    from . import Tensor, no_grad
+
+    model.eval()
+    with no_grad():
+        scores = model(Tensor(X)).numpy()
+    return float(np.mean(scores.argmax(axis=1) == y))
+
+
+# ---- glassnet demo ----------------------------------------------------------------------------
+def demo(out_dir="glassnet-demo", seed=0, verbose=1, stream=None):
+    """The course's story in three acts; returns the summary rows (name, train acc, test acc)."""
     import glassnet as gn
-    from glassnet import losses, nn, optim
+    from glassnet import data, losses, plot
+    from glassnet.sklearn import Perceptron
 
-    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
-    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    stream = stream or sys.stdout
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    say = (lambda text: print(text, file=stream)) if verbose else (lambda text: None)
+    rows = []
+
+    circles = data.load_circles(seed=seed)
+    say("1. A perceptron (step activation, the course's learning rule) on circles: not linearly separable.")
+    with warnings.catch_warnings():  # it cannot converge here: that is the point
+        warnings.simplefilter("ignore")
+        perceptron = Perceptron(random_state=seed).fit(circles.X_train, circles.y_train)
+    rows.append(("perceptron", "circles", perceptron.score(circles.X_train, circles.y_train),
+                 perceptron.score(circles.X_test, circles.y_test), "fails: about chance"))
+    plot.decision_boundary(perceptron, circles.X_test, circles.y_test, title="perceptron on circles",
+                           path=out / "perceptron_circles.png")
+
+    say("2. An MLP with one hidden layer of 10 units on the same data.")
     gn.seed(seed)
-    model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
-    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-    print(f"glassnet {__version__}: a 2-4-1 network learns XOR (which no perceptron can)", file=out)
-    print(model, file=out)
-    start = time.perf_counter()
-    inputs = gn.Tensor(X)
-    for epoch in range(1, epochs + 1):
-        loss = losses.binary_cross_entropy_with_logits(model(inputs), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if epoch in (1, 10, 100, 500) or epoch % 1000 == 0:
-            print(f"  epoch {epoch:5d}  loss {loss.item():.4f}", file=out)
+    mlp = build_mlp(2, 2, hidden=(10,), activation="tanh", seed=seed)
+    history = gn.fit(mlp, circles.X_train, circles.y_train, loss=losses.cross_entropy,
+                     optimizer=gn.optim.Adam(mlp.parameters(), lr=0.03), epochs=150, batch_size=32,
+                     validation_split=0.2, seed=seed, verbose=0)
+    rows.append(("MLP 2-10-2", "circles", accuracy(mlp, circles.X_train, circles.y_train),
+                 accuracy(mlp, circles.X_test, circles.y_test), "solves it (>= 0.95)"))
+    plot.decision_boundary(mlp, circles.X_test, circles.y_test, title="MLP 2-10-2 on circles",
+                           path=out / "mlp_circles.png")
+    plot.history(history, title="MLP on circles", path=out / "mlp_circles_loss.png")
+
+    say("3. Iris, three classes, with a softmax output layer and cross-entropy.")
+    iris = data.load_iris(seed=seed)
+    gn.seed(seed)
+    net = build_mlp(4, 3, hidden=(10,), activation="relu", standardize_with=iris.X_train, seed=seed)
+    history = gn.fit(net, iris.X_train, iris.y_train, loss=losses.cross_entropy,
+                     optimizer=gn.optim.Adam(net.parameters(), lr=0.01), epochs=200, batch_size=16,
+                     validation_split=0.2, seed=seed, verbose=0)
+    rows.append(("MLP 4-10-3 softmax", "iris", accuracy(net, iris.X_train, iris.y_train),
+                 accuracy(net, iris.X_test, iris.y_test), "works (>= 0.93)"))
+    plot.history(history, title="softmax MLP on iris", path=out / "iris_loss.png")
+
+    if verbose:
+        _summary_table(rows, stream)
+        say(f"Figures written to {out}/: " + ", ".join(sorted(p.name for p in out.glob("*.png"))))
+    return rows
+
+
+def _summary_table(rows, stream):
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="glassnet demo: the course's story")
+    for column in ("model", "data", "train accuracy", "test accuracy", "the course says"):
+        table.add_column(column)
+    for name, dataset, train, test, claim in rows:
+        table.add_row(name, dataset, f"{train:.3f}", f"{test:.3f}", claim)
+    Console(file=stream, width=100).print(table)
+
+
+# ---- glassnet train / evaluate / predict ----------------------------------------------------
+def _load_data(name: str, target: str | None, seed: int):
+    from glassnet import data
+
+    if name.endswith(".csv") or Path(name).is_file():  # a file path, not a dataset name
+        if not Path(name).is_file():
+            raise UsageError(f"no such file: {name}")
+        if target is None:
+            raise UsageError(f"--target COLUMN is needed to read labels from {name}")
+        return data.load_csv(name, target=target, seed=seed)
+    if name not in data.DATASETS:
+        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(data.DATASETS))} or a .csv file")
+    return data.load_dataset(name, seed=seed)
+
+
+def _parse_hidden(text: str) -> tuple:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise UsageError(f"--hidden must be comma-separated positive integers such as 10,10, got {text!r}") from None
+    if any(size <= 0 for size in sizes):
+        raise UsageError(f"--hidden sizes must be positive, got {text!r}")
+    return sizes
+
+
+def _score(model, X, y, task: str) -> dict:
+    """Accuracy for a classifier; mean squared error and R^2 for a regressor."""
+    if task == "classification":
+        return {"accuracy": accuracy(model, X, y)}
+    import glassnet as gn
+
+    model.eval()
     with gn.no_grad():
-        probabilities = gn.functional.sigmoid(model(inputs)).numpy()
-    accuracy = float(np.mean((probabilities > 0.5) == (y > 0.5)))
-    print(f"  {epochs} epochs in {time.perf_counter() - start:.2f} s", file=out)
-    for row, p in zip(X, probabilities[:, 0]):
-        print(f"  XOR({int(row[0])}, {int(row[1])}) -> p(1) = {p:.3f}", file=out)
-    print(f"accuracy {accuracy:.2f}", file=out)
-    return accuracy
+        predicted = model(gn.Tensor(X)).numpy().reshape(-1)
+    mse = float(np.mean((predicted - y) ** 2))
+    return {"mse": mse, "r2": 1.0 - mse / float(np.var(y)) if np.var(y) > 0 else float("nan")}
+
+
+def _format(scores: dict) -> str:
+    return "  ".join(f"{name} {value:.4f}" for name, value in scores.items())
+
+
+def train(args, stream=None) -> dict:
+    import glassnet as gn
+    from glassnet import losses, plot
+
+    stream = stream or sys.stdout
+    dataset = _load_data(args.data, args.target, args.seed)
+    classifier = dataset.task == "classification"
+    n_outputs = dataset.n_classes if classifier else 1
+    y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
+    gn.seed(args.seed)
+    model = build_mlp(dataset.n_features, n_outputs, hidden=_parse_hidden(args.hidden),
+                      activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
+                      standardize_with=dataset.X_train, seed=args.seed)
+    optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.l2)
+    callbacks = []
+    if args.early_stopping:
+        callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
+                                          restore_best_weights=True))
+    history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
+                     optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
+                     metrics=("accuracy",) if classifier else ("mae",),
+                     validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
+                     seed=args.seed, verbose=0 if args.quiet else 1)
+    train_scores = _score(model, dataset.X_train, dataset.y_train, dataset.task)
+    test_scores = _score(model, dataset.X_test, dataset.y_test, dataset.task)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
+            "target": args.target or "label", "data": args.data,
+            "classes": [str(c) for c in dataset.target_names] if classifier else None}
+    gn.save(model, out / "model.safetensors")
+    (out / "model.json").write_text(json.dumps(info, indent=2))
+    if args.plot:
+        plot.history(history, title=f"{args.data}", path=out / "loss.png")
+        if classifier and dataset.n_features == 2:
+            plot.decision_boundary(model, dataset.X_test, dataset.y_test, title=f"{args.data}: test data",
+                                   path=out / "decision_boundary.png")
+    epochs_run = len(history.history["loss"])
+    print(f"train: {_format(train_scores)}", file=stream)
+    print(f"test:  {_format(test_scores)}   ({epochs_run} epochs)", file=stream)
+    print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
+    return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
+
+
+def _load_model(path: str):
+    import glassnet as gn
+
+    if not Path(path).is_file():
+        raise UsageError(f"no such model file: {path}")
+    model = gn.load(path)
+    info_path = Path(path).with_suffix(".json")
+    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
+    return model, info
+
+
+def evaluate(args, stream=None) -> dict:
+    stream = stream or sys.stdout
+    model, info = _load_model(args.model)
+    dataset = _load_data(args.data, args.target, args.seed)
+    if args.data.endswith(".csv"):  # a file given for evaluation is evaluated whole
+        X = np.concatenate([dataset.X_train, dataset.X_test])
+        y = np.concatenate([dataset.y_train, dataset.y_test])
+    else:
+        X, y = dataset.X_test, dataset.y_test
+    _check_width(model, X, args.model)
+    scores = _score(model, X, y, info.get("task", dataset.task))
+    print(f"{_format(scores)} on {len(X)} samples", file=stream)
+    return scores
+
+
+def _check_width(model, X, path):
+    expected = getattr(model[0], "num_features", None) or getattr(model[0], "in_features", None)
+    if expected is not None and X.shape[1] != expected:
+        raise UsageError(f"the model in {path} takes {expected} features, the data has {X.shape[1]}")
+
+
+def predict(args, stream=None) -> np.ndarray:
+    import glassnet as gn
+
+    stream = stream or sys.stdout
+    model, info = _load_model(args.model)
+    X, columns = _read_features(args.input, info)
+    _check_width(model, X, args.model)
+    model.eval()
+    with gn.no_grad():
+        logits = model(gn.Tensor(X.astype(np.float32))).numpy()
+    if info.get("task") == "regression":
+        rows = [[f"{value:.6g}"] for value in logits.reshape(-1)]
+        _write_rows(["prediction"], rows, args.output, stream)
+        return logits.reshape(-1)
+    probabilities = gn.functional.softmax(gn.Tensor(logits)).numpy()
+    classes = info.get("classes") or [str(k) for k in range(logits.shape[1])]
+    labels = [classes[k] for k in logits.argmax(axis=1)]
+    rows = [[label] + [f"{p:.6f}" for p in row] for label, row in zip(labels, probabilities)]
+    _write_rows(["prediction"] + [f"p_{name}" for name in classes], rows, args.output, stream)
+    return np.array(labels)
+
+
+def _write_rows(header, rows, output, stream):
+    if output:
+        with open(output, "w", newline="") as handle:
+            csv.writer(handle).writerows([header] + rows)
+        print(f"{len(rows)} predictions written to {output}", file=stream)
+    else:
+        csv.writer(stream).writerows([header] + rows)
+
+
+def _read_features(path: str, info: dict):
+    """The numeric feature columns of a CSV file (the model's features when it names them)."""
+    if not Path(path).is_file():
+        raise UsageError(f"no such file: {path}")
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise UsageError(f"{path} is empty")
+        body = list(reader)
+    wanted = [name for name in info.get("features", []) if name in header] or [
+        name for name in header if name != info.get("target")]
+    index = [header.index(name) for name in wanted]
+    values = np.empty((len(body), len(index)))
+    for r, row in enumerate(body, start=2):
+        for c, i in enumerate(index):
+            cell = row[i].strip() if i < len(row) else ""
+            try:
+                values[r - 2, c] = float(cell)
+            except ValueError:
+                raise UsageError(f"{path}, line {r}, column {header[i]!r}: not a number: {cell!r}") from None
+    if not np.all(np.isfinite(values)):
+        raise UsageError(f"{path} contains NaN or infinite values")
+    if len(values) == 0:
+        raise UsageError(f"{path} has no data rows")
+    return values, wanted
+
+
+# ---- argument parsing -------------------------------------------------------------------------
+def _positive_int(text):
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="glassnet", description="A glass-box neural-network library on NumPy.")
+    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo_parser = commands.add_parser("demo", help="the course's story: perceptron vs MLP on circles, softmax on iris",
+                                      description="In under a minute: a perceptron fails on circles, an MLP with 10 "
+                                      "hidden units solves them, a softmax MLP classifies iris. Prints a summary "
+                                      "table and writes figures.")
+    demo_parser.add_argument("--out", default="glassnet-demo", help="folder for the figures (default ./glassnet-demo)")
+    demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
+    train_parser = commands.add_parser("train", help="train an MLP on a dataset or CSV file and save it",
+                                       description="Train an MLP classifier; show progress, print the final "
+                                       "accuracy, save the model (and figures with --plot).")
+    train_parser.add_argument("--data", required=True, help="a dataset name (circles, moons, xor, spirals, "
+                              "blobs, iris, digits, mnist1d) or a CSV file")
+    train_parser.add_argument("--target", help="the label column of a CSV file")
+    train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
+    train_parser.add_argument("--activation", default="relu", choices=ACTIVATIONS)
+    train_parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    train_parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    train_parser.add_argument("--epochs", type=_positive_int, default=100)
+    train_parser.add_argument("--batch-size", type=_positive_int, default=32,
+                              help="1 = stochastic, a number = mini-batch (default 32)")
+    train_parser.add_argument("--full-batch", action="store_true", help="batch gradient descent (all samples per step)")
+    train_parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability after each hidden layer")
+    train_parser.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
+    train_parser.add_argument("--l1", type=float, default=0.0, help="L1 penalty strength on the weights")
+    train_parser.add_argument("--l2", type=float, default=0.0, help="L2 penalty (weight decay) strength")
+    train_parser.add_argument("--early-stopping", type=_positive_int, nargs="?", const=10, default=None,
+                              metavar="PATIENCE", help="stop when the validation loss stops improving (default patience 10)")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--out", default="glassnet-model", help="output folder (default ./glassnet-model)")
+    train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")
+    train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    eval_parser = commands.add_parser("evaluate", help="accuracy of a saved model on a dataset or CSV file",
+                                      description="Evaluate a saved model on a dataset's test split or on a whole CSV file.")
+    eval_parser.add_argument("model", help="a model.safetensors written by glassnet train")
+    eval_parser.add_argument("--data", required=True)
+    eval_parser.add_argument("--target")
+    eval_parser.add_argument("--seed", type=int, default=0)
+
+    predict_parser = commands.add_parser("predict", help="predict classes for the rows of a CSV file",
+                                         description="Predict a class and class probabilities for each row of a CSV file.")
+    predict_parser.add_argument("model", help="a model.safetensors written by glassnet train")
+    predict_parser.add_argument("--input", required=True, help="CSV file of features (a header row with the column names)")
+    predict_parser.add_argument("--output", help="CSV file to write (default: standard output)")
+    return parser
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="glassnet", description="A glass-box neural-network library on NumPy.")
-    parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
-    commands = parser.add_subparsers(dest="command")
-    demo_parser = commands.add_parser("demo", help="train a small network on XOR and show it learn",
-                                      description="Train a 2-4-1 network on XOR and print the loss as it falls.")
-    demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    demo_parser.add_argument("--epochs", type=int, default=2000, help="full-batch epochs (default 2000)")
-    args = parser.parse_args(argv)
-    if args.command == "demo":
-        if args.epochs < 1:
-            parser.error("--epochs must be at least 1")
-        accuracy = demo(seed=args.seed, epochs=args.epochs)
-        return 0 if accuracy == 1.0 else 1
-    parser.print_help()
-    return 0
+    from .io import ModelFileError
+
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "demo":
+            demo(out_dir=args.out, seed=args.seed)
+        elif args.command == "train":
+            if args.full_batch:
+                args.batch_size = None
+            if not 0.0 <= args.dropout < 1.0:
+                raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
+            if args.lr <= 0 or args.l1 < 0 or args.l2 < 0:
+                raise UsageError("--lr must be > 0 and --l1, --l2 >= 0")
+            train(args)
+        elif args.command == "evaluate":
+            evaluate(args)
+        elif args.command == "predict":
+            predict(args)
+        else:
+            parser.print_help()
+        return 0
+    except UsageError as error:
+        print(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}", file=sys.stderr)
+    except (ModelFileError, FileNotFoundError, ValueError, TypeError) as error:
+        print(f"glassnet: error: {error}".replace("\n", " "), file=sys.stderr)
+    return 2
