@@ -8,7 +8,7 @@ training set's mean and standard deviation, and shaped (N, 1, 8, 8): one channel
     MaxPool2d(2)                                 32 of 4x4
     Flatten -> Dropout(0.25) -> Linear(512 -> 10)
 
-trained with Adam (lr 1e-3, batches of 32) on the cross-entropy. It reaches 98.5-99% test
+trained by ``glassnet.fit`` with Adam (lr 1e-3, batches of 32) on the cross-entropy. It reaches 98.5-99.5% test
 accuracy in 20 epochs (depending on the seed), a few seconds on a laptop CPU.
 
     python examples/digits_cnn.py [--epochs 20] [--seed 0]
@@ -48,42 +48,20 @@ def build_model(seed: int) -> nn.Module:
     )
 
 
-def accuracy(model: nn.Module, X: np.ndarray, y: np.ndarray) -> float:
-    model.eval()
-    with gn.no_grad():
-        predicted = model(X).numpy().argmax(axis=1)
-    model.train()
-    return float((predicted == y).mean())
-
-
-def train(epochs: int = 20, seed: int = 0, batch_size: int = 32, verbose: bool = True) -> float:
-    """Train the network and return its test accuracy."""
+def train(epochs: int = 20, seed: int = 0, verbose: int = 1) -> float:
+    """Train the network with ``glassnet.fit`` and return its test accuracy."""
     X_train, X_test, y_train, y_test = load_data(seed)
     model = build_model(seed)
-    optimizer = optim.Adam(model.parameters(), lr=1e-3)
-    order_rng = np.random.default_rng(seed)
     if verbose:
         print(f"digits: {len(X_train)} training and {len(X_test)} test images of shape {X_train.shape[1:]}")
         print(f"model: {model.num_parameters()} parameters")
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        order = order_rng.permutation(len(X_train))
-        total = 0.0
-        for first in range(0, len(order), batch_size):
-            batch = order[first:first + batch_size]
-            loss = losses.cross_entropy(model(X_train[batch]), y_train[batch])
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        if verbose:
-            print(f"epoch {epoch:2d}  training loss {total / len(order):.4f}  "
-                  f"test accuracy {accuracy(model, X_test, y_test):.4f}")
-    test_accuracy = accuracy(model, X_test, y_test)
+    gn.fit(model, X_train, y_train, loss=losses.cross_entropy,
+           optimizer=optim.Adam(model.parameters(), lr=1e-3), epochs=epochs, batch_size=32,
+           seed=seed, verbose=verbose)
+    test_accuracy = gn.evaluate(model, X_test, y_test, loss=losses.cross_entropy)["accuracy"]
     if verbose:
-        print(f"after {epochs} epochs ({time.perf_counter() - start:.1f} s): "
-              f"train accuracy {accuracy(model, X_train, y_train):.4f}, "
-              f"test accuracy {test_accuracy:.4f}")
+        print(f"test accuracy {test_accuracy:.4f} after {epochs} epochs ({time.perf_counter() - start:.1f} s)")
     return test_accuracy
 
 
