@@ -70,10 +70,19 @@ class _RecurrentBase(Module):
             parameter.data[...] = generator.uniform(-bound, bound, parameter.shape)
 
     # ---- forward ---------------------------------------------------------------------------
-    def _layer(self, x: Tensor, state: tuple, layer: int, suffix: str, reverse: bool):
-        """Run one layer in one direction over time-major ``x``; return (states (L, N, H), final
-        state tuple). Subclasses call their fused op."""
+    def _layer(self, x: Tensor, states: tuple, weights: list):
+        """Run one layer, all directions, over time-major ``x`` from ``states`` ((h0,) or
+        (h0, c0), each ``(D, N, H)``); return (output ``(L, N, D*H)``, final state tuple).
+        Subclasses call their fused op."""
         raise NotImplementedError
+
+    def _final_hidden(self, out: Tensor) -> Tensor:
+        """h_n ``(D, N, H)`` of a layer from its output ``(L, N, D*H)``: the forward direction
+        ends at the last step, the reverse direction at the first."""
+        hidden = self.hidden_size
+        if not self.bidirectional:
+            return ops.reshape(out[-1], (1,) + out.shape[1:])
+        return ops.stack([out[-1, :, :hidden], out[0, :, hidden:]], axis=0)
 
     def _run(self, x, hx: tuple | None):
         """Check the input and the initial state, run the stack; return (output, final states),
@@ -100,20 +109,17 @@ class _RecurrentBase(Module):
         directions = 2 if self.bidirectional else 1
         states = self._initial_states(hx, directions * self.num_layers, batch, batched)
 
-        finals = []  # per layer and direction, the final state tuple
+        finals = []  # per layer, the final state tuple, each (D, N, H)
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0 and self.training:
                 x = F.dropout(x, self.dropout, training=True, rng=self.rng)  # between layers only
-            outputs = []
-            for direction, suffix in enumerate(("", "_reverse")[:directions]):
-                index = layer * directions + direction
-                out, final = self._layer(x, tuple(s[index] for s in states), layer, suffix,
-                                         reverse=direction == 1)
-                outputs.append(out)
-                finals.append(final)
-            x = outputs[0] if directions == 1 else ops.concatenate(outputs, axis=2)
+            layer_states = tuple(s[layer * directions:(layer + 1) * directions] for s in states)
+            weights = [self._weights(layer, suffix) for suffix in ("", "_reverse")[:directions]]
+            x, final = self._layer(x, layer_states, weights)
+            finals.append(final)
 
-        final_states = tuple(ops.stack([f[k] for f in finals], axis=0) for k in range(len(finals[0])))
+        final_states = tuple(ops.concatenate([f[k] for f in finals], axis=0) if len(finals) > 1
+                             else finals[0][k] for k in range(len(finals[0])))
         if not batched:
             return x.reshape(length, x.shape[2]), tuple(s.reshape(s.shape[0], s.shape[2]) for s in final_states)
         if self.batch_first:
@@ -252,10 +258,9 @@ class RNN(_RecurrentBase):
         output, (h_n,) = self._run(x, hx)
         return output, h_n
 
-    def _layer(self, x, state, layer, suffix, reverse):
-        states = ops.rnn_layer(x, state[0], *self._weights(layer, suffix), reverse=reverse,
-                               nonlinearity=self.nonlinearity)
-        return states, (states[0 if reverse else -1],)
+    def _layer(self, x, states, weights):
+        out = ops.rnn_layer(x, states[0], weights, nonlinearity=self.nonlinearity)
+        return out, (self._final_hidden(out),)
 
     def _options(self):
         options = super()._options()
@@ -286,10 +291,12 @@ class LSTM(_RecurrentBase):
         output, (h_n, c_n) = self._run(x, hx)
         return output, (h_n, c_n)
 
-    def _layer(self, x, state, layer, suffix, reverse):
-        packed = ops.lstm_layer(x, state[0], state[1], *self._weights(layer, suffix), reverse=reverse)
-        length = x.shape[0]  # packed: rows 0..L-1 the hidden states, row L the final cell state
-        return packed[:length], (packed[0 if reverse else length - 1], packed[length])
+    def _layer(self, x, states, weights):
+        packed = ops.lstm_layer(x, states[0], states[1], weights)
+        length, batch = x.shape[0], x.shape[1]  # packed: rows 0..L-1 the outputs, row L c_n
+        out = packed[:length]
+        c_n = ops.transpose(packed[length].reshape(batch, len(weights), self.hidden_size), (1, 0, 2))
+        return out, (self._final_hidden(out), c_n)
 
 
 class GRU(_RecurrentBase):
@@ -316,6 +323,6 @@ class GRU(_RecurrentBase):
         output, (h_n,) = self._run(x, hx)
         return output, h_n
 
-    def _layer(self, x, state, layer, suffix, reverse):
-        states = ops.gru_layer(x, state[0], *self._weights(layer, suffix), reverse=reverse)
-        return states, (states[0 if reverse else -1],)
+    def _layer(self, x, states, weights):
+        out = ops.gru_layer(x, states[0], weights)
+        return out, (self._final_hidden(out),)

@@ -1,22 +1,34 @@
-"""Recurrent layers as fused primitives: one op runs one layer in one direction over a whole
-sequence (RNN, LSTM or GRU), and its backward is backpropagation through time (BPTT).
+"""Recurrent layers as fused primitives: one op runs one layer (RNN, LSTM or GRU, both directions
+when bidirectional) over a whole sequence, and its backward is backpropagation through time.
 
-Why fused: a recurrence built from Tensor ops would add a dozen graph nodes per time step, and
-for small hidden sizes the Python cost of those nodes is the whole run time. Here the forward loops
-over time in NumPy and keeps what the backward needs; the backward loops back over time, also in
-NumPy. Each cell has a forward step and a backward step, written side by side with the formulas.
+Why fused: a recurrence built from Tensor ops adds a dozen graph nodes per time step, and for small
+hidden sizes the Python cost of those nodes is the whole run time. Here the forward loops over
+time in NumPy and keeps what the backward needs; the backward loops back over time, also in NumPy.
+Each cell has a forward step and a backward step, side by side, with the formulas.
 
-The work per step is one matrix product per gate group, never one per gate:
+The work per step is one matrix product for all gates, never one per gate:
 
-* the input projections of every time step come first, in one product,
-  ``gx[t] = x[t] @ W_ih + b_ih`` for all t at once (shape ``(L, N, G*H)``, G gates);
-* each step then makes one product ``h @ W_hh`` for all G gates together;
-* the backward collects the per-step gate gradients and makes dW_ih, dW_hh, the biases and dx as
-  single products after the loop; inside the loop the only product is ``dgh @ W_hh^T``.
+* the input projections of every time step come first, in one product:
+  ``gx[t] = x[t] @ W_ih + b_ih`` for all t, all gates and all directions at once;
+* each step makes one (batched) product ``W_hh^T h`` for all gates and directions together;
+* the backward collects the per-step gate gradients and makes dx, dW_ih, dW_hh and the bias
+  gradients with single products after the loop; inside the loop the only product is
+  ``W_hh da``.
 
-Layouts (PyTorch's gate order, transposed weights, so weights move between the libraries by a
-transpose): ``W_ih (input, G*H)``, ``W_hh (H, G*H)``, ``b_ih, b_hh (G*H,)``; RNN G = 1, LSTM
-G = 4 (i, f, g, o), GRU G = 3 (r, z, n). Sequences are time-major: ``x (L, N, input)``.
+Layout inside the loops, chosen for speed with small hidden sizes (there every NumPy call costs
+about a microsecond, and several times more on a strided slice):
+
+* states are columns, the course's z = W^T x + b: ``(D, H, N)`` (direction, unit, sample);
+* gate pre-activations are gate-major, ``(G, D, H, N)``, so that each gate, ``a[k]``, is one
+  contiguous block; W_hh is held as its gate blocks ``W_hh[:, k*H:(k+1)*H]``, stacked
+  ``(G, D, H, H)``, and ``W_hh^T h`` is one batched ``np.matmul``;
+* the directions run side by side in the same loop, on the axis D (1 or 2): at loop step s the
+  forward direction reads x[s] and the reverse direction reads x[L-1-s] ("step order").
+
+Layouts outside the op (PyTorch's gate order, weights transposed so that they move between the
+libraries by a transpose): ``W_ih (input, G*H)``, ``W_hh (H, G*H)``, ``b_ih, b_hh (G*H,)``, with
+G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). Sequences are time-major: ``x (L, N,
+input)``; states ``(D, N, H)``.
 """
 
 from __future__ import annotations
@@ -28,272 +40,347 @@ from ..tensor import Tensor
 __all__ = ["gru_layer", "lstm_layer", "rnn_layer"]
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # sigma(a) = (1 + tanh(a/2)) / 2 is exact and, unlike 1 / (1 + e^-a), cannot overflow.
-    return 0.5 * np.tanh(0.5 * a) + 0.5
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """sigma(a) in place in ``a`` (a temporary), as (1 + tanh(a/2)) / 2: exact, and unlike
+    1 / (1 + e^-a) it cannot overflow."""
+    a *= 0.5
+    np.tanh(a, out=a)
+    a += 1
+    a *= 0.5
+    return a
 
 
 # ---- the cells: one forward step and its backward step each ----------------------------------
-# gx is this step's input projection x_t @ W_ih + b_ih (plus the parts of b_hh that are simply
-# added), dh the gradient reaching the new state. Each backward step returns the gradient of the
-# gate pre-activations (which is the gradient of gx and of h @ W_hh alike, except for GRU's n gate)
-# and the gradient of the previous state.
+# gx (G, D, H, N) is this step's input projection W_ih^T x + b_ih (plus the parts of b_hh that are
+# simply added), h (D, H, N) the state the step starts from, w_hh_t (G, D, H, H) the transposed
+# gate blocks of W_hh. A backward step gets the gradient reaching the new state and returns the
+# gradient of the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate)
+# and the gradient of the previous state, dh = sum over gates k of W_hk da_k.
 
-def rnn_tanh_step(gx, h, w_hh):
-    """h' = tanh(a), a = x W_ih + b_ih + h W_hh + b_hh."""
-    return np.tanh(gx + h @ w_hh)
-
-
-def rnn_tanh_step_backward(dh, h_new, w_hh):
-    """da = dh' (1 - h'^2); dh = da W_hh^T."""
-    da = dh * (1 - h_new * h_new)
-    return da, da @ w_hh.T
+def rnn_step(gx, h, w_hh_t, nonlinearity):
+    """h' = phi(a), a = W_ih^T x + b_ih + W_hh^T h + b_hh, phi = tanh or relu."""
+    a = (w_hh_t @ h)[0]
+    a += gx[0]
+    return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
 
 
-def rnn_relu_step(gx, h, w_hh):
-    """h' = max(0, a), a = x W_ih + b_ih + h W_hh + b_hh."""
-    return np.maximum(gx + h @ w_hh, 0)
+def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
+    """da = dh' phi'(a): tanh' = 1 - h'^2, relu' = [h' > 0];  dh = W_hh da."""
+    da = dh * (1 - h_new * h_new) if nonlinearity == "tanh" else dh * (h_new > 0)
+    return da[None], w_hh[0] @ da
 
 
-def rnn_relu_step_backward(dh, h_new, w_hh):
-    """da = dh' [a > 0] (a > 0 exactly where h' > 0); dh = da W_hh^T."""
-    da = dh * (h_new > 0)
-    return da, da @ w_hh.T
-
-
-def lstm_step(gx, h, c, w_hh):
-    """a = x W_ih + b_ih + h W_hh + b_hh, split into the gates (i, f, g, o):
+def lstm_step(gx, h, c, w_hh_t):
+    """a = W_ih^T x + b_ih + W_hh^T h + b_hh, gates (i, f, g, o):
     i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
     c' = f c + i g;  h' = o tanh(c').
-    Returns h', c' and the cache (gates with g in its block, c, tanh c') for the backward."""
-    hidden = h.shape[1]
-    a = gx + h @ w_hh
-    gates = _sigmoid(a)  # i, f and o; block g is overwritten with tanh next
-    gates[:, 2 * hidden:3 * hidden] = np.tanh(a[:, 2 * hidden:3 * hidden])
-    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
-    c_new = f * c + i * g
+    Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
+    a = w_hh_t @ h
+    a += gx
+    g = np.tanh(a[2])
+    gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
+    gates[2] = g
+    i, f, _, o = gates
+    c_new = f * c
+    c_new += i * g
     tanh_c = np.tanh(c_new)
     return o * tanh_c, c_new, (gates, c, tanh_c)
 
 
 def lstm_step_backward(dh, dc, cache, w_hh):
-    """With dh' and dc' reaching the new state (dc' from the next step only; h' adds its part):
-    do = dh' tanh c';  dc' += dh' o (1 - tanh^2 c');
-    di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f;
-    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = da W_hh^T."""
+    """With dh' and dc' the gradients reaching h' and c' from later steps and outputs:
+    dc' += dh' o (1 - tanh^2 c');  do = dh' tanh c';
+    di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f  (the gradient passed to the previous c);
+    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = sum_k W_hk da_k."""
     gates, c, tanh_c = cache
-    hidden = c.shape[1]
-    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    i, f, g, o = gates
     dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    d_gates = np.concatenate([dc * g, dc * c, dc * i, dh * tanh_c], axis=1)  # d(i, f, g, o)
-    slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o
-    slope[:, 2 * hidden:3 * hidden] = 1 - g * g  # tanh' = 1 - g^2 for g
-    da = d_gates * slope
-    return da, da @ w_hh.T, dc * f
+    da = np.empty_like(gates)
+    np.multiply(dc, g, out=da[0])
+    np.multiply(dc, c, out=da[1])
+    np.multiply(dc, i, out=da[2])
+    np.multiply(dh, tanh_c, out=da[3])
+    slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
+    slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
+    da *= slope
+    return da, (w_hh @ da).sum(axis=0), dc * f
 
 
-def gru_step(gx, h, w_hh, b_hn):
-    """With gx = x W_ih + b_ih + (b_hr, b_hz, 0) and gh = h W_hh, split into (r, z, n) blocks:
+def gru_step(gx, h, w_hh_t, b_hn):
+    """With gx = W_ih^T x + b_ih + (b_hr, b_hz, 0) and gh = W_hh^T h, gates (r, z, n):
     r = sigma(gx_r + gh_r);  z = sigma(gx_z + gh_z);
-    n = tanh(gx_n + r (gh_n + b_hn))   (r multiplies W_hn h + b_hn: PyTorch's, cuDNN's rule);
-    h' = (1 - z) n + z h.
-    Returns h' and the cache (r and z, n, gh_n + b_hn) for the backward."""
-    hidden = h.shape[1]
-    gh = h @ w_hh
-    rz = _sigmoid(gx[:, :2 * hidden] + gh[:, :2 * hidden])
-    r, z = rz[:, :hidden], rz[:, hidden:]
-    hn = gh[:, 2 * hidden:] + b_hn if b_hn is not None else gh[:, 2 * hidden:]
-    n = np.tanh(gx[:, 2 * hidden:] + r * hn)
-    return n + z * (h - n), (rz, n, hn)
+    n = tanh(gx_n + r hn), hn = gh_n + b_hn  (r multiplies W_hn h + b_hn: PyTorch's rule);
+    h' = (1 - z) n + z h = n + z (h - n).
+    Returns h' and the cache (h, r and z, n, hn) for the backward."""
+    gh = w_hh_t @ h
+    rz = gh[:2]
+    rz += gx[:2]
+    r, z = _sigmoid_(rz)
+    hn = gh[2]
+    if b_hn is not None:
+        hn += b_hn
+    n = r * hn
+    n += gx[2]
+    np.tanh(n, out=n)
+    h_new = h - n
+    h_new *= z
+    h_new += n
+    return h_new, (h, rz, n, hn)
 
 
-def gru_step_backward(dh, h, cache, w_hh):
-    """With dh' reaching h' = (1 - z) n + z h:
-    dn = dh' (1 - z);  dz = dh' (h - n);  dh = dh' z + dgh W_hh^T;
-    da_n = dn (1 - n^2) (a_n = gx_n + r hn);  dr = da_n hn;
-    da_r = dr r (1 - r);  da_z = dz z (1 - z);
-    gradient of gx: (da_r, da_z, da_n);  of gh = h W_hh: (da_r, da_z, da_n r), also that of b_hn.
+def gru_step_backward(dh, cache, w_hh):
+    """With dh' the gradient reaching h' = n + z (h - n):
+    dn = dh' (1 - z);  dz = dh' (h - n);  da_n = dn (1 - n^2)  (a_n = gx_n + r hn);
+    dr = da_n hn;  da_r = dr r (1 - r);  da_z = dz z (1 - z);
+    gradient of gx: (da_r, da_z, da_n);  of gh = W_hh^T h and of b_hh: (da_r, da_z, r da_n);
+    dh = dh' z + sum_k W_hk dgh_k.
     Returns d(gx), d(gh) and dh."""
-    rz, n, hn = cache
-    hidden = n.shape[1]
-    r, z = rz[:, :hidden], rz[:, hidden:]
-    da_n = dh * (1 - z) * (1 - n * n)
-    da_rz = np.concatenate([da_n * hn, dh * (h - n)], axis=1) * (rz * (1 - rz))
-    dgx = np.concatenate([da_rz, da_n], axis=1)
-    dgh = np.concatenate([da_rz, da_n * r], axis=1)
-    return dgx, dgh, dh * z + dgh @ w_hh.T
+    h, rz, n, hn = cache
+    r, z = rz
+    dgx = np.empty((3,) + h.shape, h.dtype)
+    da_n = np.multiply(dh * (1 - z), 1 - n * n, out=dgx[2])
+    np.multiply(da_n, hn, out=dgx[0])
+    np.multiply(dh, h - n, out=dgx[1])
+    dgx[:2] *= rz * (1 - rz)
+    dgh = dgx.copy()
+    dgh[2] *= r
+    dh_previous = (w_hh @ dgh).sum(axis=0)
+    dh_previous += dh * z
+    return dgx, dgh, dh_previous
 
 
 # ---- the layers: a whole sequence, forward loop and BPTT loop ---------------------------------
+# Sequences are held with time on the second-to-last axis, so that step s is the slice [..., s, :]:
+# gx and the gate gradients (G, D, H, L, N), the states (D, H, L + 1, N) with h0 at step 0. The
+# whole-sequence products after the loops then work on (..., L*N) views without copies.
 
-def rnn_layer(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-              bias_hh: Tensor | None, reverse: bool = False, nonlinearity: str = "tanh") -> Tensor:
-    """An Elman RNN layer over a sequence: h_t = phi(x_t W_ih + b_ih + h_(t-1) W_hh + b_hh), phi
-    tanh or relu, from h0; with ``reverse`` the sequence is read from its end (t = L-1 first).
+def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Tensor:
+    """An Elman RNN layer, h_t = phi(x_t W_ih + b_ih + h_(t-1) W_hh + b_hh) with phi tanh or relu,
+    in one or two directions (the second reads the sequence from its end).
 
-    Shapes: x ``(L, N, input)``, h0 ``(N, H)``, W_ih ``(input, H)``, W_hh ``(H, H)``, biases
-    ``(H,)`` (or None) -> the states ``(L, N, H)``, row t the state after reading x_t (so h_n is
-    row L-1, or row 0 with ``reverse``).
+    ``weights`` holds one tuple ``(W_ih, W_hh, b_ih, b_hh)`` per direction (forward first; the
+    biases may be None). Shapes: x ``(L, N, input)``, h0 ``(D, N, H)``, W_ih ``(input, H)``,
+    W_hh ``(H, H)``, biases ``(H,)`` -> ``(L, N, D*H)``: at each t the directions' states side by
+    side, the forward one after reading x_0..x_t, the reverse one after reading x_(L-1)..x_t.
 
     Example
     -------
     >>> import numpy as np, glassnet as gn
     >>> w_ih, w_hh = gn.Tensor(np.ones((1, 2))), gn.Tensor(np.zeros((2, 2)))
-    >>> gn.ops.rnn_layer(gn.Tensor(np.zeros((3, 1, 1))), gn.Tensor(np.zeros((1, 2))),
-    ...                  w_ih, w_hh, None, None).shape
-    (3, 1, 2)
+    >>> gn.ops.rnn_layer(gn.Tensor(np.zeros((3, 5, 1))), gn.Tensor(np.zeros((1, 5, 2))),
+    ...                  [(w_ih, w_hh, None, None)]).shape
+    (3, 5, 2)
     """
-    step, step_backward = {"tanh": (rnn_tanh_step, rnn_tanh_step_backward),
-                           "relu": (rnn_relu_step, rnn_relu_step_backward)}[nonlinearity]
-    w_hh = weight_hh.data
-    gx = _input_projection(x, weight_ih, bias_ih, bias_hh)
-    steps = range(len(gx) - 1, -1, -1) if reverse else range(len(gx))
-    out = np.empty(gx.shape, gx.dtype)
-    h = h0.data
-    for t in steps:
-        h = out[t] = step(gx[t], h, w_hh)
+    w_ih, w_hh, w_hh_t, _ = _weight_blocks(weights, gates=1)
+    xs, gx = _input_projection(x, w_ih, weights)
+    length = x.shape[0]
+    states = _state_buffer(h0.data, length)
+    for s in range(length):
+        states[..., s + 1, :] = rnn_step(gx[..., s, :], states[..., s, :], w_hh_t, nonlinearity)
 
     def backward(g):
-        da = np.empty_like(gx)  # the same for gx and for h W_hh: both are simply added
-        dh = np.zeros_like(h0.data)
-        for t in reversed(steps):
-            da[t], dh = step_backward(dh + g[t], out[t], w_hh)
-        return _layer_grads(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, da, da, dh,
-                            _previous_states(out, h0.data, reverse))
+        g = _to_step_order(g, len(weights))
+        da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
+        dh = np.zeros_like(states[..., 0, :])
+        for s in reversed(range(length)):
+            da[..., s, :], dh = rnn_step_backward(dh + g[..., s, :], states[..., s + 1, :], w_hh,
+                                                  nonlinearity)
+        return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
-    return Tensor._from_op(out, _parents(x, h0, weight_ih, weight_hh, bias_ih, bias_hh),
+    return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
                            backward, f"rnn_{nonlinearity}")
 
 
-def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weight_ih: Tensor, weight_hh: Tensor,
-               bias_ih: Tensor | None, bias_hh: Tensor | None, reverse: bool = False) -> Tensor:
-    """An LSTM layer over a sequence (gates i, f, g, o; see :func:`lstm_step`), from (h0, c0);
-    with ``reverse`` the sequence is read from its end.
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
+    """An LSTM layer (gates i, f, g, o; see :func:`lstm_step`) from the states (h0, c0), in one or
+    two directions; ``weights`` as in :func:`rnn_layer` (G = 4).
 
-    The op has one output, so it returns the hidden states and the final cell state together:
-    shape ``(L + 1, N, H)``, rows 0..L-1 the hidden states h_t (row t after reading x_t) and
-    row L the cell state c_n. Split it with indexing; a gradient may reach either part.
+    An op has one output, so the final cell states ride along as one more row: the result has
+    shape ``(L + 1, N, D*H)``, rows 0..L-1 the hidden states as in :func:`rnn_layer` and row L
+    the final cell state of each direction, side by side. A gradient may reach either part.
 
-    Shapes: x ``(L, N, input)``, h0 and c0 ``(N, H)``, W_ih ``(input, 4H)``, W_hh ``(H, 4H)``,
-    biases ``(4H,)`` (or None).
+    Shapes: x ``(L, N, input)``, h0 and c0 ``(D, N, H)``, W_ih ``(input, 4H)``, W_hh
+    ``(H, 4H)``, biases ``(4H,)``.
 
     Example
     -------
     >>> import numpy as np, glassnet as gn
     >>> w_ih, w_hh = gn.Tensor(np.ones((1, 8))), gn.Tensor(np.zeros((2, 8)))
-    >>> zeros = gn.Tensor(np.zeros((1, 2)))
-    >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 1, 1))), zeros, zeros, w_ih, w_hh, None, None).shape
-    (4, 1, 2)
+    >>> zeros = gn.Tensor(np.zeros((1, 5, 2)))
+    >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 5, 1))), zeros, zeros, [(w_ih, w_hh, None, None)]).shape
+    (4, 5, 2)
     """
-    w_hh = weight_hh.data
-    gx = _input_projection(x, weight_ih, bias_ih, bias_hh)
-    length, batch, hidden = gx.shape[0], gx.shape[1], w_hh.shape[0]
-    steps = range(length - 1, -1, -1) if reverse else range(length)
-    out = np.empty((length + 1, batch, hidden), gx.dtype)
+    w_ih, w_hh, w_hh_t, _ = _weight_blocks(weights, gates=4)
+    xs, gx = _input_projection(x, w_ih, weights)
+    length, (directions, batch, hidden) = x.shape[0], h0.shape
+    states = _state_buffer(h0.data, length)
     caches = [None] * length
-    h, c = h0.data, c0.data
-    for t in steps:
-        h, c, caches[t] = lstm_step(gx[t], h, c, w_hh)
-        out[t] = h
-    out[length] = c
+    c = _columns(c0.data)
+    for s in range(length):
+        states[..., s + 1, :], c, caches[s] = lstm_step(gx[..., s, :], states[..., s, :], c, w_hh_t)
+    out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
+    _to_time_order(states[..., 1:, :], out=out[:length])
+    out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
 
     def backward(g):
+        dh = np.zeros_like(states[..., 0, :])
+        dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
+        g = _to_step_order(g[:length], directions)
         da = np.empty_like(gx)
-        dh, dc = np.zeros_like(h0.data), g[length]  # dc_n is the gradient of the last row
-        for t in reversed(steps):
-            da[t], dh, dc = lstm_step_backward(dh + g[t], dc, caches[t], w_hh)
-        grads = _layer_grads(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, da, da, dh,
-                             _previous_states(out[:length], h0.data, reverse))
-        # _layer_grads returns (dx, dh0, dW_ih, dW_hh, biases...); dc0 goes after dh0.
-        return grads[:2] + (dc,) + grads[2:]
+        for s in reversed(range(length)):
+            da[..., s, :], dh, dc = lstm_step_backward(dh + g[..., s, :], dc, caches[s], w_hh)
+        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
+        return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
-    parents = _parents(x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
-    return Tensor._from_op(out, parents[:2] + (c0,) + parents[2:], backward, "lstm")
+    return Tensor._from_op(out, _parents(x, (h0, c0), weights), backward, "lstm")
 
 
-def gru_layer(x: Tensor, h0: Tensor, weight_ih: Tensor, weight_hh: Tensor, bias_ih: Tensor | None,
-              bias_hh: Tensor | None, reverse: bool = False) -> Tensor:
-    """A GRU layer over a sequence (gates r, z, n; see :func:`gru_step`), from h0; with
-    ``reverse`` the sequence is read from its end.
+def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
+    """A GRU layer (gates r, z, n; see :func:`gru_step`) from h0, in one or two directions;
+    ``weights`` as in :func:`rnn_layer` (G = 3).
 
-    Shapes: x ``(L, N, input)``, h0 ``(N, H)``, W_ih ``(input, 3H)``, W_hh ``(H, 3H)``, biases
-    ``(3H,)`` (or None) -> the states ``(L, N, H)``, row t after reading x_t.
+    Shapes: x ``(L, N, input)``, h0 ``(D, N, H)``, W_ih ``(input, 3H)``, W_hh ``(H, 3H)``, biases
+    ``(3H,)`` -> ``(L, N, D*H)``, as in :func:`rnn_layer`.
 
     Example
     -------
     >>> import numpy as np, glassnet as gn
     >>> w_ih, w_hh = gn.Tensor(np.ones((1, 6))), gn.Tensor(np.zeros((2, 6)))
-    >>> gn.ops.gru_layer(gn.Tensor(np.zeros((3, 1, 1))), gn.Tensor(np.zeros((1, 2))),
-    ...                  w_ih, w_hh, None, None).shape
-    (3, 1, 2)
+    >>> gn.ops.gru_layer(gn.Tensor(np.zeros((3, 5, 1))), gn.Tensor(np.zeros((1, 5, 2))),
+    ...                  [(w_ih, w_hh, None, None)]).shape
+    (3, 5, 2)
     """
-    w_hh = weight_hh.data
-    hidden = w_hh.shape[0]
+    w_ih, w_hh, w_hh_t, b_hn = _weight_blocks(weights, gates=3)
     # b_hr and b_hz are simply added, so they join the input projection; b_hn is multiplied by r.
-    b_hn = bias_hh.data[2 * hidden:] if bias_hh is not None else None
-    gx = _input_projection(x, weight_ih, bias_ih, bias_hh, added=2 * hidden)
-    steps = range(len(gx) - 1, -1, -1) if reverse else range(len(gx))
-    out = np.empty((len(gx), gx.shape[1], hidden), gx.dtype)
-    caches = [None] * len(gx)
-    h = h0.data
-    for t in steps:
-        h, caches[t] = gru_step(gx[t], h, w_hh, b_hn)
-        out[t] = h
+    xs, gx = _input_projection(x, w_ih, weights, hidden_bias_gates=2)
+    length = x.shape[0]
+    states = _state_buffer(h0.data, length)
+    caches = [None] * length
+    for s in range(length):
+        states[..., s + 1, :], caches[s] = gru_step(gx[..., s, :], states[..., s, :], w_hh_t, b_hn)
 
     def backward(g):
-        previous = _previous_states(out, h0.data, reverse)
+        g = _to_step_order(g, len(weights))
         dgx, dgh = np.empty_like(gx), np.empty_like(gx)
-        dh = np.zeros_like(h0.data)
-        for t in reversed(steps):
-            dgx[t], dgh[t], dh = gru_step_backward(dh + g[t], previous[t], caches[t], w_hh)
-        return _layer_grads(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, dgx, dgh, dh, previous)
+        dh = np.zeros_like(states[..., 0, :])
+        for s in reversed(range(length)):
+            dgx[..., s, :], dgh[..., s, :], dh = gru_step_backward(dh + g[..., s, :], caches[s], w_hh)
+        return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
-    return Tensor._from_op(out, _parents(x, h0, weight_ih, weight_hh, bias_ih, bias_hh),
+    return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
                            backward, "gru")
 
 
-# ---- shared by the three layers ---------------------------------------------------------------
+# ---- shared by the three layers: layouts, projections, parameter gradients --------------------
 
-def _input_projection(x: Tensor, weight_ih: Tensor, bias_ih, bias_hh, added=None) -> np.ndarray:
-    """gx[t] = x_t W_ih + b_ih + b_hh for every t, in one product: shape ``(L, N, G*H)``.
-    Only the first ``added`` entries of b_hh are added (all when None): those are the gates where
-    b_hh is simply added to the pre-activation."""
+def _columns(state: np.ndarray) -> np.ndarray:
+    """A state ``(D, N, H)`` as columns ``(D, H, N)`` (a view)."""
+    return state.transpose(0, 2, 1)
+
+
+def _rows(state: np.ndarray) -> np.ndarray:
+    """Columns ``(D, H, N)`` back to a state ``(D, N, H)``."""
+    return np.ascontiguousarray(state.transpose(0, 2, 1))
+
+
+def _state_buffer(h0: np.ndarray, length: int) -> np.ndarray:
+    """``(D, H, L + 1, N)``: step s + 1 gets the state after step s; step 0 holds h0."""
+    directions, batch, hidden = h0.shape
+    states = np.empty((directions, hidden, length + 1, batch), h0.dtype)
+    states[..., 0, :] = _columns(h0)
+    return states
+
+
+def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Columns in step order ``(D, K, L, N)`` -> rows in time order ``(L, N, D*K)``, the
+    directions side by side (PyTorch's output layout): the reverse direction's steps are flipped
+    back. Written into ``out`` when given."""
+    directions, width, length, batch = steps.shape
+    if out is None:
+        out = np.empty((length, batch, directions * width), steps.dtype)
+    view = out.reshape(length, batch, directions, width)
+    view[:, :, 0] = steps[0].transpose(1, 2, 0)
+    if directions == 2:
+        view[:, :, 1] = steps[1, :, ::-1].transpose(1, 2, 0)
+    return out
+
+
+def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
+    """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``."""
+    length, batch = rows.shape[0], rows.shape[1]
+    view = rows.reshape(length, batch, directions, -1)
+    steps = np.empty((directions, view.shape[3], length, batch), rows.dtype)
+    steps[0] = view[:, :, 0].transpose(2, 0, 1)
+    if directions == 2:
+        steps[1] = view[::-1, :, 1].transpose(2, 0, 1)
+    return steps
+
+
+def _weight_blocks(weights, gates: int):
+    """The gate blocks of the directions' weights, stacked ``(G, D, ...)``: W_ih^T blocks
+    ``(G, D, H, input)``; W_hk = W_hh[:, k*H:(k+1)*H] ``(G, D, H, H)`` and their transposes;
+    and for the GRU b_hn as columns ``(D, H, 1)`` (None without biases)."""
+    def blocks(w):  # (rows, G*H) -> (G, rows, H)
+        return w.data.reshape(w.shape[0], gates, -1).transpose(1, 0, 2)
+
+    w_ih_t = np.stack([blocks(w[0]).transpose(0, 2, 1) for w in weights], axis=1)
+    w_hh = np.stack([blocks(w[1]) for w in weights], axis=1)
+    b_hn = None
+    if gates == 3 and weights[0][3] is not None:
+        b_hn = np.stack([w[3].data.reshape(3, -1)[2] for w in weights])[:, :, None]
+    return w_ih_t, w_hh, np.ascontiguousarray(w_hh.transpose(0, 1, 3, 2)), b_hn
+
+
+def _input_projection(x: Tensor, w_ih_t: np.ndarray, weights, hidden_bias_gates: int | None = None):
+    """gx = W_ih^T x + b_ih + b_hh for every step, gate and direction, ``(G, D, H, L, N)``, in one
+    batched product. b_hh is added to the first ``hidden_bias_gates`` gates only (all when None):
+    those where it is simply added to the pre-activation. Also returns the input as each
+    direction reads it, ``xs (D, input, L*N)``, for the backward."""
     length, batch, features = x.shape
-    gx = (x.data.reshape(length * batch, features) @ weight_ih.data).reshape(length, batch, -1)
-    if bias_ih is not None:
-        gx += bias_ih.data
-    if bias_hh is not None:
-        if added is None:
-            gx += bias_hh.data
-        else:
-            gx[:, :, :added] += bias_hh.data[:added]
-    return gx
+    directions, gates = len(weights), w_ih_t.shape[0]
+    xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
+    xs = xs.reshape(directions, features, length * batch)
+    if features == 1:
+        # The same product as an outer product: np.matmul with an inner dimension of 1 does not
+        # call BLAS and is about 10 times slower than this broadcast.
+        gx = w_ih_t * xs
+    else:
+        gx = w_ih_t @ xs  # (G, D, H, input) @ (D, input, L*N)
+    for d, (_, _, b_ih, b_hh) in enumerate(weights):
+        if b_ih is not None:
+            gx[:, d] += b_ih.data.reshape(gates, -1, 1)
+        if b_hh is not None:
+            gx[:hidden_bias_gates, d] += b_hh.data.reshape(gates, -1, 1)[:hidden_bias_gates]
+    return xs, gx.reshape(gx.shape[:3] + (length, batch))
 
 
-def _previous_states(states: np.ndarray, h0: np.ndarray, reverse: bool) -> np.ndarray:
-    """previous[t]: the state that step t started from (h0 for the first step read)."""
-    if reverse:
-        return np.concatenate([states[1:], h0[None]])
-    return np.concatenate([h0[None], states[:-1]])
+def _parents(x, states, weights) -> tuple:
+    return (x, *states) + tuple(p for w in weights for p in w if p is not None)
 
 
-def _parents(x, h0, weight_ih, weight_hh, bias_ih, bias_hh) -> tuple:
-    return tuple(p for p in (x, h0, weight_ih, weight_hh, bias_ih, bias_hh) if p is not None)
-
-
-def _layer_grads(x, h0, weight_ih, weight_hh, bias_ih, bias_hh, dgx, dgh, dh0, previous) -> tuple:
-    """The gradients of the parents from the per-step gate gradients, each in one product:
-    dx_t = dgx_t W_ih^T;  dW_ih = sum_t x_t^T dgx_t;  dW_hh = sum_t h_(t-1)^T dgh_t;
-    db_ih = sum of dgx;  db_hh = sum of dgh (GRU: dgh's n block holds r * da_n, b_hn's gradient)."""
-    length, batch, features = x.shape
-    gates = dgx.shape[2]
-    dgx_rows, dgh_rows = dgx.reshape(-1, gates), dgh.reshape(-1, gates)
-    dx = (dgx_rows @ weight_ih.data.T).reshape(x.shape) if x.requires_grad else None
-    grads = [dx, dh0,
-             x.data.reshape(length * batch, features).T @ dgx_rows,
-             previous.reshape(length * batch, -1).T @ dgh_rows]
-    if bias_ih is not None:
-        grads.append(dgx_rows.sum(axis=0))
-    if bias_hh is not None:
-        grads.append(dgh_rows.sum(axis=0))
+def _layer_grads(x, xs, w_ih_t, weights, dgx, dgh, dh0, states) -> tuple:
+    """The gradients of x, h0 and the weights from the gate gradients ``(G, D, H, L, N)`` of
+    every step, each in one (batched) product, the sums running over steps and samples:
+    dx = sum over gates and directions of W_ik dgx_k;  dW_ik = x dgx_k^T;
+    dW_hk = h_prev dgh_k^T (h_prev: the state each step started from);
+    db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, that of W_hn h + b_hn)."""
+    gates, directions, hidden, length, batch = dgx.shape
+    dgx, dgh = dgx.reshape(gates, directions, hidden, -1), dgh.reshape(gates, directions, hidden, -1)
+    dx = None
+    if x.requires_grad:
+        dxs = (w_ih_t.transpose(0, 1, 3, 2) @ dgx).sum(axis=0)  # (D, input, L*N)
+        dxs = dxs.reshape(directions, -1, length, batch)
+        dx = _to_time_order(dxs).reshape(length, batch, directions, -1).sum(axis=2)
+    dw_ih = dgx @ xs.transpose(0, 2, 1)  # (G, D, H, input)
+    previous = states[..., :length, :].reshape(directions, hidden, -1)  # (D, H, L*N)
+    dw_hh = previous @ dgh.transpose(0, 1, 3, 2)  # (G, D, H, H)
+    db_ih, db_hh = dgx.sum(axis=3), dgh.sum(axis=3)  # (G, D, H)
+    grads = [dx, _rows(dh0)]
+    for d, (_, _, b_ih, b_hh) in enumerate(weights):
+        grads.append(dw_ih[:, d].transpose(2, 0, 1).reshape(-1, gates * hidden))  # (input, G*H)
+        grads.append(dw_hh[:, d].transpose(1, 0, 2).reshape(hidden, gates * hidden))
+        if b_ih is not None:
+            grads.append(db_ih[:, d].reshape(-1))
+        if b_hh is not None:
+            grads.append(db_hh[:, d].reshape(-1))
     return tuple(grads)
