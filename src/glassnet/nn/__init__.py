@@ -31,7 +31,15 @@ from .embedding import Embedding
 from .linear import Linear
 from .module import LoadResult, Module, Parameter
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
-from .pooling import AvgPool1d, AvgPool2d, Flatten, GlobalAvgPool1d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
+from .pooling import (
+    AvgPool1d,
+    AvgPool2d,
+    Flatten,
+    GlobalAvgPool1d,
+    GlobalAvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from .preprocessing import Standardize
 from .recurrent import GRU, LSTM, RNN
 
