@@ -37,10 +37,10 @@ def masked_softmax(x: Tensor, bias: np.ndarray | None = None, scale: float = 1.0
     -------
     >>> import numpy as np, glassnet as gn
     >>> scores = gn.Tensor(np.array([[0.0, 0.0, 5.0], [1.0, 2.0, 3.0]]))
-    >>> bias = np.array([[0.0, 0.0, -np.inf], [-np.inf, -np.inf, -np.inf]], dtype=np.float32)
+    >>> bias = np.array([[0.0, 0.0, -np.inf], [-np.inf, -np.inf, -np.inf]])
     >>> gn.ops.masked_softmax(scores, bias).numpy()
     array([[0.5, 0.5, 0. ],
-           [0. , 0. , 0. ]], dtype=float32)
+           [0. , 0. , 0. ]])
     """
     scaled = x.data * x.data.dtype.type(scale) if scale != 1.0 else x.data
     if bias is not None:
