@@ -10,7 +10,8 @@ The work per step is one matrix product for all gates, never one per gate:
 
 * the input projections of every time step come first, in one product:
   ``gx[t] = x[t] @ W_ih + b_ih`` for all t, all gates and all directions at once;
-* each step makes one (batched) product ``W_hh^T h`` for all gates and directions together;
+* each step makes one product ``W_hh^T h`` per direction, for all gates together (the
+  directions batched in one ``np.matmul`` call);
 * the backward collects the per-step gate gradients and makes dx, dW_ih, dW_hh and the bias
   gradients with single products after the loop; inside the loop the only product is
   ``W_hh da``.
@@ -20,8 +21,8 @@ about a microsecond, and several times more on a strided slice):
 
 * states are columns, the course's z = W^T x + b: ``(D, H, N)`` (direction, unit, sample);
 * gate pre-activations are gate-major, ``(G, D, H, N)``, so that each gate, ``a[k]``, is one
-  contiguous block; W_hh is held as its gate blocks ``W_hh[:, k*H:(k+1)*H]``, stacked
-  ``(G, D, H, H)``, and ``W_hh^T h`` is one batched ``np.matmul``;
+  contiguous block: the product ``W_hh^T h`` comes out ``(D, G*H, N)`` and one copy
+  (:func:`_by_gate`) regroups it, cheaper than working on the strided blocks;
 * the directions run side by side in the same loop, on the axis D (1 or 2): at loop step s the
   forward direction reads x[s] and the reverse direction reads x[L-1-s] ("step order").
 
@@ -50,16 +51,28 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _by_gate(a: np.ndarray, gates: int) -> np.ndarray:
+    """``(D, G*H, N)`` -> ``(G, D, H, N)``, contiguous: each gate one block."""
+    directions, rows, batch = a.shape
+    return np.ascontiguousarray(a.reshape(directions, gates, -1, batch).transpose(1, 0, 2, 3))
+
+
+def _by_direction(a: np.ndarray) -> np.ndarray:
+    """``(G, D, H, ...)`` -> ``(D, G*H, ...)``, the inverse of :func:`_by_gate`."""
+    gates, directions, hidden = a.shape[:3]
+    return a.transpose(1, 0, *range(2, a.ndim)).reshape(directions, gates * hidden, *a.shape[3:])
+
+
 # ---- the cells: one forward step and its backward step each ----------------------------------
 # gx (G, D, H, N) is this step's input projection W_ih^T x + b_ih (plus the parts of b_hh that are
-# simply added), h (D, H, N) the state the step starts from, w_hh_t (G, D, H, H) the transposed
-# gate blocks of W_hh. A backward step gets the gradient reaching the new state and returns the
-# gradient of the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate)
-# and the gradient of the previous state, dh = sum over gates k of W_hk da_k.
+# simply added), h (D, H, N) the state the step starts from, w_hh_t (D, G*H, H) the directions'
+# W_hh^T. A backward step gets the gradient reaching the new state and returns the gradient of
+# the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
+# gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H)).
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):
     """h' = phi(a), a = W_ih^T x + b_ih + W_hh^T h + b_hh, phi = tanh or relu."""
-    a = (w_hh_t @ h)[0]
+    a = w_hh_t @ h  # one gate: (D, H, N) is already gate-major
     a += gx[0]
     return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
 
@@ -67,7 +80,7 @@ def rnn_step(gx, h, w_hh_t, nonlinearity):
 def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
     """da = dh' phi'(a): tanh' = 1 - h'^2, relu' = [h' > 0];  dh = W_hh da."""
     da = dh * (1 - h_new * h_new) if nonlinearity == "tanh" else dh * (h_new > 0)
-    return da[None], w_hh[0] @ da
+    return da[None], w_hh @ da
 
 
 def lstm_step(gx, h, c, w_hh_t):
@@ -75,7 +88,7 @@ def lstm_step(gx, h, c, w_hh_t):
     i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
     c' = f c + i g;  h' = o tanh(c').
     Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
-    a = w_hh_t @ h
+    a = _by_gate(w_hh_t @ h, 4)
     a += gx
     g = np.tanh(a[2])
     gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
@@ -91,7 +104,7 @@ def lstm_step_backward(dh, dc, cache, w_hh):
     """With dh' and dc' the gradients reaching h' and c' from later steps and outputs:
     dc' += dh' o (1 - tanh^2 c');  do = dh' tanh c';
     di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f  (the gradient passed to the previous c);
-    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = sum_k W_hk da_k."""
+    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = W_hh da."""
     gates, c, tanh_c = cache
     i, f, g, o = gates
     dc = dc + dh * o * (1 - tanh_c * tanh_c)
@@ -103,7 +116,7 @@ def lstm_step_backward(dh, dc, cache, w_hh):
     slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
     slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
     da *= slope
-    return da, (w_hh @ da).sum(axis=0), dc * f
+    return da, w_hh @ _by_direction(da), dc * f
 
 
 def gru_step(gx, h, w_hh_t, b_hn):
@@ -112,7 +125,7 @@ def gru_step(gx, h, w_hh_t, b_hn):
     n = tanh(gx_n + r hn), hn = gh_n + b_hn  (r multiplies W_hn h + b_hn: PyTorch's rule);
     h' = (1 - z) n + z h = n + z (h - n).
     Returns h' and the cache (h, r and z, n, hn) for the backward."""
-    gh = w_hh_t @ h
+    gh = _by_gate(w_hh_t @ h, 3)
     rz = gh[:2]
     rz += gx[:2]
     r, z = _sigmoid_(rz)
@@ -133,7 +146,7 @@ def gru_step_backward(dh, cache, w_hh):
     dn = dh' (1 - z);  dz = dh' (h - n);  da_n = dn (1 - n^2)  (a_n = gx_n + r hn);
     dr = da_n hn;  da_r = dr r (1 - r);  da_z = dz z (1 - z);
     gradient of gx: (da_r, da_z, da_n);  of gh = W_hh^T h and of b_hh: (da_r, da_z, r da_n);
-    dh = dh' z + sum_k W_hk dgh_k.
+    dh = dh' z + W_hh dgh.
     Returns d(gx), d(gh) and dh."""
     h, rz, n, hn = cache
     r, z = rz
@@ -144,15 +157,16 @@ def gru_step_backward(dh, cache, w_hh):
     dgx[:2] *= rz * (1 - rz)
     dgh = dgx.copy()
     dgh[2] *= r
-    dh_previous = (w_hh @ dgh).sum(axis=0)
+    dh_previous = w_hh @ _by_direction(dgh)
     dh_previous += dh * z
     return dgx, dgh, dh_previous
 
 
 # ---- the layers: a whole sequence, forward loop and BPTT loop ---------------------------------
-# Sequences are held with time on the second-to-last axis, so that step s is the slice [..., s, :]:
-# gx and the gate gradients (G, D, H, L, N), the states (D, H, L + 1, N) with h0 at step 0. The
-# whole-sequence products after the loops then work on (..., L*N) views without copies.
+# Whole sequences are laid out for the products that make or use them, direction first and time
+# next to the samples: gx and the gate gradients (D, G, H, L, N), the states (D, H, L + 1, N) with
+# h0 at step 0, so that (..., L*N) is a plain reshape. The loops read and write them through
+# step-first views (_steps): gx_steps[s] is the (G, D, H, N) block of step s.
 
 def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Tensor:
     """An Elman RNN layer, h_t = phi(x_t W_ih + b_ih + h_(t-1) W_hh + b_hh) with phi tanh or relu,
@@ -171,20 +185,21 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
     ...                  [(w_ih, w_hh, None, None)]).shape
     (3, 5, 2)
     """
-    w_ih, w_hh, w_hh_t, _ = _weight_blocks(weights, gates=1)
-    xs, gx = _input_projection(x, w_ih, weights)
+    w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=1)
+    xs, gx = _input_projection(x, w_ih, weights, gates=1)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
+    gx_steps, state_steps = _steps(gx), _steps(states)
     for s in range(length):
-        states[..., s + 1, :] = rnn_step(gx[..., s, :], states[..., s, :], w_hh_t, nonlinearity)
+        state_steps[s + 1] = rnn_step(gx_steps[s], state_steps[s], w_hh_t, nonlinearity)
 
     def backward(g):
-        g = _to_step_order(g, len(weights))
+        g_steps = _steps(_to_step_order(g, len(weights)))
         da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
-        dh = np.zeros_like(states[..., 0, :])
+        da_steps = _steps(da)
+        dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            da[..., s, :], dh = rnn_step_backward(dh + g[..., s, :], states[..., s + 1, :], w_hh,
-                                                  nonlinearity)
+            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_hh, nonlinearity)
         return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
@@ -210,25 +225,27 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 5, 1))), zeros, zeros, [(w_ih, w_hh, None, None)]).shape
     (4, 5, 2)
     """
-    w_ih, w_hh, w_hh_t, _ = _weight_blocks(weights, gates=4)
-    xs, gx = _input_projection(x, w_ih, weights)
+    w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=4)
+    xs, gx = _input_projection(x, w_ih, weights, gates=4)
     length, (directions, batch, hidden) = x.shape[0], h0.shape
     states = _state_buffer(h0.data, length)
+    gx_steps, state_steps = _steps(gx), _steps(states)
     caches = [None] * length
     c = _columns(c0.data)
     for s in range(length):
-        states[..., s + 1, :], c, caches[s] = lstm_step(gx[..., s, :], states[..., s, :], c, w_hh_t)
+        state_steps[s + 1], c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t)
     out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
     _to_time_order(states[..., 1:, :], out=out[:length])
     out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
 
     def backward(g):
-        dh = np.zeros_like(states[..., 0, :])
+        dh = np.zeros_like(state_steps[0])
         dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
-        g = _to_step_order(g[:length], directions)
+        g_steps = _steps(_to_step_order(g[:length], directions))
         da = np.empty_like(gx)
+        da_steps = _steps(da)
         for s in reversed(range(length)):
-            da[..., s, :], dh, dc = lstm_step_backward(dh + g[..., s, :], dc, caches[s], w_hh)
+            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_hh)
         grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
@@ -250,21 +267,23 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
     ...                  [(w_ih, w_hh, None, None)]).shape
     (3, 5, 2)
     """
-    w_ih, w_hh, w_hh_t, b_hn = _weight_blocks(weights, gates=3)
+    w_ih, w_hh, w_hh_t, b_hn = _stacked_weights(weights, gates=3)
     # b_hr and b_hz are simply added, so they join the input projection; b_hn is multiplied by r.
-    xs, gx = _input_projection(x, w_ih, weights, hidden_bias_gates=2)
+    xs, gx = _input_projection(x, w_ih, weights, gates=3, hidden_bias_gates=2)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
+    gx_steps, state_steps = _steps(gx), _steps(states)
     caches = [None] * length
     for s in range(length):
-        states[..., s + 1, :], caches[s] = gru_step(gx[..., s, :], states[..., s, :], w_hh_t, b_hn)
+        state_steps[s + 1], caches[s] = gru_step(gx_steps[s], state_steps[s], w_hh_t, b_hn)
 
     def backward(g):
-        g = _to_step_order(g, len(weights))
+        g_steps = _steps(_to_step_order(g, len(weights)))
         dgx, dgh = np.empty_like(gx), np.empty_like(gx)
-        dh = np.zeros_like(states[..., 0, :])
+        dgx_steps, dgh_steps = _steps(dgx), _steps(dgh)
+        dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            dgx[..., s, :], dgh[..., s, :], dh = gru_step_backward(dh + g[..., s, :], caches[s], w_hh)
+            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_hh)
         return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
@@ -289,6 +308,14 @@ def _state_buffer(h0: np.ndarray, length: int) -> np.ndarray:
     states = np.empty((directions, hidden, length + 1, batch), h0.dtype)
     states[..., 0, :] = _columns(h0)
     return states
+
+
+def _steps(sequence: np.ndarray) -> np.ndarray:
+    """A step-first view of a whole-sequence array: gates ``(D, G, H, L, N)`` -> ``(L, G, D, H,
+    N)``; states ``(D, H, L, N)`` -> ``(L, D, H, N)``. Writing to it writes to the sequence."""
+    if sequence.ndim == 5:
+        return sequence.transpose(3, 1, 0, 2, 4)
+    return sequence.transpose(2, 0, 1, 3)
 
 
 def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -316,71 +343,67 @@ def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
     return steps
 
 
-def _weight_blocks(weights, gates: int):
-    """The gate blocks of the directions' weights, stacked ``(G, D, ...)``: W_ih^T blocks
-    ``(G, D, H, input)``; W_hk = W_hh[:, k*H:(k+1)*H] ``(G, D, H, H)`` and their transposes;
-    and for the GRU b_hn as columns ``(D, H, 1)`` (None without biases)."""
-    def blocks(w):  # (rows, G*H) -> (G, rows, H)
-        return w.data.reshape(w.shape[0], gates, -1).transpose(1, 0, 2)
-
-    w_ih_t = np.stack([blocks(w[0]).transpose(0, 2, 1) for w in weights], axis=1)
-    w_hh = np.stack([blocks(w[1]) for w in weights], axis=1)
+def _stacked_weights(weights, gates: int):
+    """The directions' weights stacked: W_ih ``(D, input, G*H)``, W_hh ``(D, H, G*H)``, W_hh^T
+    ``(D, G*H, H)``, and for the GRU b_hn as columns ``(D, H, 1)`` (None without biases)."""
+    w_ih = np.stack([w[0].data for w in weights])
+    w_hh = np.stack([w[1].data for w in weights])
     b_hn = None
     if gates == 3 and weights[0][3] is not None:
         b_hn = np.stack([w[3].data.reshape(3, -1)[2] for w in weights])[:, :, None]
-    return w_ih_t, w_hh, np.ascontiguousarray(w_hh.transpose(0, 1, 3, 2)), b_hn
+    return w_ih, w_hh, np.ascontiguousarray(w_hh.transpose(0, 2, 1)), b_hn
 
 
-def _input_projection(x: Tensor, w_ih_t: np.ndarray, weights, hidden_bias_gates: int | None = None):
-    """gx = W_ih^T x + b_ih + b_hh for every step, gate and direction, ``(G, D, H, L, N)``, in one
-    batched product. b_hh is added to the first ``hidden_bias_gates`` gates only (all when None):
-    those where it is simply added to the pre-activation. Also returns the input as each
-    direction reads it, ``xs (D, input, L*N)``, for the backward."""
+def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_bias_gates: int | None = None):
+    """gx = W_ih^T x + b_ih + b_hh for every step, gate and direction, ``(D, G, H, L, N)``, from
+    one product per direction over the whole sequence. b_hh is added to the first
+    ``hidden_bias_gates`` gates only (all when None): those where it is simply added to the
+    pre-activation. Also returns the input as each direction reads it, ``xs (D, input, L*N)``."""
     length, batch, features = x.shape
-    directions, gates = len(weights), w_ih_t.shape[0]
+    directions = len(weights)
     xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
     xs = xs.reshape(directions, features, length * batch)
+    w_ih_t = w_ih.transpose(0, 2, 1)
     if features == 1:
         # The same product as an outer product: np.matmul with an inner dimension of 1 does not
         # call BLAS and is about 10 times slower than this broadcast.
         gx = w_ih_t * xs
     else:
-        gx = w_ih_t @ xs  # (G, D, H, input) @ (D, input, L*N)
+        gx = w_ih_t @ xs  # (D, G*H, input) @ (D, input, L*N)
     for d, (_, _, b_ih, b_hh) in enumerate(weights):
         if b_ih is not None:
-            gx[:, d] += b_ih.data.reshape(gates, -1, 1)
+            gx[d] += b_ih.data[:, None]
         if b_hh is not None:
-            gx[:hidden_bias_gates, d] += b_hh.data.reshape(gates, -1, 1)[:hidden_bias_gates]
-    return xs, gx.reshape(gx.shape[:3] + (length, batch))
+            added = b_hh.data.reshape(gates, -1)[:hidden_bias_gates].reshape(-1, 1)
+            gx[d, :len(added)] += added
+    return xs, gx.reshape(directions, gates, -1, length, batch)
 
 
 def _parents(x, states, weights) -> tuple:
     return (x, *states) + tuple(p for w in weights for p in w if p is not None)
 
 
-def _layer_grads(x, xs, w_ih_t, weights, dgx, dgh, dh0, states) -> tuple:
-    """The gradients of x, h0 and the weights from the gate gradients ``(G, D, H, L, N)`` of
-    every step, each in one (batched) product, the sums running over steps and samples:
-    dx = sum over gates and directions of W_ik dgx_k;  dW_ik = x dgx_k^T;
-    dW_hk = h_prev dgh_k^T (h_prev: the state each step started from);
-    db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, that of W_hn h + b_hn)."""
-    gates, directions, hidden, length, batch = dgx.shape
-    dgx, dgh = dgx.reshape(gates, directions, hidden, -1), dgh.reshape(gates, directions, hidden, -1)
+def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
+    """The gradients of x, h0 and the weights from the gate gradients ``(D, G, H, L, N)`` of
+    every step, each from one product per direction, the sums running over steps and samples:
+    dx = W_ih dgx;  dW_ih = x dgx^T;  dW_hh = h_prev dgh^T (h_prev: the state each step started
+    from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
+    of W_hn h + b_hn)."""
+    directions, gates, hidden, length, batch = dgx.shape
+    dgx, dgh = dgx.reshape(directions, gates * hidden, -1), dgh.reshape(directions, gates * hidden, -1)
     dx = None
     if x.requires_grad:
-        dxs = (w_ih_t.transpose(0, 1, 3, 2) @ dgx).sum(axis=0)  # (D, input, L*N)
-        dxs = dxs.reshape(directions, -1, length, batch)
+        dxs = (w_ih @ dgx).reshape(directions, -1, length, batch)  # each direction's part of dx
         dx = _to_time_order(dxs).reshape(length, batch, directions, -1).sum(axis=2)
-    dw_ih = dgx @ xs.transpose(0, 2, 1)  # (G, D, H, input)
+    dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
     previous = states[..., :length, :].reshape(directions, hidden, -1)  # (D, H, L*N)
-    dw_hh = previous @ dgh.transpose(0, 1, 3, 2)  # (G, D, H, H)
-    db_ih, db_hh = dgx.sum(axis=3), dgh.sum(axis=3)  # (G, D, H)
+    dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
+    db_ih, db_hh = dgx.sum(axis=2), dgh.sum(axis=2)  # (D, G*H)
     grads = [dx, _rows(dh0)]
     for d, (_, _, b_ih, b_hh) in enumerate(weights):
-        grads.append(dw_ih[:, d].transpose(2, 0, 1).reshape(-1, gates * hidden))  # (input, G*H)
-        grads.append(dw_hh[:, d].transpose(1, 0, 2).reshape(hidden, gates * hidden))
+        grads += [dw_ih[d], dw_hh[d]]
         if b_ih is not None:
-            grads.append(db_ih[:, d].reshape(-1))
+            grads.append(db_ih[d])
         if b_hh is not None:
-            grads.append(db_hh[:, d].reshape(-1))
+            grads.append(db_hh[d])
     return tuple(grads)
