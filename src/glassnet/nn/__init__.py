@@ -24,6 +24,7 @@ from .activation import (
     Step,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -42,6 +43,7 @@ from .pooling import (
 )
 from .preprocessing import Standardize
 from .recurrent import GRU, LSTM, RNN
+from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
@@ -50,4 +52,5 @@ __all__ = [
     "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
     "Softplus", "Standardize", "Step", "Tanh",
     "GRU", "LSTM", "RNN",
+    "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
 ]
