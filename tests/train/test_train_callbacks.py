@@ -1,14 +1,15 @@
-"""Callbacks, augmentation and ensembles do what their docstrings say."""
+"""Callbacks do what their docstrings say: early stopping, NaN termination, learning-rate
+schedules, checkpoints and the progress bar."""
 
 import io
 import math
+import re
 
 import numpy as np
 import pytest
 
 import glassnet as gn
 from glassnet import losses, nn, optim
-from glassnet.data.augment import Compose, GaussianNoise, RandomFlip, RandomShift, shift
 
 
 def noisy_problem(n=60, features=30, seed=0):
@@ -23,42 +24,118 @@ def wide_net(features=30, seed=0):
     return nn.Sequential(nn.Linear(features, 64, rng=seed), nn.ReLU(), nn.Linear(64, 2, rng=seed + 1))
 
 
+class WeightsPerEpoch(gn.Callback):
+    def on_train_begin(self, logs=None):
+        self.states = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.states.append(self.model.state_dict())
+
+
 def test_early_stopping_restores_the_best_epochs_weights():
     X, y = noisy_problem()
     X_val, y_val = noisy_problem(200, seed=1)
     model = wide_net()
     stopper = gn.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
+    record = WeightsPerEpoch()
     history = gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optim.Adam(model.parameters(), lr=0.01),
-                     epochs=200, batch_size=None, validation_data=(X_val, y_val), callbacks=[stopper], verbose=0)
+                     epochs=200, batch_size=None, validation_data=(X_val, y_val), callbacks=[record, stopper],
+                     verbose=0)
     val_losses = history.history["val_loss"]
-    assert stopper.stopped_epoch is not None and len(val_losses) < 200  # it stopped early
-    assert stopper.best_epoch == int(np.argmin(val_losses)) and len(val_losses) == stopper.best_epoch + 5
+    best = int(np.argmin(val_losses))
+    assert max(val_losses[best + 1:]) > val_losses[best]  # the validation loss did rise
+    # Keras' rule: stop after `patience` epochs in a row without improvement
+    assert stopper.best_epoch == best and stopper.stopped_epoch == best + 3 and len(val_losses) == best + 4
+    assert stopper.best == val_losses[best]
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, record.states[best][key])
+    assert not np.array_equal(record.states[-1]["0.weight"], record.states[best]["0.weight"])
     final = gn.evaluate(model, X_val, y_val, loss=losses.cross_entropy)["loss"]
     assert math.isclose(final, min(val_losses), rel_tol=1e-6)
-    assert min(val_losses) < val_losses[-1]
 
 
-def test_early_stopping_needs_the_monitored_key():
+def test_early_stopping_on_accuracy_min_delta_and_a_full_run():
+    values = [0.5, 0.6, 0.6, 0.61, 0.59]
+
+    class Scripted(gn.Callback):  # puts a scripted metric into the logs before EarlyStopping reads them
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_accuracy"] = values[epoch]
+
+    X, y = noisy_problem()
+    for patience, min_delta, epochs_run, best_epoch in [(0, 0.0, 3, 1), (2, 0.0, 5, 3), (2, 0.05, 4, 1)]:
+        model = wide_net()
+        stopper = gn.EarlyStopping(monitor="val_accuracy", patience=patience, min_delta=min_delta)
+        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01),
+                         epochs=5, callbacks=[Scripted(), stopper], verbose=0)
+        assert stopper.mode == "max"
+        assert (len(history.epoch), stopper.best_epoch) == (epochs_run, best_epoch)
+    # restore_best_weights also restores when training runs all its epochs
+    model = wide_net()
+    record = WeightsPerEpoch()
+    stopper = gn.EarlyStopping(monitor="val_accuracy", patience=10, restore_best_weights=True)
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01),
+           epochs=5, callbacks=[Scripted(), record, stopper], verbose=0)
+    assert stopper.stopped_epoch is None
+    np.testing.assert_array_equal(model.state_dict()["0.weight"], record.states[3]["0.weight"])
+
+
+def test_early_stopping_errors():
     X, y = noisy_problem()
     model = wide_net()
-    with pytest.raises(ValueError, match="val_loss"):
+    with pytest.raises(ValueError, match="monitors 'val_loss', but the epoch logs hold only"):
         gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2,
                callbacks=[gn.EarlyStopping()], verbose=0)
+    with pytest.raises(ValueError, match="patience must be an int >= 0, got -1"):
+        gn.EarlyStopping(patience=-1)
+    with pytest.raises(ValueError, match="mode must be 'auto', 'min' or 'max'"):
+        gn.EarlyStopping(mode="largest")
 
 
-def test_terminate_on_nan_names_the_batch_and_restores_finite_weights():
+class WeightsPerBatch(gn.Callback):
+    def on_train_begin(self, logs=None):
+        self.before = []
+
+    def on_batch_begin(self, batch, logs=None):
+        self.before.append(self.model.state_dict())
+
+
+def test_terminate_on_nan_names_the_batch_and_restores_the_last_finite_weights():
     X, y = noisy_problem()
     model = nn.Sequential(nn.Linear(30, 2, rng=0))
     stream = io.StringIO()
     stop = gn.TerminateOnNaN(stream=stream)
+    record = WeightsPerBatch()
+    optimizer = optim.Adam(model.parameters(), lr=1e37)
     with np.errstate(all="ignore"):  # a step this large overflows the weights to inf, then NaN
-        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=1e38),
-                         epochs=5, batch_size=10, shuffle=False, callbacks=[stop], verbose=0)
-    assert stop.terminated_at is not None
+        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=5, batch_size=10,
+                         shuffle=False, callbacks=[record, stop], metrics=(), verbose=0)
     epoch, batch = stop.terminated_at
-    assert f"epoch {epoch + 1}, batch {batch + 1}" in stream.getvalue()
-    assert all(np.all(np.isfinite(v)) for v in model.state_dict().values())
-    assert len(history.history.get("loss", [])) <= epoch + 1
+    assert re.search(f"loss became (nan|inf) at epoch {epoch + 1}, batch {batch + 1}; training stopped",
+                     stream.getvalue())
+    assert len(history.epoch) == epoch + 1
+    bad = len(record.before) - 1  # the batch whose loss was NaN
+    assert bad >= 1
+    # restored: the weights of the last batch whose loss was finite (the one before the bad one)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, record.before[bad - 1][key])
+        assert np.all(np.isfinite(value))
+    assert math.isfinite(history.history["loss"][-1])
+    assert all(np.all(np.isfinite(array)) for state in optimizer.state.values()
+               for array in state.values() if isinstance(array, np.ndarray))
+
+
+def test_terminate_on_nan_at_the_first_batch_restores_the_initial_weights():
+    X, y = noisy_problem()
+    model = nn.Sequential(nn.Linear(30, 2, rng=0))
+    model[0].weight.data[0, 0] = np.inf  # the first loss is already NaN
+    initial = model.state_dict()
+    stop = gn.TerminateOnNaN(stream=io.StringIO())
+    with np.errstate(all="ignore"):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3,
+               batch_size=10, callbacks=[stop], metrics=(), verbose=0)
+    assert stop.terminated_at == (0, 0)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, initial[key])
 
 
 def test_learning_rate_schedules():
@@ -67,24 +144,49 @@ def test_learning_rate_schedules():
         ("step", {"step_size": 2, "gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
         ("exponential", {"gamma": 0.5}, [0.1, 0.05, 0.025, 0.0125, 0.00625]),
         ("cosine", {"T_max": 8}, [0.1 * (1 + math.cos(math.pi * e / 8)) / 2 for e in range(5)]),
+        ("cosine", {"T_max": 4, "eta_min": 0.01}, [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]),
         (lambda epoch, lr: lr / (epoch + 1), {}, [0.1 / (e + 1) for e in range(5)]),
     ]:
         model = wide_net()
-        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1),
+        optimizer = optim.SGD(model.parameters(), lr=0.1)
+        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer,
                          epochs=5, callbacks=[gn.LearningRateSchedule(schedule, **kwargs)], verbose=0)
         np.testing.assert_allclose(history.history["lr"], expected, rtol=1e-12, atol=1e-15)
-    with pytest.raises(ValueError, match="T_max"):
-        gn.LearningRateSchedule("cosine")
+        assert optimizer.lr == history.history["lr"][-1]
+    assert gn.LearningRateSchedule("cosine", T_max=4).lr_at(4, 0.1) == 0.0
+    for kwargs, message in [({"schedule": "cosine"}, "T_max > 0"), ({"schedule": "linear"}, "unknown schedule"),
+                            ({"schedule": "step", "step_size": 0}, "step_size must be a positive int"),
+                            ({"schedule": "exponential", "gamma": 0.0}, "gamma must be > 0")]:
+        with pytest.raises(ValueError, match=message):
+            gn.LearningRateSchedule(**kwargs)
+    model = wide_net()
+    with pytest.raises(ValueError, match="the schedule gave lr=-0.1 at epoch 0"):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2,
+               callbacks=[gn.LearningRateSchedule(lambda epoch, lr: -lr)], verbose=0)
 
 
-def test_progress_bar_plain_lines_and_silence(capsys):
+def test_progress_bar_plain_lines_rich_bar_and_silence(capsys):
     X, y = noisy_problem()
     model = wide_net()
-    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3, verbose=1)
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3,
+           validation_split=0.2, verbose=1)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3 and lines[0].startswith("epoch 1/3  loss ") and "accuracy" in lines[0]
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, 1):
+        assert line.startswith(f"epoch {epoch}/3  loss ") and "  accuracy " in line and "val_loss" in line
     gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3, verbose=0)
-    assert capsys.readouterr().out == ""
+    assert capsys.readouterr() == ("", "")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3,
+           batch_size=10, callbacks=[gn.ProgressBar(stream=terminal)])
+    shown = terminal.getvalue()
+    assert all(f"epoch {epoch}/3" in shown for epoch in (1, 2, 3)) and "━" in shown and "accuracy" in shown
+    assert capsys.readouterr().out == ""  # the given ProgressBar replaces the default one
 
 
 def test_model_checkpoint_keeps_the_best(tmp_path):
@@ -97,74 +199,27 @@ def test_model_checkpoint_keeps_the_best(tmp_path):
     best = gn.load(tmp_path / "best.safetensors")
     score = gn.evaluate(best, X_val, y_val, loss="cross_entropy")["loss"]
     assert math.isclose(score, min(history.history["val_loss"]), rel_tol=1e-6)
+    assert checkpoint.best == min(history.history["val_loss"]) and len(checkpoint.saved) < 30
     every = gn.ModelCheckpoint(tmp_path / "epoch{epoch}.safetensors", save_best_only=False)
     gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2,
            callbacks=[every], verbose=0)
     assert sorted(p.name for p in tmp_path.glob("epoch*")) == ["epoch1.safetensors", "epoch2.safetensors"]
+    np.testing.assert_array_equal(gn.load(tmp_path / "epoch2.safetensors")[0].weight.data, model[0].weight.data)
+    with pytest.raises(ValueError, match="may hold only the field"):
+        gn.ModelCheckpoint(tmp_path / "model{step}.safetensors")
 
 
-def test_accuracy_metric_conventions():
-    from glassnet.train.metrics import accuracy
+def test_callbacks_can_stop_training_after_the_current_batch():
+    class StopAtBatch(gn.Callback):
+        def on_batch_end(self, batch, logs=None):
+            self.seen = (self.params["epochs"], batch)
+            if batch == 1:
+                self.stop_training()
 
-    assert accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0])) == 0.5
-    assert accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([[1, 0], [0, 1]])) == 1.0
-    assert accuracy(np.array([[-1.0], [2.0]]), np.array([0, 1])) == 1.0  # logits cut at 0
-    assert accuracy(np.array([0.3, 0.7]), np.array([0, 1]), threshold=0.5) == 1.0
-
-
-def test_augmentations_are_exact(rng):
-    images = rng.normal(size=(6, 1, 5, 5)).astype(np.float32)
-    flipped = RandomFlip(horizontal=True, p=1.0)(images, rng)
-    np.testing.assert_array_equal(flipped, images[..., ::-1])
-    both = RandomFlip(horizontal=False, vertical=True, p=1.0)(images, rng)
-    np.testing.assert_array_equal(both, images[..., ::-1, :])
-    np.testing.assert_array_equal(RandomFlip(p=0.0)(images, rng), images)
-    moved = shift(np.arange(5.0), {-1: 2})
-    np.testing.assert_array_equal(moved, [0, 0, 0, 1, 2])
-    np.testing.assert_array_equal(shift(np.arange(5.0), {-1: -1}), [1, 2, 3, 4, 0])
-    shifted = RandomShift(2)(images, rng)
-    assert shifted.shape == images.shape and shifted.dtype == images.dtype
-    for sample, original in zip(shifted, images):  # each sample is some shift of its original
-        assert any(np.array_equal(sample[0], shift(original[0], {-2: a, -1: b}))
-                   for a in range(-2, 3) for b in range(-2, 3))
-    noisy = GaussianNoise(0.5)(np.zeros((200, 50), np.float32), rng)
-    assert noisy.dtype == np.float32 and abs(noisy.std() - 0.5) < 0.02
-    chained = Compose([RandomFlip(p=1.0), RandomFlip(p=1.0)])(images, rng)
-    np.testing.assert_array_equal(chained, images)
-    with pytest.raises(ValueError, match="vertical flip needs images"):
-        RandomFlip(vertical=True)(np.zeros((3, 4)), rng)
-
-
-def test_fit_applies_augmentation_per_batch():
     X, y = noisy_problem()
-    seen = []
-
-    def record(batch, rng):
-        seen.append(batch.copy())
-        return batch + 1.0
-
     model = wide_net()
-    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01), epochs=2,
-           batch_size=20, shuffle=False, augment=record, verbose=0)
-    assert len(seen) == 6
-    np.testing.assert_array_equal(seen[0], X[:20])
-
-
-def test_ensemble_averages_probabilities_and_helps():
-    X, y = noisy_problem(80)
-    X_test, y_test = noisy_problem(400, seed=2)
-
-    def build(seed):
-        model = wide_net(seed=seed)
-        return model, optim.Adam(model.parameters(), lr=0.01)
-
-    ensemble = gn.train.Ensemble(build, n_models=5, bootstrap=True, seed=0)
-    ensemble.fit(X, y, loss="cross_entropy", epochs=60, batch_size=None, verbose=0)
-    probabilities = ensemble.predict_proba(X_test)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
-    members = [gn.functional.softmax(gn.Tensor(gn.predict(m, X_test))).numpy() for m in ensemble.models]
-    np.testing.assert_allclose(probabilities, np.mean(members, axis=0), rtol=1e-6)
-    single = [np.mean(p.argmax(axis=1) == y_test) for p in members]
-    assert np.mean(ensemble.predict(X_test) == y_test) >= np.mean(single)
-    with pytest.raises(RuntimeError, match="not fitted"):
-        gn.train.Ensemble(build).predict(X_test)
+    stopper = StopAtBatch()
+    history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1),
+                     epochs=4, batch_size=10, callbacks=[stopper], verbose=0)
+    assert stopper.seen == (4, 1) and history.epoch == [0]
+    assert repr(history).startswith("History(epochs=1, last={'loss': ")

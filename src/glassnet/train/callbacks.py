@@ -3,14 +3,30 @@
 ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``, ``on_batch_begin(batch, logs)``,
 ``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. Epochs and
 batches count from 0. ``logs`` at the end of an epoch holds ``loss``, each metric, their
-``val_`` versions when there is validation data, and ``lr``. A callback reaches the model and the
-optimizer as ``self.model`` and ``self.optimizer``, and stops training by setting
-``self.trainer.stop_training = True`` (``self.stop_training()`` does it).
+``val_`` versions when there is validation data, and ``lr``; at the end of a batch, ``loss`` (that
+batch's loss, penalties included). A callback reaches the model and the optimizer as
+``self.model`` and ``self.optimizer``, the run's settings as ``self.params`` (``epochs``,
+``steps`` per epoch, ``verbose``), and stops training after the current batch by calling
+``self.stop_training()`` (which sets the flag ``self.trainer.stop_training``).
+
+Example
+-------
+>>> import numpy as np, glassnet as gn
+>>> from glassnet import nn, optim
+>>> class StopAtHalf(gn.Callback):
+...     def on_epoch_end(self, epoch, logs=None):
+...         if logs["loss"] < 0.5:
+...             self.stop_training()
+>>> model = nn.Sequential(nn.Linear(1, 2, rng=0))
+>>> X, y = np.array([[-1.0], [1.0]]), np.array([0, 1])
+>>> history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=1.0),
+...                  epochs=100, batch_size=None, callbacks=[StopAtHalf()], verbose=0)
+>>> history.history["loss"][-1] < 0.5 and len(history.epoch) < 100
+True
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import time
@@ -24,11 +40,15 @@ class Callback:
     model = None
     optimizer = None
     trainer = None
+    params: dict = {}
 
     def set_context(self, trainer) -> None:
+        """Called by ``fit`` before training: gives the callback the model, optimizer and settings."""
         self.trainer, self.model, self.optimizer = trainer, trainer.model, trainer.optimizer
+        self.params = trainer.params
 
     def stop_training(self) -> None:
+        """Ask ``fit`` to stop after the current batch (the epoch is still scored and logged)."""
         self.trainer.stop_training = True
 
     def on_train_begin(self, logs=None): ...
@@ -68,35 +88,48 @@ def _mode(monitor: str, mode: str) -> str:
     return mode
 
 
+def _monitored(owner: str, monitor: str, logs: dict) -> float:
+    if monitor not in logs:
+        raise ValueError(f"{owner} monitors {monitor!r}, but the epoch logs hold only {sorted(logs)}; "
+                         "pass validation_split or validation_data to fit for the val_ keys")
+    return logs[monitor]
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for ``patience``
-    epochs; with ``restore_best_weights`` the model gets back the weights of its best epoch.
+    epochs in a row (Keras' rule); with ``restore_best_weights`` the model gets back the
+    weights of its best epoch at the end of training, whether it stopped early or not.
 
     Parameters
     ----------
     monitor : str
         A key of the epoch logs, "val_loss" by default (needs validation data).
     patience : int
-        Epochs without improvement to wait.
+        Epochs without improvement to wait; 0 stops at the first epoch that does not improve.
     min_delta : float
         The smallest change that counts as an improvement.
     mode : {"auto", "min", "max"}
         Whether lower or higher is better; "auto": higher for accuracies, lower otherwise.
     restore_best_weights : bool
-        Load the best epoch's state_dict at the end of training.
+        Load the best epoch's state_dict (a copy taken at that epoch) at the end of training.
 
     Attributes
     ----------
     best : float
         The best value seen. ``best_epoch``: its epoch. ``stopped_epoch``: the epoch training
         stopped at (None if it ran to the end).
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> stopper = gn.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=False):
-        if not isinstance(patience, (int, np.integer)) or patience < 0:
+        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
             raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        if min_delta < 0:
+        if not min_delta >= 0:
             raise ValueError(f"min_delta must be >= 0, got {min_delta}")
         self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
         self.mode = _mode(monitor, mode)
@@ -112,20 +145,16 @@ class EarlyStopping(Callback):
         return value > self.best + self.min_delta
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, but the logs hold only "
-                             f"{sorted(logs)}; pass validation data to fit for val_ keys")
-        value = logs[self.monitor]
-        if self._improved(value):
+        value = _monitored("EarlyStopping", self.monitor, logs or {})
+        if self._improved(value):  # NaN never improves
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
                 self.best_state = self.model.state_dict()
-        else:
-            self.wait += 1
-            if self.wait > self.patience:
-                self.stopped_epoch = epoch
-                self.stop_training()
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.stop_training()
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_state is not None:
@@ -133,57 +162,117 @@ class EarlyStopping(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop as soon as a batch's loss is NaN or infinite, say where (epoch and batch), and put
-    back the weights from before that batch's update (the last finite weights)."""
+    """Stop as soon as a batch's loss (or an epoch's training loss) is NaN or infinite, print
+    where (epoch and batch, counted from 1), and put back the last finite weights.
+
+    "Last finite weights": the weights, buffers and optimizer state from the start of the last
+    batch whose loss was finite, the newest state known to give a finite loss (the weights the
+    bad batch started from may already hold inf). To restore them the callback copies the
+    state_dicts of the model and the optimizer at the start of every batch.
+
+    Parameters
+    ----------
+    stream : file, optional
+        Where the message goes (standard error by default).
+
+    Attributes
+    ----------
+    terminated_at : (epoch, batch) or None
+        Where the loss stopped being finite, counted from 0 (batch None: found at the end of
+        the epoch).
+    """
 
     def __init__(self, stream=None):
         self.stream = stream
         self.terminated_at = None
 
-    def on_batch_begin(self, batch, logs=None):
-        self._last_good = self.model.state_dict()
-        self._optimizer_state = copy.deepcopy(self.optimizer.state)
+    def _snapshot(self):
+        optimizer = self.optimizer.state_dict() if hasattr(self.optimizer, "state_dict") else None
+        return self.model.state_dict(), optimizer
+
+    def on_train_begin(self, logs=None):
+        self.terminated_at = None
+        self._good = self._before = self._snapshot()
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
 
+    def on_batch_begin(self, batch, logs=None):
+        self._before = self._snapshot()
+
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            self.terminated_at = (self._epoch, batch)
-            self.model.load_state_dict(self._last_good)
-            self.optimizer.state = self._optimizer_state
-            print(f"TerminateOnNaN: loss became {loss} at epoch {self._epoch + 1}, batch {batch + 1}; "
-                  "training stopped and the last finite weights restored", file=self.stream or sys.stderr)
-            self.stop_training()
+        if loss is None or math.isfinite(loss):
+            self._good = self._before
+        else:
+            self._terminate(loss, batch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # The last step of an epoch can break the weights without any batch loss showing it.
+        loss = (logs or {}).get("loss")
+        if self.terminated_at is None and loss is not None and not math.isfinite(loss):
+            self._terminate(loss, None)
+
+    def _terminate(self, loss, batch):
+        self.terminated_at = (self._epoch, batch)
+        weights, optimizer_state = self._good
+        self.model.load_state_dict(weights)
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
+        where = f"batch {batch + 1}" if batch is not None else "its end"
+        print(f"TerminateOnNaN: the loss became {loss} at epoch {self._epoch + 1}, {where}; training "
+              "stopped and the last finite weights restored", file=self.stream or sys.stderr)
+        self.stop_training()
 
 
 class LearningRateSchedule(Callback):
-    """Set ``optimizer.lr`` at the start of each epoch from a schedule.
+    """Set ``optimizer.lr`` at the start of each epoch (counted from 0) from a schedule.
 
     Parameters
     ----------
     schedule : callable or str
-        ``schedule(epoch, initial_lr) -> lr``, or the name of a built-in one:
+        ``schedule(epoch, initial_lr) -> lr``, or the name of a built-in one (``initial`` is
+        the optimizer's lr when training starts):
 
         * "step": lr = initial * gamma ** (epoch // step_size)
         * "exponential": lr = initial * gamma ** epoch
         * "cosine": lr = eta_min + (initial - eta_min) (1 + cos(pi epoch / T_max)) / 2
-    step_size, gamma, T_max, eta_min :
-        Parameters of the built-in schedules.
+    step_size : int
+        Epochs per step of the "step" schedule.
+    gamma : float
+        The factor (> 0) of the "step" and "exponential" schedules.
+    T_max, eta_min : int, float
+        Half period and floor of the "cosine" schedule.
+
+    Every learning rate of a built-in schedule is checked (> 0) when training starts, so a
+    cosine schedule with ``eta_min=0`` needs ``epochs <= T_max``.
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> gn.LearningRateSchedule("step", step_size=2, gamma=0.5).lr_at(epoch=3, initial=0.1)
+    0.05
     """
+
+    _BUILT_IN = ("step", "exponential", "cosine")
 
     def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0):
         if isinstance(schedule, str):
-            if schedule not in ("step", "exponential", "cosine"):
+            if schedule not in self._BUILT_IN:
                 raise ValueError(f"unknown schedule {schedule!r}; choose 'step', 'exponential', 'cosine' or a function")
-            if schedule == "cosine" and (T_max is None or T_max <= 0):
-                raise ValueError("the cosine schedule needs T_max > 0 (epochs per half period)")
+            if schedule == "cosine" and (T_max is None or not T_max > 0):
+                raise ValueError(f"the cosine schedule needs T_max > 0 (epochs per half period), got {T_max!r}")
+            if schedule == "step" and (isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer))
+                                       or step_size < 1):
+                raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+            if not gamma > 0 or not eta_min >= 0:
+                raise ValueError(f"gamma must be > 0 and eta_min >= 0, got gamma={gamma}, eta_min={eta_min}")
         elif not callable(schedule):
             raise TypeError("schedule must be a name or a function (epoch, initial_lr) -> lr")
         self.schedule, self.step_size, self.gamma, self.T_max, self.eta_min = schedule, step_size, gamma, T_max, eta_min
 
     def lr_at(self, epoch: int, initial: float) -> float:
+        """The learning rate of ``epoch`` for an initial learning rate ``initial``."""
         if self.schedule == "step":
             return initial * self.gamma ** (epoch // self.step_size)
         if self.schedule == "exponential":
@@ -194,33 +283,69 @@ class LearningRateSchedule(Callback):
 
     def on_train_begin(self, logs=None):
         self.initial_lr = self.optimizer.lr
+        if isinstance(self.schedule, str):
+            for epoch in range(self.params.get("epochs", 0)):
+                lr = self.lr_at(epoch, self.initial_lr)
+                if not (lr > 0 and math.isfinite(lr)):
+                    raise ValueError(f"the {self.schedule} schedule gives lr={lr} at epoch {epoch} "
+                                     f"(of {self.params['epochs']}); the learning rate must stay > 0")
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.optimizer.lr = self.lr_at(epoch, self.initial_lr)
+        lr = self.lr_at(epoch, self.initial_lr)
+        if not (lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"the schedule gave lr={lr} at epoch {epoch}; it must be > 0 and finite")
+        self.optimizer.lr = lr
 
 
 class ModelCheckpoint(Callback):
-    """Save the model with ``glassnet.save`` after an epoch: every epoch, or only when
-    ``monitor`` improves (``save_best_only=True``). ``path`` may contain ``{epoch}``."""
+    """Save the model with ``glassnet.save`` at the end of an epoch: every epoch
+    (``save_best_only=False``) or only when ``monitor`` improves on its best value.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file; it may contain ``{epoch}`` (counted from 1), e.g. ``"model-{epoch}.safetensors"``.
+        Its directory must exist.
+    monitor, mode :
+        As for :class:`EarlyStopping`.
+    save_best_only : bool
+        Overwrite ``path`` only when ``monitor`` improves.
+
+    Attributes
+    ----------
+    saved : list of str
+        The paths written, in order.
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> checkpoint = gn.ModelCheckpoint("best.safetensors", monitor="val_accuracy")
+    """
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
         self.path, self.monitor, self.save_best_only = str(path), monitor, save_best_only
+        try:
+            self.path.format(epoch=1)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint path {self.path!r} may hold only the field {{epoch}}: {error}") from None
         self.mode = _mode(monitor, mode)
         self.saved: list = []
 
     def on_train_begin(self, logs=None):
+        from pathlib import Path
+
+        folder = Path(self.path.format(epoch=1)).parent
+        if not folder.is_dir():
+            raise ValueError(f"ModelCheckpoint: the folder {str(folder)!r} does not exist")
         self.best = math.inf if self.mode == "min" else -math.inf
+        self.saved = []
 
     def on_epoch_end(self, epoch, logs=None):
-        from ..io import save
+        from ..io import save  # io sits beside the training layer; imported when first needed
 
-        logs = logs or {}
         if self.save_best_only:
-            if self.monitor not in logs:
-                raise ValueError(f"ModelCheckpoint monitors {self.monitor!r}, the logs hold {sorted(logs)}")
-            value = logs[self.monitor]
-            better = value < self.best if self.mode == "min" else value > self.best
-            if not better:
+            value = _monitored("ModelCheckpoint", self.monitor, logs or {})
+            if not (value < self.best if self.mode == "min" else value > self.best):
                 return
             self.best = value
         path = self.path.format(epoch=epoch + 1)
@@ -229,22 +354,34 @@ class ModelCheckpoint(Callback):
 
 
 class ProgressBar(Callback):
-    """A per-epoch progress bar with loss, metrics and time left (``rich``) on a terminal;
-    one plain line per epoch when the output is not a terminal; nothing at verbose=0."""
+    """Progress of ``fit``: on a terminal, a ``rich`` bar per epoch with the batch loss, the
+    time left, and the epoch's metrics when it ends; when the output is not a terminal (a file,
+    a pipe, a notebook log), one plain line per epoch; at ``verbose=0``, nothing.
 
-    def __init__(self, epochs: int, steps: int, verbose: int = 1, stream=None):
-        self.epochs, self.steps, self.verbose = epochs, steps, verbose
-        self.stream = stream
+    ``fit`` adds one by itself (with its ``verbose``) unless its callbacks hold one.
+
+    Parameters
+    ----------
+    verbose : int
+        0: silent; 1 or more: shown.
+    stream : file, optional
+        Where to write (standard output by default).
+    """
+
+    def __init__(self, verbose: int = 1, stream=None):
+        self.verbose, self.stream = verbose, stream
+        self.progress = None
 
     def _out(self):
         return self.stream or sys.stdout
 
     def on_train_begin(self, logs=None):
+        self.epochs, self.steps = self.params.get("epochs"), self.params.get("steps")
         self.interactive = self.verbose > 0 and getattr(self._out(), "isatty", lambda: False)()
         self.progress = None
         if self.interactive:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
             from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(TextColumn("epoch {task.fields[epoch]}"), BarColumn(),
                                      TextColumn("{task.fields[info]}"), TimeRemainingColumn(),
@@ -264,11 +401,16 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs=None):
         text = "  ".join(f"{key} {value:.4f}" for key, value in (logs or {}).items() if key != "lr")
         if self.progress is not None:
-            self.progress.update(self.task, info=text)
+            self.progress.update(self.task, completed=self.steps, info=text)
         elif self.verbose > 0:
             seconds = time.perf_counter() - self.started
             print(f"epoch {epoch + 1}/{self.epochs}  {text}  ({seconds:.2f} s)", file=self._out(), flush=True)
 
     def on_train_end(self, logs=None):
+        self.close()
+
+    def close(self) -> None:
+        """Stop the live bar (idempotent; ``fit`` calls it also when training fails)."""
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None

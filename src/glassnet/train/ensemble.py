@@ -8,7 +8,7 @@ import numpy as np
 from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
-from .fit import _outputs, fit
+from .fit import _dtype, _inputs, _outputs, fit
 
 
 class Ensemble:
@@ -26,6 +26,16 @@ class Ensemble:
         data. Otherwise each member sees all the data and differs only by its seed.
     seed : int
         Seeds of the members (seed, seed + 1, ...) and of the bootstrap draws.
+
+    The members' outputs must be logits (no final Softmax or Sigmoid layer): the ensemble
+    turns them into probabilities itself (softmax per row for one column per class, sigmoid
+    for a single column) and averages those, the course's "average the predicted
+    probabilities".
+
+    Attributes
+    ----------
+    models : list of Module
+        The trained members, after ``fit``.
 
     Example
     -------
@@ -45,14 +55,27 @@ class Ensemble:
             raise TypeError("build must be a function seed -> (model, optimizer)")
         if not isinstance(n_models, (int, np.integer)) or n_models < 1:
             raise ValueError(f"n_models must be a positive int, got {n_models!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an int (the members use seed, seed + 1, ...), got {seed!r}")
         self.build, self.n_models, self.bootstrap, self.seed = build, int(n_models), bootstrap, seed
         self.models: list = []
 
     def fit(self, X, y, **fit_options) -> "Ensemble":
-        """Train every member with ``glassnet.fit(model, X_k, y_k, optimizer=..., **fit_options)``."""
-        X, y = np.asarray(X), np.asarray(y)
-        if len(X) != len(y) or len(X) == 0:
-            raise ValueError(f"X has {len(X)} samples and y {len(y)}: they must match and not be empty")
+        """Train every member with ``glassnet.fit(model, X_k, y_k, optimizer=..., seed=seed + k,
+        **fit_options)``, where ``(X_k, y_k)`` is the k-th bootstrap sample (or all the data).
+
+        ``fit_options`` are fit's keyword arguments except ``optimizer`` and ``seed`` (the
+        ensemble sets them); ``loss`` is required. Returns the ensemble.
+        """
+        for taken in ("optimizer", "seed"):
+            if taken in fit_options:
+                raise TypeError(f"Ensemble.fit sets {taken!r} itself: build(seed) makes each optimizer, "
+                                "and the members use seed, seed + 1, ...")
+        X = np.asarray(X.data if isinstance(X, Tensor) else X)
+        y = np.asarray(y.data if isinstance(y, Tensor) else y)
+        if X.ndim == 0 or y.ndim == 0 or len(X) != len(y) or len(X) == 0:
+            raise ValueError(f"X has {len(X) if X.ndim else 0} samples and y {len(y) if y.ndim else 0}: "
+                             "they must match and not be empty")
         rng = get_rng(self.seed)
         models = []
         for k in range(self.n_models):
@@ -65,12 +88,17 @@ class Ensemble:
 
     def predict_proba(self, X) -> np.ndarray:
         """The mean of the members' probabilities: softmax of each member's logits (one column per
-        class), or for a single output column the sigmoid, returned as two columns (1 - p, p)."""
+        class), or for a single output column the sigmoid, returned as two columns (1 - p, p).
+
+        Shape
+        -----
+        X: (n_samples, ...) -> (n_samples, n_classes), rows summing to 1.
+        """
         if not self.models:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
         total = 0.0
         for model in self.models:
-            logits = _outputs(model, np.asarray(X, dtype=next(iter(model.parameters())).dtype))
+            logits = _outputs(model, _inputs(X, _dtype(model)))
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:
