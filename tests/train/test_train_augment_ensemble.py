@@ -62,6 +62,8 @@ def test_gaussian_noise_has_the_asked_std_and_is_seeded():
     assert abs(noisy.std() - 0.5) < 0.02 and abs(noisy.mean()) < 0.02
     np.testing.assert_array_equal(noisy, GaussianNoise(0.5)(zeros, np.random.default_rng(0)))
     np.testing.assert_array_equal(GaussianNoise(0.0)(zeros + 1, 0), zeros + 1)
+    on_integers = GaussianNoise(1.0)(np.zeros((100, 10), np.int64), 0)
+    assert on_integers.dtype == np.float64 and on_integers.std() > 0.9
     with pytest.raises(ValueError, match="std must be >= 0"):
         GaussianNoise(-1)
 
@@ -89,8 +91,13 @@ def test_fit_applies_augmentation_to_training_batches_only():
     gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01), epochs=2,
            batch_size=20, shuffle=False, validation_data=(X[:10], y[:10]), augment=[record], verbose=0)
     assert len(seen) == 6 and all(batch.shape == (20, 4) for batch in seen)
+    assert all(batch.dtype == np.float32 for batch in seen)
     np.testing.assert_array_equal(seen[0], X[:20])
     np.testing.assert_array_equal(seen[5], X[40:])
+    # a float64 result is cast to the model's float32
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.01), epochs=1,
+           augment=lambda batch, rng: batch.astype(np.float64), verbose=0)
+    assert model[0].weight.dtype == np.float32
     # seeded augmentation repeats: same seed, same noise, same weights
     weights = []
     for _ in range(2):

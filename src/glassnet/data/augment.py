@@ -22,7 +22,8 @@ from ..random import get_rng
 
 
 class GaussianNoise:
-    """x + N(0, std^2) noise, drawn anew for every value of every batch."""
+    """x + N(0, std^2) noise, drawn anew for every value of every batch (integer inputs
+    become float64; float inputs keep their dtype)."""
 
     def __init__(self, std: float):
         if not std >= 0:
@@ -31,6 +32,8 @@ class GaussianNoise:
 
     def __call__(self, X, rng=None):
         X = np.asarray(X)
+        if X.dtype.kind != "f":
+            X = X.astype(np.float64)
         return X + get_rng(rng).normal(0.0, self.std, X.shape).astype(X.dtype)
 
 

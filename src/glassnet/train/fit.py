@@ -225,7 +225,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         ``weight_decay=wd`` equals ``l2=wd / 2`` on every parameter, biases included.
     augment : callable or list of callables, optional
         ``augment(X_batch, rng) -> X_batch`` applied to each training batch (never to the
-        validation data); a list is chained. See :mod:`glassnet.data.augment`.
+        validation data), its result cast to the model's dtype; a list is chained. See
+        :mod:`glassnet.data.augment`.
 
     Returns
     -------
@@ -323,7 +324,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
             for batch, index in enumerate(_batches(len(X), batch_size, shuffle, rng)):
                 for callback in everyone:
                     callback.on_batch_begin(batch, {})
-                inputs = X[index] if augment is None else augment(X[index], rng)
+                inputs = X[index] if augment is None else np.asarray(augment(X[index], rng), dtype=dtype)
                 value = loss_fn(model(Tensor(inputs)), y[index])
                 if l1:
                     value = value + l1_penalty(weights, l1)
