@@ -1,8 +1,9 @@
 """Training: the fit loop, callbacks and metrics."""
 
 from .callbacks import (
-    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, ProgressBar, TerminateOnNaN,
+    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, TerminateOnNaN,
 )
+from .progress import ProgressBar
 from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
 from . import metrics

@@ -8,7 +8,8 @@ import numpy as np
 from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
-from .fit import _dtype, _inputs, _outputs, fit
+from ._checks import as_inputs, model_dtype
+from .fit import _outputs, fit
 
 
 class Ensemble:
@@ -98,7 +99,7 @@ class Ensemble:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
         total = 0.0
         for model in self.models:
-            logits = _outputs(model, _inputs(X, _dtype(model)))
+            logits = _outputs(model, as_inputs(X, model_dtype(model)))
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:

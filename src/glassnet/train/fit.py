@@ -15,13 +15,15 @@ import math
 
 import numpy as np
 
-from .. import losses as _losses
-from ..nn.module import Module
 from ..optim import l1_penalty, l2_penalty
 from ..random import get_rng, seed as _seed
 from ..tensor import Tensor, no_grad
 from . import metrics as _metrics
-from .callbacks import Callback, History, ProgressBar
+from ._checks import (
+    as_inputs, as_targets, check_model, check_optimizer, loss_function, model_dtype, positive_int,
+)
+from .callbacks import Callback, History
+from .progress import ProgressBar
 
 # Rows per forward pass when fit scores a whole data set at the end of an epoch (bounds memory).
 _SCORING_BATCH = 1024
@@ -35,67 +37,6 @@ class _Trainer:
 
 
 # ---- checks of the arguments (all run before any weight changes) ---------------------------------
-def _loss_function(loss):
-    if callable(loss):
-        return loss
-    if isinstance(loss, str) and not loss.startswith("_") and callable(getattr(_losses, loss, None)):
-        return getattr(_losses, loss)
-    raise ValueError(f"unknown loss {loss!r}; pass a function or a name such as 'cross_entropy' or 'mse'")
-
-
-def _check_model(model) -> None:
-    if not isinstance(model, Module):
-        raise TypeError(f"model must be a glassnet.nn.Module, got {type(model).__name__}")
-
-
-def _check_optimizer(optimizer, model) -> None:
-    if not all(hasattr(optimizer, name) for name in ("step", "zero_grad", "lr")):
-        raise TypeError(f"optimizer must be a glassnet.optim optimizer (step, zero_grad, lr), "
-                        f"got {type(optimizer).__name__}")
-    params = getattr(optimizer, "params", None)
-    own = {id(p) for p in model.parameters()}
-    if params is not None and not any(id(p) in own for p in params):
-        raise ValueError("the optimizer holds none of this model's parameters; build it with "
-                         "optimizer(model.parameters(), ...)")
-
-
-def _positive_int(name: str, value, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        also = " or None (full batch)" if allow_none else ""
-        raise ValueError(f"{name} must be a positive int{also}, got {value!r}")
-
-
-def _dtype(model):
-    first = next(iter(model.parameters()), None)
-    return first.dtype if first is not None else np.dtype(np.float32)
-
-
-def _inputs(X, dtype, name="X") -> np.ndarray:
-    X = np.asarray(X.data if isinstance(X, Tensor) else X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to train on")
-    X = X.astype(dtype, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return X
-
-
-def _targets(y, n: int, name="y") -> np.ndarray:
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
-    if y.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
-    if y.ndim == 0 or len(y) != n:
-        x_name = "X_val" if name == "y_val" else "X"
-        raise ValueError(f"{x_name} has {n} samples but {name} has {len(y) if y.ndim else 0}: they must match")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return y
-
-
 def _check_targets(model, X, y, loss_fn, name="y") -> None:
     """Run the model and the loss on a few rows (the first, and those holding the smallest and
     the largest target) in eval mode without a graph. A model that does not take X's shape, or
@@ -258,11 +199,11 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     >>> history.history["accuracy"][-1] > 0.9
     True
     """
-    _check_model(model)
-    loss_fn = _loss_function(loss)
-    _check_optimizer(optimizer, model)
-    _positive_int("epochs", epochs)
-    _positive_int("batch_size", batch_size, allow_none=True)
+    check_model(model)
+    loss_fn = loss_function(loss)
+    check_optimizer(optimizer, model)
+    positive_int("epochs", epochs)
+    positive_int("batch_size", batch_size, allow_none=True)
     for name, value in (("l1", l1), ("l2", l2)):
         if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= value < math.inf:
             raise ValueError(f"l1 and l2 must be finite numbers >= 0, got {name}={value!r}")
@@ -280,9 +221,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     metric_fns = _metric_functions(metrics, loss_fn)
     augment = _augmentation(augment)
 
-    dtype = _dtype(model)
-    X = _inputs(X, dtype)
-    y = _targets(y, len(X))
+    dtype = model_dtype(model)
+    X = as_inputs(X, dtype)
+    y = as_targets(y, len(X))
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
     X_val = y_val = None
     if validation_split is not None:
@@ -295,8 +236,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
-        X_val = _inputs(validation_data[0], dtype, "X_val")
-        y_val = _targets(validation_data[1], len(X_val), "y_val")
+        X_val = as_inputs(validation_data[0], dtype, "X_val")
+        y_val = as_targets(validation_data[1], len(X_val), "y_val")
         if X_val.shape[1:] != X.shape[1:]:
             raise ValueError(f"X_val samples have shape {X_val.shape[1:]}, X samples {X.shape[1:]}: they must match")
     _check_targets(model, X, y, loss_fn)
@@ -382,12 +323,12 @@ def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> di
     >>> sorted(gn.evaluate(model, np.ones((4, 2)), np.array([0, 1, 1, 0]), loss="cross_entropy"))
     ['accuracy', 'loss']
     """
-    _check_model(model)
-    loss_fn = _loss_function(loss)
-    _positive_int("batch_size", batch_size, allow_none=True)
+    check_model(model)
+    loss_fn = loss_function(loss)
+    positive_int("batch_size", batch_size, allow_none=True)
     metric_fns = _metric_functions(metrics, loss_fn)
-    X = _inputs(X, _dtype(model))
-    y = _targets(y, len(X))
+    X = as_inputs(X, model_dtype(model))
+    y = as_targets(y, len(X))
     return _scores(model, X, y, loss_fn, metric_fns, batch_size)
 
 
@@ -410,6 +351,6 @@ def predict(model, X, *, batch_size=None) -> np.ndarray:
     >>> gn.predict(nn.Sequential(nn.Linear(3, 2, rng=0)), np.ones((5, 3)), batch_size=2).shape
     (5, 2)
     """
-    _check_model(model)
-    _positive_int("batch_size", batch_size, allow_none=True)
-    return _outputs(model, _inputs(X, _dtype(model)), batch_size)
+    check_model(model)
+    positive_int("batch_size", batch_size, allow_none=True)
+    return _outputs(model, as_inputs(X, model_dtype(model)), batch_size)
