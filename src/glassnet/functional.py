@@ -506,7 +506,11 @@ def attention_bias(scores_shape: tuple, dtype, attn_mask=None, key_padding_mask=
     biases = []
     if attn_mask is not None:
         bias = ops.mask_bias(attn_mask, np.dtype(dtype), "attn_mask")
-        if bias.ndim < 2 or np.broadcast_shapes(bias.shape, scores_shape) != tuple(scores_shape):
+        try:
+            fits = bias.ndim >= 2 and np.broadcast_shapes(bias.shape, scores_shape) == tuple(scores_shape)
+        except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(f"attn_mask must broadcast to the scores' shape {tuple(scores_shape)} "
                              f"(..., L={length}, S={keys}), e.g. ({length}, {keys}); got shape {bias.shape}")
         biases.append(bias)
