@@ -214,7 +214,7 @@ def test_dropout_narrows_the_gap_between_training_and_validation_loss():
             assert history["loss"][-1] < 0.01  # both memorize the training set
             gaps[p].append(history["val_loss"][-1] - history["loss"][-1])
     assert all(with_dropout < plain for with_dropout, plain in zip(gaps[0.5], gaps[0.0]))
-    assert np.mean(gaps[0.5]) < 0.8 * np.mean(gaps[0.0])  # measured: 1.17 against 1.75
+    assert np.mean(gaps[0.5]) < 0.8 * np.mean(gaps[0.0])  # measured: 1.03 against 1.72
 
 
 def test_l1_drives_weights_to_zero_and_l2_shrinks_them():
