@@ -156,7 +156,8 @@ class _RecurrentBase(Module):
         return Tensor(value, dtype=self.dtype)
 
     def _weights(self, layer: int, suffix: str) -> tuple:
-        get = self.__dict__.get
+        """(W_ih, W_hh, b_ih, b_hh) of one layer and direction (biases None when bias=False)."""
+        get = self._parameters.get
         return (get(f"weight_ih_l{layer}{suffix}"), get(f"weight_hh_l{layer}{suffix}"),
                 get(f"bias_ih_l{layer}{suffix}"), get(f"bias_hh_l{layer}{suffix}"))
 
@@ -198,7 +199,8 @@ _DOC_COMMON = """
         False: ``(seq_len, batch, features)``, PyTorch's default. The states h0 / h_n are
         ``(num_layers * num_directions, batch, H)`` either way, as in PyTorch.
     dropout : float in [0, 1)
-        Dropout on the outputs of every layer but the last, in training mode only (PyTorch's rule).
+        Dropout on the outputs of every layer but the last, in training mode only (PyTorch's
+        rule; so with one layer it changes nothing).
     bidirectional : bool
         Also run each layer from the end of the sequence; the two outputs are concatenated
         (forward first), so the output has 2H features.
