@@ -6,14 +6,14 @@ hidden sizes the Python cost of those nodes is the whole run time. Here the forw
 time in NumPy and keeps what the backward needs; the backward loops back over time, also in NumPy.
 Each cell has a forward step and a backward step, side by side, with the formulas.
 
-The work per step is one matrix product for all gates, never one per gate:
+The matrix products cover all gates at once, never one gate at a time, and the two directions
+of a bidirectional layer share each ``np.matmul`` call (a batch of two):
 
-* the input projections of every time step come first, in one product:
-  ``gx[t] = x[t] @ W_ih + b_ih`` for all t, all gates and all directions at once;
-* each step makes one product ``W_hh^T h`` per direction, for all gates together (the
-  directions batched in one ``np.matmul`` call);
+* the input projections of every time step come first, in one product per direction:
+  ``gx[t] = x[t] @ W_ih + b_ih`` for all t and all gates;
+* each step makes one product ``W_hh^T h`` per direction, for all gates;
 * the backward collects the per-step gate gradients and makes dx, dW_ih, dW_hh and the bias
-  gradients with single products after the loop; inside the loop the only product is
+  gradients with one product (or sum) each after the loop; inside the loop the only product is
   ``W_hh da``.
 
 Layout inside the loops, chosen for speed with small hidden sizes (there every NumPy call costs
