@@ -476,6 +476,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, key_padding_
     if key.shape[-1] != query.shape[-1]:
         raise ValueError(f"scaled_dot_product_attention: key must have query's {query.shape[-1]} "
                          f"features, got key shape {key.shape} and query shape {query.shape}")
+    if key.shape[-2] == 0:
+        raise ValueError(f"scaled_dot_product_attention: key must hold at least one position "
+                         f"(S >= 1) to attend to, got key shape {key.shape}")
     if value.shape[-2] != key.shape[-2]:
         raise ValueError(f"scaled_dot_product_attention: value must have one row per key "
                          f"({key.shape[-2]}), got value shape {value.shape} and key shape {key.shape}")

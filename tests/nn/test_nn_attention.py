@@ -172,6 +172,8 @@ def test_sdpa_dropout_on_the_weights(rng):
      r"query must have 2 or more dimensions \(\.\.\., sequence, features\), got shape \(3,\)"),
     (lambda q: F.scaled_dot_product_attention(q, q[..., :2], q), ValueError,
      r"key must have query's 3 features, got key shape \(2, 4, 2\)"),
+    (lambda q: F.scaled_dot_product_attention(q, q[:, :0], q[:, :0]), ValueError,
+     r"key must hold at least one position \(S >= 1\) to attend to, got key shape \(2, 0, 3\)"),
     (lambda q: F.scaled_dot_product_attention(q, q, q[:, :3]), ValueError,
      r"value must have one row per key \(4\), got value shape \(2, 3, 3\)"),
     (lambda q: F.scaled_dot_product_attention(q, q[:1].repeat(3, 0), q), ValueError,
@@ -321,12 +323,48 @@ def test_unbatched_input_matches_torch(rng):
     assert_same(ours, theirs, ours_result, theirs_result)
 
 
-def test_need_weights_false_returns_none_and_the_same_output(rng):
-    ours, theirs = make_pair(6, 2)
-    x = rng.normal(size=(2, 4, 6))
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), need_weights=False)
+@pytest.mark.parametrize("num_heads", [1, 2])
+@pytest.mark.parametrize("masks", ["none", "padding_and_causal", "per_head_float", "sequence_first"])
+def test_need_weights_false_uses_the_fused_op_and_matches_torch(rng, num_heads, masks):
+    ours, theirs = make_pair(6, num_heads, batch_first=masks != "sequence_first")
+    x = rng.normal(size=(3, 5, 6))
+    padding = np.zeros((3, 5), dtype=bool)
+    padding[1, 3:], padding[2, 1:] = True, True
+    kwargs = {"none": {}, "sequence_first": {"key_padding_mask": padding.T.copy()},  # (N=5, S=3)
+              "padding_and_causal": {"key_padding_mask": padding, "is_causal": True},
+              "per_head_float": {"attn_mask": rng.normal(size=(3 * num_heads, 5, 5))}}[masks]
+    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), need_weights=False,
+                                          **kwargs)
     assert ours_result[1] is None
     assert_same(ours, theirs, ours_result, theirs_result)
+
+
+def test_fused_self_attention_op_matches_finite_differences(rng):
+    bias = gn.ops.mask_bias(rng.random((2, 2, 3, 3)) < 0.3, np.dtype(np.float64), "mask")
+    bias[..., 0] = rng.normal(size=(2, 2, 3))  # the first key stays visible, with a float bias
+    dropout_mask = (rng.random((2, 2, 3, 3)) > 0.3) * 1.5
+    check_finite_differences(lambda qkv: gn.ops.self_attention(qkv, 2, bias, 0.6, dropout_mask),
+                             rng.normal(size=(2, 3, 12)))
+    check_finite_differences(lambda qkv: gn.ops.self_attention(qkv, 1, None, 0.4), rng.normal(size=(1, 4, 6)))
+
+
+def test_fused_and_composed_paths_agree_with_dropout_and_fully_masked_queries(rng):
+    x = rng.normal(size=(3, 4, 6))
+    padding = np.zeros((3, 4), dtype=bool)
+    padding[0] = True  # every key of sequence 0 is padding
+    results = []
+    for need_weights in (False, True):
+        layer = nn.MultiheadAttention(6, 3, dropout=0.4, dtype=np.float64, rng=11)
+        layer.in_proj_bias.data[...] = np.linspace(-1, 1, 18)
+        x_tensor = gn.Tensor(x, requires_grad=True)
+        out, _ = layer(x_tensor, x_tensor, x_tensor, key_padding_mask=padding, is_causal=True,
+                       need_weights=need_weights)
+        (out * gn.Tensor(np.cos(np.arange(out.size)).reshape(out.shape))).sum().backward()
+        results.append([out.data, x_tensor.grad] + [p.grad for p in layer.parameters()])
+    for fused, composed in zip(*results):
+        np.testing.assert_allclose(fused, composed, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(results[0][1][0], 0.0)  # no gradient into the all-padding sequence
+    assert np.isfinite(results[0][0]).all()
 
 
 def test_float32_matches_torch(rng):
@@ -487,6 +525,8 @@ def test_constructor_errors(arguments, error, message):
      r"key must have 3 dimensions like the query \(shape \(2, 3, 4\)\), got shape \(3, 4\)"),
     (lambda m, x: m(x[..., :3], x, x), ValueError,
      r"MultiheadAttention\(embed_dim=4, kdim=4, vdim=4\) expects query with 4 features, got shape \(2, 3, 3\)"),
+    (lambda m, x: m(x, x[:, :0], x[:, :0]), ValueError,
+     r"key must hold at least one position \(S >= 1\) to attend to, got shape \(2, 0, 4\)"),
     (lambda m, x: m(x, x, x[:, :2]), ValueError,
      r"key and value must have the same batch and length, got shapes \(2, 3, 4\) and \(2, 2, 4\)"),
     (lambda m, x: m(x[:1], x, x), ValueError,

@@ -180,13 +180,17 @@ class MultiheadAttention(Module):
             key = query if self_attention else ops.swapaxes(key, 0, 1)
             value = key if same_key_value else ops.swapaxes(value, 0, 1)
         batch, length, keys = query.shape[0], query.shape[1], key.shape[1]
-        q, k, v = self._project(query, key, value, self_attention, same_key_value)
         mask = None if attn_mask is None else self._head_mask(attn_mask, batch, length, keys)
-        out, weights = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
-            dropout_p=self.dropout, training=self.training, rng=self.rng, need_weights=True)
-        # (N, H, L, D) -> (N, L, H, D) -> (N, L, E): the heads side by side, then projected.
-        out = self.out_proj(out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim))
+        if self_attention and self.in_proj_weight is not None and not need_weights:
+            out = self._fused_self_attention(query, mask, key_padding_mask, is_causal)
+        else:
+            q, k, v = self._project(query, key, value, self_attention, same_key_value)
+            out, weights = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=mask, key_padding_mask=key_padding_mask, is_causal=is_causal,
+                dropout_p=self.dropout, training=self.training, rng=self.rng, need_weights=True)
+            # (N, H, L, D) -> (N, L, H, D) -> (N, L, E): the heads side by side.
+            out = out.transpose(0, 2, 1, 3).reshape(batch, length, self.embed_dim)
+        out = self.out_proj(out)
         if not batched:
             out = out.reshape(out.shape[1:])
         elif not self.batch_first:
@@ -196,6 +200,19 @@ class MultiheadAttention(Module):
         if average_attn_weights:
             weights = weights.mean(axis=1)
         return out, (weights if batched else weights.reshape(weights.shape[1:]))
+
+    def _fused_self_attention(self, x, mask, key_padding_mask, is_causal) -> Tensor:
+        """The heads' outputs side by side, ``(N, L, E)``, by ``ops.self_attention``: the same
+        numbers as the composed path, in one graph node (the transformer encoder's case)."""
+        batch, length = x.shape[:2]
+        scores_shape = (batch, self.num_heads, length, length)
+        bias = F.attention_bias(scores_shape, self.dtype, mask, key_padding_mask, is_causal)
+        dropout_mask = None
+        if self.training and self.dropout > 0:  # drawn as F.dropout draws its mask
+            keep = get_rng(self.rng).random(scores_shape) >= self.dropout
+            dropout_mask = keep * self.dtype.type(1.0 / (1.0 - self.dropout))
+        qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)
+        return ops.self_attention(qkv, self.num_heads, bias, 1.0 / math.sqrt(self.head_dim), dropout_mask)
 
     def _check_inputs(self, query, key, value) -> bool:
         """Check ranks and sizes; return whether the inputs are batched (3-D)."""
@@ -212,6 +229,9 @@ class MultiheadAttention(Module):
                 raise ValueError(f"MultiheadAttention(embed_dim={self.embed_dim}, kdim={self.kdim}, "
                                  f"vdim={self.vdim}) expects {name} with {size} features, got shape "
                                  f"{tensor.shape}")
+        if key.shape[-2 if (self.batch_first or key.ndim == 2) else 0] == 0:
+            raise ValueError(f"MultiheadAttention: key must hold at least one position (S >= 1) to "
+                             f"attend to, got shape {key.shape}")
         if key.shape[:-1] != value.shape[:-1]:
             raise ValueError(f"MultiheadAttention: key and value must have the same batch and length, "
                              f"got shapes {key.shape} and {value.shape}")

@@ -1,6 +1,6 @@
 """Differentiable primitives, by family. In each file a forward is followed by its backward."""
 
-from .attention import causal_mask, mask_bias, masked_softmax
+from .attention import causal_mask, mask_bias, masked_softmax, self_attention
 from .conv import avg_pool, conv, max_pool
 from .elementwise import (
     abs,
@@ -48,5 +48,5 @@ __all__ = [
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",
     "transpose", "var", "where", "gru_layer", "lstm_layer", "rnn_layer",
-    "causal_mask", "mask_bias", "masked_softmax",
+    "causal_mask", "mask_bias", "masked_softmax", "self_attention",
 ]
