@@ -54,7 +54,9 @@ class MultiheadAttention(Module):
 
     and the heads are concatenated and projected by ``out_proj``. In self-attention (``query``,
     ``key`` and ``value`` the same object) the three projections are one matrix product with
-    ``in_proj_weight``.
+    ``in_proj_weight``, and when no weights are asked (``need_weights=False``, as the transformer
+    encoder asks) everything between that product and ``out_proj`` is one fused op,
+    ``glassnet.ops.self_attention``, with the same numbers.
 
     Parameters
     ----------
