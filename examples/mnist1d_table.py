@@ -22,6 +22,10 @@ weights (the data and the batch order are fixed, as in the paper); the table sho
 the standard deviation beside the published accuracies (logistic regression 32%, MLP 68%,
 CNN 94%, GRU 91%). PyTorch with this protocol gets MLP 67.5%, CNN 94.8%, GRU 91.7%.
 
+The full table (12 runs of 6,000 steps) takes 4-8 minutes on a 2-core machine, the GRU most of
+it. The products here are small, so NumPy's BLAS runs on one thread (``--threads``): a second
+thread mostly waits and spins, and on a busy machine makes each step several times slower.
+
     python examples/mnist1d_table.py [--seeds 3] [--steps 6000] [--models logreg,mlp,cnn,gru]
 """
 
@@ -33,6 +37,7 @@ import statistics
 import time
 
 import numpy as np
+from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
 import glassnet as gn
 from glassnet import losses, nn, optim
@@ -167,7 +172,7 @@ def main(models=tuple(BUILDERS), seeds: int = 3, steps: int = STEPS, verbose: bo
 
     Returns ``{name: {"accuracies": [...], "mean": float, "std": float, "published": float,
     "seconds": float}}`` and, when ``verbose``, prints one line per run and the table."""
-    models = list(models)
+    models = [models] if isinstance(models, str) else list(models)
     for name in models:
         if name not in BUILDERS:
             raise ValueError(f"unknown model {name!r}; choose from {', '.join(BUILDERS)}")
@@ -215,6 +220,7 @@ def _cli(argv=None) -> dict:
     parser.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
     parser.add_argument("--models", default=",".join(BUILDERS),
                         help=f"comma-separated subset of {','.join(BUILDERS)} (default: all)")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = parser.parse_args(argv)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in BUILDERS]
@@ -224,7 +230,10 @@ def _cli(argv=None) -> dict:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
-    return main(models, args.seeds, args.steps)
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
+    with threadpool_limits(args.threads, user_api="blas"):
+        return main(models, args.seeds, args.steps)
 
 
 if __name__ == "__main__":

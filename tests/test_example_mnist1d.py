@@ -157,7 +157,7 @@ def test_main_trains_every_model_and_fills_the_table(capsys, data):
 
 def test_shortened_cnn_run_reaches_85_percent(data):
     # 2,000 of the paper's 6,000 steps (50 passes over the data): 90.4-92.3% for seeds 0-4,
-    # about 12 s on one core.
+    # 5-8 s on one core of a busy machine.
     results = example.main(models=["cnn"], seeds=1, steps=2000, verbose=False, data=data)
     assert results["cnn"]["mean"] >= 0.85
 
@@ -170,3 +170,16 @@ def test_shortened_cnn_run_reaches_85_percent(data):
 def test_main_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         example.main(**kwargs)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--models", "cnn,foo"], "--models takes names from logreg,mlp,cnn,gru, got 'cnn,foo'"),
+    (["--seeds", "0"], "--seeds must be >= 1, got 0"),
+    (["--steps", "-5"], "--steps must be >= 1, got -5"),
+    (["--threads", "0"], "--threads must be >= 1, got 0"),
+])
+def test_command_line_rejects_bad_options(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        example._cli(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
