@@ -16,9 +16,11 @@ transformer reads random digit sequences and their sorted targets.
 Each (model, peer) pair runs in its own child process, the peers alternate, and each pair runs
 ``--repeats`` times (default 3); after ``--warmup`` untimed steps a child times ``--steps`` steps.
 The table shows the median ms per step, samples/s and the ratio of glassnet's speed to
-PyTorch's. PyTorch gets the same number of threads as NumPy's BLAS (``--threads`` sets both).
+PyTorch's. Both peers get ``--threads`` threads (NumPy's BLAS and ``torch.set_num_threads``),
+default 1: the products of these models are small, and on a 2-core machine shared with other
+work a second thread mostly spins and makes both peers' steps several times slower.
 
-    python benchmarks/deep.py [--repeats 3] [--models cnn,gru,transformer] [--threads N]
+    python benchmarks/deep.py [--repeats 3] [--models cnn,gru,transformer] [--threads 1]
 """
 
 from __future__ import annotations
@@ -189,8 +191,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="timed steps per run (default: " + ", ".join(f"{m} {s}" for m, s in STEPS.items()) + ")")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps first (default 20)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="BLAS (and PyTorch) threads for every child (default: NumPy's default)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="BLAS and PyTorch threads in every child (default 1)")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -200,16 +202,15 @@ def main() -> None:
     models = [m for m in args.models.split(",") if m]
     if not models or any(m not in MODELS for m in models):
         parser.error(f"--models takes names from {','.join(MODELS)}, got {args.models!r}")
-    for name in ("repeats", "steps", "threads"):
+    for name in ("repeats", "steps", "threads"):  # steps may be None (each model's default)
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f"--{name} must be >= 1, got {value}")
     if args.warmup < 0:
         parser.error(f"--warmup must be >= 0, got {args.warmup}")
     env = dict(os.environ)
-    if args.threads:
-        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[variable] = str(args.threads)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[variable] = str(args.threads)
 
     seconds = {(m, p): [] for m in models for p in PEERS}
     threads = None
