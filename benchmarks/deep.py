@@ -14,8 +14,9 @@ depend on the values; this spares each child the few seconds of mnist1d's genera
 transformer reads random digit sequences and their sorted targets.
 
 Each (model, peer) pair runs in its own child process, the peers alternate, and each pair runs
-``--repeats`` times (default 3); after ``--warmup`` untimed steps a child times ``--steps`` steps.
-The table shows the median ms per step, samples/s and the ratio of glassnet's speed to
+``--repeats`` times (default 3); after ``--warmup`` untimed steps a child times ``--steps`` steps
+in 5 chunks and reports the median chunk's time per step. The table shows the median over the
+repeats of ms per step, samples/s and the ratio of glassnet's speed to
 PyTorch's. Both peers get ``--threads`` threads (NumPy's BLAS and ``torch.set_num_threads``),
 default 1: the products of these models are small, and on a 2-core machine shared with other
 work a second thread mostly spins and makes both peers' steps several times slower.
@@ -168,14 +169,22 @@ def steps_pytorch(model_name: str, batches, warmup: int, steps: int) -> float:
     return _time_steps(step, batches, warmup, steps)
 
 
-def _time_steps(step, batches, warmup: int, steps: int) -> float:
-    """Seconds per step over ``steps`` timed steps, after ``warmup`` untimed ones."""
+def _time_steps(step, batches, warmup: int, steps: int, chunks: int = 5) -> float:
+    """Seconds per step: after ``warmup`` untimed steps, ``steps`` steps are timed in ``chunks``
+    runs of consecutive steps, and the median chunk counts (a chunk during which another
+    process took the core does not move it)."""
     for i in range(warmup):
         step(*batches[i % len(batches)])
-    start = time.perf_counter()
-    for i in range(steps):
-        step(*batches[(warmup + i) % len(batches)])
-    return (time.perf_counter() - start) / steps
+    chunks = max(1, min(chunks, steps))
+    times, done = [], warmup
+    for chunk in range(chunks):
+        size = steps // chunks + (chunk < steps % chunks)
+        start = time.perf_counter()
+        for i in range(done, done + size):
+            step(*batches[i % len(batches)])
+        times.append((time.perf_counter() - start) / size)
+        done += size
+    return statistics.median(times)
 
 
 def child(peer: str, model: str, warmup: int, steps: int) -> None:
