@@ -417,7 +417,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, key_padding_
     Masks follow ``torch.nn.MultiheadAttention``: a **boolean mask is True where a key is masked
     out**; a float mask is added to the scores (-inf masks out). This is the opposite of the
     boolean ``attn_mask`` of ``torch.nn.functional.scaled_dot_product_attention``, where True
-    means "may attend": invert such a mask (``~mask``) when porting code. A query whose keys are
+    means "may attend": invert such a mask (``~mask``) when porting code. Masks are constants (no
+    gradient flows into a float mask). A query whose keys are
     all masked out gets weights of zero and an output of zero (no NaN), and no gradient flows
     back through it; PyTorch's ``scaled_dot_product_attention`` does the same, its
     ``MultiheadAttention`` gives NaN.
