@@ -69,7 +69,8 @@ def torch_twin(name, model):
     """The PyTorch model of ``name`` holding ``model``'s weights (Linear and recurrent weights
     are stored transposed in glassnet, convolution weights alike)."""
     twin = {"logreg": lambda: torch.nn.Linear(40, 10), "mlp": TorchMLP, "cnn": TorchCNN, "gru": TorchGRU}[name]()
-    twin = twin.double() if next(model.parameters()).dtype == np.float64 else twin
+    # Explicit dtype: other test modules set PyTorch's default dtype to float64 when they load.
+    twin = twin.double() if next(model.parameters()).dtype == np.float64 else twin.float()
     ours = dict(model.named_parameters())
     theirs = dict(twin.named_parameters())
     assert sorted(ours) == sorted(theirs)
