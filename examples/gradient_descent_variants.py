@@ -12,8 +12,8 @@ the same number of epochs (passes over the training set). Only ``batch_size`` ch
                       compromise (and what vectorized hardware is good at)
 
 All three lower the loss. Per epoch, the variants with more, smaller steps get further, but
-every step costs a forward and a backward pass: here an epoch of stochastic updates takes about
-25 times as long as an epoch of mini-batches (12 vectorized steps instead of 375 small ones).
+every step costs a forward and a backward pass: here an epoch of stochastic updates takes 20 to
+30 times as long as an epoch of mini-batches (12 vectorized steps instead of 375 small ones).
 
     python examples/gradient_descent_variants.py [--fast] [--out DIR] [--seed N]
 

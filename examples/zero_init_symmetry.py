@@ -11,7 +11,7 @@ The same MLP 2-10-2 with sigmoid hidden units is trained three times on circles
 (biases 0). With zeros every hidden unit computes the same sigmoid(0) = 0.5, receives the same
 error signal delta_j = (sum_k W2_jk delta_k) h_j (1 - h_j) through identical outgoing weights,
 and so gets the same update: after training, the 10 units' incoming weight vectors (W1 column
-and bias) are still exactly equal, bit for bit, although they moved far from 0. The network is
+and bias) are still exactly equal, bit for bit, although they moved away from 0. The network is
 a 2-1-2 network in disguise and cannot draw the closed boundary circles need. Random initial
 weights make the units different from the first step, and they learn different features.
 
