@@ -76,12 +76,9 @@ def make_optimizer(name: str, params, lr: float, l2: float = 0.0):
 
 
 def accuracy(model, X, y) -> float:
-    from . import Tensor, no_grad
+    from .train import predict
 
-    model.eval()
-    with no_grad():
-        scores = model(Tensor(X)).numpy()
-    return float(np.mean(scores.argmax(axis=1) == y))
+    return float(np.mean(predict(model, X).argmax(axis=1) == y))
 
 
 # ---- glassnet demo ----------------------------------------------------------------------------
@@ -177,11 +174,9 @@ def _score(model, X, y, task: str) -> dict:
     """Accuracy for a classifier; mean squared error and R^2 for a regressor."""
     if task == "classification":
         return {"accuracy": accuracy(model, X, y)}
-    import glassnet as gn
+    from .train import predict
 
-    model.eval()
-    with gn.no_grad():
-        predicted = model(gn.Tensor(X)).numpy().reshape(-1)
+    predicted = predict(model, X).reshape(-1)
     mse = float(np.mean((predicted - y) ** 2))
     return {"mse": mse, "r2": 1.0 - mse / float(np.var(y)) if np.var(y) > 0 else float("nan")}
 
@@ -273,9 +268,7 @@ def predict(args, stream=None) -> np.ndarray:
     model, info = _load_model(args.model)
     X, columns = _read_features(args.input, info)
     _check_width(model, X, args.model)
-    model.eval()
-    with gn.no_grad():
-        logits = model(gn.Tensor(X.astype(np.float32))).numpy()
+    logits = gn.predict(model, X)
     if info.get("task") == "regression":
         rows = [[f"{value:.6g}"] for value in logits.reshape(-1)]
         _write_rows(["prediction"], rows, args.output, stream)

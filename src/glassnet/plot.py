@@ -21,7 +21,8 @@ import numpy as np
 
 from . import functional as F
 from . import losses as _losses
-from .tensor import Tensor, no_grad
+from .tensor import Tensor
+from .train import predict
 
 
 def _pyplot():
@@ -41,22 +42,6 @@ def _finish(fig, path):
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, format="png", dpi=110)
     return fig
-
-
-def _scores(model, points: np.ndarray) -> np.ndarray:
-    """The model's outputs for ``points``, in eval mode and without a graph."""
-    was_training = getattr(model, "training", False)
-    if hasattr(model, "eval"):
-        model.eval()
-    try:
-        first = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
-        dtype = first.dtype if first is not None else np.float32
-        with no_grad():
-            out = model(Tensor(points.astype(dtype)))
-    finally:
-        if was_training and hasattr(model, "train"):
-            model.train()
-    return np.asarray(out.data if isinstance(out, Tensor) else out)
 
 
 def decision_boundary(model, X, y, *, title=None, resolution=200, path=None, ax=None):
@@ -87,7 +72,7 @@ def decision_boundary(model, X, y, *, title=None, resolution=200, path=None, ax=
     if hasattr(model, "predict") and not hasattr(model, "parameters"):
         classes = np.asarray(model.predict(points))
     else:
-        scores = _scores(model, points)
+        scores = predict(model, points)
         if scores.ndim == 1 or scores.shape[1] == 1:
             scores = scores.reshape(-1)
             # One column: probabilities in [0, 1] are cut at 1/2, anything else (logits) at 0.
