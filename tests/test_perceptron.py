@@ -228,7 +228,7 @@ def test_predict_errors():
 def test_docstring_example_runs():
     import doctest
 
-    import glassnet.sklearn
+    import glassnet.sklearn.perceptron
 
-    result = doctest.testmod(glassnet.sklearn)
+    result = doctest.testmod(glassnet.sklearn.perceptron)
     assert result.attempted >= 3 and result.failed == 0

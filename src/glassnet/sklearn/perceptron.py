@@ -1,7 +1,4 @@
-"""scikit-learn estimators built on glassnet: fit, predict, score, and the attributes ending in ``_``.
-
-For now the course's perceptron; the MLP estimators follow.
-"""
+"""The course's perceptron as a scikit-learn estimator."""
 
 from __future__ import annotations
 
@@ -12,15 +9,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, check_X_y
+from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 
-from .random import get_rng
-
-try:  # scikit-learn >= 1.6
-    from sklearn.utils.validation import validate_data as _validate_data
-except ImportError:  # older releases validate through a method of BaseEstimator
-    def _validate_data(estimator, *args, **kwargs):
-        return estimator._validate_data(*args, **kwargs)
+from ..random import get_rng
 
 __all__ = ["Perceptron"]
 
@@ -115,7 +106,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         if len(classes) < 2:
             raise ValueError(f"y holds one class only ({classes[0].tolist()!r}); a perceptron "
                              "needs at least two classes")
-        X, y = _validate_data(self, X, y, dtype=np.float64)
+        X, y = validate_data(self, X, y, dtype=np.float64)
         rng = get_rng(self.random_state)
 
         # targets t[i, k] in {0, 1}: one column for binary (the positive class), else one per class
@@ -154,7 +145,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """z = w0 + w . x per sample: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
         check_is_fitted(self)
-        X = _validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
         z = X @ self.coef_.T + self.intercept_
         return z.ravel() if len(self.classes_) == 2 else z
 
