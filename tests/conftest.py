@@ -1,5 +1,10 @@
+import os
 import sys
 from pathlib import Path
+
+# scikit-learn's estimator checks include one of array-API input (NumPy arrays with
+# array_api_dispatch on); it needs scipy's array-API mode, which is read when scipy is imported.
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np
 import pytest
