@@ -265,11 +265,11 @@ class BaseMLP(BaseEstimator):
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped")
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        if self.batch_norm and batch_size < 2:
+            raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
+                             f"{n_samples} sample(s) with batch_size={self.batch_size!r}")
         starts = list(range(0, n_samples, batch_size))
         if self.batch_norm and n_samples - starts[-1] == 1:
-            if len(starts) == 1:
-                raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
-                                 f"{n_samples} sample(s) with batch_size={self.batch_size!r}")
             starts.pop()  # batch norm cannot train on a batch of one: the last batch takes it
         bounds = list(zip(starts, starts[1:] + [n_samples]))
         order = np.arange(n_samples)
@@ -319,9 +319,10 @@ class BaseMLP(BaseEstimator):
             return 0.0  # every sample of the batch has weight 0: nothing to learn from
         optimizer = self._optimizer
         optimizer.zero_grad()
-        loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
-        loss.backward()
-        value = float(loss.data) + self._add_penalties(total)
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: one clear error below
+            loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
+            loss.backward()
+            value = float(loss.data) + self._add_penalties(total)
         if not math.isfinite(value):
             raise ValueError(f"The training loss became {value} in epoch {self.n_iter_ + 1}; the "
                              "estimator is left as it was. Lower learning_rate_init or scale X.")
@@ -334,7 +335,8 @@ class BaseMLP(BaseEstimator):
         if self.solver == "adamw" and self.alpha:
             for layer in self._linear_layers():  # AdamW's decoupled decay: W = W - lr alpha W
                 layer.weight.data *= 1.0 - optimizer.lr * self.alpha
-        optimizer.step()
+        with np.errstate(over="ignore", invalid="ignore"):
+            optimizer.step()
         return value
 
     def _add_penalties(self, total: float) -> float:
