@@ -232,3 +232,37 @@ def test_docstring_example_runs():
 
     result = doctest.testmod(glassnet.sklearn.perceptron)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_perceptron_partial_fit_is_the_online_rule():
+    """Feeding the samples one call at a time applies the rule sample by sample: the same
+    weights as one unshuffled epoch of fit."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.5, 2.0]])
+    y = np.array(["no", "no", "no", "yes", "yes"])
+    epoch = Perceptron(max_iter=1, shuffle=False)
+    with pytest.warns(ConvergenceWarning):
+        epoch.fit(X, y)
+    online = Perceptron(shuffle=False)
+    for i in range(len(X)):
+        online.partial_fit(X[i:i + 1], y[i:i + 1], classes=["no", "yes"])
+    np.testing.assert_array_equal(online.coef_, epoch.coef_)
+    np.testing.assert_array_equal(online.intercept_, epoch.intercept_)
+    assert online.n_iter_ == 5 and sum(online.errors_) == epoch.errors_[0]
+    np.testing.assert_array_equal(online.predict(X), epoch.predict(X))
+
+
+def test_perceptron_partial_fit_errors_leave_it_unchanged():
+    X, y = np.eye(3), np.array([0, 1, 2])
+    model = Perceptron()
+    with pytest.raises(ValueError, match="classes must be passed"):
+        model.partial_fit(X, y)
+    model.partial_fit(X, y, classes=[0, 1, 2])
+    coef = model.coef_.copy()
+    with pytest.raises(ValueError, match=r"labels \[7\] that are not in classes"):
+        model.partial_fit(X, [0, 1, 7])
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :2], y)
+    with pytest.raises(ValueError, match="differs from the first call"):
+        model.partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_array_equal(model.coef_, coef)
+    assert model.n_iter_ == 1

@@ -67,7 +67,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         w0.
     n_iter_ : int
-        Epochs run.
+        Epochs run (by the last ``fit``, or by all ``partial_fit`` calls since).
     errors_ : list of int, length n_iter_
         Per epoch, the number of samples that caused an update (a wrong y_hat of any of the
         perceptrons); 0 in the last epoch when training converged.
@@ -108,27 +108,13 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                              "needs at least two classes")
         X, y = validate_data(self, X, y, dtype=np.float64)
         rng = get_rng(self.random_state)
-
-        # targets t[i, k] in {0, 1}: one column for binary (the positive class), else one per class
-        if len(classes) == 2:
-            targets = y_index.reshape(-1, 1).astype(np.float64)
-        else:
-            targets = np.eye(len(classes))[y_index]
+        targets = self._targets(y_index, len(classes))
         weights = np.zeros((X.shape[1], targets.shape[1]))    # w, one column per perceptron
         bias = np.zeros(targets.shape[1])                      # w0
         errors = []
         for _ in range(self.max_iter):
-            order = rng.permutation(len(X)) if self.shuffle else range(len(X))
-            n_errors = 0
-            for i in order:
-                y_hat = perceptron_step(bias + X[i] @ weights)
-                error = targets[i] - y_hat                     # y - y_hat, in {-1, 0, 1}
-                if error.any():
-                    weights += self.eta0 * np.outer(X[i], error)   # w_j <- w_j + eta (y - y_hat) x_j
-                    bias += self.eta0 * error                      # w0 <- w0 + eta (y - y_hat) 1
-                    n_errors += 1
-            errors.append(n_errors)
-            if n_errors == 0:  # converged: no later epoch can change a weight
+            errors.append(self._epoch(X, targets, weights, bias, rng))
+            if errors[-1] == 0:  # converged: no later epoch can change a weight
                 break
         else:
             warnings.warn(f"Perceptron did not converge in max_iter={self.max_iter} epochs "
@@ -141,6 +127,65 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         self.n_iter_ = len(errors)
         self.errors_ = errors
         return self
+
+    def partial_fit(self, X, y, classes=None) -> Perceptron:
+        """One epoch of the rule over (X, y), going on from the current weights: online
+        learning, one batch (or one sample) at a time. The first call needs ``classes``, all the
+        labels any call may bring; each call appends its number of updates to ``errors_``."""
+        self._check_params()
+        _, y = check_X_y(X, y, dtype=np.float64)
+        check_classification_targets(y)
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            classes = np.unique(np.asarray(classes))
+            if len(classes) < 2:
+                raise ValueError(f"classes holds {len(classes)} label(s); a perceptron needs at "
+                                 "least two")
+        else:
+            if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+                raise ValueError(f"classes={classes!r} differs from the first call's "
+                                 f"{self.classes_.tolist()!r}")
+            classes = self.classes_
+        unknown = np.setdiff1d(y, classes)
+        if len(unknown):
+            raise ValueError(f"y holds labels {unknown.tolist()!r} that are not in classes "
+                             f"{classes.tolist()!r}")
+        X, y = validate_data(self, X, y, dtype=np.float64, reset=first_call)
+        targets = self._targets(np.searchsorted(classes, y), len(classes))
+        if first_call:
+            weights, bias = np.zeros((X.shape[1], targets.shape[1])), np.zeros(targets.shape[1])
+        else:
+            weights, bias = self.coef_.T.copy(), self.intercept_.copy()
+        n_errors = self._epoch(X, targets, weights, bias, get_rng(self.random_state))
+        self.classes_ = classes
+        self.coef_ = weights.T.copy()
+        self.intercept_ = bias
+        self.errors_ = [*getattr(self, "errors_", []), n_errors]
+        self.n_iter_ = len(self.errors_)
+        return self
+
+    @staticmethod
+    def _targets(y_index: np.ndarray, n_classes: int) -> np.ndarray:
+        """t[i, k] in {0, 1}: one column for binary (the positive class), else one per class."""
+        if n_classes == 2:
+            return y_index.reshape(-1, 1).astype(np.float64)
+        return np.eye(n_classes)[y_index]
+
+    def _epoch(self, X, targets, weights, bias, rng) -> int:
+        """One pass of the rule over the samples, updating ``weights`` and ``bias`` in place;
+        returns the number of samples that caused an update."""
+        order = rng.permutation(len(X)) if self.shuffle else range(len(X))
+        n_errors = 0
+        for i in order:
+            y_hat = perceptron_step(bias + X[i] @ weights)
+            error = targets[i] - y_hat                     # y - y_hat, in {-1, 0, 1}
+            if error.any():
+                weights += self.eta0 * np.outer(X[i], error)   # w_j <- w_j + eta (y - y_hat) x_j
+                bias += self.eta0 * error                      # w0 <- w0 + eta (y - y_hat) 1
+                n_errors += 1
+        return n_errors
 
     def decision_function(self, X) -> np.ndarray:
         """z = w0 + w . x per sample: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
