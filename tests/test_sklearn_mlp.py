@@ -407,3 +407,18 @@ def test_sklearn_mlp_clear_errors_before_training(iris):
     with pytest.raises(ValueError, match="training loss became"):
         unfitted.fit(X * 1e150, y)
     assert not hasattr(unfitted, "model_") and not hasattr(unfitted, "classes_")
+
+
+def test_sklearn_readme_example_runs(digits_split, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    code = re.search(r"## scikit-learn estimators\s+```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    X_train, X_test, y_train, y_test = digits_split
+    namespace = {"glassnet": gn, "X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test}
+    exec(compile(code, "README.md", "exec"), namespace)
+    model = namespace["model"]
+    assert model.score(X_test, y_test) > 0.9 and model.best_validation_score_ > 0.9
+    assert (tmp_path / "mlp.safetensors").exists()
