@@ -27,7 +27,7 @@ import scipy.optimize
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state, shuffle as sklearn_shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -276,10 +276,16 @@ class BaseMLP(BaseEstimator):
 
         self.model_.train()
         self.n_iter_ = 0
+        self._weights = [layer.weight for layer in self._linear_layers()]
+        # over/invalid: a diverging run ends with one clear error (the loss is checked each step)
+        errors = np.errstate(over="ignore", invalid="ignore")
         try:
+            errors.__enter__()
             for _ in range(self.max_iter):
-                if self.shuffle:
-                    order = sklearn_shuffle(order, random_state=rng)
+                if self.shuffle:  # sklearn.utils.shuffle(order, random_state=rng), without its checks
+                    permutation = np.arange(n_samples)
+                    rng.shuffle(permutation)
+                    order = order[permutation]
                 accumulated = 0.0
                 for start, stop in bounds:
                     rows = order[start:stop] if self.shuffle else slice(start, stop)
@@ -307,8 +313,10 @@ class BaseMLP(BaseEstimator):
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         finally:
+            errors.__exit__(None, None, None)
             self.model_.eval()
             self._optimizer.zero_grad()
+            del self._weights
         if self.early_stopping and self._best_state is not None:
             self.model_.load_state_dict(self._best_state)
 
@@ -319,10 +327,9 @@ class BaseMLP(BaseEstimator):
             return 0.0  # every sample of the batch has weight 0: nothing to learn from
         optimizer = self._optimizer
         optimizer.zero_grad()
-        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: one clear error below
-            loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
-            loss.backward()
-            value = float(loss.data) + self._add_penalties(total)
+        loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
+        loss.backward()
+        value = float(loss.data) + self._add_penalties(total)
         if not math.isfinite(value):
             raise ValueError(f"The training loss became {value} in epoch {self.n_iter_ + 1}; the "
                              "estimator is left as it was. Lower learning_rate_init or scale X.")
@@ -333,10 +340,9 @@ class BaseMLP(BaseEstimator):
             step = (state["step"] if state else 0) + 1
             optimizer.eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
         if self.solver == "adamw" and self.alpha:
-            for layer in self._linear_layers():  # AdamW's decoupled decay: W = W - lr alpha W
-                layer.weight.data *= 1.0 - optimizer.lr * self.alpha
-        with np.errstate(over="ignore", invalid="ignore"):
-            optimizer.step()
+            for weight in self._weights:  # AdamW's decoupled decay: W = W - lr alpha W
+                weight.data *= 1.0 - optimizer.lr * self.alpha
+        optimizer.step()
         return value
 
     def _add_penalties(self, total: float) -> float:
@@ -345,8 +351,8 @@ class BaseMLP(BaseEstimator):
         instead (applied in the step), so it is not part of the loss."""
         alpha = 0.0 if self.solver == "adamw" else self.alpha
         value = 0.0
-        for layer in self._linear_layers():
-            weight, grad = layer.weight.data, layer.weight.grad
+        for param in self._weights:
+            weight, grad = param.data, param.grad
             flat = weight.ravel()
             if alpha:
                 value += 0.5 * alpha * float(np.dot(flat, flat)) / total
@@ -401,6 +407,7 @@ class BaseMLP(BaseEstimator):
         params = list(self.model_.parameters())
         sizes = np.cumsum([0] + [p.data.size for p in params])
         total = len(X) if weights is None else float(weights.sum())
+        self._weights = [layer.weight for layer in self._linear_layers()]
         self.model_.train()
 
         def unpack(flat):
@@ -433,6 +440,7 @@ class BaseMLP(BaseEstimator):
             self.model_.eval()
             for param in params:
                 param.grad = None
+            del self._weights
         unpack(result.x)
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
