@@ -133,8 +133,9 @@ class BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, targets, weights = self._validate_input(X, y, incremental, first_pass, classes)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype,
-                                                 ensure_non_negative=True)
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            if np.any(sample_weight < 0):
+                raise ValueError("sample_weight holds negative values; weights must be >= 0")
             weights = sample_weight if weights is None else weights * sample_weight
         # class indices (1-D) feed a softmax with one unit per class; else one unit per column
         n_outputs = len(self.classes_) if targets.ndim == 1 else targets.shape[1]
