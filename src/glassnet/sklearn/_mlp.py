@@ -80,6 +80,13 @@ class BaseMLP(BaseEstimator):
         "init": [StrOptions(INITS)],
     }
 
+    def _set_parameters(self, values: dict) -> None:
+        """Store the arguments of a subclass's ``__init__`` (its ``locals()``) as attributes of the
+        same names, unchanged, as scikit-learn requires: checking them is fit's job."""
+        for name, value in values.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
     # ---- what a subclass provides --------------------------------------------------------------
     # _validate_input(X, y, incremental, reset) -> (X, targets, per-sample weights or None)
     # _output_activation() -> out_activation_;  _data_loss(z, targets, weights) -> scalar Tensor
