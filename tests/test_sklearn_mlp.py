@@ -397,6 +397,8 @@ def test_sklearn_mlp_clear_errors_before_training(iris):
         MLPClassifier(hidden_layer_sizes=(5, 0)).fit(X, y)
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="early_stopping=True needs a validation set"):
+        MLPClassifier(early_stopping=True, validation_fraction=0.0).fit(X, y)
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         MLPClassifier().partial_fit(X, y)
     with pytest.raises(AttributeError, match="has no attribute 'partial_fit'"):

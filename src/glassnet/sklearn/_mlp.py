@@ -137,6 +137,9 @@ class BaseMLP(BaseEstimator):
                              "follow; use a stochastic solver ('adam', 'sgd', ...) with dropout")
         if incremental and self.early_stopping:
             raise ValueError("partial_fit does not support early_stopping=True")
+        if self.early_stopping and self.solver != "lbfgs" and self.validation_fraction == 0:
+            raise ValueError("early_stopping=True needs a validation set: set validation_fraction "
+                             "in (0, 1), e.g. 0.1")
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, targets, weights = self._validate_input(X, y, incremental, first_pass, classes)
         if sample_weight is not None:
