@@ -129,6 +129,9 @@ def test_sklearn_mlp_partial_fit_and_warm_start_follow_sklearn(iris):
     theirs = skl.MLPClassifier((5,), max_iter=5, warm_start=True, random_state=0).fit(X, y).fit(X, y)
     assert_same_training(ours, theirs)
     assert len(ours.loss_curve_) == 10 and ours.n_iter_ == 5
+    ours.set_params(early_stopping=True).fit(X, y)          # warm_start may switch the mode
+    assert len(ours.validation_scores_) == 5 and ours.best_validation_score_ > 0
+    assert ours.set_params(early_stopping=False).fit(X, y).best_loss_ == min(ours.loss_curve_[-5:])
 
 
 @pytest.mark.parametrize("solver", ["sgd", "adam"])

@@ -253,6 +253,11 @@ class BaseMLP(BaseEstimator):
     def _fit_stochastic(self, X, targets, weights, incremental: bool, rng) -> None:
         if not incremental or not hasattr(self, "_optimizer"):
             self._optimizer = self._make_optimizer()
+        # warm_start may switch early_stopping on or off: start the record the new mode keeps
+        if self.early_stopping and self.validation_scores_ is None:
+            self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        if not self.early_stopping and self.best_loss_ is None:
+            self.best_loss_ = np.inf
         X_val = y_val = weights_val = None
         if self.early_stopping:
             # scikit-learn's split: stratified for single-output classifiers only
