@@ -427,3 +427,84 @@ def test_sklearn_readme_example_runs(digits_split, tmp_path, monkeypatch):
     model = namespace["model"]
     assert model.score(X_test, y_test) > 0.9 and model.best_validation_score_ > 0.9
     assert (tmp_path / "mlp.safetensors").exists()
+
+
+# ---- found in review ------------------------------------------------------------------------------
+def test_sklearn_mlp_lbfgs_batch_norm_predicts_with_the_training_set_statistics():
+    X, y = make_classification(300, 10, n_informative=6, n_classes=3, random_state=0)
+    X = X * 5 + 3
+    model = MLPClassifier((20,), solver="lbfgs", batch_norm=True, max_iter=50, random_state=0).fit(X, y)
+    norm = model.model_[1]
+    z = X @ model.coefs_[0] + model.intercepts_[0]
+    np.testing.assert_allclose(norm.running_mean, z.mean(axis=0), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(norm.running_var, z.var(axis=0, ddof=1), rtol=1e-10)
+    assert model.score(X, y) > 0.97                      # 0.89 with the line search's leftovers
+
+
+def test_sklearn_mlp_solver_change_between_partial_fits_makes_a_new_optimizer(iris):
+    X, y = iris
+    model = MLPClassifier((5,), solver="sgd", random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    model.set_params(solver="adam").partial_fit(X, y)
+    assert type(model._optimizer).__name__ == "Adam" and model._optimizer.state[0]["step"] == 1
+
+
+def test_sklearn_mlp_coefs_can_be_assigned(iris):
+    X, y = iris
+    model = MLPClassifier((5,), max_iter=2, random_state=0).fit(X, y)
+    new = [np.zeros_like(w) for w in model.coefs_]
+    model.coefs_ = new
+    model.intercepts_ = [np.arange(b.size, dtype=float) for b in model.intercepts_]
+    np.testing.assert_array_equal(model.predict(X), np.full(len(X), 2))   # z = b of the last layer
+    assert model.coefs_[0] is model.model_[0].weight.data and not model.coefs_[0].any()
+    with pytest.raises(ValueError, match=r"coefs_\[1\] needs shape \(5, 3\)"):
+        model.coefs_ = [np.zeros((4, 5)), np.zeros((5, 2))]
+    with pytest.raises(ValueError, match="needs 2 arrays"):
+        model.intercepts_ = [np.zeros(5)]
+    assert not model.coefs_[0].any()                      # a rejected assignment changed nothing
+
+
+def test_sklearn_mlp_failed_partial_fit_restores_the_dropout_stream():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = X @ [1.0, 2.0, 3.0]
+    params = dict(hidden_layer_sizes=(5,), dropout=0.3, batch_size=10, random_state=0,
+                  learning_rate_init=0.01, shuffle=False)
+    model = MLPRegressor(**params).partial_fit(X[:40], y[:40])
+    twin = MLPRegressor(**params).partial_fit(X[:40], y[:40])
+    X_bad = X.copy()
+    X_bad[40:] *= 1e200                                   # the later batches diverge
+    with pytest.raises(ValueError, match="training loss became"):
+        model.partial_fit(X_bad, y)
+    model.partial_fit(X[:40], y[:40])
+    twin.partial_fit(X[:40], y[:40])
+    for a, b in zip(model.coefs_, twin.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sklearn_mlp_weight_checks(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="class_weight must give finite weights >= 0"):
+        MLPClassifier(max_iter=2, class_weight={0: -1.0}).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight must give finite weights >= 0"):
+        MLPClassifier(max_iter=2, class_weight={0: np.nan}).fit(X, y)
+    with pytest.raises(ValueError, match="sum to 0"):
+        MLPClassifier(max_iter=2, class_weight={0: 0, 1: 0, 2: 0}).fit(X, y)
+    with pytest.raises(InvalidParameterError, match="momentum"):
+        MLPClassifier(solver="sgd", momentum=1.0).fit(X, y)
+
+
+def test_sklearn_mlp_non_finite_running_statistics_are_an_error():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    model = MLPRegressor(hidden_layer_sizes=(5,), batch_norm=True, max_iter=3)
+    with pytest.raises(ValueError, match="non-finite values"):
+        model.fit(X * 1e160, X.sum(axis=1))
+    assert not hasattr(model, "model_")
+
+
+def test_sklearn_mlp_lbfgs_warm_start_keeps_the_loss_record(iris):
+    X, y = iris
+    model = MLPClassifier((5,), solver="lbfgs", max_iter=5, warm_start=True, random_state=0).fit(X, y)
+    first = list(model.loss_curve_)
+    model.fit(X, y)
+    assert model.loss_curve_[:len(first)] == first and len(model.loss_curve_) > len(first)

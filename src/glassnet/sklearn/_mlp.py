@@ -33,7 +33,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import init as _init
 from .. import nn, optim
-from ..tensor import Tensor
+from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
 
 # activation name -> glassnet module; scikit-learn's four first, then the course's others
@@ -64,7 +64,7 @@ class BaseMLP(BaseEstimator):
         "tol": [Interval(numbers.Real, 0, None, closed="left")],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
-        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="left")],  # 1 would never damp v
         "nesterovs_momentum": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
@@ -105,6 +105,29 @@ class BaseMLP(BaseEstimator):
         check_is_fitted(self, "model_")
         return [layer.bias.data for layer in self._linear_layers()]
 
+    @coefs_.setter
+    def coefs_(self, values) -> None:
+        self._set_layer_arrays("coefs_", "weight", values)
+
+    @intercepts_.setter
+    def intercepts_(self, values) -> None:
+        self._set_layer_arrays("intercepts_", "bias", values)
+
+    def _set_layer_arrays(self, name: str, attribute: str, values) -> None:
+        """Copy new W (or b) into the network, as scikit-learn lets one assign coefs_; checked
+        whole before any layer changes."""
+        check_is_fitted(self, "model_")
+        params = [getattr(layer, attribute) for layer in self._linear_layers()]
+        values = list(values)
+        if len(values) != len(params):
+            raise ValueError(f"{name} needs {len(params)} arrays (one per layer), got {len(values)}")
+        arrays = [np.asarray(value, dtype=param.data.dtype) for value, param in zip(values, params)]
+        for index, (array, param) in enumerate(zip(arrays, params)):
+            if array.shape != param.data.shape:
+                raise ValueError(f"{name}[{index}] needs shape {param.data.shape}, got {array.shape}")
+        for array, param in zip(arrays, params):
+            param.data[...] = array
+
     def _linear_layers(self) -> list:
         return [layer for layer in self.model_ if isinstance(layer, nn.Linear)]
 
@@ -116,6 +139,7 @@ class BaseMLP(BaseEstimator):
                             for name, value in self.__dict__.items()}
         saved_model = self.model_.state_dict() if hasattr(self, "model_") else None
         saved_optimizer = self._optimizer.state_dict() if hasattr(self, "_optimizer") else None
+        saved_masks = [(layer.rng, layer.rng.bit_generator.state) for layer in self._dropout_layers()]
         try:
             self._fit_unchecked(X, y, sample_weight, incremental, classes)
         except BaseException:
@@ -126,8 +150,14 @@ class BaseMLP(BaseEstimator):
                 self.model_.load_state_dict(saved_model)
             if saved_optimizer is not None and self._optimizer is optimizer:
                 self._optimizer.load_state_dict(saved_optimizer)
+            for generator, state in saved_masks:   # the dropout masks' random stream
+                generator.bit_generator.state = state
             raise
         return self
+
+    def _dropout_layers(self) -> list:
+        model = self.__dict__.get("model_")
+        return [] if model is None else [layer for layer in model if isinstance(layer, nn.Dropout)]
 
     def _fit_unchecked(self, X, y, sample_weight, incremental, classes) -> None:
         self._validate_params()
@@ -147,6 +177,8 @@ class BaseMLP(BaseEstimator):
             if np.any(sample_weight < 0):
                 raise ValueError("sample_weight holds negative values; weights must be >= 0")
             weights = sample_weight if weights is None else weights * sample_weight
+        if weights is not None and not weights.sum() > 0:
+            raise ValueError("the sample weights (times class_weight) sum to 0: no sample to learn from")
         # class indices (1-D) feed a softmax with one unit per class; else one unit per column
         n_outputs = len(self.classes_) if targets.ndim == 1 else targets.shape[1]
 
@@ -163,9 +195,9 @@ class BaseMLP(BaseEstimator):
             self._fit_lbfgs(X, targets, weights)
         else:
             self._fit_stochastic(X, targets, weights, incremental, rng)
-        for param in self.model_.parameters():
-            if not np.all(np.isfinite(param.data)):
-                raise ValueError("Solver produced non-finite parameter weights. The input data may "
+        for name, array in self.model_.state_dict().items():  # weights and running statistics
+            if not np.all(np.isfinite(array)):
+                raise ValueError(f"Solver produced non-finite values ({name}). The input data may "
                                  "contain large values and need to be preprocessed.")
 
     def _hidden_sizes(self) -> list:
@@ -251,8 +283,10 @@ class BaseMLP(BaseEstimator):
         return optim.Adam(params, lr=lr, betas=betas, eps=eps)  # adam; adamw decays W itself
 
     def _fit_stochastic(self, X, targets, weights, incremental: bool, rng) -> None:
-        if not incremental or not hasattr(self, "_optimizer"):
+        if (not incremental or not hasattr(self, "_optimizer")
+                or self._optimizer_solver != self.solver):   # solver changed between partial_fits
             self._optimizer = self._make_optimizer()
+            self._optimizer_solver = self.solver
         # warm_start may switch early_stopping on or off: start the record the new mode keeps
         if self.early_stopping and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -444,10 +478,10 @@ class BaseMLP(BaseEstimator):
         def record(intermediate_result):
             self.loss_curve_.append(float(intermediate_result.fun))
             if self.verbose:
-                print(f"Iteration {len(self.loss_curve_)}, loss = {self.loss_curve_[-1]:.8f}")
+                print(f"Iteration {len(self.loss_curve_) - first}, loss = {self.loss_curve_[-1]:.8f}")
 
         start = np.concatenate([p.data.ravel() for p in params]).astype(np.float64)
-        self.loss_curve_ = []
+        first = len(self.loss_curve_)
         try:
             result = scipy.optimize.minimize(
                 loss_and_gradient, start, method="L-BFGS-B", jac=True, callback=record,
@@ -458,13 +492,33 @@ class BaseMLP(BaseEstimator):
                 param.grad = None
             del self._weights
         unpack(result.x)
+        self._batch_statistics(X)
         self.n_iter_ = min(int(result.nit), self.max_iter)
         self.loss_ = float(result.fun)
-        self.best_loss_ = min(self.loss_curve_, default=self.loss_)
+        self.best_loss_ = min(self.loss_curve_ + [self.loss_])
         if not result.success:
             warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
                           "iterations (max_iter) or scale the data.", ConvergenceWarning)
+
+    def _batch_statistics(self, X) -> None:
+        """Set batch norm's running statistics to those of the whole training set at the final
+        weights: L-BFGS optimized the network with full-batch statistics, and its line-search
+        trial points have left running averages of points it did not keep."""
+        norms = [layer for layer in self.model_ if isinstance(layer, nn.BatchNorm1d)]
+        if not norms:
+            return
+        momenta = [layer.momentum for layer in norms]
+        self.model_.train()
+        try:
+            for layer in norms:
+                layer.momentum = 1.0          # running = this batch's statistics
+            with no_grad():
+                self.model_(Tensor(X))
+        finally:
+            for layer, momentum in zip(norms, momenta):
+                layer.momentum = momentum
+            self.model_.eval()
 
     # ---- predicting -------------------------------------------------------------------------------
     def _outputs(self, X, check_input: bool = True) -> np.ndarray:

@@ -66,7 +66,9 @@ _PARAMETERS = """
         Shuffle the samples each epoch (stochastic solvers).
     random_state : int, RandomState instance or None, default=None
         The initial weights, the shuffling, the early-stopping split and the dropout masks. The
-        same int gives the same initial weights and batches as scikit-learn's MLP.
+        same int gives the same initial weights and batches as scikit-learn's MLP (unless
+        ``dropout`` > 0 or another ``init``: their generator is seeded from the same stream
+        first).
     tol : float >= 0, default=1e-4
         Training stops (or, with 'adaptive', slows down) when the loss (or, with
         ``early_stopping``, the validation score) has not improved by ``tol`` for
@@ -75,7 +77,7 @@ _PARAMETERS = """
         Print the loss after each epoch.
     warm_start : bool, default=False
         Continue from the fitted network at the next ``fit`` (the optimizer starts afresh).
-    momentum : float in [0, 1], default=0.9
+    momentum : float in [0, 1), default=0.9
         The momentum gamma of solver='sgd'.
     nesterovs_momentum : bool, default=True
         Nesterov's momentum for solver='sgd' (when momentum > 0).
@@ -115,7 +117,7 @@ _ATTRIBUTES = """
         The objective at the end of training (the last epoch's mean batch loss, or the final
         L-BFGS value).
     best_loss_ : float or None
-        The smallest ``loss_curve_`` value (None with ``early_stopping``).
+        The smallest ``loss_curve_`` value (None with ``early_stopping`` and a stochastic solver).
     loss_curve_ : list of float
         The loss of each epoch (each L-BFGS iteration).
     validation_scores_, best_validation_score_ : list of float, float or None
@@ -269,6 +271,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                              "compute_class_weight('balanced', classes=classes, y=y_sample) for a "
                              "large enough sample of the targets as a dict instead")
         per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        if not np.all(np.isfinite(per_class)) or np.any(per_class < 0):
+            raise ValueError(f"class_weight must give finite weights >= 0, got {self.class_weight!r}")
         index = indicator[:, 0] if indicator.shape[1] == 1 else indicator.argmax(axis=1)
         return per_class[index].astype(dtype)
 
