@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
@@ -88,9 +88,10 @@ class BaseMLP(BaseEstimator):
                 setattr(self, name, value)
 
     # ---- what a subclass provides --------------------------------------------------------------
-    # _validate_input(X, y, incremental, reset) -> (X, targets, per-sample weights or None)
+    # _validate_input(X, y, incremental, reset, classes) -> (X, targets, per-sample weights or None)
     # _output_activation() -> out_activation_;  _data_loss(z, targets, weights) -> scalar Tensor
-    # _score(X, y, sample_weight) -> validation score (accuracy or R^2), for early stopping
+    # _predictions(z) -> what predict returns;  _score_function(y, y_pred, sample_weight)
+    # _labels_from_targets(targets) -> y as the user gave it (for the early-stopping score)
 
     # ---- fitted attributes read from the network --------------------------------------------------
     @property
@@ -127,6 +128,11 @@ class BaseMLP(BaseEstimator):
                 raise ValueError(f"{name}[{index}] needs shape {param.data.shape}, got {array.shape}")
         for array, param in zip(arrays, params):
             param.data[...] = array
+
+    @property
+    def _dtype(self) -> np.dtype:
+        """The network's dtype (that of the X it was first fitted on)."""
+        return self.model_[0].weight.data.dtype
 
     def _linear_layers(self) -> list:
         return [layer for layer in self.model_ if isinstance(layer, nn.Linear)]
@@ -186,7 +192,7 @@ class BaseMLP(BaseEstimator):
         if first_pass:
             self._build(X.shape[1], hidden, n_outputs, X.dtype, rng)
         else:
-            self._check_continuation(X.shape[1], hidden, n_outputs)
+            self._check_continuation(hidden, n_outputs)
             X = X.astype(self._dtype, copy=False)
             targets = targets if targets.dtype.kind == "i" else targets.astype(self._dtype)
             weights = None if weights is None else weights.astype(self._dtype)
@@ -228,7 +234,6 @@ class BaseMLP(BaseEstimator):
                 if self.dropout > 0:
                     layers.append(nn.Dropout(self.dropout, rng=generator))
         self.model_ = nn.Sequential(*layers)
-        self._dtype = np.dtype(dtype)
         self._architecture = (tuple(hidden), self.activation, self.batch_norm, self.dropout)
         self.n_layers_ = len(units)
         self.n_outputs_ = n_outputs
@@ -256,7 +261,7 @@ class BaseMLP(BaseEstimator):
         weight = getattr(_init, self.init)((fan_in, fan_out), dtype=np.float64, rng=generator)
         return weight, np.zeros(fan_out)
 
-    def _check_continuation(self, n_features: int, hidden: list, n_outputs: int) -> None:
+    def _check_continuation(self, hidden: list, n_outputs: int) -> None:
         """warm_start and partial_fit go on with the fitted network: it must still fit."""
         architecture = (tuple(hidden), self.activation, self.batch_norm, self.dropout)
         if architecture != self._architecture:
@@ -295,7 +300,7 @@ class BaseMLP(BaseEstimator):
         X_val = y_val = weights_val = None
         if self.early_stopping:
             # scikit-learn's split: stratified for single-output classifiers only
-            stratify = targets if (self._is_classifier() and self.n_outputs_ == 1) else None
+            stratify = targets if (is_classifier(self) and self.n_outputs_ == 1) else None
             parts = [X, targets] + ([] if weights is None else [weights])
             parts = train_test_split(*parts, random_state=rng, test_size=self.validation_fraction,
                                      stratify=stratify)
@@ -326,7 +331,7 @@ class BaseMLP(BaseEstimator):
 
         self.model_.train()
         self.n_iter_ = 0
-        self._weights = [layer.weight for layer in self._linear_layers()]
+        layer_weights = [layer.weight for layer in self._linear_layers()]
         # over/invalid: a diverging run ends with one clear error (the loss is checked each step)
         errors = np.errstate(over="ignore", invalid="ignore")
         try:
@@ -340,7 +345,8 @@ class BaseMLP(BaseEstimator):
                 for start, stop in bounds:
                     rows = order[start:stop] if self.shuffle else slice(start, stop)
                     batch_weights = None if weights is None else weights[rows]
-                    accumulated += self._step(X[rows], targets[rows], batch_weights) * (stop - start)
+                    loss = self._step(X[rows], targets[rows], batch_weights, layer_weights)
+                    accumulated += loss * (stop - start)
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_ = accumulated / n_samples
@@ -366,11 +372,10 @@ class BaseMLP(BaseEstimator):
             errors.__exit__(None, None, None)
             self.model_.eval()
             self._optimizer.zero_grad()
-            del self._weights
         if self.early_stopping and self._best_state is not None:
             self.model_.load_state_dict(self._best_state)
 
-    def _step(self, X, targets, weights) -> float:
+    def _step(self, X, targets, weights, layer_weights: list) -> float:
         """One step of the solver on a batch; returns the batch's objective before the step."""
         total = len(X) if weights is None else float(weights.sum())
         if total == 0.0:
@@ -379,7 +384,7 @@ class BaseMLP(BaseEstimator):
         optimizer.zero_grad()
         loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
         loss.backward()
-        value = float(loss.data) + self._add_penalties(total)
+        value = float(loss.data) + self._add_penalties(total, layer_weights)
         if not math.isfinite(value):
             raise ValueError(f"The training loss became {value} in epoch {self.n_iter_ + 1}; the "
                              "estimator is left as it was. Lower learning_rate_init or scale X.")
@@ -390,18 +395,18 @@ class BaseMLP(BaseEstimator):
             step = (state["step"] if state else 0) + 1
             optimizer.eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
         if self.solver == "adamw" and self.alpha:
-            for weight in self._weights:  # AdamW's decoupled decay: W = W - lr alpha W
+            for weight in layer_weights:  # AdamW's decoupled decay: W = W - lr alpha W
                 weight.data *= 1.0 - optimizer.lr * self.alpha
         optimizer.step()
         return value
 
-    def _add_penalties(self, total: float) -> float:
+    def _add_penalties(self, total: float, layer_weights: list) -> float:
         """Add the gradients of (alpha/2 ||W||^2 + l1 ||W||_1) / total to each W's gradient and
         return the penalty's value. With solver='adamw', alpha is AdamW's decoupled weight decay
         instead (applied in the step), so it is not part of the loss."""
         alpha = 0.0 if self.solver == "adamw" else self.alpha
         value = 0.0
-        for param in self._weights:
+        for param in layer_weights:
             weight, grad = param.data, param.grad
             flat = weight.ravel()
             if alpha:
@@ -457,7 +462,7 @@ class BaseMLP(BaseEstimator):
         params = list(self.model_.parameters())
         sizes = np.cumsum([0] + [p.data.size for p in params])
         total = len(X) if weights is None else float(weights.sum())
-        self._weights = [layer.weight for layer in self._linear_layers()]
+        layer_weights = [layer.weight for layer in self._linear_layers()]
         self.model_.train()
 
         def unpack(flat):
@@ -470,7 +475,7 @@ class BaseMLP(BaseEstimator):
                 param.grad = None
             loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
             loss.backward()
-            value = float(loss.data) + self._add_penalties(total)
+            value = float(loss.data) + self._add_penalties(total, layer_weights)
             grad = np.concatenate([np.zeros(p.data.size) if p.grad is None else p.grad.ravel()
                                    for p in params]).astype(np.float64)
             return value, grad
@@ -490,7 +495,6 @@ class BaseMLP(BaseEstimator):
             self.model_.eval()
             for param in params:
                 param.grad = None
-            del self._weights
         unpack(result.x)
         self._batch_statistics(X)
         self.n_iter_ = min(int(result.nit), self.max_iter)
@@ -540,9 +544,6 @@ class BaseMLP(BaseEstimator):
             raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
                                  f"{self.solver} is not stochastic.")
         return True
-
-    def _is_classifier(self) -> bool:
-        return False
 
     def _labels_from_targets(self, targets):
         return targets

@@ -300,9 +300,6 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def _score_function(y, y_pred, sample_weight=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
-    def _is_classifier(self) -> bool:
-        return True
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
