@@ -162,7 +162,9 @@ def main() -> None:
                     runs[peer].append(json.loads(out.stdout.strip().splitlines()[-1]))
             seconds = {peer: statistics.median(r["seconds"] for r in runs[peer]) for peer in PEERS}
             ours, theirs = runs["glassnet"][0], runs["sklearn"][0]
-            epochs = f"{ours['n_iter']}" if ours["n_iter"] == theirs["n_iter"] else f"{ours['n_iter']}/{theirs['n_iter']}"
+            epochs = f"{ours['n_iter']}"
+            if ours["n_iter"] != theirs["n_iter"]:
+                epochs += f"/{theirs['n_iter']}"
             print(f"{problem:9} {dtype:8} {seconds['glassnet']:10.2f} {seconds['sklearn']:10.2f} "
                   f"{seconds['sklearn'] / seconds['glassnet']:8.2f}x {ours['accuracy']:12.4f} "
                   f"{theirs['accuracy']:11.4f} {epochs:>7} {seconds['numpy']:8.2f} "

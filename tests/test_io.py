@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors import safe_open
 from safetensors import numpy as safetensors_numpy
+from safetensors import safe_open
 
 import glassnet as gn
 import glassnet.io as gio

@@ -18,8 +18,14 @@ from sklearn.inspection import permutation_importance
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, brier_score_loss, r2_score
 from sklearn.model_selection import (
-    GridSearchCV, KFold, ParameterSampler, RandomizedSearchCV, StratifiedKFold, cross_val_score,
-    cross_validate, train_test_split,
+    GridSearchCV,
+    KFold,
+    ParameterSampler,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+    train_test_split,
 )
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler

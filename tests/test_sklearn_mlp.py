@@ -209,7 +209,10 @@ def test_sklearn_mlp_l1_shrinks_weights(iris):
     l1 = MLPClassifier((10,), alpha=0.0, l1=2.0, max_iter=80, random_state=0, learning_rate_init=0.01).fit(X, y)
     assert sum(np.abs(w).sum() for w in l1.coefs_) < 0.7 * sum(np.abs(w).sum() for w in plain.coefs_)
     assert l1.score(X, y) > 0.9
-    small = lambda m: np.mean(np.abs(np.concatenate([w.ravel() for w in m.coefs_])) < 0.02)
+
+    def small(m):
+        return np.mean(np.abs(np.concatenate([w.ravel() for w in m.coefs_])) < 0.02)
+
     assert small(l1) > small(plain)
 
 
@@ -346,7 +349,8 @@ def test_sklearn_mlp_verbose_prints_each_epoch(iris):
     with contextlib.redirect_stdout(out):
         MLPClassifier((4,), max_iter=3, verbose=True, random_state=0).fit(X, y)
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("Iteration 1, loss = ") and len([l for l in lines if l.startswith("Iteration")]) == 3
+    assert lines[0].startswith("Iteration 1, loss = ")
+    assert len([line for line in lines if line.startswith("Iteration")]) == 3
 
 
 # ---- errors: clear, and raised before anything changes ----------------------------------------------

@@ -1,5 +1,3 @@
-import numpy as np
-import torch
 import torch.nn.functional as TF
 
 from glassnet import functional as F
@@ -13,7 +11,8 @@ def test_oracles_agree_on_gelu(rng):
 
 
 def test_library_does_not_import_torch():
-    import subprocess, sys
+    import subprocess
+    import sys
     code = "import glassnet, sys; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

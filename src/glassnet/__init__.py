@@ -6,17 +6,34 @@ and optimizer is checked against finite differences and against PyTorch in the t
 
 __version__ = "0.1.0"
 
-from . import functional, init, losses, nn, ops, optim  # noqa: E402
+from . import (  # noqa: E402  # noqa: E402
+    data,
+    functional,
+    init,
+    io,  # noqa: E402
+    losses,
+    nn,
+    ops,
+    optim,
+    plot,
+    train,
+)
 from .gradcheck import GradcheckError, gradcheck  # noqa: E402
-from . import io  # noqa: E402
 from .io import load, load_weights, save, save_weights  # noqa: E402
 from .ops import concatenate, maximum, minimum, stack, where  # noqa: E402
 from .random import seed  # noqa: E402
 from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor  # noqa: E402
-from . import data, plot, train  # noqa: E402
 from .train import (  # noqa: E402
-    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, ProgressBar,
-    TerminateOnNaN, evaluate, fit, predict,
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateSchedule,
+    ModelCheckpoint,
+    ProgressBar,
+    TerminateOnNaN,
+    evaluate,
+    fit,
+    predict,
 )
 
 __all__ = [

@@ -357,23 +357,28 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--l1", type=float, default=0.0, help="L1 penalty strength on the weights")
     train_parser.add_argument("--l2", type=float, default=0.0, help="L2 penalty (weight decay) strength")
     train_parser.add_argument("--early-stopping", type=_positive_int, nargs="?", const=10, default=None,
-                              metavar="PATIENCE", help="stop when the validation loss stops improving (default patience 10)")
+                              metavar="PATIENCE", help="stop when the validation loss stops improving"
+                                   " (default patience 10)")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--out", default="glassnet-model", help="output folder (default ./glassnet-model)")
     train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    eval_parser = commands.add_parser("evaluate", help="accuracy of a saved model on a dataset or CSV file",
-                                      description="Evaluate a saved model on a dataset's test split or on a whole CSV file.")
+    eval_parser = commands.add_parser("evaluate",
+                                      help="accuracy of a saved model on a dataset or CSV file",
+                                      description="Evaluate a saved model on a dataset's test split or on a "
+                                                  "whole CSV file.")
     eval_parser.add_argument("model", help="a model.safetensors written by glassnet train")
     eval_parser.add_argument("--data", required=True)
     eval_parser.add_argument("--target")
     eval_parser.add_argument("--seed", type=int, default=0)
 
     predict_parser = commands.add_parser("predict", help="predict classes for the rows of a CSV file",
-                                         description="Predict a class and class probabilities for each row of a CSV file.")
+                                         description="Predict a class and class probabilities for each row of "
+                                                     "a CSV file.")
     predict_parser.add_argument("model", help="a model.safetensors written by glassnet train")
-    predict_parser.add_argument("--input", required=True, help="CSV file of features (a header row with the column names)")
+    predict_parser.add_argument("--input", required=True,
+                                help="CSV file of features (a header row with the column names)")
     predict_parser.add_argument("--output", help="CSV file to write (default: standard output)")
     return parser
 

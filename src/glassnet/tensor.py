@@ -133,7 +133,7 @@ class Tensor:
         self._pending = None  # the gradient being summed for this node during backward()
 
     @classmethod
-    def _from_op(cls, data: np.ndarray, parents: tuple, backward, op: str) -> "Tensor":
+    def _from_op(cls, data: np.ndarray, parents: tuple, backward, op: str) -> Tensor:
         """Make the output of an op. It records history only if grad mode is on and an input
         needs a gradient; otherwise the closure is dropped at once and nothing is kept alive."""
         out = object.__new__(cls)
@@ -188,11 +188,11 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.item()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing the values but cut from the graph (no gradient flows through it)."""
         return Tensor(self.data)
 
-    def astype(self, dtype) -> "Tensor":
+    def astype(self, dtype) -> Tensor:
         """A copy in another float dtype; the gradient flows back cast to this tensor's dtype."""
         return _ops.astype(self, dtype)
 

@@ -150,7 +150,8 @@ def test_one_value_per_channel_in_training_is_an_error_that_changes_nothing(shap
 
 def test_input_validation():
     layer = nn.BatchNorm1d(4)
-    with pytest.raises(ValueError, match=r"BatchNorm1d\(4\) expects 4 channels on axis 1, got 3 \(input shape \(8, 3\)\)"):
+    with pytest.raises(ValueError,
+                       match=r"BatchNorm1d\(4\) expects 4 channels on axis 1, got 3 \(input shape \(8, 3\)\)"):
         layer(np.ones((8, 3)))
     with pytest.raises(ValueError, match=r"expects an input of shape \(N, C\) or \(N, C, L\), got shape \(4,\)"):
         layer(np.ones(4))

@@ -274,7 +274,8 @@ def test_float_dtype_is_kept_and_arrays_are_converted():
 
 
 @pytest.mark.parametrize("module", ["glassnet.nn.conv", "glassnet.ops.conv", "glassnet.ops.embedding",
-                                    "glassnet.ops.normalization", "glassnet.nn.pooling", "glassnet.nn.embedding", "glassnet.functional"])
+                                    "glassnet.ops.normalization", "glassnet.nn.pooling", "glassnet.nn.embedding",
+                                    "glassnet.functional"])
 def test_docstring_examples_run(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0

@@ -85,7 +85,8 @@ def test_batchnorm2d_finite_differences():
 
 def test_batchnorm2d_errors():
     layer = nn.BatchNorm2d(3)
-    with pytest.raises(ValueError, match=r"BatchNorm2d expects an input of shape \(N, C, H, W\), got shape \(8, 3, 5\)"):
+    with pytest.raises(ValueError,
+                       match=r"BatchNorm2d expects an input of shape \(N, C, H, W\), got shape \(8, 3, 5\)"):
         layer(np.zeros((8, 3, 5)))
     with pytest.raises(ValueError, match=r"BatchNorm2d\(3\) expects 3 channels on axis 1, got 1"):
         layer(np.zeros((8, 1, 5, 5)))
@@ -139,9 +140,11 @@ def test_layer_norm_finite_differences():
 
 def test_layer_norm_function_checks_its_parameters():
     x = gn.Tensor(np.zeros((2, 4), np.float32))
-    with pytest.raises(ValueError, match=r"weight must have shape \(4,\) and dtype float32 \(the input's\), got \(4,\) float64"):
+    with pytest.raises(ValueError,
+                       match=r"weight must have shape \(4,\) and dtype float32 \(the input's\), got \(4,\) float64"):
         F.layer_norm(x, 4, gn.Tensor(np.ones(4)))
-    with pytest.raises(ValueError, match=r"bias must have shape \(4,\) and dtype float32 \(the input's\), got \(3,\) float32"):
+    with pytest.raises(ValueError,
+                       match=r"bias must have shape \(4,\) and dtype float32 \(the input's\), got \(3,\) float32"):
         F.layer_norm(x, 4, None, gn.Tensor(np.ones(3, np.float32)))
 
 

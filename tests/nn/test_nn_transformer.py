@@ -117,7 +117,7 @@ def test_training_mode_dropout_is_reproducible_and_off_in_eval(rng):
 def test_encoder_layer_matches_finite_differences(rng, norm_first):
     layer = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, activation="gelu", norm_first=norm_first,
                                        dtype=np.float64, rng=0)
-    for name, parameter in layer.named_parameters():
+    for parameter in layer.parameters():
         if parameter.ndim == 1:
             parameter.data[...] += 0.3 * rng.normal(size=parameter.shape)
     x = gn.Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True)

@@ -9,9 +9,9 @@ off by 7e-7). Adagrad's eps placement is the one documented exception.
 import numpy as np
 import pytest
 import torch
+from optim_side_by_side import run_side_by_side
 
 from glassnet import optim
-from optim_side_by_side import run_side_by_side
 
 CASES = {
     "sgd": (lambda p: optim.SGD(p, lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),

@@ -91,6 +91,7 @@ def test_gradient_of_the_wrong_shape_or_dtype():
 
 def test_a_bad_gradient_leaves_every_parameter_unchanged():
     import numpy as np
+
     import glassnet as gn
 
     first, second = gn.Parameter(np.ones(3)), gn.Parameter(np.ones(2))

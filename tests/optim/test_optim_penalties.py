@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from optim_side_by_side import glassnet_loss, initial_weights, mini_batches
 
 import glassnet as gn
 from glassnet import optim
-from optim_side_by_side import glassnet_loss, initial_weights, mini_batches
 
 
 def weights(seed=0):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import functional as F, nn, optim
+from glassnet import functional as F
+from glassnet import nn, optim
 from glassnet.data.augment import Compose, GaussianNoise, RandomFlip, RandomShift, shift
 
 

@@ -144,7 +144,8 @@ def test_learning_rate_schedules():
         ("step", {"step_size": 2, "gamma": 0.5}, [0.1, 0.1, 0.05, 0.05, 0.025]),
         ("exponential", {"gamma": 0.5}, [0.1, 0.05, 0.025, 0.0125, 0.00625]),
         ("cosine", {"T_max": 8}, [0.1 * (1 + math.cos(math.pi * e / 8)) / 2 for e in range(5)]),
-        ("cosine", {"T_max": 4, "eta_min": 0.01}, [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]),
+        ("cosine", {"T_max": 4, "eta_min": 0.01},
+         [0.01 + 0.09 * (1 + math.cos(math.pi * e / 4)) / 2 for e in range(5)]),
         (lambda epoch, lr: lr / (epoch + 1), {}, [0.1 / (e + 1) for e in range(5)]),
     ]:
         model = wide_net()

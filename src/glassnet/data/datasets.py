@@ -400,11 +400,12 @@ def load_mnist1d(n_samples=5000, test_size=0.2, seed=42) -> Dataset:
     test_size = _check_float(test_size, "test_size", 0.0, 1.0, open_low=True)
     args = get_dataset_args()
     args.num_samples, args.train_split, args.seed = n_samples, 1.0 - test_size, _int_seed(seed)
-    numpy_state, python_state = np.random.get_state(), random.getstate()
+    # mnist1d draws from the global generators: keep the caller's streams as they were
+    numpy_state, python_state = np.random.get_state(), random.getstate()  # noqa: NPY002
     try:
         data = make_dataset(args)
     finally:
-        np.random.set_state(numpy_state)
+        np.random.set_state(numpy_state)  # noqa: NPY002
         random.setstate(python_state)
     if len(data["y"]) == 0 or len(data["y_test"]) == 0:
         raise ValueError(f"test_size={test_size} leaves an empty train or test set of "

@@ -36,8 +36,8 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     (the unbiased variance, PyTorch's rule). Otherwise the running statistics are used as mean and
     var, and the output is an affine function of x.
 
-    Shapes: x ``(N, C, *)``, e.g. ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; running_mean, running_var, weight (gamma) and bias
-    (beta) ``(C,)``; output: the shape of x.
+    Shapes: x ``(N, C, *)``, e.g. ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; running_mean,
+    running_var, weight (gamma) and bias (beta) ``(C,)``; output: the shape of x.
 
     Example
     -------

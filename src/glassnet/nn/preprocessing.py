@@ -46,7 +46,7 @@ class Standardize(Module):
         self.register_buffer("mean", np.zeros(self.num_features, self.dtype))
         self.register_buffer("scale", np.ones(self.num_features, self.dtype))
 
-    def fit(self, X) -> "Standardize":
+    def fit(self, X) -> Standardize:
         """Take the mean and standard deviation of each column of ``X`` (training data only,
         so that nothing about the test data leaks into the model). A constant column gets
         scale 1 rather than a division by zero. Returns self."""

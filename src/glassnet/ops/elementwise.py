@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..tensor import Tensor, _FLOAT_DTYPES
+from ..tensor import _FLOAT_DTYPES, Tensor
 
 
 def _binary_operands(a, b):

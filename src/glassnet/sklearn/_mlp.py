@@ -318,7 +318,7 @@ class BaseMLP(BaseEstimator):
         else:
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped")
+                              "going to be clipped", stacklevel=2)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         if self.batch_norm and batch_size < 2:
             raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
@@ -365,9 +365,9 @@ class BaseMLP(BaseEstimator):
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                                   "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning)
+                                  ConvergenceWarning, stacklevel=2)
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            warnings.warn("Training interrupted by user.", stacklevel=2)
         finally:
             errors.__exit__(None, None, None)
             self.model_.eval()
@@ -503,7 +503,7 @@ class BaseMLP(BaseEstimator):
         if not result.success:
             warnings.warn(f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                           f"(status={result.status}): {result.message}. Increase the number of "
-                          "iterations (max_iter) or scale the data.", ConvergenceWarning)
+                          "iterations (max_iter) or scale the data.", ConvergenceWarning, stacklevel=2)
 
     def _batch_statistics(self, X) -> None:
         """Set batch norm's running statistics to those of the whole training set at the final

@@ -1,12 +1,17 @@
 """Training: the fit loop, callbacks and metrics."""
 
+from . import metrics
 from .callbacks import (
-    Callback, EarlyStopping, History, LearningRateSchedule, ModelCheckpoint, TerminateOnNaN,
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateSchedule,
+    ModelCheckpoint,
+    TerminateOnNaN,
 )
-from .progress import ProgressBar
 from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
-from . import metrics
+from .progress import ProgressBar
 
 __all__ = [
     "Callback", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint", "ProgressBar",

@@ -61,7 +61,7 @@ class Ensemble:
         self.build, self.n_models, self.bootstrap, self.seed = build, int(n_models), bootstrap, seed
         self.models: list = []
 
-    def fit(self, X, y, **fit_options) -> "Ensemble":
+    def fit(self, X, y, **fit_options) -> Ensemble:
         """Train every member with ``glassnet.fit(model, X_k, y_k, optimizer=..., seed=seed + k,
         **fit_options)``, where ``(X_k, y_k)`` is the k-th bootstrap sample (or all the data).
 

@@ -16,11 +16,18 @@ import math
 import numpy as np
 
 from ..optim import l1_penalty, l2_penalty
-from ..random import get_rng, seed as _seed
+from ..random import get_rng
+from ..random import seed as _seed
 from ..tensor import Tensor, no_grad
 from . import metrics as _metrics
 from ._checks import (
-    as_inputs, as_targets, check_model, check_optimizer, loss_function, model_dtype, positive_int,
+    as_inputs,
+    as_targets,
+    check_model,
+    check_optimizer,
+    loss_function,
+    model_dtype,
+    positive_int,
 )
 from .callbacks import Callback, History
 from .progress import ProgressBar
