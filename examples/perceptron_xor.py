@@ -87,7 +87,8 @@ def _figure(perceptron, mlp, path: Path) -> Path:
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
     gn.plot.decision_boundary(perceptron, X, y, title="perceptron: a line, 3 of 4 at best", ax=axes[0])
-    gn.plot.decision_boundary(mlp, X, y, title="MLP 2-4-1: XOR solved", ax=axes[1])
+    # The MLP ends in a Sigmoid: its one output column is a probability, cut at 0.5.
+    gn.plot.decision_boundary(mlp, X, y, from_logits=False, title="MLP 2-4-1: XOR solved", ax=axes[1])
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

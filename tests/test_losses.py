@@ -269,3 +269,15 @@ def test_value_errors_of_particular_losses():
         losses.huber(gn.Tensor(np.array([0.5])), np.array([0.0]), delta=0)
     with pytest.raises(TypeError, match="target must be numeric"):
         losses.mse(gn.Tensor(np.array([0.5])), np.array(["a"]))
+
+
+FROM_LOGITS = {"cross_entropy": True, "binary_cross_entropy_with_logits": True, "hinge": True,
+               "binary_cross_entropy": False, "kl_div": False, "mse": False, "mae": False, "huber": False}
+
+
+def test_every_loss_says_whether_it_takes_logits():
+    public = {name for name, value in vars(losses).items()
+              if callable(value) and not name.startswith("_") and getattr(value, "__module__", None) == losses.__name__}
+    assert public == set(FROM_LOGITS)  # a new loss must be marked, and added here
+    for name, expected in FROM_LOGITS.items():
+        assert getattr(losses, name).from_logits is expected, name

@@ -72,6 +72,28 @@ def test_decision_boundary_multiclass_and_predict_objects(tmp_path):
     assert is_png(tmp_path / "p.png")
 
 
+def _filled_areas(fig):
+    """The vertices of the coloured region of each class (empty where no point gets that class)."""
+    return [path.vertices for path in fig.axes[0].collections[0].get_paths()]
+
+
+def test_decision_boundary_cuts_one_column_where_from_logits_says():
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    logits = _filled_areas(plot.decision_boundary(Halfplane(), X, y, resolution=30))  # from_logits=True
+    assert [len(area) > 0 for area in logits] == [True, True]
+    probabilities = nn.Sequential(Halfplane(), nn.Sigmoid())
+    # Probabilities cut at 0.5 draw the same line as their logits cut at 0 ...
+    same = _filled_areas(plot.decision_boundary(probabilities, X, y, from_logits=False, resolution=30))
+    for area, expected in zip(same, logits):
+        np.testing.assert_allclose(area, expected)
+    # ... and read as logits (every sigmoid > 0) they would colour the whole plane class 1.
+    wrong = _filled_areas(plot.decision_boundary(probabilities, X, y, from_logits=True, resolution=30))
+    assert [len(area) > 0 for area in wrong] == [False, True]
+    with pytest.raises(TypeError, match="from_logits must be True .* or False .*, got 'probabilities'"):
+        plot.decision_boundary(probabilities, X, y, from_logits="probabilities")
+
+
 def test_history_and_optimizer_figures(tmp_path):
     logs = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9],
             "val_accuracy": [0.5, 0.7, 0.8]}

@@ -12,12 +12,27 @@ A target must have the prediction's shape (a target of shape ``(n,)`` for a pred
 ``(n, 1)`` is accepted and reshaped); anything else raises, instead of broadcasting to an
 ``(n, n)`` matrix as plain NumPy would.
 
+Every loss says what its prediction is, in the attribute ``from_logits`` (Keras' name), set by the
+``@_takes_logits(...)`` line above its definition. ``fit``, ``evaluate`` and the metrics read it
+to cut a one-column output into two classes (at 0 for logits, at 0.5 otherwise):
+
+* True: raw scores, before any sigmoid or softmax: ``cross_entropy``,
+  ``binary_cross_entropy_with_logits``, ``hinge`` (a margin, whose sign is the class);
+* False: ``binary_cross_entropy`` and ``kl_div`` (probabilities), and the regression losses
+  ``mse``, ``mae``, ``huber``, which compare the prediction with the target on the target's own
+  scale: not a raw score. On labels 0/1 their prediction estimates P(y = 1), hence a cut at 0.5.
+
+A loss of your own (a function, a lambda, a ``functools.partial``) sets it the same way, e.g.
+``my_loss.from_logits = True``; without it a one-column accuracy is an error, not a guess.
+
 Example
 -------
 >>> import numpy as np, glassnet as gn
 >>> logits = gn.Tensor(np.array([[2.0, 0.5, -1.0]]), requires_grad=True)
 >>> loss = gn.losses.cross_entropy(logits, np.array([0]))
 >>> loss.backward()
+>>> gn.losses.cross_entropy.from_logits, gn.losses.binary_cross_entropy.from_logits
+(True, False)
 """
 
 from __future__ import annotations
@@ -28,6 +43,14 @@ from . import ops
 from .tensor import Tensor, ensure_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
+
+
+def _takes_logits(flag: bool):
+    """Mark a loss: ``loss.from_logits = flag`` (see the module docstring for what it means)."""
+    def mark(loss):
+        loss.from_logits = flag
+        return loss
+    return mark
 
 
 def _check_reduction(reduction: str) -> None:
@@ -63,6 +86,7 @@ def _reduce(terms: Tensor, reduction: str) -> Tensor:
     return terms
 
 
+@_takes_logits(False)
 def mse(prediction, target, reduction: str = "mean") -> Tensor:
     """Mean squared error: L = 1/n sum_i (y_i - yhat_i)^2. dL/dyhat_i = 2 (yhat_i - y_i) / n."""
     _check_reduction(reduction)
@@ -71,6 +95,7 @@ def mse(prediction, target, reduction: str = "mean") -> Tensor:
     return _reduce(diff * diff, reduction)
 
 
+@_takes_logits(False)
 def mae(prediction, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error: L = 1/n sum_i |y_i - yhat_i|. dL/dyhat_i = sign(yhat_i - y_i) / n."""
     _check_reduction(reduction)
@@ -78,6 +103,7 @@ def mae(prediction, target, reduction: str = "mean") -> Tensor:
     return _reduce(ops.abs(prediction - _target_array(prediction, target, "mae")), reduction)
 
 
+@_takes_logits(False)
 def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> Tensor:
     """Huber loss: 1/2 d^2 where |d| <= delta, else delta (|d| - delta / 2), with d = yhat - y.
     Quadratic near 0 (like MSE), linear in the tails (like MAE): robust to outliers."""
@@ -99,6 +125,7 @@ def _binary_targets(prediction: Tensor, target, name: str) -> np.ndarray:
     return target
 
 
+@_takes_logits(False)
 def binary_cross_entropy(prediction, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of probabilities (after a sigmoid):
     L = -1/n sum_i [y_i log(yhat_i) + (1 - y_i) log(1 - yhat_i)].
@@ -115,6 +142,7 @@ def binary_cross_entropy(prediction, target, reduction: str = "mean") -> Tensor:
     return _reduce(ops.binary_cross_entropy(prediction, target), reduction)
 
 
+@_takes_logits(True)
 def binary_cross_entropy_with_logits(prediction, target, reduction: str = "mean") -> Tensor:
     """Binary cross-entropy of sigmoid(z) for logits z, fused for stability:
     L_i = max(z, 0) - z y + log(1 + e^-|z|). dL_i/dz = sigmoid(z) - y."""
@@ -124,6 +152,7 @@ def binary_cross_entropy_with_logits(prediction, target, reduction: str = "mean"
     return _reduce(ops.binary_cross_entropy_with_logits(prediction, target), reduction)
 
 
+@_takes_logits(True)
 def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> Tensor:
     """Categorical cross-entropy of softmax(logits): L = -1/n sum_i sum_k y_ik log(yhat_ik).
 
@@ -178,6 +207,7 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
     return ops.softmax_cross_entropy(prediction, labels, probs, sample_weight, reduction)
 
 
+@_takes_logits(True)
 def hinge(prediction, target, reduction: str = "mean") -> Tensor:
     """Hinge loss: L = 1/n sum_i max(0, 1 - y_i yhat_i), for targets y in {-1, +1}.
 
@@ -195,6 +225,7 @@ def hinge(prediction, target, reduction: str = "mean") -> Tensor:
     return _reduce(ops.relu(1.0 - prediction * target), reduction)
 
 
+@_takes_logits(False)
 def kl_div(prediction, target, reduction: str = "mean") -> Tensor:
     """Kullback-Leibler divergence of the predicted distribution from the target one,
     as the course writes it: L = sum_k y_k log(y_k / yhat_k), summed over classes (last axis)

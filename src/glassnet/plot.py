@@ -44,25 +44,40 @@ def _finish(fig, path):
     return fig
 
 
-def decision_boundary(model, X, y, *, title=None, resolution=200, path=None, ax=None):
+def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=200, path=None, ax=None):
     """Colour the plane by the class the model predicts, and draw the data points on top.
 
     Parameters
     ----------
     model : callable
-        A glassnet Module (outputs logits or probabilities, one column for two classes or one
-        column per class) or anything with ``predict(X)`` returning class labels (a
-        scikit-learn-style estimator such as ``glassnet.sklearn.Perceptron``).
+        A glassnet Module (one output column for two classes, or one column per class) or
+        anything with ``predict(X)`` returning class labels (a scikit-learn-style estimator such
+        as ``glassnet.sklearn.Perceptron``).
     X : array, shape (n_samples, 2)
         The points; only 2-D inputs can be drawn.
     y : array, shape (n_samples,)
         Their integer class labels.
+    from_logits : bool
+        What a one-column Module outputs: True (the default, as glassnet's MLPs without a final
+        Sigmoid) for logits, class 1 where the output is > 0; False for probabilities (a final
+        Sigmoid, trained with ``binary_cross_entropy``), class 1 where it is > 0.5. The loss
+        says which: ``from_logits=loss.from_logits``. One column per class takes the arg-max.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> model = gn.nn.Sequential(gn.nn.Linear(2, 1, rng=0), gn.nn.Sigmoid())
+    >>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
+    >>> fig = gn.plot.decision_boundary(model, X, y, from_logits=False, resolution=20)
     """
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
     if len(y) != len(X):
         raise ValueError(f"decision_boundary: {len(X)} points but {len(y)} labels")
+    if not isinstance(from_logits, (bool, np.bool_)):
+        raise TypeError(f"decision_boundary: from_logits must be True (logits) or False (probabilities), "
+                        f"got {from_logits!r}")
     plt = _pyplot()
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
@@ -74,10 +89,7 @@ def decision_boundary(model, X, y, *, title=None, resolution=200, path=None, ax=
     else:
         scores = predict(model, points)
         if scores.ndim == 1 or scores.shape[1] == 1:
-            scores = scores.reshape(-1)
-            # One column: probabilities in [0, 1] are cut at 1/2, anything else (logits) at 0.
-            cut = 0.5 if scores.min() >= 0 and scores.max() <= 1 else 0.0
-            classes = (scores > cut).astype(int)
+            classes = (scores.reshape(-1) > (0.0 if from_logits else 0.5)).astype(int)
         else:
             classes = scores.argmax(axis=1)
     if ax is None:

@@ -224,3 +224,87 @@ def test_callbacks_can_stop_training_after_the_current_batch():
                      epochs=4, batch_size=10, callbacks=[stopper], verbose=0)
     assert stopper.seen == (4, 1) and history.epoch == [0]
     assert repr(history).startswith("History(epochs=1, last={'loss': ")
+
+
+class Journal(gn.Callback):
+    """Writes each hook it receives, with its own name, into a journal shared by several callbacks."""
+
+    def __init__(self, name, journal):
+        self.name, self.journal = name, journal
+
+    def on_train_begin(self, logs=None):
+        self.journal.append((self.name, "train_begin"))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.journal.append((self.name, "epoch_begin", epoch))
+
+    def on_batch_begin(self, batch, logs=None):
+        self.journal.append((self.name, "batch_begin", batch))
+
+    def on_batch_end(self, batch, logs=None):
+        self.journal.append((self.name, "batch_end", batch, id(logs)))
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.journal.append((self.name, "epoch_end", epoch, id(logs)))
+
+    def on_train_end(self, logs=None):
+        self.journal.append((self.name, "train_end"))
+
+
+class StopAtEpoch2Batch1(Journal):
+    def on_epoch_begin(self, epoch, logs=None):
+        super().on_epoch_begin(epoch, logs)
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        super().on_batch_end(batch, logs)
+        if (self.epoch, batch) == (2, 1):
+            self.stop_training()
+
+
+@pytest.mark.parametrize("with_progress_bar", [False, True])
+def test_each_callback_sees_each_hook_once_per_event_in_keras_order(with_progress_bar):
+    X, y = noisy_problem(n=25)
+    model = wide_net()
+    journal = []
+    given = [Journal("a", journal), *([gn.ProgressBar(verbose=0)] if with_progress_bar else []), Journal("b", journal)]
+    stop = StopAtEpoch2Batch1("stop", journal)
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=5,
+           batch_size=10, callbacks=[*given, stop], verbose=0)
+    events = [("train_begin",)]
+    for epoch, batches in ((0, 3), (1, 3), (2, 2)):  # 25 samples in batches of 10; stopped at epoch 2, batch 1
+        events.append(("epoch_begin", epoch))
+        for batch in range(batches):
+            events += [("batch_begin", batch), ("batch_end", batch)]
+        events.append(("epoch_end", epoch))
+    events.append(("train_end",))
+    # Each event reaches every callback once, in the list's order, before the next event starts.
+    expected = [(name, *event) for event in events for name in ("a", "b", "stop")]
+    assert [entry[:2 + (len(entry) > 2)] for entry in journal] == expected
+    # The logs of one event are one dict, shared by all the callbacks.
+    ends = [entry for entry in journal if entry[1] in ("batch_end", "epoch_end")]
+    for first in range(0, len(ends), 3):
+        assert len({entry[3] for entry in ends[first:first + 3]}) == 1
+
+
+def test_callback_list_dispatches_and_checks():
+    journal = []
+    callbacks = gn.train.CallbackList([Journal("a", journal), Journal("b", journal)])
+    assert len(callbacks) == 2 and [c.name for c in callbacks] == ["a", "b"]
+    logs = {"loss": 1.0}
+    callbacks.on_epoch_end(3, logs)
+    callbacks.on_train_begin()
+    assert journal == [("a", "epoch_end", 3, id(logs)), ("b", "epoch_end", 3, id(logs)),
+                       ("a", "train_begin"), ("b", "train_begin")]
+
+    class Context:
+        model, optimizer, params, stop_training = "model", "optimizer", {"epochs": 1}, False
+
+    context = Context()
+    callbacks = gn.train.CallbackList([gn.Callback()], trainer=context)
+    callback = next(iter(callbacks))
+    assert (callback.model, callback.optimizer, callback.params) == ("model", "optimizer", {"epochs": 1})
+    callback.stop_training()
+    assert context.stop_training is True
+    with pytest.raises(TypeError, match="callbacks must be Callback instances, got int"):
+        gn.train.CallbackList([gn.Callback(), 3])

@@ -1,6 +1,7 @@
 """The training loop: the course's three gradient-descent variants, validation before any
 change, reproducibility, regularization, metrics and evaluation."""
 
+import functools
 import math
 
 import numpy as np
@@ -106,6 +107,7 @@ def _assert_unchanged(model, before):
     (lambda X, y: (X, np.where(np.arange(120) == 3, 5, y)), r"labels must lie in \[0, 1\] .* from 0 to 5"),
     (lambda X, y: (X, np.where(np.arange(120) == 3, -1, y)), r"labels must lie in \[0, 1\]"),
     (lambda X, y: (X, y.astype(float) + 0.5), "integers"),
+    (lambda X, y: (X, np.where(np.arange(120) == 7, 0.5, y)), "integers"),  # one label, amid whole ones
     (lambda X, y: (X, np.stack([y, y, y], axis=1)), r"does not fit the model's outputs \(shape \(2,\)"),
     (lambda X, y: (np.hstack([X, X]), y), r"X \(shape \(120, 4\)\) does not fit the model: Linear"),
 ])
@@ -132,7 +134,7 @@ def test_bad_data_raises_before_any_weight_changes(change, message, batch_norm):
     ({"validation_data": (np.zeros((3, 2), np.float32),)}, "pair"),
     ({"validation_data": (np.zeros((3, 2), np.float32), np.zeros(4, int))}, "X_val has 3 samples but y_val has 4"),
     ({"validation_data": (np.zeros((3, 5), np.float32), np.zeros(3, int))}, r"X_val samples have shape \(5,\)"),
-    ({"validation_data": (np.zeros((3, 2), np.float32), np.array([0, 1, 2]))}, r"y_val: labels must lie in \[0, 1\]"),
+    ({"validation_data": (np.zeros((3, 2), np.float32), np.array([0, 1, 2]))}, r"y_val .*labels must lie in \[0, 1\]"),
     ({"loss": "no_such_loss"}, "unknown loss"),
     ({"metrics": ("f1",)}, "unknown metric"),
     ({"l1": -1.0}, "l1 and l2 must be finite numbers >= 0, got l1=-1.0"),
@@ -275,6 +277,81 @@ def test_accuracy_reads_one_column_by_the_loss():
     assert metrics.threshold_for(losses.mse) == 0.5
     with pytest.raises(ValueError, match="3 predictions but 2 labels"):
         metrics.accuracy(np.zeros(3), np.zeros(2))
+
+
+def test_metrics_take_from_logits_explicitly():
+    scores, labels = np.array([[-0.2], [0.3], [0.6]]), np.array([0, 1, 1])
+    assert metrics.get("accuracy", from_logits=True)(scores, labels) == 1.0     # cut at 0
+    assert metrics.get("accuracy", from_logits=False)(scores, labels) == 2 / 3  # cut at 0.5
+    assert metrics.get("accuracy", from_logits=True).__name__ == "accuracy"
+    # An explicit from_logits wins over the loss's attribute.
+    assert metrics.get("accuracy", loss=losses.binary_cross_entropy, from_logits=True)(scores, labels) == 1.0
+    assert metrics.from_logits_of("cross_entropy") is True and metrics.from_logits_of(losses.kl_div) is False
+    assert metrics.from_logits_of(lambda outputs, y: outputs) is None
+    assert metrics.get("mse", from_logits=True) is metrics.mse  # only accuracy reads it
+    with pytest.raises(TypeError, match="from_logits must be True, False or None, got 'yes'"):
+        metrics.get("accuracy", from_logits="yes")
+    with pytest.raises(ValueError, match="unknown loss 'no_such_loss'"):
+        metrics.get("accuracy", loss="no_such_loss")
+    # Nothing says where to cut: one column per class still works, one column is an error.
+    unknown = metrics.get("accuracy")
+    assert unknown(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 1])) == 1.0
+    with pytest.raises(ValueError, match="nothing says which"):
+        unknown(scores, labels)
+
+
+def _unmarked_losses():
+    """Losses that do not say what they take: a lambda, a partial, a function of one's own."""
+    def my_loss(outputs, y):
+        return losses.binary_cross_entropy_with_logits(outputs, y)
+
+    return [
+        (lambda outputs, y: losses.binary_cross_entropy_with_logits(outputs, y), "<lambda>"),
+        (functools.partial(losses.binary_cross_entropy_with_logits, reduction="mean"),
+         r"functools.partial\(binary_cross_entropy_with_logits, ...\)"),
+        (my_loss, "my_loss"),
+    ]
+
+
+@pytest.mark.parametrize("loss, name", _unmarked_losses())
+def test_one_column_accuracy_with_a_loss_that_does_not_say_is_an_error(loss, name):
+    X, y = blobs()
+    targets = y.reshape(-1, 1).astype(np.float32)
+    model = nn.Sequential(nn.Linear(2, 1, rng=0))
+    before = model.state_dict()
+    message = (rf"metric 'accuracy': accuracy on one output column must know whether the outputs are logits "
+               rf"\(cut at 0\) or probabilities \(cut at 0.5\), and the loss {name} does not say.*"
+               r"my_loss.from_logits = True.*get\('accuracy', from_logits=True\)")
+    with pytest.raises(ValueError, match=message):  # before any step, never a silent 0.5
+        gn.fit(model, X, targets, loss=loss, optimizer=optim.SGD(model.parameters(), lr=0.5), epochs=2, verbose=0)
+    _assert_unchanged(model, before)
+    with pytest.raises(ValueError, match=f"the loss {name} does not say"):
+        gn.evaluate(model, X, targets, loss=loss)
+    with pytest.raises(ValueError, match=f"the loss {name} does not say"):
+        metrics.threshold_for(loss)
+    # The two fixes the message names: the metric given explicitly, or the attribute on the loss.
+    history = gn.fit(model, X, targets, loss=loss, optimizer=optim.SGD(model.parameters(), lr=0.5), epochs=20,
+                     batch_size=None, metrics=[metrics.get("accuracy", from_logits=True)], verbose=0)
+    expected = np.mean((gn.predict(model, X)[:, 0] > 0) == y)
+    assert history.history["accuracy"][-1] == expected > 0.9
+    loss.from_logits = True
+    assert gn.evaluate(model, X, targets, loss=loss)["accuracy"] == expected
+    # Without accuracy, or with one column per class, the loss need not say anything.
+    gn.fit(model, X, targets, loss=loss, optimizer=optim.SGD(model.parameters(), lr=0.5), metrics=("mse",),
+           epochs=1, verbose=0)
+    two = small_net()
+    history = gn.fit(two, X, y, loss=lambda outputs, labels: losses.cross_entropy(outputs, labels),
+                     optimizer=optim.SGD(two.parameters(), lr=0.5), epochs=5, verbose=0)
+    assert history.history["accuracy"][-1] == gn.evaluate(two, X, y, loss="cross_entropy")["accuracy"]
+
+
+def test_a_loss_whose_from_logits_is_not_a_bool_is_an_error():
+    def loss(outputs, y):
+        return losses.mse(outputs, y)
+
+    loss.from_logits = "yes"
+    with pytest.raises(TypeError, match="the loss loss's from_logits must be True or False, got 'yes'"):
+        gn.evaluate(nn.Sequential(nn.Linear(2, 1, rng=0)), np.zeros((2, 2)), np.zeros((2, 1)), loss=loss)
 
 
 def test_evaluate_and_predict_check_their_input():

@@ -3,6 +3,7 @@
 from . import metrics
 from .callbacks import (
     Callback,
+    CallbackList,
     EarlyStopping,
     History,
     LearningRateSchedule,
@@ -14,6 +15,6 @@ from .fit import evaluate, fit, predict
 from .progress import ProgressBar
 
 __all__ = [
-    "Callback", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint", "ProgressBar",
-    "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
+    "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint",
+    "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
 ]

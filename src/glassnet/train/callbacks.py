@@ -58,6 +58,73 @@ class Callback:
     def on_batch_end(self, batch, logs=None): ...
 
 
+class CallbackList:
+    """The callbacks of one run, called together (Keras' name and role): each hook of the list
+    calls that hook once on every callback, in the list's order.
+
+    ``fit`` builds one from ``[History, ProgressBar (unless given), *callbacks]`` and calls only
+    it. ``logs`` given to a hook is passed on as it is, the same dict to every callback; a hook
+    called without logs gives each callback a fresh empty dict.
+
+    Parameters
+    ----------
+    callbacks : sequence of Callback
+    trainer : object, optional
+        What the callbacks see (``model``, ``optimizer``, ``params``, ``stop_training``), handed
+        to each with ``set_context``.
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> class Say(gn.Callback):
+    ...     def __init__(self, name): self.name = name
+    ...     def on_epoch_end(self, epoch, logs=None): print(self.name, epoch, logs)
+    >>> gn.train.CallbackList([Say("a"), Say("b")]).on_epoch_end(0, {"loss": 0.5})
+    a 0 {'loss': 0.5}
+    b 0 {'loss': 0.5}
+    """
+
+    def __init__(self, callbacks=(), trainer=None):
+        self.callbacks = list(callbacks)
+        for callback in self.callbacks:
+            if not isinstance(callback, Callback):
+                raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
+        if trainer is not None:
+            self.set_context(trainer)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __len__(self) -> int:
+        return len(self.callbacks)
+
+    def set_context(self, trainer) -> None:
+        for callback in self.callbacks:
+            callback.set_context(trainer)
+
+    def _call(self, hook: str, *args, logs) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args, {} if logs is None else logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs=logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        self._call("on_batch_begin", batch, logs=logs)
+
+    def on_batch_end(self, batch, logs=None):
+        self._call("on_batch_end", batch, logs=logs)
+
+
 class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is the loss per epoch,
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""

@@ -7,11 +7,12 @@ How ``accuracy`` reads the outputs:
 
 * one column per class: the predicted class is the arg-max (the same for logits and
   probabilities); ``y`` holds integer labels or one-hot rows;
-* one column (binary): the predicted class is ``outputs > threshold``. ``fit`` and ``evaluate``
-  choose the threshold from the loss: 0 for losses on raw scores (names containing "logits",
-  and ``hinge``), 0.5 for every other loss (probabilities after a Sigmoid, e.g.
-  ``binary_cross_entropy``). Labels in {-1, +1} (as for hinge) are compared with -1/+1
-  predictions, labels in {0, 1} with 0/1.
+* one column (binary): the predicted class is ``outputs > threshold``: 0 for logits (raw
+  scores), 0.5 for probabilities. Nothing guesses which: ``get("accuracy", from_logits=...)``
+  says it, and ``fit`` and ``evaluate`` read the loss's ``from_logits`` attribute (see
+  :mod:`glassnet.losses`). A loss without one (a lambda, a ``functools.partial``, a function of
+  your own) makes a one-column accuracy raise an error that says how to fix it. Labels in
+  {-1, +1} (as for hinge) are compared with -1/+1 predictions, labels in {0, 1} with 0/1.
 
 Example
 -------
@@ -20,6 +21,8 @@ Example
 >>> metrics.accuracy(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 0]))
 0.5
 >>> metrics.accuracy(np.array([0.3, 0.8]), np.array([0, 1]))              # probabilities
+1.0
+>>> metrics.get("accuracy", from_logits=True)(np.array([-0.2, 0.1]), np.array([0, 1]))
 1.0
 >>> metrics.get("accuracy", loss="binary_cross_entropy_with_logits")(np.array([-0.2, 0.1]), np.array([0, 1]))
 1.0
@@ -31,6 +34,8 @@ import functools
 
 import numpy as np
 
+from .. import losses as _losses
+
 
 def accuracy(outputs: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> float:
     """The fraction of correct class predictions (see the module docstring for the rules).
@@ -40,7 +45,7 @@ def accuracy(outputs: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> floa
     outputs: (n, classes), (n, 1) or (n,); y: (n,) labels or (n, classes) one-hot rows.
     """
     outputs, y = np.asarray(outputs), np.asarray(y)
-    if outputs.ndim == 2 and outputs.shape[1] > 1:
+    if not _needs_threshold(outputs):
         predicted = outputs.argmax(axis=1)
         if y.ndim == 2 and y.shape[1] == outputs.shape[1]:
             y = y.argmax(axis=1)
@@ -52,6 +57,11 @@ def accuracy(outputs: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> floa
     if len(y) != len(predicted):
         raise ValueError(f"accuracy: {len(predicted)} predictions but {len(y)} labels")
     return float(np.mean(predicted == y))
+
+
+def _needs_threshold(outputs: np.ndarray) -> bool:
+    """Whether accuracy cuts the outputs at a threshold (anything but one column per class)."""
+    return not (outputs.ndim == 2 and outputs.shape[1] > 1)
 
 
 def mse(outputs: np.ndarray, y: np.ndarray) -> float:
@@ -67,25 +77,86 @@ def mae(outputs: np.ndarray, y: np.ndarray) -> float:
 METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae}
 
 
+def _loss_named(loss):
+    """A loss function from itself or its name in :mod:`glassnet.losses`."""
+    if isinstance(loss, str):
+        found = None if loss.startswith("_") else getattr(_losses, loss, None)
+        if not callable(found):
+            raise ValueError(f"unknown loss {loss!r}; pass a function or a name such as 'cross_entropy'")
+        return found
+    return loss
+
+
+def _describe(loss) -> str:
+    if isinstance(loss, functools.partial):
+        return f"functools.partial({getattr(loss.func, '__name__', type(loss.func).__name__)}, ...)"
+    return getattr(loss, "__name__", type(loss).__name__)
+
+
+def from_logits_of(loss):
+    """What ``loss`` says it takes: its ``from_logits`` attribute (True: logits, False:
+    probabilities or values), or None when it has none. ``loss`` may be a name ("hinge")."""
+    flag = getattr(_loss_named(loss), "from_logits", None)
+    if flag is not None and not isinstance(flag, (bool, np.bool_)):
+        raise TypeError(f"the loss {_describe(loss)}'s from_logits must be True or False, got {flag!r}")
+    return None if flag is None else bool(flag)
+
+
+def _unknown_message(loss) -> str:
+    said = (f"the loss {_describe(loss)} does not say (it has no from_logits attribute)" if loss is not None
+            else "nothing says which")
+    return ("accuracy on one output column must know whether the outputs are logits (cut at 0) or "
+            f"probabilities (cut at 0.5), and {said}. Set the attribute on the loss (e.g. "
+            "my_loss.from_logits = True for raw scores, False for probabilities), or pass the metric "
+            "itself: metrics=[glassnet.train.metrics.get('accuracy', from_logits=True)]")
+
+
 def threshold_for(loss) -> float:
-    """The cut for a single output column: 0 for losses on raw scores, 0.5 for probabilities."""
-    name = loss if isinstance(loss, str) else getattr(loss, "__name__", "")
-    return 0.0 if ("logits" in name or name == "hinge") else 0.5
+    """The cut for a single output column: 0 for a loss on logits, 0.5 for one on probabilities
+    or values (read from ``loss.from_logits``; an error when the loss does not say)."""
+    from_logits = from_logits_of(loss)
+    if from_logits is None:
+        raise ValueError(_unknown_message(loss))
+    return 0.0 if from_logits else 0.5
 
 
-def get(name_or_function, loss=None):
+def get(name_or_function, loss=None, *, from_logits=None):
     """A metric by name ("accuracy", "mse", "mae") or the function itself.
 
-    ``loss`` (a loss function or its name) sets accuracy's threshold for one output column.
+    For "accuracy", ``from_logits`` (True: the outputs are logits, cut one column at 0; False:
+    probabilities, cut at 0.5) or else ``loss`` (a loss function or its name, read for its
+    ``from_logits`` attribute) sets the threshold of one output column. When neither says, the
+    accuracy still reads one column per class, and raises on a single column.
     """
     if callable(name_or_function):
         return name_or_function
-    if name_or_function == "accuracy" and loss is not None:
-        return functools.partial(accuracy, threshold=threshold_for(loss))
     try:
-        return METRICS[name_or_function]
+        metric = METRICS[name_or_function]
     except (KeyError, TypeError):
         raise ValueError(f"unknown metric {name_or_function!r}; choose one of {sorted(METRICS)}") from None
+    if metric is not accuracy:
+        return metric
+    if from_logits is not None and not isinstance(from_logits, (bool, np.bool_)):
+        raise TypeError(f"from_logits must be True, False or None, got {from_logits!r}")
+    if from_logits is None and loss is not None:
+        from_logits = from_logits_of(loss)
+    threshold = None if from_logits is None else (0.0 if from_logits else 0.5)
+    return _accuracy_at(threshold, loss)
+
+
+def _accuracy_at(threshold, loss):
+    """``accuracy(outputs, y)`` cutting one column at ``threshold``; None: one column is an error
+    that names ``loss`` and says how to fix it (one column per class needs no threshold)."""
+
+    def accuracy_metric(outputs, y):
+        if threshold is not None:
+            return accuracy(outputs, y, threshold)
+        if _needs_threshold(np.asarray(outputs)):
+            raise ValueError(_unknown_message(loss))
+        return accuracy(outputs, y)
+
+    accuracy_metric.__name__ = "accuracy"
+    return accuracy_metric
 
 
 def name_of(metric) -> str:
