@@ -1,6 +1,10 @@
 """Activations and dropout against finite differences and PyTorch; extreme inputs give finite
 values and finite gradients with no RuntimeWarning; docstrings state the derivative."""
 
+import doctest
+import importlib
+import inspect
+import pkgutil
 import warnings
 
 import numpy as np
@@ -9,26 +13,20 @@ import torch
 import torch.nn.functional as TF
 
 import glassnet as gn
+from activation_twins import cases, glassnet_and_torch, registered_names
 from glassnet import functional as F
 from oracle import check_against_torch, check_finite_differences
 
-ACTIVATIONS = {  # name: (glassnet, torch)
-    "step": (F.step, lambda t: (t >= 0).to(t.dtype) + 0 * t),  # 0 * t: a zero gradient in torch
-    "sigmoid": (F.sigmoid, torch.sigmoid),
-    "tanh": (F.tanh, torch.tanh),
-    "relu": (F.relu, TF.relu),
-    "leaky_relu": (F.leaky_relu, TF.leaky_relu),
-    "leaky_relu 0.2": (lambda x: F.leaky_relu(x, alpha=0.2), lambda t: TF.leaky_relu(t, 0.2)),
-    "elu": (F.elu, TF.elu),
-    "elu 0.5": (lambda x: F.elu(x, alpha=0.5), lambda t: TF.elu(t, alpha=0.5)),
-    "softmax": (F.softmax, lambda t: TF.softmax(t, dim=-1)),
-    "softmax axis 0": (lambda x: F.softmax(x, axis=0), lambda t: TF.softmax(t, dim=0)),
-    "log_softmax": (F.log_softmax, lambda t: TF.log_softmax(t, dim=-1)),
-    "log_softmax axis 0": (lambda x: F.log_softmax(x, axis=0), lambda t: TF.log_softmax(t, dim=0)),
-    "softplus": (F.softplus, TF.softplus),
-    "silu": (F.silu, TF.silu),
-    "gelu": (F.gelu, TF.gelu),  # PyTorch's default is the exact erf form
-}
+# Test id -> (glassnet, torch), from the registry: every activation at its defaults, and at the
+# other parameters of activation_twins.OTHER_PARAMETERS ("leaky_relu alpha=0.2", "softmax axis=0").
+ACTIVATIONS = {case: glassnet_and_torch(*arguments) for case, arguments in cases().items()}
+
+
+@pytest.mark.parametrize("module", ["glassnet.functional"] + [
+    f"glassnet.functional.{info.name}" for info in pkgutil.iter_modules(F.__path__)])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def away_from_zero(rng, shape):
@@ -47,7 +45,7 @@ def test_activation(name, shape):
     check_against_torch(fn, torch_fn, x, dtype=np.float32, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "step", "gelu", "silu"])
+@pytest.mark.parametrize("name", ACTIVATIONS)
 def test_activation_at_zero_like_torch(name):
     fn, torch_fn = ACTIVATIONS[name]
     check_against_torch(fn, torch_fn, np.array([-1.0, 0.0, 1.0]))
@@ -97,14 +95,22 @@ def test_softmax_rows_sum_to_one(rng):
                                np.ones(5), rtol=1e-6)
 
 
+def test_default_parameters_are_pytorchs():
+    assert F.get_activation("leaky_relu").parameters == {"alpha": 0.01} == {
+        "alpha": inspect.signature(TF.leaky_relu).parameters["negative_slope"].default}
+    assert F.get_activation("elu").parameters == {"alpha": inspect.signature(TF.elu).parameters["alpha"].default}
+    # torch's softmax has no default dim; glassnet's is the last axis, nn.Softmax's usual choice
+    assert F.get_activation("softmax").parameters == F.get_activation("log_softmax").parameters == {"axis": -1}
+
+
 def test_activations_accept_arrays():
     np.testing.assert_array_equal(F.relu(np.array([-1.0, 2.0])).data, [0.0, 2.0])
     assert F.sigmoid([0.0]).dtype == np.float32
-    np.testing.assert_array_equal(F.ACTIVATIONS["identity"](np.array([3.0])).data, [3.0])
+    np.testing.assert_array_equal(F.identity(np.array([3.0])).data, [3.0])
+    np.testing.assert_array_equal(F.get_activation("identity").function(np.array([3.0])).data, [3.0])
 
 
-@pytest.mark.parametrize("name", ["step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax",
-                                  "log_softmax", "softplus", "silu", "gelu"])
+@pytest.mark.parametrize("name", registered_names())
 def test_docstring_states_formula_and_derivative(name):
     doc = getattr(F, name).__doc__
     assert "Derivative" in doc

@@ -24,7 +24,10 @@ def test_import_glassnet_does_not_import_matplotlib():
 
 def test_activations_and_losses_figures(tmp_path):
     fig = plot.activations(path=tmp_path / "act.png")
-    assert len(fig.axes) == 8 and is_png(tmp_path / "act.png")
+    # the step, then every activation of the registry usable between hidden layers
+    assert len(fig.axes) == 1 + len(gn.functional.hidden_activation_names()) and is_png(tmp_path / "act.png")
+    assert [ax.get_title() for ax in fig.axes[:6]] == ["step", "sigmoid", "tanh", "relu",
+                                                       "leaky_relu (alpha=0.1)", "elu"]
     # The dashed curve of each panel is the derivative, computed by backpropagation.
     sigmoid_axis = fig.axes[1]
     z, derivative = sigmoid_axis.lines[1].get_data()
@@ -111,3 +114,14 @@ def test_plot_errors():
         plot.history({"accuracy": [1.0]})
     with pytest.raises(ValueError, match="at least one curve"):
         plot.optimizer_comparison({})
+
+
+def test_activations_figure_takes_registry_names_and_parameters():
+    fig = plot.activations(names=["elu", "logistic"], parameters={"elu": {"alpha": 0.5}})
+    assert [ax.get_title() for ax in fig.axes] == ["elu (alpha=0.5)", "logistic"]
+    z, values = fig.axes[0].lines[0].get_data()
+    np.testing.assert_allclose(values, np.where(z > 0, z, 0.5 * np.expm1(z)), atol=1e-12)
+    with pytest.raises(ValueError, match="unknown activation 'swish'"):
+        plot.activations(names=["swish"])
+    with pytest.raises(TypeError, match="alpha must be a real number"):
+        plot.activations(names=["elu"], parameters={"elu": {"alpha": "big"}})

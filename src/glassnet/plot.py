@@ -9,12 +9,13 @@ Example
 -------
 >>> import glassnet as gn
 >>> fig = gn.plot.activations(path=None)
->>> len(fig.axes)
-8
+>>> [ax.get_title() for ax in fig.axes][:5]
+['step', 'sigmoid', 'tanh', 'relu', 'leaky_relu (alpha=0.1)']
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -145,9 +146,25 @@ def _derivative(function, z: np.ndarray) -> np.ndarray:
     return x.grad
 
 
-def activations(*, names=("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"),
-                path=None):
-    """Each activation function of the course (and a few modern ones) with its derivative."""
+# Parameters the figure draws with where the default would hide the shape: a slope of 0.01 is
+# invisible at this scale.
+_FIGURE_PARAMETERS = {"leaky_relu": {"alpha": 0.1}}
+
+
+def activations(*, names=None, parameters=None, path=None):
+    """Each activation function of the registry with its derivative, one panel each.
+
+    Parameters
+    ----------
+    names : sequence of str, optional
+        Registry names (``glassnet.functional.ACTIVATIONS``). Default: the perceptron's step, then
+        every activation usable between hidden layers (``hidden_activation_names()``).
+    parameters : dict, optional
+        Name -> keyword parameters of that activation, e.g. ``{"elu": {"alpha": 0.5}}``; default:
+        leaky_relu with alpha = 0.1 (0.01 would look like a ReLU), the others at their defaults.
+    """
+    names = ("step", *F.hidden_activation_names()) if names is None else tuple(names)
+    parameters = _FIGURE_PARAMETERS if parameters is None else parameters
     plt = _pyplot()
     z = np.linspace(-4, 4, 401)
     columns = 4
@@ -156,11 +173,13 @@ def activations(*, names=("step", "sigmoid", "tanh", "relu", "leaky_relu", "elu"
     for ax in axes.flat[len(names):]:
         ax.remove()
     for ax, name in zip(axes.flat, names):
-        function = (lambda t: F.leaky_relu(t, 0.1)) if name == "leaky_relu" else F.ACTIVATIONS[name]
+        entry = F.get_activation(name)
+        function = partial(entry.function, **entry.check_parameters(**parameters.get(name, {})))
         ax.plot(z, function(Tensor(z)).numpy(), label="phi(z)")
         ax.plot(z, _derivative(function, z), "--", label="phi'(z)")
         ax.axhline(0, color="gray", linewidth=0.5)
-        ax.set_title(name if name != "leaky_relu" else "leaky_relu (alpha=0.1)")
+        given = ", ".join(f"{key}={value}" for key, value in parameters.get(name, {}).items())
+        ax.set_title(f"{name} ({given})" if given else name)
         ax.legend(fontsize=7)
     return _finish(fig, path)
 

@@ -4,6 +4,7 @@ mode with dropout), gradients vs central differences (float64), the positional e
 its formula, dropout, configs, saving and errors."""
 
 import doctest
+import functools
 import json
 import math
 import warnings
@@ -14,6 +15,7 @@ import torch
 
 import glassnet as gn
 import glassnet.nn.transformer
+from activation_twins import TWINS
 from glassnet import nn
 
 torch.set_default_dtype(torch.float64)
@@ -75,6 +77,18 @@ def test_encoder_layer_matches_torch(rng, norm_first, activation):
     padding = np.zeros((3, 5), dtype=bool)
     padding[1, 3:] = True
     compare(ours, theirs, rng.normal(size=(3, 5, 8)), src_key_padding_mask=padding)
+
+
+@pytest.mark.parametrize("activation", gn.functional.hidden_activation_names())
+def test_encoder_layer_with_each_hidden_activation_matches_torch(rng, activation):
+    """Any activation of the registry usable between layers, at its defaults; PyTorch takes the
+    twin as a callable."""
+    entry = gn.functional.get_activation(activation)
+    ours = nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation=activation, dtype=np.float64, rng=0)
+    theirs = torch.nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, batch_first=True,
+                                              activation=functools.partial(TWINS[activation], **entry.parameters))
+    copy_to_torch(ours, theirs)
+    compare(ours, theirs, rng.normal(size=(3, 5, 8)))
 
 
 def test_encoder_layer_with_causal_and_float_masks_matches_torch(rng):
@@ -247,8 +261,11 @@ def test_save_and_load_a_transformer_model(tmp_path, rng):
 
 @pytest.mark.parametrize("build, error, message", [
     (lambda: nn.TransformerEncoderLayer(8, 3), ValueError, r"embed_dim \(8\) must be divisible by num_heads \(3\)"),
-    (lambda: nn.TransformerEncoderLayer(8, 2, activation="tanh"), ValueError,
-     r"activation must be one of \['gelu', 'relu'\], got 'tanh'"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, activation="softmax"), ValueError,
+     r"activation must be one of \['sigmoid', 'tanh', 'relu', 'leaky_relu', .*, 'identity'\], got 'softmax'"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"), ValueError,
+     r"activation must be one of \['sigmoid', .*\], got 'swish'"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, activation=None), TypeError, r"activation must be a str, got NoneType"),
     (lambda: nn.TransformerEncoderLayer(8, 2, dropout=1.0), ValueError, r"dropout must be in \[0, 1\), got 1.0"),
     (lambda: nn.TransformerEncoder("layer", 2), TypeError,
      r"encoder_layer must be a TransformerEncoderLayer or its get_config\(\) dict, got str"),

@@ -10,20 +10,9 @@ Example
 (4, 3)
 """
 
-from .activation import (
-    ELU,
-    GELU,
-    Identity,
-    LeakyReLU,
-    LogSoftmax,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    Softmax,
-    Softplus,
-    Step,
-    Tanh,
-)
+from . import activation
+from .activation import *  # noqa: F403 (a layer class per registered activation: activation.__all__)
+from .activation import make_activation
 from .attention import MultiheadAttention
 from .container import Sequential
 from .conv import Conv1d, Conv2d
@@ -48,9 +37,9 @@ from .transformer import PositionalEncoding, TransformerEncoder, TransformerEnco
 __all__ = [
     "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
     "GlobalAvgPool1d", "GlobalAvgPool2d", "LayerNorm", "MaxPool1d", "MaxPool2d",
-    "BatchNorm1d", "Dropout", "ELU", "GELU", "Identity", "LeakyReLU", "Linear", "LoadResult",
-    "LogSoftmax", "Module", "Parameter", "ReLU", "Sequential", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Standardize", "Step", "Tanh",
+    "BatchNorm1d", "Dropout", "Linear", "LoadResult", "Module", "Parameter", "Sequential", "Standardize",
+    "make_activation",
     "GRU", "LSTM", "RNN",
     "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
 ]
+__all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry

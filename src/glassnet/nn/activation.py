@@ -1,6 +1,13 @@
-"""Activation layers. Each is a thin Module around the function of the same name in
-``glassnet.functional`` (where the formula and its derivative are documented); they hold no
-parameters, only configuration such as ``alpha`` or ``axis``.
+"""Activation layers, one per entry of the activation registry (``glassnet.functional.ACTIVATIONS``):
+``Step``, ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU(alpha)``, ``ELU(alpha)``, ``Softmax(axis)``,
+``LogSoftmax(axis)``, ``Softplus``, ``SiLU``, ``GELU``, ``Identity``, and any activation added to the
+registry later. Each is a thin Module whose forward calls the registry's function (where the formula
+and its derivative are documented); they hold no parameters to learn, only configuration such as
+``alpha`` or ``axis``.
+
+The classes are built from the registry below, not written out one by one, so that a new
+activation needs no code here: its class appears in ``glassnet.nn`` under the entry's ``module``
+name, and model files name it like any other layer.
 
 Shape
 -----
@@ -15,138 +22,89 @@ Example
 array([0., 2.])
 >>> nn.LeakyReLU(alpha=0.1)
 LeakyReLU(alpha=0.1)
+>>> nn.make_activation("logistic")
+Sigmoid()
 """
 
 from __future__ import annotations
 
-import numpy as np
+import inspect
 
-from .. import functional as F
-from ..tensor import Tensor, ensure_tensor
-from ._checks import real_number
+from ..functional import ACTIVATIONS, Activation, get_activation
+from ..tensor import Tensor
 from .module import Module
 
-__all__ = [
-    "ELU", "GELU", "Identity", "LeakyReLU", "LogSoftmax", "ReLU", "SiLU", "Sigmoid", "Softmax",
-    "Softplus", "Step", "Tanh",
-]
 
+class _ActivationLayer(Module):
+    """What every activation layer is: its registry entry (the class attribute ``activation``) and
+    that entry's parameters, kept as attributes of the same names (``alpha``, ``axis``)."""
 
-class Step(Module):
-    """The perceptron's step: 1 where x >= 0, else 0 (its gradient is 0). See ``F.step``."""
+    activation: Activation
 
-    def forward(self, x) -> Tensor:
-        return F.step(x)
-
-
-class Sigmoid(Module):
-    """1 / (1 + e^-x), in (0, 1). See ``F.sigmoid``."""
-
-    def forward(self, x) -> Tensor:
-        return F.sigmoid(x)
-
-
-class Tanh(Module):
-    """tanh(x), in (-1, 1). See ``F.tanh``."""
-
-    def forward(self, x) -> Tensor:
-        return F.tanh(x)
-
-
-class ReLU(Module):
-    """max(0, x). See ``F.relu``."""
-
-    def forward(self, x) -> Tensor:
-        return F.relu(x)
-
-
-class LeakyReLU(Module):
-    """x if x >= 0 else alpha x. See ``F.leaky_relu``. PyTorch calls alpha ``negative_slope``."""
-
-    def __init__(self, alpha: float = 0.01):
+    def __init__(self, *args, **parameters):
         super().__init__()
-        self.alpha = real_number(alpha, "alpha")
+        names = list(self.activation.parameters)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes {len(names)} positional argument(s) "
+                            f"{tuple(names)}, got {len(args)}")
+        for name, value in zip(names, args):
+            if name in parameters:
+                raise TypeError(f"{type(self).__name__} got two values for {name}")
+            parameters[name] = value
+        for name, value in self.activation.check_parameters(**parameters).items():
+            setattr(self, name, value)
 
     def forward(self, x) -> Tensor:
-        return F.leaky_relu(x, self.alpha)
-
-    def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        """The registry function applied to ``x`` with this layer's parameters."""
+        function, names = self.activation.function, self.activation.parameters
+        if not names:  # most activations: spare the call a dict (it runs once per layer per step)
+            return function(x)
+        return function(x, **{name: getattr(self, name) for name in names})
 
     def get_config(self) -> dict:
-        return {"alpha": self.alpha}
-
-
-class ELU(Module):
-    """x if x > 0 else alpha (e^x - 1). See ``F.elu``."""
-
-    def __init__(self, alpha: float = 1.0):
-        super().__init__()
-        self.alpha = real_number(alpha, "alpha")
-
-    def forward(self, x) -> Tensor:
-        return F.elu(x, self.alpha)
+        return {name: getattr(self, name) for name in self.activation.parameters}
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
-
-    def get_config(self) -> dict:
-        return {"alpha": self.alpha}
+        return ", ".join(f"{name}={value}" for name, value in self.get_config().items())
 
 
-class _AlongAxis(Module):
-    """An activation that normalizes along one axis (NumPy's name; PyTorch says ``dim``)."""
+def _layer_class(entry: Activation) -> type:
+    """The Module class of a registry entry: named ``entry.module``, documented by its function,
+    its constructor taking the function's keyword parameters."""
+    keywords = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
+                for name, default in entry.parameters.items()]
 
-    def __init__(self, axis: int = -1):
-        super().__init__()
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"axis must be an int, got {type(axis).__name__} {axis!r}")
-        self.axis = int(axis)
+    def __init__(self, *args, **parameters):
+        _ActivationLayer.__init__(self, *args, **parameters)
 
-    def extra_repr(self) -> str:
-        return f"axis={self.axis}"
-
-    def get_config(self) -> dict:
-        return {"axis": self.axis}
-
-
-class Softmax(_AlongAxis):
-    """e^(x_i) / sum_j e^(x_j) along ``axis`` (default: the last). See ``F.softmax``."""
-
-    def forward(self, x) -> Tensor:
-        return F.softmax(x, self.axis)
+    # what help() and inspect.signature() show: LeakyReLU(alpha=0.01), not (*args, **parameters)
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *keywords])
+    __init__.__qualname__ = f"{entry.module}.__init__"
+    call = "".join(f", {name}=self.{name}" for name in entry.parameters)
+    doc = (f"The {entry.name} layer: ``forward(x)`` returns ``glassnet.functional.{entry.name}(x{call})``."
+           f"\n\n{inspect.getdoc(entry.function)}")
+    return type(entry.module, (_ActivationLayer,), {
+        "activation": entry, "__init__": __init__, "__doc__": doc, "__module__": __name__,
+        "__qualname__": entry.module})
 
 
-class LogSoftmax(_AlongAxis):
-    """log softmax along ``axis`` (default: the last), computed stably. See ``F.log_softmax``."""
-
-    def forward(self, x) -> Tensor:
-        return F.log_softmax(x, self.axis)
+# One class per entry (aliases share their entry's class), in registry order.
+_LAYERS = {entry.module: _layer_class(entry) for name, entry in ACTIVATIONS.items() if name == entry.name}
+globals().update(_LAYERS)
 
 
-class Softplus(Module):
-    """log(1 + e^x), a smooth ReLU. See ``F.softplus``."""
+def make_activation(name: str, **parameters) -> Module:
+    """A new activation layer for the registry name (or alias) ``name``, with ``parameters`` (the
+    function's keyword parameters, checked; the others at their defaults).
 
-    def forward(self, x) -> Tensor:
-        return F.softplus(x)
-
-
-class SiLU(Module):
-    """x sigmoid(x) (swish). See ``F.silu``."""
-
-    def forward(self, x) -> Tensor:
-        return F.silu(x)
-
-
-class GELU(Module):
-    """x Phi(x), Phi the standard normal CDF (the exact form, PyTorch's default). See ``F.gelu``."""
-
-    def forward(self, x) -> Tensor:
-        return F.gelu(x)
+    Example
+    -------
+    >>> from glassnet import nn
+    >>> nn.make_activation("leaky_relu", alpha=0.2)
+    LeakyReLU(alpha=0.2)
+    """
+    return _LAYERS[get_activation(name).module](**parameters)
 
 
-class Identity(Module):
-    """Returns its input (as a Tensor): a placeholder, e.g. for "no activation"."""
-
-    def forward(self, x) -> Tensor:
-        return ensure_tensor(x)
+__all__ = list(_LAYERS)  # the layer classes; glassnet.nn exports them and make_activation

@@ -1,10 +1,6 @@
-"""Normalization: the function :func:`batch_norm` (the math) and the layers
-:class:`BatchNorm1d`, :class:`BatchNorm2d` (parameters, running statistics, mode) and
-:class:`LayerNorm`, with PyTorch's semantics.
-
-Batch norm's forward is composed of Tensor ops (mean, sub, mul, sqrt, div, add), so autodiff
-gives its backward; layer norm is one op, ``glassnet.ops.layer_norm``, with its backward beside it
-(a transformer runs it twice per layer, and the composed form was 1.5 times slower).
+"""Normalization layers with PyTorch's semantics: :class:`BatchNorm1d`, :class:`BatchNorm2d`
+(parameters, running statistics, mode) and :class:`LayerNorm`. The math is in
+``glassnet.functional.batch_norm`` and ``glassnet.functional.layer_norm``.
 """
 
 from __future__ import annotations
@@ -16,69 +12,7 @@ from ..tensor import Parameter, Tensor, ensure_tensor
 from ._checks import float_dtype, positive_int, real_number
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "batch_norm"]
-
-
-def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarray | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalize each channel (axis 1), then scale and shift it:
-
-        y = (x - mean) / sqrt(var + eps) * gamma + beta
-
-    In training, mean and var are the batch statistics of each channel over every axis but
-    axis 1 (var is the biased one, divided by n), and the running statistics, if given, are
-    updated in place:
-
-        running_mean = (1 - momentum) running_mean + momentum mean
-        running_var  = (1 - momentum) running_var  + momentum var * n / (n - 1)
-
-    (the unbiased variance, PyTorch's rule). Otherwise the running statistics are used as mean and
-    var, and the output is an affine function of x.
-
-    Shapes: x ``(N, C, *)``, e.g. ``(N, C)``, ``(N, C, L)`` or ``(N, C, H, W)``; running_mean,
-    running_var, weight (gamma) and bias (beta) ``(C,)``; output: the shape of x.
-
-    Example
-    -------
-    >>> import numpy as np, glassnet as gn
-    >>> from glassnet.nn.normalization import batch_norm
-    >>> x = gn.Tensor(np.array([[1.0, 10.0], [3.0, 30.0]]))
-    >>> batch_norm(x, None, None, training=True, eps=0.0).numpy()
-    array([[-1., -1.],
-           [ 1.,  1.]])
-    """
-    if x.ndim < 2:
-        raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got shape {x.shape}")
-    channels = x.shape[1]
-    shape = [1] * x.ndim
-    shape[1] = channels  # a per-channel vector, shaped to broadcast against x
-    if training:
-        axes = (0,) + tuple(range(2, x.ndim))  # every axis but the channels
-        count = x.size // channels  # values per channel
-        if count <= 1:
-            raise ValueError(
-                f"Expected more than 1 value per channel when training, got input of shape {x.shape}"
-            )
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)  # biased: divided by n
-        x_hat = centered / (var + eps).sqrt()
-        if running_mean is not None:
-            running_mean[...] = (1 - momentum) * running_mean + momentum * mean.data.reshape(-1)
-        if running_var is not None:
-            unbiased = var.data.reshape(-1) * (count / (count - 1))
-            running_var[...] = (1 - momentum) * running_var + momentum * unbiased
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm outside training needs running_mean and running_var")
-        inverse_std = 1.0 / np.sqrt(running_var + eps)
-        x_hat = (x - running_mean.reshape(shape)) * inverse_std.reshape(shape)
-    if weight is not None:
-        x_hat = x_hat * weight.reshape(shape)
-    if bias is not None:
-        x_hat = x_hat + bias.reshape(shape)
-    return x_hat
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
 
 class _BatchNorm(Module):
@@ -144,7 +78,7 @@ class _BatchNorm(Module):
             momentum = self.momentum
             if momentum is None:  # cumulative moving average: batch k weighs 1 / k
                 momentum = 1.0 / (int(self.num_batches_tracked) + 1)
-        out = batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+        out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                          training=use_batch_stats, momentum=momentum, eps=self.eps)
         if updating:  # counted after batch_norm, so that a rejected batch changes nothing
             self.num_batches_tracked += 1
@@ -182,8 +116,9 @@ class BatchNorm1d(_BatchNorm):
     the semantics of ``torch.nn.BatchNorm1d``.
 
     In training mode each channel is normalized with the statistics of the batch and the running
-    statistics are updated (see :func:`batch_norm`); in evaluation mode the running statistics
-    are used, so the output of a sample no longer depends on the rest of the batch.
+    statistics are updated (see ``glassnet.functional.batch_norm``); in evaluation mode the
+    running statistics are used, so the output of a sample no longer depends on the rest of the
+    batch.
 
     Parameters
     ----------
@@ -232,7 +167,7 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalization of images, with the semantics of ``torch.nn.BatchNorm2d``: each
     channel is normalized with the mean and (biased) variance of that channel over the batch and
     all positions, N * H * W values; the running variance is updated with the unbiased one
-    (see :func:`batch_norm`). Arguments and attributes as in :class:`BatchNorm1d`.
+    (see ``glassnet.functional.batch_norm``). Arguments and attributes as in :class:`BatchNorm1d`.
 
     Shape
     -----

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from ..tensor import Tensor
 from ._checks import float_dtype, positive_int, real_number
@@ -18,9 +19,6 @@ from .module import Module
 from .normalization import LayerNorm
 
 __all__ = ["PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer"]
-
-
-_ACTIVATIONS = {"relu": F.relu, "gelu": F.gelu}
 
 
 class TransformerEncoderLayer(Module):
@@ -48,8 +46,10 @@ class TransformerEncoderLayer(Module):
         Hidden units of the feed-forward network.
     dropout : float in [0, 1)
         Used by the attention weights and the three Dropout layers.
-    activation : {"relu", "gelu"}
-        Of the feed-forward network (GELU in its exact, erf form, PyTorch's default).
+    activation : str
+        Of the feed-forward network, with its default parameters: "relu" (the default), "gelu"
+        (in its exact, erf form, PyTorch's default) or any other name of
+        ``glassnet.functional.hidden_activation_names()``.
     layer_norm_eps : float
     batch_first : bool
         True (our default; PyTorch's is False): ``(N, L, d_model)``; False: ``(L, N, d_model)``.
@@ -88,8 +88,10 @@ class TransformerEncoderLayer(Module):
                  activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = True,
                  norm_first: bool = False, bias: bool = True, dtype=np.float32, rng=None):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
+        if not isinstance(activation, str):
+            raise TypeError(f"activation must be a str, got {type(activation).__name__} {activation!r}")
+        if activation not in F.ACTIVATIONS or not F.ACTIVATIONS[activation].hidden:
+            raise ValueError(f"activation must be one of {list(hidden_activation_names())}, got {activation!r}")
         self.d_model = positive_int(d_model, "d_model")
         self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward")
         self.norm_first = _flag(norm_first, "norm_first")
@@ -124,7 +126,7 @@ class TransformerEncoderLayer(Module):
         return self.dropout1(out)
 
     def _feedforward_block(self, x) -> Tensor:
-        hidden = self.dropout(_ACTIVATIONS[self.activation](self.linear1(x)))
+        hidden = self.dropout(get_activation(self.activation).function(self.linear1(x)))
         return self.dropout2(self.linear2(hidden))
 
     def get_config(self) -> dict:
