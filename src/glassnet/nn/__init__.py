@@ -25,6 +25,7 @@ from .activation import (
     Tanh,
 )
 from .attention import MultiheadAttention
+from .builder import mlp, mlp_activations
 from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -53,4 +54,5 @@ __all__ = [
     "Softplus", "Standardize", "Step", "Tanh",
     "GRU", "LSTM", "RNN",
     "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
+    "mlp", "mlp_activations",
 ]
