@@ -58,7 +58,10 @@ def read_csv_features(path, columns, delimiter: str = ","):
     array([[2. , 1.5],
            [4. , 3. ]])
     """
-    if isinstance(columns, str) or not all(isinstance(name, str) for name in columns):
+    if isinstance(columns, str) or not hasattr(columns, "__iter__"):
+        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
+    columns = list(columns)
+    if not all(isinstance(name, str) for name in columns):
         raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
     if not columns:
         raise ValueError("columns is empty: name at least one feature column to read")
