@@ -118,17 +118,7 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     >>> [type(layer).__name__ for layer in model]
     ['Standardize', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
     """
-    sizes = [positive_int(size, f"hidden_layer_sizes[{index}]")
-             for index, size in enumerate(_sizes(hidden_layer_sizes))]
-    n_features = positive_int(n_features, "n_features")
-    n_outputs = positive_int(n_outputs, "n_outputs")
-    if not isinstance(activation, str) or activation not in mlp_activations(aliases=True):
-        raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(mlp_activations(aliases=True))}")
-    if not isinstance(batch_norm, (bool, np.bool_)):
-        raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
-    if not 0.0 <= real_number(dropout, "dropout") < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    sizes = _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batch_norm, dropout)
     rng = None if rng is None else get_rng(rng)   # a seed made into one Generator, shared below
 
     layers = []
@@ -149,8 +139,20 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     return Sequential(*layers)
 
 
-def _sizes(hidden_layer_sizes) -> list:
+def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batch_norm, dropout) -> list:
+    """The hidden layer sizes as a list of ints, once every argument of ``mlp`` is checked."""
+    positive_int(n_features, "n_features")
+    positive_int(n_outputs, "n_outputs")
     if isinstance(hidden_layer_sizes, (str, bytes)) or not hasattr(hidden_layer_sizes, "__iter__"):
         raise TypeError("hidden_layer_sizes must be an iterable of ints such as (10,) or (64, 32), "
                         f"got {type(hidden_layer_sizes).__name__} {hidden_layer_sizes!r}")
-    return list(hidden_layer_sizes)
+    sizes = [positive_int(size, f"hidden_layer_sizes[{index}]")
+             for index, size in enumerate(hidden_layer_sizes)]
+    if not isinstance(activation, str) or activation not in mlp_activations(aliases=True):
+        raise ValueError(f"unknown activation {activation!r}; choose one of "
+                         f"{', '.join(mlp_activations(aliases=True))}")
+    if not isinstance(batch_norm, (bool, np.bool_)):
+        raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
+    if not 0.0 <= real_number(dropout, "dropout") < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    return sizes

@@ -1,6 +1,6 @@
-"""What MLPClassifier and MLPRegressor share: the parameters, the network, the training loops.
+"""What MLPClassifier and MLPRegressor share: the parameters, the network, the objective, L-BFGS.
 
-The estimator builds a glassnet network (``model_``)::
+The estimator builds a glassnet network (``model_``) with ``glassnet.nn.mlp``::
 
     [Linear -> (BatchNorm1d) -> activation -> (Dropout)] per hidden layer -> Linear
 
@@ -12,8 +12,9 @@ from the same random stream), the same shuffling and batches, the same objective
 
 (``n_batch``: the batch's size, or the sum of its sample weights; only weights W, not biases),
 the same epoch loss (``loss_curve_``), the same stopping rule (``tol``, ``n_iter_no_change``) and the
-same learning-rate schedules. The subclasses say what the outputs mean: the targets, the data loss
-and the predictions.
+same learning-rate schedules. The penalties are ``glassnet.optim``'s, the optimizers come from
+``optim.make_optimizer``; the stochastic solvers' loop is in ``_stochastic.py``, L-BFGS here. The
+subclasses say what the outputs mean: the targets, the data loss and the predictions.
 """
 
 from __future__ import annotations
