@@ -250,6 +250,19 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
             layer.weight.data[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
             layer.bias.data[...] = rng.uniform(-bound, bound, fan_out)
 
+    def _check_continuation(self, hidden: list, n_outputs: int) -> None:
+        """warm_start and partial_fit go on with the fitted network: it must still fit."""
+        architecture = (tuple(hidden), self.activation, self.batch_norm, self.dropout)
+        if architecture != self._architecture:
+            names = ("hidden_layer_sizes", "activation", "batch_norm", "dropout")
+            changed = [f"{name}={new!r} (fitted with {old!r})"
+                       for name, new, old in zip(names, architecture, self._architecture) if new != old]
+            raise ValueError("warm_start/partial_fit continue the fitted network, but "
+                             + ", ".join(changed) + "; set warm_start=False to train a new one")
+        if n_outputs != self.n_outputs_:
+            raise ValueError(f"y needs {n_outputs} outputs but the fitted network has "
+                             f"{self.n_outputs_}; set warm_start=False to train a new one")
+
     # ---- the objective ----------------------------------------------------------------------------
     def _objective(self, X, targets, weights, total: float, layer_weights: list):
         """The objective of a batch, data loss + penalty: ``(Tensor to differentiate, its value)``."""
@@ -265,25 +278,13 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
         solver='adamw', alpha is AdamW's decoupled weight decay instead (applied in the step), so
         it is not part of the loss."""
         alpha = 0.0 if self.solver == "adamw" else self.alpha
-        terms = []
+        penalty = None
         if alpha:
-            terms.append(optim.l2_penalty(layer_weights, alpha / (2.0 * total)))
+            penalty = optim.l2_penalty(layer_weights, alpha / (2.0 * total))
         if self.l1:
-            terms.append(optim.l1_penalty(layer_weights, self.l1 / total))
-        return sum(terms[1:], terms[0]) if terms else None
-
-    def _check_continuation(self, hidden: list, n_outputs: int) -> None:
-        """warm_start and partial_fit go on with the fitted network: it must still fit."""
-        architecture = (tuple(hidden), self.activation, self.batch_norm, self.dropout)
-        if architecture != self._architecture:
-            names = ("hidden_layer_sizes", "activation", "batch_norm", "dropout")
-            changed = [f"{name}={new!r} (fitted with {old!r})"
-                       for name, new, old in zip(names, architecture, self._architecture) if new != old]
-            raise ValueError("warm_start/partial_fit continue the fitted network, but "
-                             + ", ".join(changed) + "; set warm_start=False to train a new one")
-        if n_outputs != self.n_outputs_:
-            raise ValueError(f"y needs {n_outputs} outputs but the fitted network has "
-                             f"{self.n_outputs_}; set warm_start=False to train a new one")
+            l1 = optim.l1_penalty(layer_weights, self.l1 / total)
+            penalty = l1 if penalty is None else penalty + l1
+        return penalty
 
     # ---- L-BFGS -----------------------------------------------------------------------------------
     def _fit_lbfgs(self, X, targets, weights) -> None:
