@@ -119,3 +119,54 @@ def test_readme_example_runs_and_solves_xor(capsys):
     X, model = namespace["X"], namespace["model"]
     probabilities = glassnet.functional.sigmoid(model(glassnet.Tensor(X))).numpy().ravel()
     np.testing.assert_array_equal(probabilities.round(), [0, 1, 1, 0])
+
+
+def test_l2_is_fits_penalty_and_weight_decay_is_the_optimizers(tmp_path, monkeypatch):
+    """--l2 means what fit(l2=) means (a penalty on the weights in the loss); --weight-decay goes
+    to the optimizer, whose default it keeps when not given (0.01 for adamw)."""
+    from glassnet import cli
+
+    seen = []
+    real_fit = glassnet.fit
+
+    def spy(model, X, y, **kwargs):
+        seen.append(kwargs)
+        return real_fit(model, X, y, **kwargs)
+
+    monkeypatch.setattr(glassnet, "fit", spy)
+    common = ["train", "--data", "xor", "--epochs", "1", "--quiet", "--out", str(tmp_path)]
+    assert cli.main([*common, "--l2", "0.003", "--l1", "0.002"]) == 0
+    assert seen[-1]["l2"] == 0.003 and seen[-1]["l1"] == 0.002
+    assert seen[-1]["optimizer"].weight_decay == 0.0
+    assert cli.main([*common, "--weight-decay", "0.05", "--optimizer", "sgd"]) == 0
+    assert seen[-1]["l2"] == 0.0 and seen[-1]["optimizer"].weight_decay == 0.05
+    assert cli.main([*common, "--optimizer", "adamw"]) == 0
+    assert type(seen[-1]["optimizer"]).__name__ == "AdamW" and seen[-1]["optimizer"].weight_decay == 0.01
+
+
+@pytest.mark.parametrize("option", ["--l1", "--l2", "--weight-decay"])
+def test_negative_penalties_are_usage_errors(tmp_path, capsys, option):
+    from glassnet import cli
+
+    assert cli.main(["train", "--data", "xor", option, "-1", "--out", str(tmp_path)]) == 2
+    assert f"argument {option}: must be a finite number >= 0, got -1" in capsys.readouterr().err
+
+
+def test_predict_reads_the_models_columns_by_name(tmp_path, capsys):
+    from glassnet import cli
+
+    write_csv(tmp_path / "train.csv", np.random.default_rng(0).normal(size=(40, 2)), ["x", "y"] * 20)
+    assert cli.main(["train", "--data", str(tmp_path / "train.csv"), "--target", "species", "--epochs", "2",
+                     "--quiet", "--out", str(tmp_path / "run")]) == 0
+    model = str(tmp_path / "run" / "model.safetensors")
+    (tmp_path / "swapped.csv").write_text("id,b,a\nfirst,2.0,1.0\n")   # other order, an extra text column
+    (tmp_path / "plain.csv").write_text("a,b\n1.0,2.0\n")
+    capsys.readouterr()
+    assert cli.main(["predict", model, "--input", str(tmp_path / "swapped.csv")]) == 0
+    swapped = capsys.readouterr().out
+    assert cli.main(["predict", model, "--input", str(tmp_path / "plain.csv")]) == 0
+    assert capsys.readouterr().out == swapped
+    (tmp_path / "bad.csv").write_text("a,b\n1.0,2.0\n3.0,oops\n")
+    assert cli.main(["predict", model, "--input", str(tmp_path / "bad.csv")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and "line 3, column 'b': non-numeric value 'oops'" in error

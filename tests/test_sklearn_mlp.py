@@ -184,6 +184,17 @@ def test_sklearn_mlp_course_activations_learn_iris(iris, activation):
                                              "silu": "SiLU", "softplus": "Softplus"}[activation]
 
 
+def test_sklearn_mlp_takes_the_builders_activation_names(iris):
+    """The estimators take nn.mlp's names: 'sigmoid' is 'logistic' (scikit-learn's initial
+    weights included)."""
+    X, y = iris
+    logistic = MLPClassifier((5,), activation="logistic", max_iter=5, random_state=0).fit(X, y)
+    sigmoid = MLPClassifier((5,), activation="sigmoid", max_iter=5, random_state=0).fit(X, y)
+    for mine, reference in zip(sigmoid.coefs_ + sigmoid.intercepts_, logistic.coefs_ + logistic.intercepts_):
+        np.testing.assert_array_equal(mine, reference)
+    assert set(nn.mlp_activations(aliases=True)) == set(MLPClassifier._parameter_constraints["activation"][0].options)
+
+
 @pytest.mark.parametrize("solver", ["adagrad", "rmsprop", "adamw"])
 def test_sklearn_mlp_extra_solvers_learn_iris(iris, solver):
     X, y = iris

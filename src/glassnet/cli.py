@@ -15,10 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw")
-ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "elu", "gelu", "silu", "softplus")
+from . import __version__, nn, optim
+from .data.csv_file import read_csv_features, read_csv_header
 
 
 class UsageError(Exception):
@@ -30,51 +28,7 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-# ---- building and training models -------------------------------------------------------------
-def build_mlp(n_features: int, n_outputs: int, hidden=(10,), activation="relu", dropout=0.0,
-              batch_norm=False, standardize_with=None, seed=None):
-    """A Sequential MLP: [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout])
-    per hidden layer -> Linear. The output layer gives logits (one per class) or values."""
-    from . import nn
-
-    activations = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "leaky_relu": nn.LeakyReLU,
-                   "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU, "softplus": nn.Softplus}
-    rng = np.random.default_rng(seed)
-    layers = []
-    if standardize_with is not None:
-        layers.append(nn.Standardize(n_features).fit(standardize_with))
-    width = n_features
-    init = "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") else "xavier_uniform"
-    for size in hidden:
-        layers.append(nn.Linear(width, size, weight_init=init, rng=rng))
-        if batch_norm:
-            layers.append(nn.BatchNorm1d(size))
-        layers.append(activations[activation]())
-        if dropout:
-            layers.append(nn.Dropout(dropout, rng=rng))
-        width = size
-    layers.append(nn.Linear(width, n_outputs, rng=rng))
-    return nn.Sequential(*layers)
-
-
-def make_optimizer(name: str, params, lr: float, l2: float = 0.0):
-    from . import optim
-
-    if name == "sgd":
-        return optim.SGD(params, lr=lr, weight_decay=l2)
-    if name in ("momentum", "nesterov"):
-        return optim.SGD(params, lr=lr, momentum=0.9, nesterov=name == "nesterov", weight_decay=l2)
-    if name == "adagrad":
-        return optim.Adagrad(params, lr=lr, weight_decay=l2)
-    if name == "rmsprop":
-        return optim.RMSprop(params, lr=lr, weight_decay=l2)
-    if name == "adam":
-        return optim.Adam(params, lr=lr, weight_decay=l2)
-    if name == "adamw":
-        return optim.AdamW(params, lr=lr, weight_decay=l2 or 0.01)
-    raise UsageError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-
-
+# ---- scoring -----------------------------------------------------------------------------------
 def accuracy(model, X, y) -> float:
     from .train import predict
 
@@ -106,7 +60,7 @@ def demo(out_dir="glassnet-demo", seed=0, verbose=1, stream=None):
 
     say("2. An MLP with one hidden layer of 10 units on the same data.")
     gn.seed(seed)
-    mlp = build_mlp(2, 2, hidden=(10,), activation="tanh", seed=seed)
+    mlp = nn.mlp(2, (10,), 2, activation="tanh", rng=seed)
     history = gn.fit(mlp, circles.X_train, circles.y_train, loss=losses.cross_entropy,
                      optimizer=gn.optim.Adam(mlp.parameters(), lr=0.03), epochs=150, batch_size=32,
                      validation_split=0.2, seed=seed, verbose=0)
@@ -119,7 +73,7 @@ def demo(out_dir="glassnet-demo", seed=0, verbose=1, stream=None):
     say("3. Iris, three classes, with a softmax output layer and cross-entropy.")
     iris = data.load_iris(seed=seed)
     gn.seed(seed)
-    net = build_mlp(4, 3, hidden=(10,), activation="relu", standardize_with=iris.X_train, seed=seed)
+    net = nn.mlp(4, (10,), 3, activation="relu", standardize_with=iris.X_train, rng=seed)
     history = gn.fit(net, iris.X_train, iris.y_train, loss=losses.cross_entropy,
                      optimizer=gn.optim.Adam(net.parameters(), lr=0.01), epochs=200, batch_size=16,
                      validation_split=0.2, seed=seed, verbose=0)
@@ -195,16 +149,18 @@ def train(args, stream=None) -> dict:
     n_outputs = dataset.n_classes if classifier else 1
     y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
     gn.seed(args.seed)
-    model = build_mlp(dataset.n_features, n_outputs, hidden=_parse_hidden(args.hidden),
-                      activation=args.activation, dropout=args.dropout, batch_norm=args.batch_norm,
-                      standardize_with=dataset.X_train, seed=args.seed)
-    optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.l2)
+    model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
+                   batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
+                   rng=args.seed)
+    # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
+    decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
+    optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)
     callbacks = []
     if args.early_stopping:
         callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
                                           restore_best_weights=True))
     history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
-                     optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
+                     optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1, l2=args.l2,
                      metrics=("accuracy",) if classifier else ("mae",),
                      validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
                      seed=args.seed, verbose=0 if args.quiet else 1)
@@ -291,38 +247,34 @@ def _write_rows(header, rows, output, stream):
 
 
 def _read_features(path: str, info: dict):
-    """The numeric feature columns of a CSV file (the model's features when it names them)."""
+    """The feature columns of a CSV file: the model's, when the file has columns of those names,
+    else every column but the label."""
     if not Path(path).is_file():
         raise UsageError(f"no such file: {path}")
-    with open(path, newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise UsageError(f"{path} is empty")
-        body = list(reader)
+    header = read_csv_header(path)
     wanted = [name for name in info.get("features", []) if name in header] or [
         name for name in header if name != info.get("target")]
-    index = [header.index(name) for name in wanted]
-    values = np.empty((len(body), len(index)))
-    for r, row in enumerate(body, start=2):
-        for c, i in enumerate(index):
-            cell = row[i].strip() if i < len(row) else ""
-            try:
-                values[r - 2, c] = float(cell)
-            except ValueError:
-                raise UsageError(f"{path}, line {r}, column {header[i]!r}: not a number: {cell!r}") from None
-    if not np.all(np.isfinite(values)):
-        raise UsageError(f"{path} contains NaN or infinite values")
-    if len(values) == 0:
-        raise UsageError(f"{path} has no data rows")
-    return values, wanted
+    return read_csv_features(path, wanted), wanted
 
 
 # ---- argument parsing -------------------------------------------------------------------------
 def _positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value < float("inf"):  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
     return value
 
 
@@ -345,8 +297,8 @@ def _parser() -> argparse.ArgumentParser:
                               "blobs, iris, digits, mnist1d) or a CSV file")
     train_parser.add_argument("--target", help="the label column of a CSV file")
     train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
-    train_parser.add_argument("--activation", default="relu", choices=ACTIVATIONS)
-    train_parser.add_argument("--optimizer", default="adam", choices=OPTIMIZERS)
+    train_parser.add_argument("--activation", default="relu", choices=nn.mlp_activations())
+    train_parser.add_argument("--optimizer", default="adam", choices=optim.OPTIMIZERS)
     train_parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
     train_parser.add_argument("--epochs", type=_positive_int, default=100)
     train_parser.add_argument("--batch-size", type=_positive_int, default=32,
@@ -354,8 +306,13 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--full-batch", action="store_true", help="batch gradient descent (all samples per step)")
     train_parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability after each hidden layer")
     train_parser.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
-    train_parser.add_argument("--l1", type=float, default=0.0, help="L1 penalty strength on the weights")
-    train_parser.add_argument("--l2", type=float, default=0.0, help="L2 penalty (weight decay) strength")
+    train_parser.add_argument("--l1", type=_non_negative, default=0.0,
+                              help="L1 penalty: adds l1 * sum |w| over the weights (not biases) to the loss")
+    train_parser.add_argument("--l2", type=_non_negative, default=0.0,
+                              help="L2 penalty: adds l2 * sum w^2 over the weights (not biases) to the loss")
+    train_parser.add_argument("--weight-decay", type=_non_negative, default=None,
+                              help="the optimizer's weight decay on every parameter, biases included "
+                                   "(decoupled for adamw; default 0, 0.01 for adamw)")
     train_parser.add_argument("--early-stopping", type=_positive_int, nargs="?", const=10, default=None,
                               metavar="PATIENCE", help="stop when the validation loss stops improving"
                                    " (default patience 10)")
@@ -396,8 +353,8 @@ def main(argv=None) -> int:
                 args.batch_size = None
             if not 0.0 <= args.dropout < 1.0:
                 raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
-            if args.lr <= 0 or args.l1 < 0 or args.l2 < 0:
-                raise UsageError("--lr must be > 0 and --l1, --l2 >= 0")
+            if not args.lr > 0:
+                raise UsageError(f"--lr must be > 0, got {args.lr}")
             train(args)
         elif args.command == "evaluate":
             evaluate(args)

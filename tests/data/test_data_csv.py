@@ -128,3 +128,27 @@ def test_missing_file_and_bad_arguments(tmp_path):
         load_csv(text_labels, target="y", task="regression")
     with pytest.raises(ValueError, match=r"cannot split the 2 samples of 'pets' with test_size=0.25"):
         load_csv(text_labels, target="y")
+
+
+def test_read_csv_features_by_name_and_header(tmp_path):
+    from glassnet.data.csv_file import read_csv_features, read_csv_header
+
+    path = write(tmp_path, "\ufeff id , b,a\nfirst,1.5,2\n\nsecond,3,4e1\n")
+    assert read_csv_header(path) == ("id", "b", "a")
+    X = read_csv_features(path, ["a", "b"])
+    assert X.dtype == np.float64
+    np.testing.assert_array_equal(X, [[2.0, 1.5], [40.0, 3.0]])
+    with pytest.raises(ValueError, match="no column named 'c'; available columns: 'id', 'b', 'a'"):
+        read_csv_features(path, ["a", "c"])
+    with pytest.raises(ValueError, match="line 2, column 'id': non-numeric value 'first'"):
+        read_csv_features(path, ["id"])
+    with pytest.raises(ValueError, match="columns is empty"):
+        read_csv_features(path, [])
+    with pytest.raises(TypeError, match="columns must be a list of column names"):
+        read_csv_features(path, "a")
+    with pytest.raises(FileNotFoundError, match="CSV file not found"):
+        read_csv_header(tmp_path / "nothing.csv")
+    with pytest.raises(ValueError, match="names column 'a' twice"):
+        read_csv_header(write(tmp_path, "a,a\n1,2\n", name="twice.csv"))
+    with pytest.raises(ValueError, match="is empty"):
+        read_csv_header(write(tmp_path, "\n\n", name="empty.csv"))

@@ -1,6 +1,9 @@
-"""Reading a labelled CSV file into arrays, with errors that name the column and the line.
+"""Reading CSV files into arrays, with errors that name the column and the line: glassnet's one
+CSV reader.
 
-``glassnet.data.load_csv`` is the public entry point; this module only parses and checks.
+``glassnet.data.load_csv`` (a labelled file, split for training) is the public entry point; the
+command line reads unlabelled features for ``glassnet predict`` with ``read_csv_features``. This
+module only parses and checks.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_csv_dataset"]
+__all__ = ["read_csv_dataset", "read_csv_features", "read_csv_header"]
 
 
 def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"):
@@ -22,13 +25,9 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
     ``target_names`` is None.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
     if not isinstance(target, str):
         raise TypeError(f"target must be a column name (str), got {type(target).__name__} {target!r}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"CSV file not found: {path}")
+    path = _existing_file(path)
     header, rows = _read_rows(path, delimiter)
 
     if target not in header:
@@ -39,13 +38,69 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     if not feature_index:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
 
-    X = np.empty((len(rows), len(feature_index)), dtype=np.float64)
-    for r, (line, row) in enumerate(rows):
-        for c, i in enumerate(feature_index):
-            X[r, c] = _parse_number(row[i], header[i], line, path)
+    X = _numbers(header, rows, feature_index, path)
     labels = [(line, row[target_index]) for line, row in rows]
     y, target_names = _encode_labels(labels, target, task, path)
     return X, y, tuple(header[i] for i in feature_index), target_names, path.stem
+
+
+def read_csv_features(path, columns, delimiter: str = ","):
+    r"""The numeric columns ``columns`` of a CSV file (by header name, in that order), as float64
+    ``X`` of shape ``(n_samples, len(columns))``: features without labels, to predict on.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> from glassnet.data.csv_file import read_csv_features
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> _ = path.write_text("b,a,id\n1.5,2,x\n3,4,y\n")
+    >>> read_csv_features(path, ["a", "b"])
+    array([[2. , 1.5],
+           [4. , 3. ]])
+    """
+    if isinstance(columns, str) or not hasattr(columns, "__iter__"):
+        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
+    columns = list(columns)
+    if not all(isinstance(name, str) for name in columns):
+        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
+    if not columns:
+        raise ValueError("columns is empty: name at least one feature column to read")
+    path = _existing_file(path)
+    header, rows = _read_rows(path, delimiter)
+    missing = [name for name in columns if name not in header]
+    if missing:
+        raise ValueError(f"{path}: no column named {missing[0]!r}; available columns: "
+                         + ", ".join(repr(column) for column in header))
+    return _numbers(header, rows, [header.index(name) for name in columns], path)
+
+
+def read_csv_header(path, delimiter: str = ",") -> tuple:
+    r"""The column names of a CSV file's header row, stripped; checked as the readers check them.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> from glassnet.data.csv_file import read_csv_header
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> _ = path.write_text(" a ,b\n1,2\n")
+    >>> read_csv_header(path)
+    ('a', 'b')
+    """
+    path = _existing_file(path)
+    with open(path, newline="", encoding="utf-8-sig") as file:
+        first = next((row for row in csv.reader(file, delimiter=delimiter) if row), None)
+    if first is None:
+        raise ValueError(f"{path} is empty; expected a header row and data rows")
+    return tuple(_header(first, path))
+
+
+def _existing_file(path) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV file not found: {path}")
+    return path
 
 
 def _read_rows(path: Path, delimiter: str):
@@ -56,12 +111,7 @@ def _read_rows(path: Path, delimiter: str):
         numbered = [(reader.line_num, row) for row in reader if row]
     if not numbered:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
-    header = [name.strip() for name in numbered[0][1]]
-    for i, name in enumerate(header):
-        if not name:
-            raise ValueError(f"{path}: column {i + 1} of the header has no name")
-        if name in header[:i]:
-            raise ValueError(f"{path}: the header names column {name!r} twice")
+    header = _header(numbered[0][1], path)
     rows = [(line, [cell.strip() for cell in row]) for line, row in numbered[1:]]
     if not rows:
         raise ValueError(f"{path} has a header but no data rows")
@@ -70,6 +120,26 @@ def _read_rows(path: Path, delimiter: str):
             raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
                              f"header, got {len(row)}")
     return header, rows
+
+
+def _header(row: list, path: Path) -> list:
+    """The header's names, stripped: each must be given, and given once."""
+    header = [name.strip() for name in row]
+    for i, name in enumerate(header):
+        if not name:
+            raise ValueError(f"{path}: column {i + 1} of the header has no name")
+        if name in header[:i]:
+            raise ValueError(f"{path}: the header names column {name!r} twice")
+    return header
+
+
+def _numbers(header: list, rows: list, index: list, path: Path) -> np.ndarray:
+    """The columns ``index`` of the rows as float64 ``(n_rows, len(index))``, each cell checked."""
+    X = np.empty((len(rows), len(index)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        for c, i in enumerate(index):
+            X[r, c] = _parse_number(row[i], header[i], line, path)
+    return X
 
 
 def _parse_number(cell: str, column: str, line: int, path: Path) -> float:

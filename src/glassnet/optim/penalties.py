@@ -5,8 +5,10 @@ The course's regularization adds a term to the loss that grows with the size of 
     J = loss + lambda * sum_i |w_i|        (L1: pushes weights to exactly 0, sparse models)
     J = loss + lambda * sum_i w_i^2        (L2: shrinks all weights, smooth models)
 
-Both are built from Tensor ops (abs, multiply, sum), so ``J.backward()`` adds their gradients,
-``lambda * sign(w)`` and ``2 * lambda * w``, to every weight's ``.grad`` like any other term.
+Each penalty is one node of the graph, its backward right under its forward: ``J.backward()``
+adds its gradient, ``lambda * sign(w)`` or ``2 * lambda * w``, to every weight's ``.grad`` like
+any other term. (Composed from abs, multiply and sum it would be three nodes per tensor, and a
+training loop adds it at every step.)
 
 L2 and weight decay: ``l2_penalty(params, lambda)`` adds ``2 * lambda * w`` to the gradient,
 and ``SGD(..., weight_decay=wd)`` adds ``wd * w``; so ``weight_decay=wd`` is the same as
@@ -27,7 +29,8 @@ array([ 0.2, -0.4])
 
 from __future__ import annotations
 
-from .. import ops
+import numpy as np
+
 from ..tensor import Tensor
 from .optimizer import _non_negative, _tensors
 
@@ -39,13 +42,20 @@ def _weights(params, owner: str) -> list:
     return params
 
 
-def _penalty(params, strength: float, term, owner: str) -> Tensor:
+def _penalty(params, strength: float, term, gradient, owner: str) -> Tensor:
+    """``strength * sum_p term(p)`` over the tensors ``params``, as one op. Backward: each
+    tensor's ``gradient(p, g * strength)``."""
     strength = _non_negative("strength", strength)
-    total = None
-    for param in _weights(params, owner):
-        part = term(param).sum()
-        total = part if total is None else total + part
-    return total * strength
+    params = tuple(_weights(params, owner))
+    value = strength * sum(float(term(param.data)) for param in params)
+
+    def backward(g):
+        coefficient = float(g) * strength
+        return tuple(gradient(param.data, coefficient) if param.requires_grad else None
+                     for param in params)
+
+    dtype = np.result_type(*(param.dtype for param in params))
+    return Tensor._from_op(np.asarray(value, dtype=dtype), params, backward, owner)
 
 
 def l1_penalty(params, strength: float) -> Tensor:
@@ -72,7 +82,8 @@ def l1_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l1_penalty([w], 0.5).item()
     1.5
     """
-    return _penalty(params, strength, ops.abs, "l1_penalty")
+    return _penalty(params, strength, lambda w: np.abs(w).sum(),
+                    lambda w, coefficient: coefficient * np.sign(w), "l1_penalty")
 
 
 def l2_penalty(params, strength: float) -> Tensor:
@@ -100,4 +111,5 @@ def l2_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l2_penalty([w], 0.5).item()
     2.5
     """
-    return _penalty(params, strength, lambda w: ops.mul(w, w), "l2_penalty")
+    return _penalty(params, strength, lambda w: np.dot(w.ravel(), w.ravel()),
+                    lambda w, coefficient: (2.0 * coefficient) * w, "l2_penalty")

@@ -1,6 +1,6 @@
-"""What MLPClassifier and MLPRegressor share: the parameters, the network, the training loops.
+"""What MLPClassifier and MLPRegressor share: the parameters, the network, the objective, L-BFGS.
 
-The estimator builds a glassnet network (``model_``)::
+The estimator builds a glassnet network (``model_``) with ``glassnet.nn.mlp``::
 
     [Linear -> (BatchNorm1d) -> activation -> (Dropout)] per hidden layer -> Linear
 
@@ -12,8 +12,9 @@ from the same random stream), the same shuffling and batches, the same objective
 
 (``n_batch``: the batch's size, or the sum of its sample weights; only weights W, not biases),
 the same epoch loss (``loss_curve_``), the same stopping rule (``tol``, ``n_iter_no_change``) and the
-same learning-rate schedules. The subclasses say what the outputs mean: the targets, the data loss
-and the predictions.
+same learning-rate schedules. The penalties are ``glassnet.optim``'s, the optimizers come from
+``optim.make_optimizer``; the stochastic solvers' loop is in ``_stochastic.py``, L-BFGS here. The
+subclasses say what the outputs mean: the targets, the data loss and the predictions.
 """
 
 from __future__ import annotations
@@ -24,34 +25,27 @@ import warnings
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import BaseEstimator, is_classifier
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from .. import init as _init
 from .. import nn, optim
 from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
+from ._stochastic import StochasticSolvers
 
-# activation name -> glassnet module; scikit-learn's four first, then the course's others
-ACTIVATIONS = {
-    "identity": nn.Identity, "logistic": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU,
-    "softplus": nn.Softplus,
-}
 STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw"}
 INITS = {"xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "normal", "uniform", "zeros"}
 
 
-class BaseMLP(BaseEstimator):
+class BaseMLP(StochasticSolvers, BaseEstimator):
     """Base class of the MLP estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "activation": [StrOptions(set(nn.mlp_activations(aliases=True)))],
         "solver": [StrOptions(STOCHASTIC_SOLVERS | {"lbfgs"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -217,25 +211,20 @@ class BaseMLP(BaseEstimator):
     # ---- the network ------------------------------------------------------------------------------
     def _build(self, n_features: int, hidden: list, n_outputs: int, dtype, rng) -> None:
         """Make ``model_`` and reset the training record, drawing initial weights from ``rng``."""
-        units = [n_features, *hidden, n_outputs]
+        scikit_learns_init = self.init == "xavier_uniform"
         generator = None  # for glassnet's initializers and the dropout masks, seeded from rng
-        if self.init != "xavier_uniform" or self.dropout > 0:
+        if not scikit_learns_init or self.dropout > 0:
             generator = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        layers = []
-        for index, (fan_in, fan_out) in enumerate(zip(units[:-1], units[1:])):
-            linear = nn.Linear(fan_in, fan_out, dtype=dtype)
-            linear.weight.data[...], linear.bias.data[...] = self._initial_weights(
-                fan_in, fan_out, rng, generator)
-            layers.append(linear)
-            if index < len(hidden):
-                if self.batch_norm:
-                    layers.append(nn.BatchNorm1d(fan_out, dtype=dtype))
-                layers.append(ACTIVATIONS[self.activation]())
-                if self.dropout > 0:
-                    layers.append(nn.Dropout(self.dropout, rng=generator))
-        self.model_ = nn.Sequential(*layers)
+        # scikit-learn's scheme is drawn from rng below: the layers start at zero meanwhile, so
+        # that the generator holds the same stream for the dropout masks
+        self.model_ = nn.mlp(n_features, hidden, n_outputs, self.activation,
+                             batch_norm=self.batch_norm, dropout=self.dropout,
+                             weight_init="zeros" if scikit_learns_init else self.init,
+                             dtype=dtype, rng=generator)
+        if scikit_learns_init:
+            self._draw_glorot_weights(rng)
         self._architecture = (tuple(hidden), self.activation, self.batch_norm, self.dropout)
-        self.n_layers_ = len(units)
+        self.n_layers_ = len(hidden) + 2
         self.n_outputs_ = n_outputs
         self.out_activation_ = self._output_activation()
         self.n_iter_ = 0
@@ -249,17 +238,17 @@ class BaseMLP(BaseEstimator):
             self.validation_scores_, self.best_validation_score_, self.best_loss_ = None, None, np.inf
         self.__dict__.pop("_optimizer", None)
 
-    def _initial_weights(self, fan_in: int, fan_out: int, rng, generator):
-        """W and b of one layer. 'xavier_uniform' is scikit-learn's scheme, drawn from ``rng`` as
-        scikit-learn draws it: W and b ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), or
-        sqrt(2 / (fan_in + fan_out)) for the logistic activation. The other initializers are
-        glassnet's (``glassnet.init``), with zero biases."""
-        if self.init == "xavier_uniform":
-            factor = 2.0 if self.activation == "logistic" else 6.0
+    def _draw_glorot_weights(self, rng) -> None:
+        """init='xavier_uniform' is scikit-learn's scheme, drawn from ``rng`` as scikit-learn draws
+        it, layer by layer: W and b ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), or
+        sqrt(2 / (fan_in + fan_out)) for the logistic activation. (The other initializers are
+        glassnet's, drawn by ``nn.mlp``, with zero biases.)"""
+        factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
+        for layer in self._linear_layers():
+            fan_in, fan_out = layer.weight.shape
             bound = math.sqrt(factor / (fan_in + fan_out))
-            return rng.uniform(-bound, bound, (fan_in, fan_out)), rng.uniform(-bound, bound, fan_out)
-        weight = getattr(_init, self.init)((fan_in, fan_out), dtype=np.float64, rng=generator)
-        return weight, np.zeros(fan_out)
+            layer.weight.data[...] = rng.uniform(-bound, bound, (fan_in, fan_out))
+            layer.bias.data[...] = rng.uniform(-bound, bound, fan_out)
 
     def _check_continuation(self, hidden: list, n_outputs: int) -> None:
         """warm_start and partial_fit go on with the fitted network: it must still fit."""
@@ -274,187 +263,28 @@ class BaseMLP(BaseEstimator):
             raise ValueError(f"y needs {n_outputs} outputs but the fitted network has "
                              f"{self.n_outputs_}; set warm_start=False to train a new one")
 
-    # ---- the stochastic solvers -------------------------------------------------------------------
-    def _make_optimizer(self):
-        params = list(self.model_.parameters())
-        lr, eps, betas = self.learning_rate_init, self.epsilon, (self.beta_1, self.beta_2)
-        if self.solver == "sgd":
-            return optim.SGD(params, lr=lr, momentum=self.momentum,
-                             nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
-        if self.solver == "adagrad":
-            return optim.Adagrad(params, lr=lr, eps=eps)
-        if self.solver == "rmsprop":
-            return optim.RMSprop(params, lr=lr, alpha=self.beta_2, eps=eps)
-        return optim.Adam(params, lr=lr, betas=betas, eps=eps)  # adam; adamw decays W itself
-
-    def _fit_stochastic(self, X, targets, weights, incremental: bool, rng) -> None:
-        if (not incremental or not hasattr(self, "_optimizer")
-                or self._optimizer_solver != self.solver):   # solver changed between partial_fits
-            self._optimizer = self._make_optimizer()
-            self._optimizer_solver = self.solver
-        # warm_start may switch early_stopping on or off: start the record the new mode keeps
-        if self.early_stopping and self.validation_scores_ is None:
-            self.validation_scores_, self.best_validation_score_ = [], -np.inf
-        if not self.early_stopping and self.best_loss_ is None:
-            self.best_loss_ = np.inf
-        X_val = y_val = weights_val = None
-        if self.early_stopping:
-            # scikit-learn's split: stratified for single-output classifiers only
-            stratify = targets if (is_classifier(self) and self.n_outputs_ == 1) else None
-            parts = [X, targets] + ([] if weights is None else [weights])
-            parts = train_test_split(*parts, random_state=rng, test_size=self.validation_fraction,
-                                     stratify=stratify)
-            X, X_val, targets, y_val = parts[:4]
-            if weights is not None:
-                weights, weights_val = parts[4:]
-            if len(X_val) < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' "
-                                 "or the size of your dataset.")
-            y_val = self._labels_from_targets(y_val)
-
-        n_samples = len(X)
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", stacklevel=2)
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        if self.batch_norm and batch_size < 2:
-            raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
-                             f"{n_samples} sample(s) with batch_size={self.batch_size!r}")
-        starts = list(range(0, n_samples, batch_size))
-        if self.batch_norm and n_samples - starts[-1] == 1:
-            starts.pop()  # batch norm cannot train on a batch of one: the last batch takes it
-        bounds = list(zip(starts, starts[1:] + [n_samples]))
-        order = np.arange(n_samples)
-
-        self.model_.train()
-        self.n_iter_ = 0
-        layer_weights = [layer.weight for layer in self._linear_layers()]
-        # over/invalid: a diverging run ends with one clear error (the loss is checked each step)
-        errors = np.errstate(over="ignore", invalid="ignore")
-        try:
-            errors.__enter__()
-            for _ in range(self.max_iter):
-                if self.shuffle:  # sklearn.utils.shuffle(order, random_state=rng), without its checks
-                    permutation = np.arange(n_samples)
-                    rng.shuffle(permutation)
-                    order = order[permutation]
-                accumulated = 0.0
-                for start, stop in bounds:
-                    rows = order[start:stop] if self.shuffle else slice(start, stop)
-                    batch_weights = None if weights is None else weights[rows]
-                    loss = self._step(X[rows], targets[rows], batch_weights, layer_weights)
-                    accumulated += loss * (stop - start)
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_ = accumulated / n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(X_val, y_val, weights_val)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    self._optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self._stop_or_slow_down():
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  "reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning, stacklevel=2)
-        except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=2)
-        finally:
-            errors.__exit__(None, None, None)
-            self.model_.eval()
-            self._optimizer.zero_grad()
-        if self.early_stopping and self._best_state is not None:
-            self.model_.load_state_dict(self._best_state)
-
-    def _step(self, X, targets, weights, layer_weights: list) -> float:
-        """One step of the solver on a batch; returns the batch's objective before the step."""
-        total = len(X) if weights is None else float(weights.sum())
-        if total == 0.0:
-            return 0.0  # every sample of the batch has weight 0: nothing to learn from
-        optimizer = self._optimizer
-        optimizer.zero_grad()
+    # ---- the objective ----------------------------------------------------------------------------
+    def _objective(self, X, targets, weights, total: float, layer_weights: list):
+        """The objective of a batch, data loss + penalty: ``(Tensor to differentiate, its value)``."""
         loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
-        loss.backward()
-        value = float(loss.data) + self._add_penalties(total, layer_weights)
-        if not math.isfinite(value):
-            raise ValueError(f"The training loss became {value} in epoch {self.n_iter_ + 1}; the "
-                             "estimator is left as it was. Lower learning_rate_init or scale X.")
-        if self.solver == "adam":
-            # scikit-learn adds epsilon to sqrt(v) before the bias correction, PyTorch (and
-            # glassnet's Adam) after it; this eps at step t makes the two steps equal.
-            state = optimizer.state.get(0)
-            step = (state["step"] if state else 0) + 1
-            optimizer.eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
-        if self.solver == "adamw" and self.alpha:
-            for weight in layer_weights:  # AdamW's decoupled decay: W = W - lr alpha W
-                weight.data *= 1.0 - optimizer.lr * self.alpha
-        optimizer.step()
-        return value
+        penalty = self._penalty(total, layer_weights)
+        if penalty is None:
+            return loss, float(loss.data)
+        return loss + penalty, float(loss.data) + float(penalty.data)
 
-    def _add_penalties(self, total: float, layer_weights: list) -> float:
-        """Add the gradients of (alpha/2 ||W||^2 + l1 ||W||_1) / total to each W's gradient and
-        return the penalty's value. With solver='adamw', alpha is AdamW's decoupled weight decay
-        instead (applied in the step), so it is not part of the loss."""
+    def _penalty(self, total: float, layer_weights: list):
+        """(alpha/2 ||W||^2 + l1 ||W||_1) / total over the weights W (not the biases), a Tensor
+        (None without a penalty); ``total`` is the batch's size or sum of sample weights. With
+        solver='adamw', alpha is AdamW's decoupled weight decay instead (applied in the step), so
+        it is not part of the loss."""
         alpha = 0.0 if self.solver == "adamw" else self.alpha
-        value = 0.0
-        for param in layer_weights:
-            weight, grad = param.data, param.grad
-            flat = weight.ravel()
-            if alpha:
-                value += 0.5 * alpha * float(np.dot(flat, flat)) / total
-                grad += (alpha / total) * weight                   # d/dW alpha/2 ||W||^2 / total
-            if self.l1:
-                value += self.l1 * float(np.abs(flat).sum()) / total
-                grad += (self.l1 / total) * np.sign(weight)         # d/dW l1 ||W||_1 / total
-        return value
-
-    def _update_no_improvement_count(self, X_val, y_val, weights_val) -> None:
-        if self.early_stopping:
-            score = self._score(X_val, y_val, weights_val)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:f}")
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_state = self.model_.state_dict()
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-
-    def _stop_or_slow_down(self) -> bool:
-        """No improvement for n_iter_no_change epochs: stop, or with learning_rate='adaptive'
-        (solver='sgd') divide the learning rate by 5 and go on until it falls to 1e-6."""
-        what = "Validation score" if self.early_stopping else "Training loss"
-        message = (f"{what} did not improve more than tol={self.tol:f} for "
-                   f"{self.n_iter_no_change} consecutive epochs.")
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(message + " Stopping.")
-            return True
-        if self._optimizer.lr <= 1e-6:
-            if self.verbose:
-                print(message + " Learning rate too small. Stopping.")
-            return True
-        self._optimizer.lr /= 5.0
-        if self.verbose:
-            print(message + f" Setting learning rate to {self._optimizer.lr:f}")
-        return False
+        penalty = None
+        if alpha:
+            penalty = optim.l2_penalty(layer_weights, alpha / (2.0 * total))
+        if self.l1:
+            l1 = optim.l1_penalty(layer_weights, self.l1 / total)
+            penalty = l1 if penalty is None else penalty + l1
+        return penalty
 
     # ---- L-BFGS -----------------------------------------------------------------------------------
     def _fit_lbfgs(self, X, targets, weights) -> None:
@@ -473,9 +303,8 @@ class BaseMLP(BaseEstimator):
             unpack(flat)
             for param in params:
                 param.grad = None
-            loss = self._data_loss(self.model_(Tensor(X)), targets, weights)
-            loss.backward()
-            value = float(loss.data) + self._add_penalties(total, layer_weights)
+            objective, value = self._objective(X, targets, weights, total, layer_weights)
+            objective.backward()
             grad = np.concatenate([np.zeros(p.data.size) if p.grad is None else p.grad.ravel()
                                    for p in params]).astype(np.float64)
             return value, grad
