@@ -192,7 +192,8 @@ def test_sklearn_mlp_takes_the_builders_activation_names(iris):
     sigmoid = MLPClassifier((5,), activation="sigmoid", max_iter=5, random_state=0).fit(X, y)
     for mine, reference in zip(sigmoid.coefs_ + sigmoid.intercepts_, logistic.coefs_ + logistic.intercepts_):
         np.testing.assert_array_equal(mine, reference)
-    assert set(nn.mlp_activations(aliases=True)) == set(MLPClassifier._parameter_constraints["activation"][0].options)
+    choices = MLPClassifier._parameter_constraints["activation"][0].options
+    assert set(gn.functional.hidden_activation_names(aliases=True)) == set(choices)
 
 
 @pytest.mark.parametrize("solver", ["adagrad", "rmsprop", "adamw"])

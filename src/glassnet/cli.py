@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, nn, optim
+from . import functional as F
 from .data.csv_file import read_csv_features, read_csv_header
 
 
@@ -297,7 +298,7 @@ def _parser() -> argparse.ArgumentParser:
                               "blobs, iris, digits, mnist1d) or a CSV file")
     train_parser.add_argument("--target", help="the label column of a CSV file")
     train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
-    train_parser.add_argument("--activation", default="relu", choices=nn.mlp_activations())
+    train_parser.add_argument("--activation", default="relu", choices=F.hidden_activation_names())
     train_parser.add_argument("--optimizer", default="adam", choices=optim.OPTIMIZERS)
     train_parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
     train_parser.add_argument("--epochs", type=_positive_int, default=100)

@@ -57,18 +57,19 @@ def test_weight_init_dtype_and_global_seed():
 
 
 def test_every_activation_name_builds_and_survives_save(tmp_path):
-    assert set(nn.mlp_activations()) <= set(nn.mlp_activations(aliases=True))
-    assert "logistic" in nn.mlp_activations(aliases=True) and "logistic" not in nn.mlp_activations()
+    names = gn.functional.hidden_activation_names
+    assert set(names()) <= set(names(aliases=True))
+    assert "logistic" in names(aliases=True) and "logistic" not in names()
     assert layer_names(nn.mlp(2, (3,), 1, "logistic", rng=0))[1] == "Sigmoid"
     X = np.random.default_rng(0).normal(size=(5, 2)).astype(np.float32)
-    for name in nn.mlp_activations():
+    for name in names():
         model = nn.mlp(2, (3,), 2, name, batch_norm=True, rng=0).eval()
         gn.save(model, tmp_path / f"{name}.safetensors")
         np.testing.assert_array_equal(gn.load(tmp_path / f"{name}.safetensors")(X).numpy(), model(X).numpy())
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(activation="step"), ValueError, "unknown activation 'step'; choose one of identity, relu"),
+    (dict(activation="step"), ValueError, "unknown activation 'step'; choose one of sigmoid, logistic, tanh"),
     (dict(hidden_layer_sizes=(4, 0)), ValueError, r"hidden_layer_sizes\[1\] must be a positive int, got 0"),
     (dict(hidden_layer_sizes="10"), TypeError, "hidden_layer_sizes must be an iterable of ints"),
     (dict(hidden_layer_sizes=5), TypeError, "hidden_layer_sizes must be an iterable of ints"),

@@ -137,16 +137,21 @@ def get_activation(name: str) -> Activation:
         raise ValueError(f"unknown activation {name!r}; the known ones are {', '.join(ACTIVATIONS)}") from None
 
 
-def hidden_activation_names() -> tuple[str, ...]:
-    """The names (no aliases) of the activations usable between hidden layers, in registry order.
+def hidden_activation_names(aliases: bool = False) -> tuple[str, ...]:
+    """The names of the activations usable between hidden layers, in registry order: the choices
+    of ``nn.mlp``, the command line's ``--activation`` and the estimators' ``activation``. With
+    ``aliases=True`` the other accepted names (such as scikit-learn's 'logistic') are included.
 
     Example
     -------
     >>> from glassnet import functional as F
     >>> F.hidden_activation_names()[:4]
     ('sigmoid', 'tanh', 'relu', 'leaky_relu')
+    >>> "logistic" in F.hidden_activation_names(aliases=True)
+    True
     """
-    return tuple(name for name, entry in ACTIVATIONS.items() if name == entry.name and entry.hidden)
+    return tuple(name for name, entry in ACTIVATIONS.items()
+                 if entry.hidden and (aliases or name == entry.name))
 
 
 def _check_parameter(value, default, name: str):

@@ -14,7 +14,7 @@ from . import activation
 from .activation import *  # noqa: F403 (a layer class per registered activation: activation.__all__)
 from .activation import make_activation
 from .attention import MultiheadAttention
-from .builder import mlp, mlp_activations
+from .builder import mlp
 from .container import Sequential
 from .conv import Conv1d, Conv2d
 from .dropout import Dropout
@@ -42,6 +42,6 @@ __all__ = [
     "make_activation",
     "GRU", "LSTM", "RNN",
     "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
-    "mlp", "mlp_activations",
+    "mlp",
 ]
 __all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry

@@ -22,51 +22,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from ._checks import positive_int, real_number
-from .activation import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, SiLU, Softplus, Tanh
+from .activation import make_activation
 from .container import Sequential
 from .dropout import Dropout
 from .linear import Linear
-from .module import Module
 from .normalization import BatchNorm1d
 from .preprocessing import Standardize
 
-__all__ = ["mlp", "mlp_activations"]
-
-
-# ---- the hidden activations: name -> layer, name -> initializer ---------------------------------
-# The one list of the activations an MLP's hidden layers may use (the CLI's --activation
-# choices, the estimators' ``activation``). When glassnet.functional.ACTIVATIONS (the registry)
-# lands, these three definitions become look-ups in it.
-_LAYERS = {"identity": Identity, "relu": ReLU, "tanh": Tanh, "sigmoid": Sigmoid,
-           "leaky_relu": LeakyReLU, "elu": ELU, "gelu": GELU, "silu": SiLU, "softplus": Softplus}
-_ALIASES = {"logistic": "sigmoid"}   # scikit-learn's name for the sigmoid
-# ReLU-like units halve the variance they pass on: He's initializer makes up for it (Var 2/fan_in);
-# the others are near-linear around 0, where Xavier/Glorot's keeps the variance (Var 2/(in+out)).
-_HE_INITIALIZED = ("relu", "leaky_relu", "elu", "gelu", "silu")
-
-
-def mlp_activations(aliases: bool = False) -> tuple:
-    """The activation names ``mlp`` takes for its hidden layers, with the aliases (such as
-    scikit-learn's 'logistic' for 'sigmoid') when ``aliases`` is True.
-
-    >>> from glassnet import nn
-    >>> nn.mlp_activations()[:4]
-    ('identity', 'relu', 'tanh', 'sigmoid')
-    """
-    return tuple(_LAYERS) + (tuple(_ALIASES) if aliases else ())
-
-
-def _activation_layer(name: str) -> Module:
-    """A new activation layer for ``name`` (an alias such as 'logistic' included)."""
-    return _LAYERS[_ALIASES.get(name, name)]()
-
-
-def _default_init(name: str) -> str:
-    """The weight initializer suited to the activation ``name``: He's for ReLU-like units, else
-    Xavier/Glorot's."""
-    return "he_uniform" if _ALIASES.get(name, name) in _HE_INITIALIZED else "xavier_uniform"
+__all__ = ["mlp"]
 
 
 # ---- the builder ---------------------------------------------------------------------------------
@@ -86,14 +52,16 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     n_outputs : int
         Output width: one logit per class, or one value per regression target.
     activation : str
-        The hidden layers' activation, one of ``mlp_activations(aliases=True)``.
+        The hidden layers' activation: a name from the activation registry usable between hidden
+        layers, ``glassnet.functional.hidden_activation_names(aliases=True)``.
     batch_norm : bool
         A ``BatchNorm1d`` between each hidden Linear and its activation.
     dropout : float in [0, 1)
         A ``Dropout(dropout)`` after each hidden activation (none for 0).
     weight_init : str or callable, optional
-        The initializer of every Linear's W (biases start at 0). None: the activation's own
-        (``he_uniform`` for ReLU-like units, else ``xavier_uniform``) for the hidden layers, and
+        The initializer of every Linear's W (biases start at 0). None: the one the activation's
+        registry entry names (``he_uniform`` for ReLU-like units, else ``xavier_uniform``) for the
+        hidden layers, and
         ``xavier_uniform`` for the linear output layer.
     standardize_with : array of shape (n_samples, n_features), optional
         Training data: a ``Standardize`` layer fitted on it comes first, so the model takes raw
@@ -124,13 +92,13 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     layers = []
     if standardize_with is not None:
         layers.append(Standardize(n_features, dtype=dtype).fit(standardize_with))
-    hidden_init = _default_init(activation) if weight_init is None else weight_init
+    hidden_init = get_activation(activation).init if weight_init is None else weight_init
     width = n_features
     for size in sizes:
         layers.append(Linear(width, size, weight_init=hidden_init, dtype=dtype, rng=rng))
         if batch_norm:
             layers.append(BatchNorm1d(size, dtype=dtype))
-        layers.append(_activation_layer(activation))
+        layers.append(make_activation(activation))
         if dropout > 0:
             layers.append(Dropout(dropout, rng=rng))
         width = size
@@ -148,9 +116,9 @@ def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batc
                         f"got {type(hidden_layer_sizes).__name__} {hidden_layer_sizes!r}")
     sizes = [positive_int(size, f"hidden_layer_sizes[{index}]")
              for index, size in enumerate(hidden_layer_sizes)]
-    if not isinstance(activation, str) or activation not in mlp_activations(aliases=True):
+    if not isinstance(activation, str) or activation not in hidden_activation_names(aliases=True):
         raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(mlp_activations(aliases=True))}")
+                         f"{', '.join(hidden_activation_names(aliases=True))}")
     if not isinstance(batch_norm, (bool, np.bool_)):
         raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
     if not 0.0 <= real_number(dropout, "dropout") < 1.0:

@@ -31,6 +31,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from .. import functional as F
 from .. import nn, optim
 from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
@@ -45,7 +46,7 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(nn.mlp_activations(aliases=True)))],
+        "activation": [StrOptions(set(F.hidden_activation_names(aliases=True)))],
         "solver": [StrOptions(STOCHASTIC_SOLVERS | {"lbfgs"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
@@ -243,7 +244,7 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
         it, layer by layer: W and b ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out)), or
         sqrt(2 / (fan_in + fan_out)) for the logistic activation. (The other initializers are
         glassnet's, drawn by ``nn.mlp``, with zero biases.)"""
-        factor = 2.0 if self.activation in ("logistic", "sigmoid") else 6.0
+        factor = 2.0 if F.get_activation(self.activation).name == "sigmoid" else 6.0
         for layer in self._linear_layers():
             fan_in, fan_out = layer.weight.shape
             bound = math.sqrt(factor / (fan_in + fan_out))
