@@ -4,7 +4,6 @@ key, value, in_proj or q/k/v_proj weights, in_proj_bias, out_proj) vs PyTorch wi
 copied by a transpose; masks (key padding, causal, boolean and float attn_mask); fully masked
 queries; dropout; configs and errors."""
 
-import doctest
 import json
 
 import numpy as np
@@ -12,8 +11,6 @@ import pytest
 import torch
 
 import glassnet as gn
-import glassnet.nn.attention
-import glassnet.ops.attention
 from glassnet import functional as F
 from glassnet import nn
 from oracle import (
@@ -24,18 +21,6 @@ from oracle import (
 )
 
 torch.set_default_dtype(torch.float64)
-
-
-def test_docstring_examples_run():
-    for module in (glassnet.nn.attention, glassnet.ops.attention):
-        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert result.attempted > 0 and result.failed == 0
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for function in (F.scaled_dot_product_attention, F.sinusoidal_positional_encoding):
-        for test in finder.find(function, globs={}):
-            runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
 
 
 # ---- masked softmax ---------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 PyTorch (weights copied by a transpose), parameter names, dropout, unbatched input, configs and
 errors."""
 
-import doctest
 import json
 
 import numpy as np
@@ -10,8 +9,6 @@ import pytest
 import torch
 
 import glassnet as gn
-import glassnet.nn.recurrent
-import glassnet.ops.recurrent
 from glassnet import nn
 from oracle import check_module_against_torch, check_module_gradients
 
@@ -312,12 +309,3 @@ def test_bad_arguments():
         nn.RNN(3, 4, bidirectional="yes")
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         nn.LSTM(3, 4, dtype=np.int32)
-
-
-# ---- docstrings ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("source", [glassnet.nn.recurrent, glassnet.ops.recurrent], ids=lambda m: m.__name__)
-def test_docstring_examples_run(source):
-    result = doctest.testmod(source, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0
-    assert result.failed == 0
