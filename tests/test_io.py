@@ -2,7 +2,6 @@
 loading that never runs code, atomic writes."""
 
 import builtins
-import doctest
 import importlib
 import json
 import os
@@ -192,12 +191,6 @@ def test_save_leaves_the_model_as_it_was(path):
 
 def test_json_arrays_come_back_as_tuples():
     assert gio._from_json([1, [2, 3], {"a": [4]}]) == (1, (2, 3), {"a": (4,)})
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(gio)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 # ---- what save refuses -----------------------------------------------------------------------

@@ -225,15 +225,6 @@ def test_predict_errors():
         model.predict([[0.0, np.inf]])
 
 
-def test_docstring_example_runs():
-    import doctest
-
-    import glassnet.sklearn.perceptron
-
-    result = doctest.testmod(glassnet.sklearn.perceptron)
-    assert result.attempted >= 3 and result.failed == 0
-
-
 def test_perceptron_partial_fit_is_the_online_rule():
     """Feeding the samples one call at a time applies the rule sample by sample: the same
     weights as one unshuffled epoch of fit."""

@@ -2,6 +2,21 @@
 
 Bad input (a missing file, an unknown dataset or option, a non-numeric column, NaN, a file that
 is not a glassnet model) prints one line on stderr and exits with status 2, without a traceback.
+
+Example
+-------
+>>> import os, tempfile
+>>> from glassnet.cli import main
+>>> folder = tempfile.TemporaryDirectory()
+>>> main(["train", "--data", "xor", "--epochs", "2", "--quiet", "--out", folder.name])
+train: accuracy ...
+test:  accuracy ...   (2 epochs)
+model saved to .../model.safetensors (description in .../model.json)
+0
+>>> main(["evaluate", os.path.join(folder.name, "model.safetensors"), "--data", "xor"])
+accuracy ... on 100 samples
+0
+>>> folder.cleanup()
 """
 
 from __future__ import annotations

@@ -51,54 +51,81 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")
-    args = [
-        Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad)
-        if isinstance(x, Tensor) else x
-        for x in inputs
-    ]
-    projection = None
-
-    def scalar_value() -> float:
-        nonlocal projection
-        out = fn(*args)
-        if not isinstance(out, Tensor):
-            raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
-        if projection is None:
-            projection = np.random.default_rng(seed).normal(size=out.shape)
-        return out, float(np.sum(projection * out.data))
-
-    out, _ = scalar_value()
-    for i in checked:
-        args[i].grad = None
+    args = _float64_copies(inputs)
+    out = _call(fn, args)
+    projection = np.random.default_rng(seed).normal(size=out.shape)
     out.backward(projection.astype(out.dtype))
-    analytic = {i: (args[i].grad if args[i].grad is not None else np.zeros(args[i].shape)) for i in checked}
+    analytic = {i: args[i].grad if args[i].grad is not None else np.zeros(args[i].shape) for i in checked}
 
-    worst = None  # (excess over tolerance, report)
+    def value() -> float:  # the scalar sum(v * fn(*args)) whose gradient backward computed
+        return float(np.sum(projection * _call(fn, args).data))
+
+    worst = None  # (excess over tolerance, input, index, autodiff, numeric, error)
     for i in checked:
-        values = args[i].data
-        numeric = np.zeros(values.shape)
-        for j in np.ndindex(values.shape):
-            original = values[j]
-            values[j] = original + eps
-            plus = scalar_value()[1]
-            values[j] = original - eps
-            minus = scalar_value()[1]
-            values[j] = original
-            numeric[j] = (plus - minus) / (2 * eps)
-        error = np.abs(analytic[i] - numeric)
-        excess = error - (atol + rtol * np.abs(numeric))
-        if excess.size:
-            j = np.unravel_index(np.argmax(excess), excess.shape)
-            if worst is None or excess[j] > worst[0]:
-                worst = (excess[j], i, j, analytic[i][j], numeric[j], error[j])
+        entry = _worst_entry(analytic[i], central_differences(value, args[i].data, eps), atol, rtol)
+        if entry is not None and (worst is None or entry[0] > worst[0]):
+            worst = (entry[0], i, *entry[1:])
     if worst is None or worst[0] <= 0:
         return True
-    _, i, j, got, expected, error = worst
-    report = (
+    if raise_exception:
+        raise GradcheckError(_report(*worst[1:], atol, rtol))
+    return False
+
+
+def _float64_copies(inputs) -> list:
+    """The inputs with every Tensor copied to float64 (a fresh leaf), so the originals are never touched."""
+    return [
+        Tensor(np.array(x.data, dtype=np.float64), requires_grad=x.requires_grad) if isinstance(x, Tensor) else x
+        for x in inputs
+    ]
+
+
+def _call(fn, args) -> Tensor:
+    out = fn(*args)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    return out
+
+
+def central_differences(value, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d value() / d array by central differences: each entry of ``array`` is nudged in place by
+    +eps and -eps (and restored), and (value(+) - value(-)) / (2 eps) is that entry's derivative.
+
+    ``value`` is a function of no arguments that reads ``array``; the result has ``array``'s shape.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet.gradcheck import central_differences
+    >>> w = np.array([1.0, 2.0])
+    >>> np.round(central_differences(lambda: float(np.sum(w ** 2)), w), 6)  # d/dw sum(w^2) = 2 w
+    array([2., 4.])
+    """
+    numeric = np.zeros(array.shape)
+    for j in np.ndindex(array.shape):
+        original = array[j]
+        array[j] = original + eps
+        plus = value()
+        array[j] = original - eps
+        minus = value()
+        array[j] = original
+        numeric[j] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _worst_entry(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float):
+    """(excess over the tolerance, index, autodiff, numeric, error) of the worst entry, or None if empty."""
+    error = np.abs(analytic - numeric)
+    excess = error - (atol + rtol * np.abs(numeric))
+    if not excess.size:
+        return None
+    j = np.unravel_index(np.argmax(excess), excess.shape)
+    return excess[j], j, analytic[j], numeric[j], error[j]
+
+
+def _report(i, j, got, expected, error, atol, rtol) -> str:
+    return (
         f"gradcheck failed for input {i} at index {tuple(int(k) for k in j)}: autodiff gives "
         f"{got:.8g}, finite differences {expected:.8g} (abs error {error:.3g}, "
         f"allowed {atol:.1g} + {rtol:.1g} * |numeric|)"
     )
-    if raise_exception:
-        raise GradcheckError(report)
-    return False

@@ -66,12 +66,14 @@ def save(model: Module, path) -> None:
     >>> import os, tempfile, numpy as np, glassnet as gn
     >>> from glassnet import nn
     >>> model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), nn.Linear(3, 1, rng=1))
-    >>> path = os.path.join(tempfile.mkdtemp(), "model.safetensors")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "model.safetensors")
     >>> gn.save(model, path)
     >>> loaded = gn.load(path)
     >>> x = np.ones((4, 2), np.float32)
     >>> bool((loaded(x).numpy() == model(x).numpy()).all()), loaded.training
     (True, False)
+    >>> folder.cleanup()
     """
     path = files.target_path(path)
     _check_module(model, "save")
@@ -111,10 +113,12 @@ def save_weights(model: Module, path) -> None:
     -------
     >>> import os, tempfile, glassnet as gn
     >>> from glassnet import nn
-    >>> path = os.path.join(tempfile.mkdtemp(), "weights.safetensors")
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "weights.safetensors")
     >>> gn.save_weights(nn.Linear(2, 3, rng=0), path)
     >>> gn.load_weights(nn.Linear(2, 3, rng=1), path)
     LoadResult(missing_keys=[], unexpected_keys=[])
+    >>> folder.cleanup()
     """
     path = files.target_path(path)
     _check_module(model, "save_weights")

@@ -233,13 +233,3 @@ def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
 
-
-def test_docstring_examples_run():
-    import doctest
-
-    from glassnet.data import csv_file, datasets, preprocessing
-
-    for module in (datasets, preprocessing, csv_file):
-        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert result.failed == 0, module.__name__
-    assert doctest.testmod(datasets).attempted >= 10

@@ -4,7 +4,6 @@ key, value, in_proj or q/k/v_proj weights, in_proj_bias, out_proj) vs PyTorch wi
 copied by a transpose; masks (key padding, causal, boolean and float attn_mask); fully masked
 queries; dropout; configs and errors."""
 
-import doctest
 import json
 
 import numpy as np
@@ -12,25 +11,16 @@ import pytest
 import torch
 
 import glassnet as gn
-import glassnet.nn.attention
-import glassnet.ops.attention
 from glassnet import functional as F
 from glassnet import nn
-from oracle import check_against_torch, check_finite_differences
+from oracle import (
+    check_against_torch,
+    check_finite_differences,
+    check_module_against_torch,
+    check_module_gradients,
+)
 
 torch.set_default_dtype(torch.float64)
-
-
-def test_docstring_examples_run():
-    for module in (glassnet.nn.attention, glassnet.ops.attention):
-        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert result.attempted > 0 and result.failed == 0
-    finder = doctest.DocTestFinder()
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for function in (F.scaled_dot_product_attention, F.sinusoidal_positional_encoding):
-        for test in finder.find(function, globs={}):
-            runner.run(test)
-    assert runner.summarize(verbose=False).failed == 0
 
 
 # ---- masked softmax ---------------------------------------------------------------------------
@@ -216,50 +206,27 @@ def make_pair(embed_dim=6, num_heads=2, dtype=np.float64, seed=0, **options):
     return ours, theirs
 
 
-def run_both(ours, theirs, arrays, same=(), seed=1, need_weights=True, **kwargs):
-    """Call both layers on the same inputs; ``same`` lists input positions that are the same object
-    as input 0 (self-attention) or 1 (key is value). Backward with random upstream gradients on
-    the output and on the weights; returns ours and theirs as (output, weights, input grads)."""
-    ours_in = [gn.Tensor(a, requires_grad=True) for a in arrays]
-    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
-    for position, source in same:
-        ours_in[position], theirs_in[position] = ours_in[source], theirs_in[source]
+def compare(ours, theirs, arrays, same=(), need_weights=True, atol=1e-10, rtol=1e-8, **kwargs):
+    """Our layer vs PyTorch's on the same inputs: outputs, attention weights and the gradients of
+    every input and parameter (:func:`oracle.check_module_against_torch`). ``same`` lists
+    (position, source) pairs of inputs that are the same object as an earlier one (self-attention,
+    key is value), so that their gradient sums both uses. Returns our [output(, weights)]."""
+    sources = dict(same)
+    unique = [i for i in range(len(arrays)) if i not in sources]
+
+    def arguments(tensors):
+        by_position = dict(zip(unique, tensors))
+        return [by_position[sources.get(i, i)] for i in range(len(arrays))]
+
     torch_kwargs = {key: (torch.tensor(value) if isinstance(value, np.ndarray) else value)
                     for key, value in kwargs.items()}
     if torch_kwargs.get("is_causal") and torch_kwargs.get("attn_mask") is None:
         length = arrays[0].shape[-2 if ours.batch_first or arrays[0].ndim == 2 else 0]
         torch_kwargs["attn_mask"] = torch.tensor(gn.ops.causal_mask(length, length))
-    our_out, our_weights = ours(*ours_in, need_weights=need_weights, **kwargs)
-    their_out, their_weights = theirs(*theirs_in, need_weights=need_weights, **torch_kwargs)
-    rng = np.random.default_rng(seed)
-    g_out = rng.normal(size=our_out.shape)
-    our_loss = (our_out * gn.Tensor(g_out, dtype=our_out.dtype)).sum()
-    their_loss = (their_out * torch.tensor(g_out, dtype=their_out.dtype)).sum()
-    if need_weights:
-        g_weights = rng.normal(size=our_weights.shape)
-        our_loss = our_loss + (our_weights * gn.Tensor(g_weights, dtype=our_out.dtype)).sum()
-        their_loss = their_loss + (their_weights * torch.tensor(g_weights, dtype=their_out.dtype)).sum()
-    our_loss.backward()
-    their_loss.backward()
-    unique = [i for i in range(len(arrays)) if i not in dict(same)]
-    return ((our_out.data, None if our_weights is None else our_weights.data, [ours_in[i].grad for i in unique]),
-            (their_out.detach().numpy(), None if their_weights is None else their_weights.detach().numpy(),
-             [theirs_in[i].grad.numpy() for i in unique]))
-
-
-def assert_same(ours_layer, theirs_layer, ours, theirs, atol=1e-10, rtol=1e-8):
-    np.testing.assert_allclose(ours[0], theirs[0], atol=atol, rtol=rtol, err_msg="output")
-    if theirs[1] is None:
-        assert ours[1] is None
-    else:
-        np.testing.assert_allclose(ours[1], theirs[1], atol=atol, rtol=rtol, err_msg="attention weights")
-    for i, (a, b) in enumerate(zip(ours[2], theirs[2])):
-        np.testing.assert_allclose(a, b, atol=atol, rtol=rtol, err_msg=f"gradient of input {i}")
-    their_parameters = dict(theirs_layer.named_parameters())
-    assert sorted(name for name, _ in ours_layer.named_parameters()) == sorted(their_parameters)
-    for name, parameter in ours_layer.named_parameters():
-        np.testing.assert_allclose(parameter.grad, their_parameters[name].grad.numpy().T, atol=atol,
-                                   rtol=rtol, err_msg=f"gradient of {name}")
+    return check_module_against_torch(
+        ours, theirs, *(arrays[i] for i in unique), dtype=arrays[0].dtype, atol=atol, rtol=rtol, seed=1,
+        forward=lambda m, *tensors: m(*arguments(tensors), need_weights=need_weights, **kwargs),
+        torch_forward=lambda m, *tensors: m(*arguments(tensors), need_weights=need_weights, **torch_kwargs))
 
 
 @pytest.mark.parametrize("num_heads", [1, 3])
@@ -277,8 +244,7 @@ def test_self_attention_matches_torch(rng, num_heads, masks):
                                      "attn_mask": gn.ops.causal_mask(5, 5)}}[masks]
     if masks == "bool_attn_mask":
         np.fill_diagonal(kwargs["attn_mask"], False)
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), **kwargs)
-    assert_same(ours, theirs, ours_result, theirs_result)
+    compare(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), **kwargs)
 
 
 @pytest.mark.parametrize("key_is_value", [True, False])
@@ -288,9 +254,7 @@ def test_cross_attention_matches_torch(rng, key_is_value):
     arrays = [query, memory, memory if key_is_value else rng.normal(size=(2, 5, 4))]
     padding = np.zeros((2, 5), dtype=bool)
     padding[0, 2:] = True
-    ours_result, theirs_result = run_both(ours, theirs, arrays, same=((2, 1),) if key_is_value else (),
-                                          key_padding_mask=padding)
-    assert_same(ours, theirs, ours_result, theirs_result)
+    compare(ours, theirs, arrays, same=((2, 1),) if key_is_value else (), key_padding_mask=padding)
 
 
 def test_kdim_vdim_use_separate_projections_like_torch(rng):
@@ -298,8 +262,7 @@ def test_kdim_vdim_use_separate_projections_like_torch(rng):
     assert ours.in_proj_weight is None
     assert [ours.q_proj_weight.shape, ours.k_proj_weight.shape, ours.v_proj_weight.shape] == [(4, 4), (3, 4), (5, 4)]
     arrays = [rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 4, 5))]
-    ours_result, theirs_result = run_both(ours, theirs, arrays, attn_mask=rng.normal(size=(3, 4)))
-    assert_same(ours, theirs, ours_result, theirs_result)
+    compare(ours, theirs, arrays, attn_mask=rng.normal(size=(3, 4)))
 
 
 def test_per_head_masks_unaveraged_weights_no_bias_and_sequence_first(rng):
@@ -307,20 +270,17 @@ def test_per_head_masks_unaveraged_weights_no_bias_and_sequence_first(rng):
     x = rng.normal(size=(4, 2, 6))  # (L, N, E)
     per_head = rng.random((2 * 3, 4, 4)) < 0.3
     per_head[:, :, 0] = False
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), attn_mask=per_head,
-                                          average_attn_weights=False)
+    ours_result = compare(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), attn_mask=per_head,
+                          average_attn_weights=False)
     assert ours_result[1].shape == (2, 3, 4, 4)
-    assert_same(ours, theirs, ours_result, theirs_result)
 
 
 def test_unbatched_input_matches_torch(rng):
     ours, theirs = make_pair(4, 2)
     query, memory = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
     padding = np.array([False, False, True, False, True])
-    ours_result, theirs_result = run_both(ours, theirs, [query, memory, memory], same=((2, 1),),
-                                          key_padding_mask=padding)
+    ours_result = compare(ours, theirs, [query, memory, memory], same=((2, 1),), key_padding_mask=padding)
     assert ours_result[0].shape == (3, 4) and ours_result[1].shape == (3, 5)
-    assert_same(ours, theirs, ours_result, theirs_result)
 
 
 @pytest.mark.parametrize("num_heads", [1, 2])
@@ -333,10 +293,8 @@ def test_need_weights_false_uses_the_fused_op_and_matches_torch(rng, num_heads, 
     kwargs = {"none": {}, "sequence_first": {"key_padding_mask": padding.T.copy()},  # (N=5, S=3)
               "padding_and_causal": {"key_padding_mask": padding, "is_causal": True},
               "per_head_float": {"attn_mask": rng.normal(size=(3 * num_heads, 5, 5))}}[masks]
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), need_weights=False,
-                                          **kwargs)
-    assert ours_result[1] is None
-    assert_same(ours, theirs, ours_result, theirs_result)
+    ours_result = compare(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), need_weights=False, **kwargs)
+    assert len(ours_result) == 1  # the output; no attention weights
 
 
 def test_fused_self_attention_op_matches_finite_differences(rng):
@@ -370,17 +328,15 @@ def test_fused_and_composed_paths_agree_with_dropout_and_fully_masked_queries(rn
 def test_float32_matches_torch(rng):
     ours, theirs = make_pair(8, 2, dtype=np.float32)
     x = rng.normal(size=(2, 5, 8)).astype(np.float32)
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), is_causal=True)
+    ours_result = compare(ours, theirs, [x, x, x], same=((1, 0), (2, 0)), is_causal=True, atol=1e-5, rtol=1e-4)
     assert ours_result[0].dtype == np.float32 and ours.in_proj_weight.grad.dtype == np.float32
-    assert_same(ours, theirs, ours_result, theirs_result, atol=1e-5, rtol=1e-4)
 
 
 def test_eval_mode_with_dropout_matches_torch_eval(rng):
     ours, theirs = make_pair(6, 2, dropout=0.5)
     ours.eval(), theirs.eval()
     x = rng.normal(size=(2, 4, 6))
-    ours_result, theirs_result = run_both(ours, theirs, [x, x, x], same=((1, 0), (2, 0)))
-    assert_same(ours, theirs, ours_result, theirs_result)
+    compare(ours, theirs, [x, x, x], same=((1, 0), (2, 0)))
 
 
 def test_training_dropout_is_on_the_weights_and_reproducible(rng):
@@ -398,49 +354,22 @@ def test_training_dropout_is_on_the_weights_and_reproducible(rng):
 
 # ---- MultiheadAttention: finite differences, fully masked queries, fused projection ---------------
 
-def check_layer_finite_differences(layer, arrays, same=(), eps=1e-6, atol=1e-6, rtol=1e-4, **kwargs):
-    """Autodiff gradients of sum(v1 * output) + sum(v2 * weights) with respect to every input and
-    parameter vs central differences."""
-    inputs = [gn.Tensor(a, requires_grad=True) for a in arrays]
-    for position, source in same:
-        inputs[position] = inputs[source]
-    projection = np.random.default_rng(5)
-    out, weights = layer(*inputs, **kwargs)
-    v_out, v_weights = projection.normal(size=out.shape), projection.normal(size=weights.shape)
-
-    def value():
-        out, weights = layer(*inputs, **kwargs)
-        return float((out.data * v_out).sum() + (weights.data * v_weights).sum())
-
-    ((out * gn.Tensor(v_out)).sum() + (weights * gn.Tensor(v_weights)).sum()).backward()
-    leaves = {f"input {i}": inputs[i] for i in range(len(arrays)) if i not in dict(same)}
-    leaves.update(dict(layer.named_parameters()))
-    for name, leaf in leaves.items():
-        numeric = np.zeros(leaf.shape)
-        for index in np.ndindex(leaf.shape):
-            original = leaf.data[index]
-            leaf.data[index] = original + eps
-            plus = value()
-            leaf.data[index] = original - eps
-            minus = value()
-            leaf.data[index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(leaf.grad, numeric, atol=atol, rtol=rtol, err_msg=f"gradient of {name}")
-
-
 def test_self_attention_matches_finite_differences(rng):
     layer, _ = make_pair(4, 2)
     x = rng.normal(size=(2, 3, 4))
     padding = np.array([[False, False, True], [False, False, False]])
-    check_layer_finite_differences(layer, [x, x, x], same=((1, 0), (2, 0)), key_padding_mask=padding,
-                                   is_causal=True)
+    # One input used as query, key and value: its gradient sums the three paths.
+    check_module_gradients(layer, x, forward=lambda m, x: m(x, x, x, key_padding_mask=padding, is_causal=True),
+                           atol=1e-6, rtol=1e-4, seed=5)
 
 
 def test_cross_attention_with_kdim_vdim_matches_finite_differences(rng):
     layer, _ = make_pair(4, 2, kdim=3, vdim=2)
     arrays = [rng.normal(size=(2, 2, 4)), rng.normal(size=(2, 3, 3)), rng.normal(size=(2, 3, 2))]
-    check_layer_finite_differences(layer, arrays, attn_mask=rng.normal(size=(2, 3)),
-                                   average_attn_weights=False)
+    attn_mask = rng.normal(size=(2, 3))
+    check_module_gradients(layer, *arrays, forward=lambda m, *qkv: m(*qkv, attn_mask=attn_mask,
+                                                                     average_attn_weights=False),
+                           atol=1e-6, rtol=1e-4, seed=5)
 
 
 def test_fully_masked_query_outputs_the_out_proj_bias_not_nan(rng):

@@ -2,7 +2,6 @@
 PyTorch (weights copied by a transpose), parameter names, dropout, unbatched input, configs and
 errors."""
 
-import doctest
 import json
 
 import numpy as np
@@ -10,9 +9,8 @@ import pytest
 import torch
 
 import glassnet as gn
-import glassnet.nn.recurrent
-import glassnet.ops.recurrent
 from glassnet import nn
+from oracle import check_module_against_torch, check_module_gradients
 
 torch.set_default_dtype(torch.float64)
 
@@ -58,33 +56,10 @@ def call(layer, x, states):
 
 # ---- finite differences ---------------------------------------------------------------------
 
-def check_finite_differences(layer, x, states, eps=1e-6, atol=1e-5, rtol=1e-3):
-    """Autodiff gradients of sum_k v_k * output_k (output, h_n and c_n, each with a fixed random
-    v_k) with respect to x, the initial states and every parameter, vs central differences."""
-    x = gn.Tensor(x, requires_grad=True)
-    states = [gn.Tensor(s, requires_grad=True) for s in states]
-    leaves = {"input": x, **{f"state {i}": s for i, s in enumerate(states)}, **dict(layer.named_parameters())}
-    projection_rng = np.random.default_rng(1)
-    projections = [projection_rng.normal(size=out.shape) for out in flat_outputs(call(layer, x, states))]
-
-    def value():
-        return sum(float((v * out.data).sum()) for v, out in zip(projections, flat_outputs(call(layer, x, states))))
-
-    for leaf in leaves.values():
-        leaf.grad = None
-    loss = sum((out * gn.Tensor(v)).sum() for v, out in zip(projections, flat_outputs(call(layer, x, states))))
-    loss.backward()
-    for name, leaf in leaves.items():
-        numeric = np.zeros(leaf.shape)
-        for index in np.ndindex(leaf.shape):
-            original = leaf.data[index]
-            leaf.data[index] = original + eps
-            plus = value()
-            leaf.data[index] = original - eps
-            minus = value()
-            leaf.data[index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(leaf.grad, numeric, atol=atol, rtol=rtol, err_msg=f"gradient of {name}")
+def check_finite_differences(layer, x, states):
+    """Gradients of sum_k v_k * output_k (output, h_n and c_n, each with a fixed random v_k) with
+    respect to x, the initial states and every parameter, vs central differences."""
+    check_module_gradients(layer, x, *states, forward=lambda m, x, *states: call(m, x, states), seed=1)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -110,33 +85,10 @@ def check_against_torch(kind, with_states=True, dtype=np.float64, atol=1e-10, rt
     """Outputs, h_n (c_n) and the gradients of the input, the initial states and every weight and
     bias, ours vs PyTorch's, under the same random upstream gradients."""
     ours, theirs = make_pair(kind, dtype=dtype, **options)
-    rng = np.random.default_rng(3)
-    x, states = inputs_and_states(kind, ours, rng, batch=3, length=5, dtype=dtype)
-    our_x = gn.Tensor(x, requires_grad=True)
-    their_x = torch.tensor(x, requires_grad=True)
-    our_states = [gn.Tensor(s, requires_grad=True) for s in states] if with_states else None
-    their_states = [torch.tensor(s, requires_grad=True) for s in states] if with_states else None
-    our_outputs = flat_outputs(call(ours, our_x, our_states))
-    their_outputs = flat_outputs(call(theirs, their_x, their_states))
-    upstream = [rng.normal(size=out.shape).astype(dtype) for out in our_outputs]
-    for name, a, b in zip(["output", "h_n", "c_n"], our_outputs, their_outputs):
-        assert a.shape == tuple(b.shape), f"{name}: shape {a.shape} != PyTorch's {tuple(b.shape)}"
-        assert a.dtype == np.dtype(dtype)
-        np.testing.assert_allclose(a.data, b.detach().numpy(), atol=atol, rtol=rtol, err_msg=name)
-    sum((out * gn.Tensor(g)).sum() for out, g in zip(our_outputs, upstream)).backward()
-    sum((out * torch.tensor(g)).sum() for out, g in zip(their_outputs, upstream)).backward()
-
-    pairs = [("input", our_x, their_x)]
-    if with_states:
-        pairs += [(f"state {i}", a, b) for i, (a, b) in enumerate(zip(our_states, their_states))]
-    named = dict(theirs.named_parameters())
-    pairs += [(name, p, named[name]) for name, p in ours.named_parameters()]
-    assert len(pairs) == 1 + (len(states) if with_states else 0) + len(named)
-    for name, a, b in pairs:
-        expected = b.grad.numpy()
-        got = a.grad.T if isinstance(a, gn.Parameter) else a.grad
-        assert a.grad.dtype == np.dtype(dtype), name
-        np.testing.assert_allclose(got, expected, atol=atol, rtol=rtol, err_msg=f"gradient of {name}")
+    x, states = inputs_and_states(kind, ours, np.random.default_rng(3), batch=3, length=5, dtype=dtype)
+    check_module_against_torch(ours, theirs, x, *(states if with_states else ()),
+                               forward=lambda m, x, *states: call(m, x, states or None),
+                               dtype=dtype, atol=atol, rtol=rtol, seed=3)
 
 
 OPTIONS = [
@@ -357,12 +309,3 @@ def test_bad_arguments():
         nn.RNN(3, 4, bidirectional="yes")
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         nn.LSTM(3, 4, dtype=np.int32)
-
-
-# ---- docstrings ---------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("source", [glassnet.nn.recurrent, glassnet.ops.recurrent], ids=lambda m: m.__name__)
-def test_docstring_examples_run(source):
-    result = doctest.testmod(source, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0
-    assert result.failed == 0

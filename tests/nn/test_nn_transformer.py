@@ -3,7 +3,6 @@ vs PyTorch (weights copied by a transpose; post- and pre-norm, ReLU and GELU, ma
 mode with dropout), gradients vs central differences (float64), the positional encoding against
 its formula, dropout, configs, saving and errors."""
 
-import doctest
 import functools
 import json
 import math
@@ -14,16 +13,11 @@ import pytest
 import torch
 
 import glassnet as gn
-import glassnet.nn.transformer
 from activation_twins import TWINS
 from glassnet import nn
+from oracle import check_module_against_torch, check_module_gradients
 
 torch.set_default_dtype(torch.float64)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(glassnet.nn.transformer, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 def copy_to_torch(ours, theirs):
@@ -55,19 +49,8 @@ def compare(ours, theirs, x, atol=1e-10, rtol=1e-8, **kwargs):
     upstream gradient."""
     torch_kwargs = {key: (torch.tensor(value) if isinstance(value, np.ndarray) else value)
                     for key, value in kwargs.items()}
-    ours_x, theirs_x = gn.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    out = ours(ours_x, **kwargs)
-    expected = theirs(theirs_x, **torch_kwargs)
-    np.testing.assert_allclose(out.data, expected.detach().numpy(), atol=atol, rtol=rtol, err_msg="output")
-    upstream = np.random.default_rng(1).normal(size=out.shape)
-    out.backward(upstream)
-    expected.backward(torch.tensor(upstream))
-    np.testing.assert_allclose(ours_x.grad, theirs_x.grad.numpy(), atol=atol, rtol=rtol, err_msg="input gradient")
-    theirs_parameters = dict(theirs.named_parameters())
-    for name, parameter in ours.named_parameters():
-        np.testing.assert_allclose(parameter.grad, theirs_parameters[name].grad.numpy().T, atol=atol, rtol=rtol,
-                                   err_msg=f"gradient of {name}")
-    return out
+    return check_module_against_torch(ours, theirs, x, forward=lambda m, x: m(x, **kwargs),
+                                      torch_forward=lambda m, x: m(x, **torch_kwargs), atol=atol, rtol=rtol)[0]
 
 
 @pytest.mark.parametrize("norm_first", [False, True], ids=["post-norm", "pre-norm"])
@@ -134,26 +117,10 @@ def test_encoder_layer_matches_finite_differences(rng, norm_first):
     for parameter in layer.parameters():
         if parameter.ndim == 1:
             parameter.data[...] += 0.3 * rng.normal(size=parameter.shape)
-    x = gn.Tensor(rng.normal(size=(2, 3, 4)), requires_grad=True)
     padding = np.array([[False, False, True], [False, False, False]])
-    projection = np.random.default_rng(7).normal(size=(2, 3, 4))
-
-    def value():
-        return float((layer(x, src_key_padding_mask=padding, is_causal=True).data * projection).sum())
-
-    (layer(x, src_key_padding_mask=padding, is_causal=True) * gn.Tensor(projection)).sum().backward()
-    eps = 1e-6
-    for name, leaf in [("input", x), *layer.named_parameters()]:
-        numeric = np.zeros(leaf.shape)
-        for index in np.ndindex(leaf.shape):
-            original = leaf.data[index]
-            leaf.data[index] = original + eps
-            plus = value()
-            leaf.data[index] = original - eps
-            minus = value()
-            leaf.data[index] = original
-            numeric[index] = (plus - minus) / (2 * eps)
-        np.testing.assert_allclose(leaf.grad, numeric, atol=1e-6, rtol=1e-4, err_msg=f"gradient of {name}")
+    check_module_gradients(layer, rng.normal(size=(2, 3, 4)),
+                           forward=lambda m, x: m(x, src_key_padding_mask=padding, is_causal=True),
+                           atol=1e-6, rtol=1e-4, seed=7)
 
 
 def test_encoder_stack_matches_torch(rng):

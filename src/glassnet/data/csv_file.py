@@ -24,6 +24,18 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
     ``target_names`` is None.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> from glassnet.data.csv_file import read_csv_dataset
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "pets.csv"
+    >>> _ = path.write_text("weight,height,kind\\n4.0,25,cat\\n30.5,60,dog\\n3.5,23,cat\\n")
+    >>> X, y, feature_names, target_names, name = read_csv_dataset(path, target="kind")
+    >>> X.shape, y, feature_names, target_names, name
+    ((3, 2), array([0, 1, 0]), ('weight', 'height'), ('cat', 'dog'), 'pets')
+    >>> folder.cleanup()
     """
     if not isinstance(target, str):
         raise TypeError(f"target must be a column name (str), got {type(target).__name__} {target!r}")

@@ -449,11 +449,13 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
     -------
     >>> import tempfile, pathlib
     >>> from glassnet.data import load_csv
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "tiny.csv"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "tiny.csv"
     >>> _ = path.write_text("a,b,label\\n" + "1,2,cat\\n3,4,dog\\n" * 4)
     >>> data = load_csv(path, target="label", test_size=0.5)
     >>> data.feature_names, data.target_names, data.y_train.dtype
     (('a', 'b'), ('cat', 'dog'), dtype('int64'))
+    >>> folder.cleanup()
     """
     if task not in ("auto", "classification", "regression"):
         raise ValueError(f"task must be 'auto', 'classification' or 'regression', got {task!r}")

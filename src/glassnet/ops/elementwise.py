@@ -1,5 +1,16 @@
 """Element-wise ops. Each forward is followed by its backward: ``backward(g)`` receives dL/dout
-and returns dL/dinput for each input (broadcasting is undone by the engine, not here)."""
+and returns dL/dinput for each input (broadcasting is undone by the engine, not here).
+
+Example
+-------
+>>> import numpy as np
+>>> from glassnet import Tensor, ops
+>>> x = Tensor(np.array([0.0, 1.0, 2.0]), requires_grad=True)
+>>> y = ops.mul(x, ops.exp(x))  # y = x e^x, so dy/dx = (1 + x) e^x
+>>> y.sum().backward()
+>>> bool(np.allclose(x.grad, (1 + x.data) * np.exp(x.data)))
+True
+"""
 
 from __future__ import annotations
 

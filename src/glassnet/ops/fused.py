@@ -13,6 +13,21 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     Shapes: x ``(..., in)``, W ``(in, out)``, b ``(out,)`` -> z ``(..., out)``.
     Backward: dx = g @ W^T, dW = x^T @ g (summed over all leading axes), db = sum of g.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import Tensor, ops
+    >>> x = Tensor(np.array([[1.0, 2.0, 3.0]]))
+    >>> W = Tensor(np.ones((3, 2)), requires_grad=True)
+    >>> z = ops.linear(x, W, Tensor(np.array([0.5, -0.5])))  # (1, 3) -> (1, 2)
+    >>> z.data
+    array([[6.5, 5.5]])
+    >>> z.sum().backward()
+    >>> W.grad  # x^T @ g
+    array([[1., 1.],
+           [2., 2.],
+           [3., 3.]])
     """
     if x.ndim == 0:
         raise ValueError("linear: the input must have a feature axis, got a scalar (shape ())")
@@ -41,7 +56,16 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """s_i = e^(x_i) / sum_j e^(x_j) along ``axis`` (shifted by the max: no overflow).
-    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dx = s * (g - sum(g * s))."""
+    Backward: ds_i/dx_j = s_i (delta_ij - s_j), so dx = s * (g - sum(g * s)).
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import Tensor, ops
+    >>> ops.softmax(Tensor(np.array([[0.0, 0.0], [0.0, 1000.0]]))).data  # e^1000 would overflow
+    array([[0.5, 0.5],
+           [0. , 1. ]])
+    """
     shifted = x.data - x.data.max(axis=axis, keepdims=True)
     exps = np.exp(shifted)
     out = exps / exps.sum(axis=axis, keepdims=True)

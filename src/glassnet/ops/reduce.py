@@ -1,5 +1,19 @@
 """Reductions over axes: sum, mean, max, min, var, logsumexp. Each backward stands under its
-forward and spreads the gradient back over the reduced axes."""
+forward and spreads the gradient back over the reduced axes.
+
+Example
+-------
+>>> import numpy as np
+>>> from glassnet import Tensor, ops
+>>> x = Tensor(np.array([[1.0, 2.0], [3.0, 5.0]]), requires_grad=True)
+>>> column_means = ops.mean(x, axis=0)  # (2, 2) -> (2,)
+>>> column_means.data
+array([2. , 3.5])
+>>> column_means.sum().backward()  # each entry counts 1 / 2 in its column's mean
+>>> x.grad
+array([[0.5, 0.5],
+       [0.5, 0.5]])
+"""
 
 from __future__ import annotations
 

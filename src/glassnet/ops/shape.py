@@ -1,5 +1,17 @@
 """Ops that move values without changing them: reshape, transpose, indexing, concatenate, stack.
-Their backward moves the gradient back the same way."""
+Their backward moves the gradient back the same way.
+
+Example
+-------
+>>> import numpy as np
+>>> from glassnet import Tensor, ops
+>>> x = Tensor(np.zeros((2, 3)), requires_grad=True)
+>>> y = ops.transpose(x)  # (2, 3) -> (3, 2)
+>>> y.backward(np.arange(6.0).reshape(3, 2))  # dL/dy, moved back by the inverse permutation
+>>> x.grad
+array([[0., 2., 4.],
+       [1., 3., 5.]])
+"""
 
 from __future__ import annotations
 
