@@ -83,12 +83,3 @@ def test_errors_name_the_bad_value(kwargs, error, message):
     arguments = dict(n_features=3, hidden_layer_sizes=(4,), n_outputs=2) | kwargs
     with pytest.raises(error, match=message):
         nn.mlp(**arguments)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    from glassnet.nn import builder
-
-    result = doctest.testmod(builder, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0

@@ -42,13 +42,3 @@ def test_errors():
         optim.make_optimizer("adagrad", params(), 0.1, momentum=0.9)
     with pytest.raises(ValueError, match="lr must be > 0"):
         optim.make_optimizer("adam", params(), 0.0)
-
-
-def test_docstring_examples_run():
-    import doctest
-
-    from glassnet.optim import factory, penalties
-
-    for module in (factory, penalties):
-        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
-        assert result.attempted > 0 and result.failed == 0
