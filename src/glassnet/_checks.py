@@ -115,8 +115,10 @@ def real_number(value, name: str) -> float:
 
 
 def number_in_range(value, name: str, low: float = -math.inf, high: float = math.inf, *,
-                    include_low: bool = True, include_high: bool = True) -> float:
-    """``value`` as a finite ``float`` between ``low`` and ``high`` (each end included or not).
+                    include_low: bool = True, include_high: bool = True,
+                    allow_none: bool = False) -> float | None:
+    """``value`` as a finite ``float`` between ``low`` and ``high`` (each end included or not),
+    or None with ``allow_none=True``.
 
     The message writes the interval as mathematics does: ``in [0, 1)``, ``> 0``, ``<= 1``.
 
@@ -127,11 +129,14 @@ def number_in_range(value, name: str, low: float = -math.inf, high: float = math
         ...
     ValueError: factor must be in (0, 1), got 1.5
     """
+    if value is None and allow_none:
+        return None
     number = real_number(value, name)
     above = number >= low if include_low else number > low
     below = number <= high if include_high else number < high
     if not (above and below):
-        raise ValueError(f"{name} must be {_interval(low, high, include_low, include_high)}, got {value}")
+        expected = _interval(low, high, include_low, include_high) + (" or None" if allow_none else "")
+        raise ValueError(f"{name} must be {expected}, got {value}")
     return number
 
 
@@ -163,8 +168,9 @@ def non_negative_number(value, name: str) -> float:
     return number_in_range(value, name, 0.0)
 
 
-def probability(value, name: str, *, include_one: bool = False) -> float:
-    """``value`` as a ``float`` in [0, 1), or in [0, 1] with ``include_one=True``.
+def probability(value, name: str, *, include_one: bool = False, allow_none: bool = False) -> float | None:
+    """``value`` as a ``float`` in [0, 1), or in [0, 1] with ``include_one=True`` (or None, with
+    ``allow_none=True``).
 
     A dropout rate or a decay factor must stay below 1 (1 drops everything, or never forgets);
     the chance of a random flip may be 1.
@@ -176,7 +182,7 @@ def probability(value, name: str, *, include_one: bool = False) -> float:
         ...
     ValueError: dropout must be in [0, 1), got 1.0
     """
-    return number_in_range(value, name, 0.0, 1.0, include_high=include_one)
+    return number_in_range(value, name, 0.0, 1.0, include_high=include_one, allow_none=allow_none)
 
 
 # ---- flags, dtypes, options ------------------------------------------------------------------

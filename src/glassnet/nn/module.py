@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import boolean
 from ..tensor import Parameter, Tensor
 
 __all__ = ["LoadResult", "Module", "Parameter"]
@@ -235,9 +236,7 @@ class Module:
     # ---- modes and gradients -----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=False``: evaluation mode) here and in every sub-module."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__} {mode!r}")
-        self.training = bool(mode)
+        self.training = boolean(mode, "mode")
         for child in self.children():
             child.train(mode)
         return self
