@@ -28,8 +28,9 @@ array([ 0.2, -0.4])
 from __future__ import annotations
 
 from .. import ops
+from .._checks import non_negative_number
 from ..tensor import Tensor
-from .optimizer import _non_negative, _tensors
+from .optimizer import _tensors
 
 
 def _weights(params, owner: str) -> list:
@@ -40,7 +41,7 @@ def _weights(params, owner: str) -> list:
 
 
 def _penalty(params, strength: float, term, owner: str) -> Tensor:
-    strength = _non_negative("strength", strength)
+    strength = non_negative_number(strength, "strength")
     total = None
     for param in _weights(params, owner):
         part = term(param).sum()

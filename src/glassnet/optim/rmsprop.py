@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _non_negative, _unit_interval
+from .._checks import boolean, non_negative_number, number_in_range
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -71,13 +72,11 @@ class RMSprop(Optimizer):
         self._check_hyperparameters()
 
     def _check_hyperparameters(self) -> None:
-        self.alpha = _unit_interval("alpha", self.alpha)
-        self.eps = _non_negative("eps", self.eps)
-        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
-        self.momentum = _unit_interval("momentum", self.momentum)
-        if not isinstance(self.centered, (bool, np.bool_)):
-            raise TypeError(f"centered must be True or False, got {self.centered!r}")
-        self.centered = bool(self.centered)
+        self.alpha = number_in_range(self.alpha, "alpha", 0, 1, include_high=False)
+        self.eps = non_negative_number(self.eps, "eps")
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+        self.momentum = number_in_range(self.momentum, "momentum", 0, 1, include_high=False)
+        self.centered = boolean(self.centered, "centered")
 
     def _init_state(self, weight: np.ndarray) -> dict:
         state = {"square_avg": np.zeros_like(weight)}
