@@ -302,6 +302,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping from names to arrays, got {type(state_dict).__name__}")
+        strict = boolean(strict, "strict")
         targets = OrderedDict(self._state_items())
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]
