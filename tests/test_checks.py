@@ -3,6 +3,7 @@ exception policy (TypeError for a wrong type, ValueError for a wrong value), use
 
 import ast
 import doctest
+import importlib
 import math
 import pathlib
 
@@ -82,9 +83,10 @@ def test_the_module_sits_under_every_layer():
 
 
 def test_float_dtypes_are_defined_once():
-    from glassnet.nn import _checks as nn_checks
+    from glassnet.ops import elementwise
 
-    assert nn_checks.FLOAT_DTYPES is checks.FLOAT_DTYPES
+    assert importlib.import_module("glassnet.tensor").FLOAT_DTYPES is checks.FLOAT_DTYPES
+    assert elementwise.FLOAT_DTYPES is checks.FLOAT_DTYPES
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got int32"):
         gn.Tensor([1.0], dtype=np.int32)
     with pytest.raises(TypeError, match="dtype must be float32 or float64, got int64"):

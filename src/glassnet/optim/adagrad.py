@@ -60,11 +60,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0):
-        super().__init__(params, lr)
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.initial_accumulator_value = initial_accumulator_value
-        self._check_hyperparameters()
+        super().__init__(params, lr, eps=eps, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value)
 
     def _check_hyperparameters(self) -> None:
         self.eps = non_negative_number(self.eps, "eps")

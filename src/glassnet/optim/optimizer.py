@@ -47,9 +47,11 @@ class Optimizer:
         ``state[i]`` holds the state of ``params[i]`` (a dict of arrays and counts), made on the
         first step that parameter has a gradient.
 
-    Subclasses list their hyperparameters in ``_hyperparameters``, check them in
-    ``_check_hyperparameters()``, make a parameter's state in ``_init_state(weight)`` and update
-    it in ``_update(weight, grad, state)``.
+    Subclasses list their hyperparameters in ``_hyperparameters`` and pass them by name to
+    ``super().__init__(params, lr, name=value, ...)``, which sets them and calls
+    ``_check_hyperparameters()`` (checks from ``glassnet._checks``; also run by
+    ``load_state_dict``). They make a parameter's state in ``_init_state(weight)`` and update it in
+    ``_update(weight, grad, state)``.
 
     Example
     -------
@@ -64,9 +66,15 @@ class Optimizer:
 
     _hyperparameters: tuple = ("lr",)
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params, lr: float, **hyperparameters):
         self.params = _parameter_list(params, type(self).__name__)
         self.lr = lr
+        # A subclass passes its own hyperparameters (those of ``_hyperparameters`` but lr) by
+        # name: they are set, then checked and normalized together by _check_hyperparameters.
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+        if hyperparameters:
+            self._check_hyperparameters()
         self.state: dict = {}
         # Work arrays shared by all parameters (they are updated one after another): one flat
         # array per (dtype, slot), viewed in each parameter's shape. Not state: never saved.
