@@ -325,3 +325,12 @@ def test_properties_and_repr():
 def test_ops_on_arrays_need_a_tensor():
     with pytest.raises(TypeError, match="at least one operand must be a Tensor"):
         ops.add(np.ones(2), np.ones(2))
+
+
+def test_the_engine_names_stay_importable_from_tensor():
+    from glassnet import autograd
+    from glassnet.tensor import is_grad_enabled, no_grad, unbroadcast
+
+    assert (no_grad, is_grad_enabled, unbroadcast) == (autograd.no_grad, autograd.is_grad_enabled,
+                                                       autograd.unbroadcast)
+    assert gn.no_grad is no_grad

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import boolean, non_negative_int, non_negative_number, positive_number
 from .tensor import Tensor
 
 
@@ -48,6 +49,8 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     >>> gn.gradcheck(lambda t: (t * t).tanh(), x)
     True
     """
+    eps, atol, rtol = positive_number(eps, "eps"), non_negative_number(atol, "atol"), non_negative_number(rtol, "rtol")
+    seed, raise_exception = non_negative_int(seed, "seed"), boolean(raise_exception, "raise_exception")
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input is a Tensor with requires_grad=True")

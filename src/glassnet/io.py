@@ -36,6 +36,7 @@ import numpy as np
 
 from . import __version__, nn
 from . import _safetensors_file as files
+from ._checks import boolean
 from ._safetensors_file import ModelFileError
 from .nn.module import LoadResult, Module
 from .random import get_rng
@@ -131,6 +132,7 @@ def load_weights(model: Module, path, strict: bool = True) -> LoadResult:
     shape mismatch, or a missing or unexpected key when ``strict``, raises ModelFileError and
     changes nothing. The model's mode (train or eval) is left as it is."""
     _check_module(model, "load_weights")
+    strict = boolean(strict, "strict")
     path = files.source_path(path)
     _, tensors = files.read(path)
     try:

@@ -40,4 +40,4 @@ def get_rng(rng=None) -> np.random.Generator:
         return rng
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
-    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__}")
+    raise TypeError(f"rng must be an int seed, a numpy.random.Generator or None, got {type(rng).__name__} {rng!r}")

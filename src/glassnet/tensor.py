@@ -1,49 +1,24 @@
-"""Tensor and reverse-mode automatic differentiation.
+"""Tensor, the array that records how it was computed, for reverse-mode automatic differentiation.
 
 A :class:`Tensor` wraps a NumPy array. Every differentiable op (in ``glassnet.ops``) computes its
 output with NumPy and attaches a ``backward`` closure, written right under the forward, that maps
-the gradient of the output to the gradients of its inputs. ``Tensor.backward()`` walks the graph in
-reverse topological order, calls each closure once, undoes broadcasting in one place
-(:func:`unbroadcast`) and adds up the contributions of a tensor used several times.
+the gradient of the output to the gradients of its inputs. ``Tensor.backward()`` checks its
+argument and hands over to the engine in ``glassnet.autograd``, which walks the graph in reverse
+topological order, calls each closure once, undoes broadcasting in one place
+(:func:`unbroadcast`) and adds up the contributions of a tensor used several times. Grad mode
+(:func:`no_grad`) lives there too; both stay importable from here.
 """
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from . import autograd as _autograd
+from ._checks import FLOAT_DTYPES, boolean, float_dtype
+from .autograd import _GradMode, is_grad_enabled, no_grad, unbroadcast
 
-
-class _GradMode:
-    enabled = True
-
-
-@contextlib.contextmanager
-def no_grad():
-    """Context manager that records no graph: ops inside return tensors without history.
-
-    Example
-    -------
-    >>> import glassnet as gn
-    >>> w = gn.Tensor([1.0, 2.0], requires_grad=True)
-    >>> with gn.no_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    False
-    """
-    previous = _GradMode.enabled
-    _GradMode.enabled = False
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad`."""
-    return _GradMode.enabled
+__all__ = ["Parameter", "Tensor", "as_float_array", "ensure_tensor", "is_grad_enabled", "no_grad",
+           "tensor", "unbroadcast"]
 
 
 def as_float_array(data, dtype=None) -> np.ndarray:
@@ -54,39 +29,19 @@ def as_float_array(data, dtype=None) -> np.ndarray:
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        dtype = np.dtype(dtype)
-        if dtype not in _FLOAT_DTYPES:
-            raise TypeError(f"Tensor dtype must be float32 or float64, got {dtype}")
-        return np.asarray(data, dtype=dtype)
+        return np.asarray(data, dtype=float_dtype(dtype))
     if isinstance(data, np.ndarray):
-        if data.dtype in _FLOAT_DTYPES:
+        if data.dtype in FLOAT_DTYPES:
             return data
         if data.dtype.kind in "biuf":
             return data.astype(np.float32)
         raise TypeError(f"cannot make a Tensor from an array of dtype {data.dtype}")
-    if isinstance(data, np.generic) and data.dtype in _FLOAT_DTYPES:
+    if isinstance(data, np.generic) and data.dtype in FLOAT_DTYPES:
         return np.asarray(data)
     array = np.asarray(data)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"cannot make a Tensor from {type(data).__name__} of dtype {array.dtype}")
     return array.astype(np.float32)
-
-
-def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``grad`` down to ``shape``: the one place where NumPy broadcasting is undone.
-
-    If the forward broadcast ``x`` of shape ``shape`` to ``grad.shape``, every copy of an entry
-    received gradient, so the entry's gradient is the sum over the broadcast axes.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
 
 
 class Tensor:
@@ -249,41 +204,7 @@ class Tensor:
                 raise ValueError(
                     f"backward(grad=...) needs shape {self.shape} (the tensor's), got {grad.shape}"
                 )
-        if self._backward is None:
-            _accumulate_leaf(self, grad, owned=True)
-            return
-
-        order = _topological_order(self)
-        self._pending = grad
-        try:
-            for node in order:
-                g, node._pending = node._pending, None  # dL/dnode, summed over its uses
-                if g is None:
-                    continue
-                parent_grads = node._backward(g)
-                if not isinstance(parent_grads, tuple):  # an op with one input returns one array
-                    parent_grads = (parent_grads,)
-                for parent, pg in zip(node._parents, parent_grads):
-                    if pg is None or not parent.requires_grad:
-                        continue
-                    if pg.shape != parent.data.shape:
-                        pg = unbroadcast(pg, parent.data.shape)
-                    if parent._backward is None:  # a leaf: nothing flows further, add it now
-                        # A closure returns g itself, a view, or a fresh array of its own.
-                        fresh = type(pg) is np.ndarray and pg is not g and pg.base is None
-                        _accumulate_leaf(parent, pg, owned=fresh)
-                    elif parent._pending is None:
-                        parent._pending = pg
-                    else:
-                        # Out of place: a closure may hand the same array to several inputs.
-                        parent._pending = parent._pending + pg
-                if not retain_graph:
-                    node._backward = _freed
-                    node._parents = ()
-        except BaseException:
-            for node in order:
-                node._pending = None
-            raise
+        _autograd.backward(self, grad, boolean(retain_graph, "retain_graph"))
 
     # ---- operators (the ops live in glassnet.ops; these are thin bindings) ------------------
     def __add__(self, other):
@@ -413,46 +334,6 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter" + super().__repr__()[len("Tensor"):]
-
-
-def _freed(g):
-    raise RuntimeError(
-        "backward() through a graph a second time: its intermediate values were freed by the "
-        "first backward(); pass retain_graph=True to the first call to keep them"
-    )
-
-
-def _accumulate_leaf(leaf: Tensor, grad: np.ndarray, owned: bool) -> None:
-    if grad.dtype != leaf.data.dtype:
-        grad = np.asarray(grad, dtype=leaf.data.dtype)
-        owned = True
-    if leaf.grad is None:
-        # The array may be shared with another leaf's gradient or be a view of one, so the
-        # leaf gets its own copy unless the array is known to be fresh (np.array, not .copy():
-        # a 0-d gradient may arrive as a NumPy scalar, and .grad is always an array).
-        leaf.grad = grad if owned else np.array(grad)
-    else:
-        leaf.grad += grad
-
-
-def _topological_order(root: Tensor) -> list:
-    """The non-leaf nodes that lead to ``root`` through tensors that require grad, ``root``
-    first and every node before its inputs. Iterative depth-first search: a chain of thousands
-    of ops must not hit Python's recursion limit."""
-    order, visited = [], {id(root)}
-    stack = [(root, iter(root._parents))]
-    while stack:
-        node, parents = stack[-1]
-        for parent in parents:
-            if parent._backward is not None and parent.requires_grad and id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent._parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    order.reverse()
-    return order
 
 
 def _compare(ufunc, a, b) -> Tensor:

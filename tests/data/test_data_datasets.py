@@ -211,17 +211,17 @@ def test_unknown_dataset_lists_the_known_ones():
 
 
 @pytest.mark.parametrize("call, error, message", [
-    (lambda: data.load_circles(n_samples=2), ValueError, "n_samples must be at least 4, got 2"),
-    (lambda: data.load_circles(n_samples=10.0), TypeError, "n_samples must be an int, got float 10.0"),
-    (lambda: data.load_circles(noise=-0.1), ValueError, r"noise must be in \[0.0, inf\), got -0.1"),
-    (lambda: data.load_circles(factor=1.5), ValueError, r"factor must be in \(0.0, 1.0\), got 1.5"),
-    (lambda: data.load_moons(test_size=1.0), ValueError, r"test_size must be in \(0.0, 1.0\), got 1.0"),
-    (lambda: data.load_xor(test_size=0), ValueError, r"test_size must be in \(0.0, 1.0\), got 0"),
+    (lambda: data.load_circles(n_samples=2), ValueError, "n_samples must be an int >= 4, got 2"),
+    (lambda: data.load_circles(n_samples=10.0), TypeError, "n_samples must be an int >= 4, got float 10.0"),
+    (lambda: data.load_circles(noise=-0.1), ValueError, "noise must be >= 0, got -0.1"),
+    (lambda: data.load_circles(factor=1.5), ValueError, r"factor must be in \(0, 1\), got 1.5"),
+    (lambda: data.load_moons(test_size=1.0), ValueError, r"test_size must be in \(0, 1\), got 1.0"),
+    (lambda: data.load_xor(test_size=0), ValueError, r"test_size must be in \(0, 1\), got 0"),
     (lambda: data.load_xor(seed=-1), ValueError, r"seed must be in \[0, 2\*\*32\), got -1"),
     (lambda: data.load_xor(seed="a"), TypeError, "rng must be an int seed"),
-    (lambda: data.load_spirals(n_arms=1), ValueError, "n_arms must be at least 2, got 1"),
-    (lambda: data.load_spirals(turns=0), ValueError, r"turns must be in \(0.0, inf\), got 0"),
-    (lambda: data.load_blobs(centers=1), ValueError, "centers must be at least 2, got 1"),
+    (lambda: data.load_spirals(n_arms=1), ValueError, "n_arms must be an int >= 2, got 1"),
+    (lambda: data.load_spirals(turns=0), ValueError, "turns must be > 0, got 0"),
+    (lambda: data.load_blobs(centers=1), ValueError, "centers must be an int >= 2, got 1"),
     (lambda: data.load_blobs(centers=[[0.0, 1.0]]), ValueError,
      r"centers must be an int >= 2 or a finite array .* got shape \(1, 2\)"),
     (lambda: data.load_mnist1d(n_samples=105), ValueError, "n_samples must be a multiple of 10"),
@@ -232,4 +232,3 @@ def test_unknown_dataset_lists_the_known_ones():
 def test_bad_arguments_raise_clear_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
-

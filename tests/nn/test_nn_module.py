@@ -260,7 +260,7 @@ def test_train_and_eval_propagate_recursively():
     assert [m.training for m in model.modules()] == [True] * 9
     model[1].train(False)
     assert [m.training for _, m in model.named_modules()] == [True, True] + [False] * 7
-    with pytest.raises(TypeError, match="train\\(mode\\) expects a bool, got str"):
+    with pytest.raises(TypeError, match="mode must be True or False, got str"):
         model.train("no")
 
 

@@ -83,9 +83,13 @@ def test_clip_grad_norm_without_gradients_and_bad_arguments():
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match=f"max_norm must be > 0, got {bad}"):
             optim.clip_grad_norm(ours, bad)
-    for bad in (0.0, -2.0, "two"):
-        with pytest.raises(ValueError, match="norm_type must be > 0 or inf"):
+    for bad in (0.0, -2.0, float("nan")):
+        with pytest.raises(ValueError, match=f"norm_type must be (> 0|finite), got {bad}"):
             optim.clip_grad_norm(ours, 1.0, norm_type=bad)
+    with pytest.raises(TypeError, match="norm_type must be a real number, got str 'two'"):
+        optim.clip_grad_norm(ours, 1.0, norm_type="two")
+    with pytest.raises(TypeError, match="error_if_nonfinite must be True or False, got str 'yes'"):
+        optim.clip_grad_norm(ours, 1.0, error_if_nonfinite="yes")
     with pytest.raises(TypeError, match="item 0 is a ndarray"):
         optim.clip_grad_norm([np.ones(3)], 1.0)
 

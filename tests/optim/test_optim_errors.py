@@ -32,7 +32,7 @@ def test_lr_is_checked_when_a_schedule_sets_it():
     with pytest.raises(ValueError, match="lr must be > 0, got -1"):
         optimizer.lr = -1
     assert optimizer.lr == 0.05
-    with pytest.raises(TypeError, match="lr must be a number, got str"):
+    with pytest.raises(TypeError, match="lr must be a real number, got str '0.1'"):
         optimizer.lr = "0.1"
 
 

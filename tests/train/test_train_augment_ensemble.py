@@ -50,8 +50,10 @@ def test_shifts_are_exact(rng):
     amounts = [[a for a in (-1, 0, 1) if np.array_equal(m, shift(s, {-1: a}))] for m, s in zip(moved, signals)]
     assert all(len(found) == 1 for found in amounts) and {a[0] for a in amounts} == {-1, 0, 1}
     np.testing.assert_array_equal(RandomShift(0)(signals, rng), signals)
-    with pytest.raises(ValueError, match="max_shift must be an int >= 0"):
+    with pytest.raises(TypeError, match="max_shift must be an int >= 0, got float 1.5"):
         RandomShift(1.5)
+    with pytest.raises(ValueError, match="max_shift must be an int >= 0, got -1"):
+        RandomShift(-1)
     with pytest.raises(ValueError, match="needs a batch of signals or images"):
         RandomShift(1)(np.zeros(4), rng)
 

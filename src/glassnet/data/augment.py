@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import boolean, non_negative_int, non_negative_number, probability
 from ..random import get_rng
 
 
@@ -26,9 +27,7 @@ class GaussianNoise:
     become float64; float inputs keep their dtype)."""
 
     def __init__(self, std: float):
-        if not std >= 0:
-            raise ValueError(f"GaussianNoise std must be >= 0, got {std}")
-        self.std = float(std)
+        self.std = non_negative_number(std, "std")
 
     def __call__(self, X, rng=None):
         X = np.asarray(X)
@@ -42,11 +41,11 @@ class RandomFlip:
     up-down (``vertical``, the second-to-last axis; images only)."""
 
     def __init__(self, horizontal: bool = True, vertical: bool = False, p: float = 0.5):
-        if not (horizontal or vertical):
+        self.horizontal = boolean(horizontal, "horizontal")
+        self.vertical = boolean(vertical, "vertical")
+        if not (self.horizontal or self.vertical):
             raise ValueError("RandomFlip needs horizontal=True or vertical=True")
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"RandomFlip p must be in [0, 1], got {p}")
-        self.horizontal, self.vertical, self.p = horizontal, vertical, p
+        self.p = probability(p, "p", include_one=True)
 
     def __call__(self, X, rng=None):
         X = np.array(X)
@@ -65,9 +64,7 @@ class RandomShift:
     its last axis (signals) or its last two axes (images), filling with zeros."""
 
     def __init__(self, max_shift: int):
-        if not isinstance(max_shift, (int, np.integer)) or max_shift < 0:
-            raise ValueError(f"RandomShift max_shift must be an int >= 0, got {max_shift!r}")
-        self.max_shift = int(max_shift)
+        self.max_shift = non_negative_int(max_shift, "max_shift")
 
     def __call__(self, X, rng=None):
         X = np.asarray(X)

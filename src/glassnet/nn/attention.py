@@ -16,26 +16,18 @@ import numpy as np
 
 from .. import functional as F
 from .. import init, ops
+from .._checks import boolean, float_dtype, positive_int, probability
 from ..random import get_rng
 from ..tensor import Parameter, Tensor, ensure_tensor
-from ._checks import float_dtype, positive_int, real_number
 from .linear import Linear
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
 
 
-def _flag(value, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return bool(value)
-
-
-def _probability(value, name: str) -> float:
-    value = real_number(value, name)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return value
+# TEMPORARY aliases: nn/transformer.py (rewritten on another branch) imports these two names;
+# new code calls glassnet._checks.boolean and probability directly.
+_flag, _probability = boolean, probability
 
 
 def _as_input(x, dtype, owner: str, name: str) -> Tensor:
@@ -124,8 +116,8 @@ class MultiheadAttention(Module):
         self.head_dim = self.embed_dim // self.num_heads
         self.kdim = self.embed_dim if kdim is None else positive_int(kdim, "kdim")
         self.vdim = self.embed_dim if vdim is None else positive_int(vdim, "vdim")
-        self.dropout = _probability(dropout, "dropout")
-        self.batch_first = _flag(batch_first, "batch_first")
+        self.dropout = probability(dropout, "dropout")
+        self.batch_first = boolean(batch_first, "batch_first")
         self.dtype = float_dtype(dtype)
         self.rng = None if rng is None else get_rng(rng)  # resolved once: masks differ per call
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
@@ -139,7 +131,7 @@ class MultiheadAttention(Module):
             self.q_proj_weight = Parameter(np.zeros((E, E), self.dtype))
             self.k_proj_weight = Parameter(np.zeros((self.kdim, E), self.dtype))
             self.v_proj_weight = Parameter(np.zeros((self.vdim, E), self.dtype))
-        if _flag(bias, "bias"):
+        if boolean(bias, "bias"):
             self.in_proj_bias = Parameter(np.zeros(3 * E, self.dtype))
         else:
             self.register_parameter("in_proj_bias", None)

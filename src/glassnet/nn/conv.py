@@ -10,10 +10,10 @@ import numpy as np
 
 from .. import functional as F
 from .. import init
+from .._checks import boolean, float_dtype, positive_int
 from ..ops.conv import expand
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from ._checks import float_dtype, positive_int
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d"]
@@ -37,8 +37,7 @@ class _ConvNd(Module):
         self.stride = expand(stride, d, "stride")
         self.padding = expand(padding, d, "padding", minimum=0)
         self.dilation = expand(dilation, d, "dilation")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be True or False, got {type(bias).__name__} {bias!r}")
+        bias = boolean(bias, "bias")
         self.weight_init = None if weight_init is None else init.get(weight_init)
         self.bias_init = None if bias_init is None else init.get(bias_init)
         self.dtype = float_dtype(dtype)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from .. import functional as F
+from .._checks import probability
 from ..random import get_rng
 from ..tensor import Tensor
-from ._checks import real_number
 from .module import Module
 
 __all__ = ["Dropout"]
@@ -44,10 +44,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng=None):
         super().__init__()
-        p = real_number(p, "p")
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout probability p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = probability(p, "p")
         # Resolve a seed once: passing the int on each call would repeat the same mask.
         self.rng = None if rng is None else get_rng(rng)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._checks import float_dtype, integer, positive_int
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from ._checks import float_dtype, positive_int
 from .module import Module
 
 __all__ = ["Embedding"]
@@ -61,13 +61,12 @@ class Embedding(Module):
         super().__init__()
         self.num_embeddings = positive_int(num_embeddings, "num_embeddings")
         self.embedding_dim = positive_int(embedding_dim, "embedding_dim")
+        padding_idx = integer(padding_idx, "padding_idx", allow_none=True)
         if padding_idx is not None:
-            if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
-                raise TypeError(f"padding_idx must be an int or None, got {padding_idx!r}")
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ValueError(f"padding_idx must be in [-{self.num_embeddings}, "
                                  f"{self.num_embeddings}), got {padding_idx}")
-            padding_idx = int(padding_idx) % self.num_embeddings
+            padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         self.dtype = float_dtype(dtype)
         self.weight = Parameter(np.zeros((self.num_embeddings, self.embedding_dim), self.dtype))

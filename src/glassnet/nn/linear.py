@@ -6,9 +6,9 @@ import numpy as np
 
 from .. import functional as F
 from .. import init
+from .._checks import boolean, float_dtype, positive_int
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from ._checks import float_dtype, positive_int
 from .module import Module
 
 __all__ = ["Linear"]
@@ -64,8 +64,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be True or False, got {type(bias).__name__} {bias!r}")
+        bias = boolean(bias, "bias")
         self.weight_init = init.get(weight_init)
         self.bias_init = init.get(bias_init)
         self.dtype = float_dtype(dtype)

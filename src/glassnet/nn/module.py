@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._checks import boolean
 from ..tensor import Parameter, Tensor
 
 __all__ = ["LoadResult", "Module", "Parameter"]
@@ -235,9 +236,7 @@ class Module:
     # ---- modes and gradients -----------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
         """Set training mode (``mode=False``: evaluation mode) here and in every sub-module."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"train(mode) expects a bool, got {type(mode).__name__} {mode!r}")
-        self.training = bool(mode)
+        self.training = boolean(mode, "mode")
         for child in self.children():
             child.train(mode)
         return self
@@ -303,6 +302,7 @@ class Module:
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping from names to arrays, got {type(state_dict).__name__}")
+        strict = boolean(strict, "strict")
         targets = OrderedDict(self._state_items())
         missing = [key for key in targets if key not in state_dict]
         unexpected = [key for key in state_dict if key not in targets]

@@ -8,8 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._checks import boolean, float_dtype, non_negative_number, positive_int, probability
 from ..tensor import Parameter, Tensor, ensure_tensor
-from ._checks import float_dtype, positive_int, real_number
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
@@ -26,19 +26,10 @@ class _BatchNorm(Module):
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
-        self.eps = real_number(eps, "eps")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        if momentum is not None:
-            momentum = real_number(momentum, "momentum")
-            if not 0.0 <= momentum <= 1.0:
-                raise ValueError(f"momentum must be in [0, 1] or None, got {momentum}")
-        self.momentum = momentum
-        for name, flag in (("affine", affine), ("track_running_stats", track_running_stats)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
-        self.affine = bool(affine)
-        self.track_running_stats = bool(track_running_stats)
+        self.eps = non_negative_number(eps, "eps")
+        self.momentum = probability(momentum, "momentum", include_one=True, allow_none=True)
+        self.affine = boolean(affine, "affine")
+        self.track_running_stats = boolean(track_running_stats, "track_running_stats")
         self.dtype = float_dtype(dtype)
         if self.affine:
             self.weight = Parameter(np.ones(self.num_features, self.dtype))
@@ -237,13 +228,9 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(positive_int(n, "normalized_shape") for n in items)
         if not self.normalized_shape:
             raise ValueError("normalized_shape must name at least one axis, got ()")
-        self.eps = real_number(eps, "eps")
-        if self.eps < 0:
-            raise ValueError(f"eps must be >= 0, got {eps}")
-        for name, flag in (("elementwise_affine", elementwise_affine), ("bias", bias)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
-        self.elementwise_affine = bool(elementwise_affine)
+        self.eps = non_negative_number(eps, "eps")
+        self.elementwise_affine = boolean(elementwise_affine, "elementwise_affine")
+        bias = boolean(bias, "bias")
         self.dtype = float_dtype(dtype)
         if self.elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, self.dtype))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._checks import boolean, integer
 from ..ops.conv import expand, pool_arguments
 from ..tensor import Tensor
 from .module import Module
@@ -114,9 +115,7 @@ class _AvgPoolNd(Module):
         self.kernel_size = expand(kernel_size, d, "kernel_size")
         self.stride = self.kernel_size if stride is None else expand(stride, d, "stride")
         self.padding = expand(padding, d, "padding", minimum=0)
-        if not isinstance(count_include_pad, (bool, np.bool_)):
-            raise TypeError(f"count_include_pad must be True or False, got {count_include_pad!r}")
-        self.count_include_pad = bool(count_include_pad)
+        self.count_include_pad = boolean(count_include_pad, "count_include_pad")
         pool_arguments(self.kernel_size, self.stride, self.padding, 1, d, type(self).__name__)
 
     def forward(self, x) -> Tensor:
@@ -246,10 +245,7 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1):
         super().__init__()
-        for name, value in (("start_dim", start_dim), ("end_dim", end_dim)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
+        self.start_dim, self.end_dim = integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
 
     def forward(self, x) -> Tensor:
         return F.flatten(x, self.start_dim, self.end_dim)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import positive_int
 from ..tensor import Tensor, ensure_tensor
-from ._checks import positive_int
 from .module import Module
 
 __all__ = ["Standardize"]

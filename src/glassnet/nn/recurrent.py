@@ -13,9 +13,9 @@ import numpy as np
 
 from .. import functional as F
 from .. import ops
+from .._checks import boolean, float_dtype, one_of, positive_int, probability
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from ._checks import float_dtype, positive_int, real_number
 from .module import Module
 
 __all__ = ["GRU", "LSTM", "RNN"]
@@ -33,16 +33,11 @@ class _RecurrentBase(Module):
         self.input_size = positive_int(input_size, "input_size")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
         self.num_layers = positive_int(num_layers, "num_layers")
-        for name, flag in (("bias", bias), ("batch_first", batch_first), ("bidirectional", bidirectional)):
-            if not isinstance(flag, (bool, np.bool_)):
-                raise TypeError(f"{name} must be True or False, got {type(flag).__name__} {flag!r}")
-        self.batch_first = bool(batch_first)
-        self.bidirectional = bool(bidirectional)
-        self.dropout = real_number(dropout, "dropout")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        self.bias = boolean(bias, "bias")
+        self.batch_first = boolean(batch_first, "batch_first")
+        self.bidirectional = boolean(bidirectional, "bidirectional")
+        self.dropout = probability(dropout, "dropout")
         self.dtype = float_dtype(dtype)
-        self.bias = bool(bias)
         # One generator for the initialization and then the dropout masks (a seed is resolved once,
         # so that the masks differ from call to call but the sequence is reproducible).
         self.rng = None if rng is None else get_rng(rng)
@@ -249,8 +244,7 @@ class RNN(_RecurrentBase):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
                  dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32, rng=None):
-        if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        one_of(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, rng)
         self.nonlinearity = nonlinearity

@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import special
 
-from ..tensor import _FLOAT_DTYPES, Tensor
+from .._checks import FLOAT_DTYPES, float_dtype
+from ..tensor import Tensor
 
 
 def _binary_operands(a, b):
@@ -40,7 +41,7 @@ def _binary_operands(a, b):
 
 def _constant(value, dtype) -> Tensor:
     array = np.asarray(value)
-    if array.dtype != dtype and (array.dtype.kind in "biu" or array.dtype in _FLOAT_DTYPES):
+    if array.dtype != dtype and (array.dtype.kind in "biu" or array.dtype in FLOAT_DTYPES):
         array = array.astype(dtype)
     return Tensor(array)
 
@@ -210,9 +211,7 @@ def clip(a: Tensor, low=None, high=None) -> Tensor:
 
 
 def astype(a: Tensor, dtype) -> Tensor:
-    dtype = np.dtype(dtype)
-    if dtype not in _FLOAT_DTYPES:
-        raise TypeError(f"astype needs float32 or float64, got {dtype}")
+    dtype = float_dtype(dtype)
     source = a.data.dtype
 
     def backward(g):

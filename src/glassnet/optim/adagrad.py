@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _non_negative
+from .._checks import non_negative_number
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -59,17 +60,14 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0):
-        super().__init__(params, lr)
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.initial_accumulator_value = initial_accumulator_value
-        self._check_hyperparameters()
+        super().__init__(params, lr, eps=eps, weight_decay=weight_decay,
+                         initial_accumulator_value=initial_accumulator_value)
 
     def _check_hyperparameters(self) -> None:
-        self.eps = _non_negative("eps", self.eps)
-        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
-        self.initial_accumulator_value = _non_negative(
-            "initial_accumulator_value", self.initial_accumulator_value)
+        self.eps = non_negative_number(self.eps, "eps")
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+        self.initial_accumulator_value = non_negative_number(
+            self.initial_accumulator_value, "initial_accumulator_value")
 
     def _init_state(self, weight: np.ndarray) -> dict:
         return {"sum": np.full_like(weight, self.initial_accumulator_value)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _non_negative, _unit_interval
+from .._checks import boolean, non_negative_number, number_in_range
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -59,12 +60,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, lr)
-        self.betas = betas
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.amsgrad = amsgrad
-        self._check_hyperparameters()
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
     def _check_hyperparameters(self) -> None:
         betas = self.betas
@@ -72,12 +68,11 @@ class Adam(Optimizer):
             betas = betas.tolist()
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        self.betas = (_unit_interval("betas[0]", betas[0]), _unit_interval("betas[1]", betas[1]))
-        self.eps = _non_negative("eps", self.eps)
-        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
-        if not isinstance(self.amsgrad, (bool, np.bool_)):
-            raise TypeError(f"amsgrad must be True or False, got {self.amsgrad!r}")
-        self.amsgrad = bool(self.amsgrad)
+        self.betas = tuple(number_in_range(beta, f"betas[{i}]", 0, 1, include_high=False)
+                           for i, beta in enumerate(betas))
+        self.eps = non_negative_number(self.eps, "eps")
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+        self.amsgrad = boolean(self.amsgrad, "amsgrad")
 
     def _init_state(self, weight: np.ndarray) -> dict:
         state = {"step": 0, "exp_avg": np.zeros_like(weight), "exp_avg_sq": np.zeros_like(weight)}

@@ -17,10 +17,12 @@ array([0.6, 0.8])
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
-from .optimizer import _positive, _tensors
+from .._checks import boolean, positive_number
+from .optimizer import _tensors
 
 
 def _gradients(params, owner: str) -> list:
@@ -60,13 +62,13 @@ def clip_grad_norm(params, max_norm: float, norm_type: float = 2.0,
         (PyTorch would multiply them by NaN or 0); check the result, or pass
         ``error_if_nonfinite=True``, to catch a diverging run.
     """
-    max_norm = _positive("max_norm", max_norm)
-    if isinstance(norm_type, str) and norm_type == "inf":
-        norm_type = math.inf
-    if not (isinstance(norm_type, (int, float, np.integer, np.floating)) and not isinstance(norm_type, bool)
-            and (norm_type == math.inf or (math.isfinite(norm_type) and norm_type > 0))):
-        raise ValueError(f"norm_type must be > 0 or inf, got {norm_type!r}")
-    norm_type = float(norm_type)
+    max_norm = positive_number(max_norm, "max_norm")
+    if (isinstance(norm_type, str) and norm_type == "inf") or (
+            isinstance(norm_type, numbers.Real) and norm_type == math.inf):
+        norm_type = math.inf                    # the largest absolute value
+    else:
+        norm_type = positive_number(norm_type, "norm_type")
+    error_if_nonfinite = boolean(error_if_nonfinite, "error_if_nonfinite")
     grads = _gradients(params, "clip_grad_norm")
     if not grads:
         return 0.0
@@ -112,6 +114,6 @@ def clip_grad_value(params, clip_value: float) -> None:
     >>> w.grad
     array([-1. ,  0.5,  1. ])
     """
-    clip_value = _positive("clip_value", clip_value)
+    clip_value = positive_number(clip_value, "clip_value")
     for g in _gradients(params, "clip_grad_value"):
         np.clip(g, -clip_value, clip_value, out=g)

@@ -19,10 +19,9 @@ should cost a few element-wise passes over the weights, nothing more.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .._checks import positive_number
 from ..tensor import Tensor
 
 
@@ -48,9 +47,11 @@ class Optimizer:
         ``state[i]`` holds the state of ``params[i]`` (a dict of arrays and counts), made on the
         first step that parameter has a gradient.
 
-    Subclasses list their hyperparameters in ``_hyperparameters``, check them in
-    ``_check_hyperparameters()``, make a parameter's state in ``_init_state(weight)`` and update
-    it in ``_update(weight, grad, state)``.
+    Subclasses list their hyperparameters in ``_hyperparameters`` and pass them by name to
+    ``super().__init__(params, lr, name=value, ...)``, which sets them and calls
+    ``_check_hyperparameters()`` (checks from ``glassnet._checks``; also run by
+    ``load_state_dict``). They make a parameter's state in ``_init_state(weight)`` and update it in
+    ``_update(weight, grad, state)``.
 
     Example
     -------
@@ -65,9 +66,15 @@ class Optimizer:
 
     _hyperparameters: tuple = ("lr",)
 
-    def __init__(self, params, lr: float):
+    def __init__(self, params, lr: float, **hyperparameters):
         self.params = _parameter_list(params, type(self).__name__)
         self.lr = lr
+        # A subclass passes its own hyperparameters (those of ``_hyperparameters`` but lr) by
+        # name: they are set, then checked and normalized together by _check_hyperparameters.
+        for name, value in hyperparameters.items():
+            setattr(self, name, value)
+        if hyperparameters:
+            self._check_hyperparameters()
         self.state: dict = {}
         # Work arrays shared by all parameters (they are updated one after another): one flat
         # array per (dtype, slot), viewed in each parameter's shape. Not state: never saved.
@@ -80,7 +87,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = _positive("lr", value)
+        self._lr = positive_number(value, "lr")
 
     # ---- the training loop ----------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -124,7 +131,8 @@ class Optimizer:
 
     # ---- what a subclass writes -------------------------------------------------------------
     def _check_hyperparameters(self) -> None:
-        """Raise ValueError for a bad hyperparameter (``lr`` is checked by its setter)."""
+        """Check and normalize the hyperparameters with ``glassnet._checks`` (TypeError for a wrong
+        type, ValueError for a wrong value); ``lr`` is checked by its setter."""
 
     def _init_state(self, weight: np.ndarray) -> dict:
         """The state of a parameter before its first update (arrays shaped like ``weight``)."""
@@ -221,7 +229,7 @@ class Optimizer:
         return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
 
 
-# ---- validation helpers (shared by the optimizers, clipping and penalties) ----------------------
+# ---- parameter lists (shared by the optimizers, clipping and penalties) -------------------------
 def _parameter_list(params, owner: str) -> list:
     """``params`` as a list of distinct Tensors that require grad, or a clear error."""
     if isinstance(params, Tensor):
@@ -266,39 +274,6 @@ def _tensors(params, owner: str) -> list:
         if not isinstance(param, Tensor):
             raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
     return params
-
-
-def _number(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}: {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
-
-
-def _positive(name: str, value) -> float:
-    """A float > 0: ``lr must be > 0, got 0.0``."""
-    number = _number(name, value)
-    if number <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return number
-
-
-def _non_negative(name: str, value) -> float:
-    """A float >= 0: ``weight_decay must be >= 0, got -0.1``."""
-    number = _number(name, value)
-    if number < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return number
-
-
-def _unit_interval(name: str, value) -> float:
-    """A float in [0, 1): a decay rate such as momentum, alpha or a beta."""
-    number = _number(name, value)
-    if not 0.0 <= number < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value}")
-    return number
 
 
 def _copy(value):

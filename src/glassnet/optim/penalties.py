@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import non_negative_number
 from ..tensor import Tensor
-from .optimizer import _non_negative, _tensors
+from .optimizer import _tensors
 
 
 def _weights(params, owner: str) -> list:
@@ -45,7 +46,7 @@ def _weights(params, owner: str) -> list:
 def _penalty(params, strength: float, term, gradient, owner: str) -> Tensor:
     """``strength * sum_p term(p)`` over the tensors ``params``, as one op. Backward: each
     tensor's ``gradient(p, g * strength)``."""
-    strength = _non_negative("strength", strength)
+    strength = non_negative_number(strength, "strength")
     params = tuple(_weights(params, owner))
     value = strength * sum(float(term(param.data)) for param in params)
 

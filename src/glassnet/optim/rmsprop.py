@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _non_negative, _unit_interval
+from .._checks import boolean, non_negative_number, number_in_range
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -62,22 +63,15 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
-        super().__init__(params, lr)
-        self.alpha = alpha
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.momentum = momentum
-        self.centered = centered
-        self._check_hyperparameters()
+        super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                         momentum=momentum, centered=centered)
 
     def _check_hyperparameters(self) -> None:
-        self.alpha = _unit_interval("alpha", self.alpha)
-        self.eps = _non_negative("eps", self.eps)
-        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
-        self.momentum = _unit_interval("momentum", self.momentum)
-        if not isinstance(self.centered, (bool, np.bool_)):
-            raise TypeError(f"centered must be True or False, got {self.centered!r}")
-        self.centered = bool(self.centered)
+        self.alpha = number_in_range(self.alpha, "alpha", 0, 1, include_high=False)
+        self.eps = non_negative_number(self.eps, "eps")
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+        self.momentum = number_in_range(self.momentum, "momentum", 0, 1, include_high=False)
+        self.centered = boolean(self.centered, "centered")
 
     def _init_state(self, weight: np.ndarray) -> dict:
         state = {"square_avg": np.zeros_like(weight)}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizer import Optimizer, _non_negative, _unit_interval
+from .._checks import boolean, non_negative_number, number_in_range
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -68,18 +69,12 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0):
-        super().__init__(params, lr)
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.weight_decay = weight_decay
-        self._check_hyperparameters()
+        super().__init__(params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 
     def _check_hyperparameters(self) -> None:
-        self.momentum = _unit_interval("momentum", self.momentum)
-        self.weight_decay = _non_negative("weight_decay", self.weight_decay)
-        if not isinstance(self.nesterov, (bool, np.bool_)):
-            raise TypeError(f"nesterov must be True or False, got {self.nesterov!r}")
-        self.nesterov = bool(self.nesterov)
+        self.momentum = number_in_range(self.momentum, "momentum", 0, 1, include_high=False)
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+        self.nesterov = boolean(self.nesterov, "nesterov")
         if self.nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import boolean, integer, positive_int
 from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
@@ -54,11 +55,9 @@ class Ensemble:
     def __init__(self, build, n_models: int = 5, bootstrap: bool = True, seed: int = 0):
         if not callable(build):
             raise TypeError("build must be a function seed -> (model, optimizer)")
-        if not isinstance(n_models, (int, np.integer)) or n_models < 1:
-            raise ValueError(f"n_models must be a positive int, got {n_models!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an int (the members use seed, seed + 1, ...), got {seed!r}")
-        self.build, self.n_models, self.bootstrap, self.seed = build, int(n_models), bootstrap, seed
+        self.build, self.n_models = build, positive_int(n_models, "n_models")
+        self.bootstrap = boolean(bootstrap, "bootstrap")
+        self.seed = integer(seed, "seed")       # the members use seed, seed + 1, ...
         self.models: list = []
 
     def fit(self, X, y, **fit_options) -> Ensemble:

@@ -1,0 +1,241 @@
+"""Argument checks shared by the whole library: one calling convention, one exception policy.
+
+Every check is called as ``check(value, name, ...)`` and returns the value normalized (an
+``int``, a ``float``, a ``bool``, a NumPy dtype), so that a constructor reads
+``self.hidden_size = positive_int(hidden_size, "hidden_size")``.
+
+- A value of the wrong type raises **TypeError**; a value of the right type that is out of range
+  raises **ValueError**. ``bool`` is never accepted as a number: ``True`` is an int to Python,
+  but ``batch_size=True`` is a mistake.
+- Messages name the argument, what was expected and the value got:
+  ``hidden_size must be a positive int, got 0``; a TypeError also names the type got:
+  ``lr must be a real number, got str '0.1'``.
+
+This module sits at the bottom of the layer order: it imports only NumPy and the standard
+library, so tensor, ops, functional, nn, optim, data and train may all import it.
+
+Example
+-------
+>>> from glassnet._checks import positive_int, probability
+>>> positive_int(3, "hidden_size")
+3
+>>> probability(0.25, "p")
+0.25
+>>> positive_int(True, "batch_size")
+Traceback (most recent call last):
+    ...
+TypeError: batch_size must be a positive int, got bool True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "FLOAT_DTYPES", "boolean", "float_dtype", "integer", "non_negative_int", "non_negative_number",
+    "number_in_range", "one_of", "positive_int", "positive_number", "probability", "real_number",
+]
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+"""The dtypes a Tensor may hold: float32 (the default) and float64 (gradient checks)."""
+
+
+def _got(value) -> str:
+    """The type and the value, for a TypeError: ``str '0.1'``."""
+    return f"{type(value).__name__} {value!r}"
+
+
+# ---- integers ----------------------------------------------------------------------------------
+def integer(value, name: str, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
+    """``value`` as an ``int`` (Python or NumPy integer, not bool), at least ``minimum`` if given.
+
+    With ``allow_none=True`` None is accepted and returned as it is (e.g. "no padding index").
+
+    >>> integer(-2, "axis")
+    -2
+    >>> integer(1, "n_samples", minimum=4)
+    Traceback (most recent call last):
+        ...
+    ValueError: n_samples must be an int >= 4, got 1
+    """
+    if value is None and allow_none:
+        return None
+    if minimum is None:
+        expected = "an int"
+    elif minimum == 1:
+        expected = "a positive int"
+    else:
+        expected = f"an int >= {minimum}"
+    if allow_none:
+        expected += " or None"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be {expected}, got {_got(value)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return int(value)
+
+
+def positive_int(value, name: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as an ``int`` >= 1 (or None, with ``allow_none=True``).
+
+    >>> positive_int(None, "batch_size", allow_none=True) is None
+    True
+    """
+    return integer(value, name, minimum=1, allow_none=allow_none)
+
+
+def non_negative_int(value, name: str, *, allow_none: bool = False) -> int | None:
+    """``value`` as an ``int`` >= 0 (or None, with ``allow_none=True``).
+
+    >>> non_negative_int(0, "patience")
+    0
+    """
+    return integer(value, name, minimum=0, allow_none=allow_none)
+
+
+# ---- real numbers ------------------------------------------------------------------------------
+def real_number(value, name: str) -> float:
+    """``value`` as a finite ``float`` (any real number: int, float, NumPy scalar; not bool).
+
+    >>> real_number(2, "alpha")
+    2.0
+    >>> real_number(float("nan"), "alpha")
+    Traceback (most recent call last):
+        ...
+    ValueError: alpha must be finite, got nan
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_got(value)}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def number_in_range(value, name: str, low: float = -math.inf, high: float = math.inf, *,
+                    include_low: bool = True, include_high: bool = True,
+                    allow_none: bool = False) -> float | None:
+    """``value`` as a finite ``float`` between ``low`` and ``high`` (each end included or not),
+    or None with ``allow_none=True``.
+
+    The message writes the interval as mathematics does: ``in [0, 1)``, ``> 0``, ``<= 1``.
+
+    >>> number_in_range(0.5, "factor", 0, 1, include_low=False, include_high=False)
+    0.5
+    >>> number_in_range(1.5, "factor", 0, 1, include_low=False, include_high=False)
+    Traceback (most recent call last):
+        ...
+    ValueError: factor must be in (0, 1), got 1.5
+    """
+    if value is None and allow_none:
+        return None
+    number = real_number(value, name)
+    above = number >= low if include_low else number > low
+    below = number <= high if include_high else number < high
+    if not (above and below):
+        expected = _interval(low, high, include_low, include_high) + (" or None" if allow_none else "")
+        raise ValueError(f"{name} must be {expected}, got {value}")
+    return number
+
+
+def _interval(low: float, high: float, include_low: bool, include_high: bool) -> str:
+    if high == math.inf:
+        return f"{'>=' if include_low else '>'} {low:g}"
+    if low == -math.inf:
+        return f"{'<=' if include_high else '<'} {high:g}"
+    return f"in {'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
+
+
+def positive_number(value, name: str) -> float:
+    """``value`` as a finite ``float`` > 0: a learning rate, a scale.
+
+    >>> positive_number(0, "lr")
+    Traceback (most recent call last):
+        ...
+    ValueError: lr must be > 0, got 0
+    """
+    return number_in_range(value, name, 0.0, include_low=False)
+
+
+def non_negative_number(value, name: str) -> float:
+    """``value`` as a finite ``float`` >= 0: an epsilon, a weight decay, a noise level.
+
+    >>> non_negative_number(1e-5, "eps")
+    1e-05
+    """
+    return number_in_range(value, name, 0.0)
+
+
+def probability(value, name: str, *, include_one: bool = False, allow_none: bool = False) -> float | None:
+    """``value`` as a ``float`` in [0, 1), or in [0, 1] with ``include_one=True`` (or None, with
+    ``allow_none=True``).
+
+    A dropout rate or a decay factor must stay below 1 (1 drops everything, or never forgets);
+    the chance of a random flip may be 1.
+
+    >>> probability(1.0, "p", include_one=True)
+    1.0
+    >>> probability(1.0, "dropout")
+    Traceback (most recent call last):
+        ...
+    ValueError: dropout must be in [0, 1), got 1.0
+    """
+    return number_in_range(value, name, 0.0, 1.0, include_high=include_one, allow_none=allow_none)
+
+
+# ---- flags, dtypes, options ------------------------------------------------------------------
+def boolean(value, name: str) -> bool:
+    """``value`` as a ``bool``; only True and False (Python's or NumPy's) are accepted.
+
+    >>> boolean(1, "bias")
+    Traceback (most recent call last):
+        ...
+    TypeError: bias must be True or False, got int 1
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {_got(value)}")
+    return bool(value)
+
+
+def float_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """``dtype`` (a NumPy dtype, a type such as ``np.float32`` or a name) as a ``np.dtype``,
+    which must be one of :data:`FLOAT_DTYPES`. A wrong dtype is a TypeError.
+
+    >>> float_dtype("float64")
+    dtype('float64')
+    >>> float_dtype(np.int32)
+    Traceback (most recent call last):
+        ...
+    TypeError: dtype must be float32 or float64, got int32
+    """
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}") from None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"{name} must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def one_of(value, name: str, choices):
+    """``value``, which must equal one of ``choices``; the message lists them all.
+
+    When every choice is a string, a value that is not a string is a TypeError.
+
+    >>> one_of("relu", "nonlinearity", ("tanh", "relu"))
+    'relu'
+    >>> one_of("sigmoid", "nonlinearity", ("tanh", "relu"))
+    Traceback (most recent call last):
+        ...
+    ValueError: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'
+    """
+    choices = tuple(choices)
+    quoted = [repr(choice) for choice in choices]
+    options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+    if all(isinstance(choice, str) for choice in choices) and not isinstance(value, str):
+        raise TypeError(f"{name} must be {options}, got {_got(value)}")
+    if not any(value is choice or value == choice for choice in choices):
+        raise ValueError(f"{name} must be {options}, got {value!r}")
+    return value
