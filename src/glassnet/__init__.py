@@ -4,13 +4,11 @@ Every op's forward and backward stand side by side in ``glassnet.ops``; every op
 and optimizer is checked against finite differences and against PyTorch in the test suite.
 """
 
-__version__ = "0.1.0"
-
-from . import (  # noqa: E402  # noqa: E402
+from . import (
     data,
     functional,
     init,
-    io,  # noqa: E402
+    io,
     losses,
     nn,
     ops,
@@ -18,12 +16,13 @@ from . import (  # noqa: E402  # noqa: E402
     plot,
     train,
 )
-from .gradcheck import GradcheckError, gradcheck  # noqa: E402
-from .io import load, load_weights, save, save_weights  # noqa: E402
-from .ops import concatenate, maximum, minimum, stack, where  # noqa: E402
-from .random import seed  # noqa: E402
-from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor  # noqa: E402
-from .train import (  # noqa: E402
+from ._version import __version__
+from .gradcheck import GradcheckError, gradcheck
+from .io import load, load_weights, save, save_weights
+from .ops import concatenate, maximum, minimum, stack, where
+from .random import seed
+from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor
+from .train import (
     Callback,
     EarlyStopping,
     History,

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, nn, optim
 from . import functional as F
+from . import nn, optim
+from ._version import __version__
 from .data.csv_file import read_csv_features, read_csv_header
 
 

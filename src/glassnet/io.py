@@ -34,10 +34,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import __version__, nn
 from . import _safetensors_file as files
+from . import nn
 from ._checks import boolean
 from ._safetensors_file import ModelFileError
+from ._version import __version__
 from .nn.module import LoadResult, Module
 from .random import get_rng
 
