@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from .. import ops
+from .._checks import integer, real_number
 from ..tensor import Tensor, ensure_tensor
 
 # A new activation adds its name here too: glassnet.functional re-exports this list.
@@ -156,15 +154,7 @@ def hidden_activation_names(aliases: bool = False) -> tuple[str, ...]:
 
 def _check_parameter(value, default, name: str):
     """``value`` converted to the kind of ``default``: an int, or a finite float."""
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
+    return integer(value, name) if isinstance(default, int) else real_number(value, name)
 
 
 # ---- the activations, in the order the course meets them ---------------------------------------
