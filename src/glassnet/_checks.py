@@ -54,6 +54,7 @@ def integer(value, name: str, *, minimum: int | None = None, allow_none: bool = 
 
     With ``allow_none=True`` None is accepted and returned as it is (e.g. "no padding index").
 
+    >>> from glassnet._checks import integer
     >>> integer(-2, "axis")
     -2
     >>> integer(1, "n_samples", minimum=4)
@@ -81,6 +82,7 @@ def integer(value, name: str, *, minimum: int | None = None, allow_none: bool = 
 def positive_int(value, name: str, *, allow_none: bool = False) -> int | None:
     """``value`` as an ``int`` >= 1 (or None, with ``allow_none=True``).
 
+    >>> from glassnet._checks import positive_int
     >>> positive_int(None, "batch_size", allow_none=True) is None
     True
     """
@@ -90,6 +92,7 @@ def positive_int(value, name: str, *, allow_none: bool = False) -> int | None:
 def non_negative_int(value, name: str, *, allow_none: bool = False) -> int | None:
     """``value`` as an ``int`` >= 0 (or None, with ``allow_none=True``).
 
+    >>> from glassnet._checks import non_negative_int
     >>> non_negative_int(0, "patience")
     0
     """
@@ -100,6 +103,7 @@ def non_negative_int(value, name: str, *, allow_none: bool = False) -> int | Non
 def real_number(value, name: str) -> float:
     """``value`` as a finite ``float`` (any real number: int, float, NumPy scalar; not bool).
 
+    >>> from glassnet._checks import real_number
     >>> real_number(2, "alpha")
     2.0
     >>> real_number(float("nan"), "alpha")
@@ -122,6 +126,7 @@ def number_in_range(value, name: str, low: float = -math.inf, high: float = math
 
     The message writes the interval as mathematics does: ``in [0, 1)``, ``> 0``, ``<= 1``.
 
+    >>> from glassnet._checks import number_in_range
     >>> number_in_range(0.5, "factor", 0, 1, include_low=False, include_high=False)
     0.5
     >>> number_in_range(1.5, "factor", 0, 1, include_low=False, include_high=False)
@@ -151,6 +156,7 @@ def _interval(low: float, high: float, include_low: bool, include_high: bool) ->
 def positive_number(value, name: str) -> float:
     """``value`` as a finite ``float`` > 0: a learning rate, a scale.
 
+    >>> from glassnet._checks import positive_number
     >>> positive_number(0, "lr")
     Traceback (most recent call last):
         ...
@@ -162,6 +168,7 @@ def positive_number(value, name: str) -> float:
 def non_negative_number(value, name: str) -> float:
     """``value`` as a finite ``float`` >= 0: an epsilon, a weight decay, a noise level.
 
+    >>> from glassnet._checks import non_negative_number
     >>> non_negative_number(1e-5, "eps")
     1e-05
     """
@@ -175,6 +182,7 @@ def probability(value, name: str, *, include_one: bool = False, allow_none: bool
     A dropout rate or a decay factor must stay below 1 (1 drops everything, or never forgets);
     the chance of a random flip may be 1.
 
+    >>> from glassnet._checks import probability
     >>> probability(1.0, "p", include_one=True)
     1.0
     >>> probability(1.0, "dropout")
@@ -189,6 +197,7 @@ def probability(value, name: str, *, include_one: bool = False, allow_none: bool
 def boolean(value, name: str) -> bool:
     """``value`` as a ``bool``; only True and False (Python's or NumPy's) are accepted.
 
+    >>> from glassnet._checks import boolean
     >>> boolean(1, "bias")
     Traceback (most recent call last):
         ...
@@ -203,6 +212,8 @@ def float_dtype(dtype, name: str = "dtype") -> np.dtype:
     """``dtype`` (a NumPy dtype, a type such as ``np.float32`` or a name) as a ``np.dtype``,
     which must be one of :data:`FLOAT_DTYPES`. A wrong dtype is a TypeError.
 
+    >>> import numpy as np
+    >>> from glassnet._checks import float_dtype
     >>> float_dtype("float64")
     dtype('float64')
     >>> float_dtype(np.int32)
@@ -224,6 +235,7 @@ def one_of(value, name: str, choices):
 
     When every choice is a string, a value that is not a string is a TypeError.
 
+    >>> from glassnet._checks import one_of
     >>> one_of("relu", "nonlinearity", ("tanh", "relu"))
     'relu'
     >>> one_of("sigmoid", "nonlinearity", ("tanh", "relu"))

@@ -71,6 +71,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     If the forward broadcast ``x`` of shape ``shape`` to ``grad.shape``, every copy of an entry
     received gradient, so the entry's gradient is the sum over the broadcast axes.
 
+    >>> import numpy as np
+    >>> from glassnet.autograd import unbroadcast
     >>> unbroadcast(np.ones((4, 2, 3)), (2, 1)).tolist()     # 4 * 3 copies of each entry
     [[12.0], [12.0]]
     """

@@ -64,11 +64,13 @@ def read_csv_features(path, columns, delimiter: str = ","):
     -------
     >>> import pathlib, tempfile
     >>> from glassnet.data.csv_file import read_csv_features
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "new.csv"
     >>> _ = path.write_text("b,a,id\n1.5,2,x\n3,4,y\n")
     >>> read_csv_features(path, ["a", "b"])
     array([[2. , 1.5],
            [4. , 3. ]])
+    >>> folder.cleanup()
     """
     if isinstance(columns, str) or not hasattr(columns, "__iter__"):
         raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
@@ -93,10 +95,12 @@ def read_csv_header(path, delimiter: str = ",") -> tuple:
     -------
     >>> import pathlib, tempfile
     >>> from glassnet.data.csv_file import read_csv_header
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "new.csv"
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "new.csv"
     >>> _ = path.write_text(" a ,b\n1,2\n")
     >>> read_csv_header(path)
     ('a', 'b')
+    >>> folder.cleanup()
     """
     path = _existing_file(path)
     with open(path, newline="", encoding="utf-8-sig") as file:
