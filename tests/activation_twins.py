@@ -24,6 +24,7 @@ TWINS = {  # registry name: PyTorch
     "softplus": TF.softplus,
     "silu": TF.silu,
     "gelu": TF.gelu,  # PyTorch's default is the exact erf form
+    "mish": TF.mish,
     "identity": lambda t: t * 1,
 }
 

@@ -36,7 +36,7 @@ from ..tensor import Tensor, ensure_tensor
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation", "hidden_activation_names", "register",
     "step", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softmax", "log_softmax", "softplus", "silu",
-    "gelu", "identity",
+    "gelu", "mish", "identity",
 ]
 
 
@@ -322,6 +322,21 @@ def gelu(x) -> Tensor:
     """
     x = ensure_tensor(x)
     return x * ((ops.erf(x * (1.0 / math.sqrt(2.0))) + 1.0) * 0.5)
+
+
+@register("mish", module="Mish", init="he_uniform")
+def mish(x) -> Tensor:
+    """Mish: phi(z) = z tanh(softplus(z)), a smooth, non-monotonic ReLU-like unit.
+
+    Derivative: phi'(z) = tanh(sp) + z sigmoid(z) (1 - tanh(sp)^2), with sp = softplus(z).
+
+    >>> import numpy as np
+    >>> from glassnet import functional as F
+    >>> F.mish(np.array([0.0, 1.0, 100.0])).numpy().round(4)
+    array([  0.    ,   0.8651, 100.    ])
+    """
+    x = ensure_tensor(x)
+    return x * ops.tanh(ops.softplus(x))
 
 
 @register("identity", module="Identity", init="xavier_uniform")
