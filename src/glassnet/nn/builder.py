@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import positive_int, real_number
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
-from ._checks import positive_int, real_number
 from .activation import make_activation
 from .container import Sequential
 from .dropout import Dropout
