@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import positive_int, real_number
+from .._checks import boolean, positive_int, probability
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from .activation import make_activation
@@ -119,8 +119,6 @@ def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batc
     if not isinstance(activation, str) or activation not in hidden_activation_names(aliases=True):
         raise ValueError(f"unknown activation {activation!r}; choose one of "
                          f"{', '.join(hidden_activation_names(aliases=True))}")
-    if not isinstance(batch_norm, (bool, np.bool_)):
-        raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
-    if not 0.0 <= real_number(dropout, "dropout") < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    boolean(batch_norm, "batch_norm")
+    probability(dropout, "dropout")
     return sizes
