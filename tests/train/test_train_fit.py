@@ -289,7 +289,7 @@ def test_metrics_take_from_logits_explicitly():
     assert metrics.from_logits_of("cross_entropy") is True and metrics.from_logits_of(losses.kl_div) is False
     assert metrics.from_logits_of(lambda outputs, y: outputs) is None
     assert metrics.get("mse", from_logits=True) is metrics.mse  # only accuracy reads it
-    with pytest.raises(TypeError, match="from_logits must be True, False or None, got 'yes'"):
+    with pytest.raises(TypeError, match="from_logits must be True, False or None, got str 'yes'"):
         metrics.get("accuracy", from_logits="yes")
     with pytest.raises(ValueError, match="unknown loss 'no_such_loss'"):
         metrics.get("accuracy", loss="no_such_loss")
@@ -350,7 +350,7 @@ def test_a_loss_whose_from_logits_is_not_a_bool_is_an_error():
         return losses.mse(outputs, y)
 
     loss.from_logits = "yes"
-    with pytest.raises(TypeError, match="the loss loss's from_logits must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="the loss loss's from_logits must be True or False, got str 'yes'"):
         gn.evaluate(nn.Sequential(nn.Linear(2, 1, rng=0)), np.zeros((2, 2)), np.zeros((2, 1)), loss=loss)
 
 
