@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import boolean, positive_int, probability
+from .._checks import boolean, one_of, positive_int, probability
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from .activation import make_activation
@@ -116,9 +116,7 @@ def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batc
                         f"got {type(hidden_layer_sizes).__name__} {hidden_layer_sizes!r}")
     sizes = [positive_int(size, f"hidden_layer_sizes[{index}]")
              for index, size in enumerate(hidden_layer_sizes)]
-    if not isinstance(activation, str) or activation not in hidden_activation_names(aliases=True):
-        raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(hidden_activation_names(aliases=True))}")
+    one_of(activation, "activation", hidden_activation_names(aliases=True))
     boolean(batch_norm, "batch_norm")
     probability(dropout, "dropout")
     return sizes

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
-from .._checks import boolean, float_dtype, positive_int, probability, real_number
+from .._checks import boolean, float_dtype, one_of, positive_int, probability, real_number
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from ..tensor import Tensor
@@ -88,10 +88,7 @@ class TransformerEncoderLayer(Module):
                  activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = True,
                  norm_first: bool = False, bias: bool = True, dtype=np.float32, rng=None):
         super().__init__()
-        if not isinstance(activation, str):
-            raise TypeError(f"activation must be a str, got {type(activation).__name__} {activation!r}")
-        if activation not in F.ACTIVATIONS or not F.ACTIVATIONS[activation].hidden:
-            raise ValueError(f"activation must be one of {list(hidden_activation_names())}, got {activation!r}")
+        one_of(activation, "activation", hidden_activation_names(aliases=True))
         self.d_model = positive_int(d_model, "d_model")
         self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward")
         self.norm_first = boolean(norm_first, "norm_first")
