@@ -187,8 +187,7 @@ def probability(value, name: str, *, include_one: bool = False, allow_none: bool
 
 # ---- flags, dtypes, options ------------------------------------------------------------------
 def boolean(value, name: str, *, allow_none: bool = False) -> bool | None:
-    """``value`` as a ``bool``; only True and False (Python's or NumPy's) are accepted, and None
-    with ``allow_none=True`` (e.g. "not said").
+    """``value`` as a ``bool``: True or False (Python's or NumPy's), or None with ``allow_none=True``.
 
     >>> boolean(1, "bias")
     Traceback (most recent call last):
