@@ -29,6 +29,7 @@ from glassnet import nn, optim
     (lambda: checks.probability(None, "momentum", allow_none=True), None),
     (lambda: checks.number_in_range(-1, "x", -1, 1), -1.0),
     (lambda: checks.boolean(np.bool_(True), "flag"), True),
+    (lambda: checks.boolean(None, "from_logits", allow_none=True), None),
     (lambda: checks.float_dtype("float32"), np.dtype(np.float32)),
     (lambda: checks.float_dtype(np.float64), np.dtype(np.float64)),
     (lambda: checks.one_of("min", "mode", ("min", "max")), "min"),
@@ -60,6 +61,8 @@ def test_good_values_come_back_normalized(call, expected):
     (lambda: checks.number_in_range(2, "x", high=1), ValueError, "x must be <= 1, got 2"),
     (lambda: checks.boolean(1, "bias"), TypeError, "bias must be True or False, got int 1"),
     (lambda: checks.boolean(None, "bias"), TypeError, "bias must be True or False, got NoneType None"),
+    (lambda: checks.boolean("yes", "from_logits", allow_none=True), TypeError,
+     "from_logits must be True, False or None, got str 'yes'"),
     (lambda: checks.float_dtype(np.int32), TypeError, "dtype must be float32 or float64, got int32"),
     (lambda: checks.float_dtype("no such type"), TypeError, "dtype must be float32 or float64, got 'no such type'"),
     (lambda: checks.one_of("avg", "mode", ("min", "max")), ValueError, "mode must be 'min' or 'max', got 'avg'"),
@@ -117,6 +120,41 @@ def test_float_dtypes_are_defined_once():
     (lambda: nn.Linear(2, 2).load_state_dict({}, strict="no"), TypeError, "strict must be True or False"),
     (lambda: (gn.Tensor([1.0], requires_grad=True) * 2).sum().backward(retain_graph=None), TypeError,
      "retain_graph must be True or False, got NoneType None"),
+    # functional
+    (lambda: gn.functional.flatten(gn.Tensor(np.zeros((2, 3))), start_dim=True), TypeError,
+     "start_dim must be an int, got bool True"),
+    (lambda: gn.functional.embedding(np.array([0]), gn.Tensor(np.zeros((3, 2))), padding_idx="0"), TypeError,
+     "padding_idx must be an int or None, got str '0'"),
+    (lambda: gn.functional.dropout(gn.Tensor(np.ones(3)), p=True), TypeError, "p must be a real number, got bool True"),
+    (lambda: gn.functional.dropout(gn.Tensor(np.ones(3)), p=1.5), ValueError, r"p must be in \[0, 1\], got 1.5"),
+    (lambda: gn.functional.scaled_dot_product_attention(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros((2, 3)),
+                                                        dropout_p="0.1"), TypeError, "dropout_p must be a real number"),
+    (lambda: gn.functional.sinusoidal_positional_encoding(3.0, 4), TypeError,
+     "length must be a positive int, got float 3.0"),
+    (lambda: gn.functional.sinusoidal_positional_encoding(3, 4, dtype=np.int64), TypeError,
+     "dtype must be float32 or float64, got int64"),
+    # losses, init, optim, plot
+    (lambda: gn.losses.mse(gn.Tensor([1.0]), [1.0], reduction=None), TypeError,
+     "reduction must be 'mean', 'sum' or 'none', got NoneType None"),
+    (lambda: gn.losses.huber(gn.Tensor([1.0]), [1.0], delta="1"), TypeError,
+     "delta must be a real number, got str '1'"),
+    (lambda: gn.losses.huber(gn.Tensor([1.0]), [1.0], delta=0), ValueError, "delta must be > 0, got 0"),
+    (lambda: gn.init.get(3), TypeError, "initializer must be .*, got int 3"),
+    (lambda: optim.make_optimizer(None, [gn.Parameter(np.zeros(2))], 0.1), TypeError,
+     "optimizer must be 'sgd', .*, got NoneType None"),
+    (lambda: nn.mlp(2, (3,), 1, batch_norm=1), TypeError, "batch_norm must be True or False, got int 1"),
+    (lambda: nn.mlp(2, (3,), 1, dropout=True), TypeError, "dropout must be a real number, got bool True"),
+    # callbacks and metrics
+    (lambda: gn.EarlyStopping(patience=True), TypeError, "patience must be an int >= 0, got bool True"),
+    (lambda: gn.EarlyStopping(min_delta=-1), ValueError, "min_delta must be >= 0, got -1"),
+    (lambda: gn.EarlyStopping(mode=None), TypeError, "mode must be 'auto', 'min' or 'max', got NoneType None"),
+    (lambda: gn.EarlyStopping(restore_best_weights="yes"), TypeError, "restore_best_weights must be True or False"),
+    (lambda: gn.ModelCheckpoint("m.safetensors", save_best_only=None), TypeError,
+     "save_best_only must be True or False, got NoneType None"),
+    (lambda: gn.LearningRateSchedule("step", step_size=True), TypeError, "step_size must be a positive int, got bool"),
+    (lambda: gn.LearningRateSchedule("cosine", T_max="4"), TypeError, "T_max must be a real number, got str '4'"),
+    (lambda: gn.train.metrics.get("accuracy", from_logits=1), TypeError,
+     "from_logits must be True, False or None, got int 1"),
 ])
 def test_the_library_uses_the_shared_checks(call, error, message):
     with pytest.raises(error, match=message):
@@ -129,3 +167,30 @@ def test_fit_refuses_a_bool_batch_size_as_a_wrong_type():
     with pytest.raises(TypeError, match="batch_size must be a positive int or None, got bool True"):
         gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1),
                batch_size=True, verbose=0)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"l1": "0.1"}, TypeError, "l1 must be a real number, got str '0.1'"),
+    ({"l2": -1}, ValueError, "l2 must be >= 0, got -1"),
+    ({"verbose": True}, TypeError, "verbose must be an int >= 0, got bool True"),
+    ({"verbose": -1}, ValueError, "verbose must be an int >= 0, got -1"),
+    ({"validation_split": "0.2"}, TypeError, "validation_split must be a real number, got str '0.2'"),
+    ({"validation_split": 0}, ValueError, r"validation_split must be in \(0, 1\) or None, got 0"),
+])
+def test_fit_checks_its_options_with_the_shared_checks(options, error, message):
+    model = nn.Sequential(nn.Linear(2, 2, rng=0))
+    X, y = np.zeros((4, 2), np.float32), np.array([0, 1, 0, 1])
+    with pytest.raises(error, match=message):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1),
+               **{"verbose": 0, **options})
+
+
+@pytest.mark.parametrize("params, error, message", [
+    ({"hidden_layer_sizes": (4, True)}, TypeError, r"hidden_layer_sizes\[1\] must be a positive int, got bool True"),
+    ({"hidden_layer_sizes": (4, 0)}, ValueError, r"hidden_layer_sizes\[1\] must be a positive int, got 0"),
+])
+def test_the_estimators_hidden_sizes_use_the_shared_checks(params, error, message):
+    from glassnet.sklearn import MLPClassifier
+
+    with pytest.raises(error, match=message):
+        MLPClassifier(**params).fit(np.zeros((4, 2)), np.array([0, 1, 0, 1]))

@@ -88,7 +88,11 @@ def test_train_on_a_named_dataset_full_batch(tmp_path):
     (["train", "--data", "missing.csv", "--target", "y"], "no such file"),
     (["train", "--data", "iris", "--optimizer", "lbfgs"], "invalid choice: 'lbfgs'"),
     (["train", "--data", "iris", "--hidden", "10,x"], "--hidden"),
-    (["train", "--data", "iris", "--epochs", "0"], "positive integer"),
+    (["train", "--data", "iris", "--epochs", "0"], "argument --epochs: must be a positive int, got 0"),
+    (["train", "--data", "iris", "--epochs", "ten"], "argument --epochs: must be a positive int, got str 'ten'"),
+    (["train", "--data", "iris", "--dropout", "1"], "argument --dropout: must be in [0, 1), got 1.0"),
+    (["train", "--data", "iris", "--lr", "0"], "argument --lr: must be > 0, got 0.0"),
+    (["train", "--data", "iris", "--lr", "nan"], "argument --lr: must be finite, got nan"),
     (["train", "--data", "{bad}", "--target", "species"], "non-numeric value 'hello'"),
     (["train", "--data", "{nan}", "--target", "species"], "NaN"),
     (["evaluate", "{notmodel}", "--data", "iris"], "not a safetensors file"),
@@ -149,7 +153,7 @@ def test_negative_penalties_are_usage_errors(tmp_path, capsys, option):
     from glassnet import cli
 
     assert cli.main(["train", "--data", "xor", option, "-1", "--out", str(tmp_path)]) == 2
-    assert f"argument {option}: must be a finite number >= 0, got -1" in capsys.readouterr().err
+    assert f"argument {option}: must be >= 0, got -1.0" in capsys.readouterr().err
 
 
 def test_predict_reads_the_models_columns_by_name(tmp_path, capsys):

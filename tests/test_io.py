@@ -23,9 +23,11 @@ from glassnet.nn import activation
 
 
 def every_activation():
-    return [nn.Step(), nn.Sigmoid(), nn.Tanh(), nn.ReLU(), nn.LeakyReLU(alpha=0.2), nn.ELU(alpha=0.5),
-            nn.Softplus(), nn.SiLU(), nn.GELU(), nn.Identity(), nn.Softmax(axis=-1),
-            nn.LogSoftmax(axis=1)]
+    """A layer of every registered activation (step first), some at parameters other than their
+    defaults, so that a new registry entry is saved and loaded too."""
+    other = {"leaky_relu": {"alpha": 0.2}, "elu": {"alpha": 0.5}, "log_softmax": {"axis": 1}}
+    names = [name for name, entry in gn.functional.ACTIVATIONS.items() if name == entry.name]
+    return [nn.make_activation(name, **other.get(name, {})) for name in names]
 
 
 def trained_mlp(dtype=np.float32, steps=5):

@@ -184,16 +184,16 @@ def test_passes_scikit_learns_estimator_checks():
     assert len(results) > 40 and failed == []
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"eta0": 0}, "eta0 must be a positive finite number, got 0"),
-    ({"eta0": float("nan")}, "eta0 must be a positive finite number, got nan"),
-    ({"eta0": "fast"}, "eta0 must be a positive finite number, got 'fast'"),
-    ({"max_iter": 0}, "max_iter must be an int >= 1, got 0"),
-    ({"max_iter": 2.5}, "max_iter must be an int >= 1, got 2.5"),
-    ({"shuffle": "yes"}, "shuffle must be True or False, got 'yes'"),
+@pytest.mark.parametrize("params, error, message", [
+    ({"eta0": 0}, ValueError, "eta0 must be > 0, got 0"),
+    ({"eta0": float("nan")}, ValueError, "eta0 must be finite, got nan"),
+    ({"eta0": "fast"}, TypeError, "eta0 must be a real number, got str 'fast'"),
+    ({"max_iter": 0}, ValueError, "max_iter must be a positive int, got 0"),
+    ({"max_iter": 2.5}, TypeError, "max_iter must be a positive int, got float 2.5"),
+    ({"shuffle": "yes"}, TypeError, "shuffle must be True or False, got str 'yes'"),
 ])
-def test_bad_parameters(params, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_parameters(params, error, message):
+    with pytest.raises(error, match=message):
         Perceptron(**params).fit(XOR_X, XOR_Y)
 
 

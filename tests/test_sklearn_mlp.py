@@ -412,7 +412,7 @@ def test_sklearn_mlp_clear_errors_before_training(iris):
         MLPClassifier(activation="step").fit(X, y)
     with pytest.raises(InvalidParameterError, match="solver"):
         MLPClassifier(solver="newton").fit(X, y)
-    with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes\[1\] must be a positive int, got 0"):
         MLPClassifier(hidden_layer_sizes=(5, 0)).fit(X, y)
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=[0, 1, 2])

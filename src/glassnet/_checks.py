@@ -194,8 +194,8 @@ def probability(value, name: str, *, include_one: bool = False, allow_none: bool
 
 
 # ---- flags, dtypes, options ------------------------------------------------------------------
-def boolean(value, name: str) -> bool:
-    """``value`` as a ``bool``; only True and False (Python's or NumPy's) are accepted.
+def boolean(value, name: str, *, allow_none: bool = False) -> bool | None:
+    """``value`` as a ``bool``: True or False (Python's or NumPy's), or None with ``allow_none=True``.
 
     >>> from glassnet._checks import boolean
     >>> boolean(1, "bias")
@@ -203,8 +203,11 @@ def boolean(value, name: str) -> bool:
         ...
     TypeError: bias must be True or False, got int 1
     """
+    if value is None and allow_none:
+        return None
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {_got(value)}")
+        expected = "True, False or None" if allow_none else "True or False"
+        raise TypeError(f"{name} must be {expected}, got {_got(value)}")
     return bool(value)
 
 

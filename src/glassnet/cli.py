@@ -32,6 +32,7 @@ import numpy as np
 
 from . import functional as F
 from . import nn, optim
+from ._checks import non_negative_number, positive_int, positive_number, probability
 from ._version import __version__
 from .data.csv_file import read_csv_features, read_csv_header
 
@@ -275,24 +276,28 @@ def _read_features(path: str, info: dict):
 
 
 # ---- argument parsing -------------------------------------------------------------------------
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
+def _checked(convert, check, **options):
+    """An argparse ``type``: the text converted (``int`` or ``float``), then checked by the shared
+    ``check`` of :mod:`glassnet._checks`; a bad value is one usage line such as
+    ``argument --epochs: must be a positive int, got 0`` (exit status 2)."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = text  # not a number at all: the check says what was expected
+        try:
+            return check(value, "value", **options)
+        except (TypeError, ValueError) as error:
+            raise argparse.ArgumentTypeError(str(error).removeprefix("value ")) from None
+
+    parse.__name__ = check.__name__
+    return parse
 
 
-def _non_negative(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 <= value < float("inf"):  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
-    return value
+_positive_int = _checked(int, positive_int)
+_non_negative = _checked(float, non_negative_number)
+_positive = _checked(float, positive_number)
+_probability = _checked(float, probability)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -316,12 +321,13 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
     train_parser.add_argument("--activation", default="relu", choices=F.hidden_activation_names())
     train_parser.add_argument("--optimizer", default="adam", choices=optim.OPTIMIZERS)
-    train_parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    train_parser.add_argument("--lr", type=_positive, default=0.01, help="learning rate (default 0.01)")
     train_parser.add_argument("--epochs", type=_positive_int, default=100)
     train_parser.add_argument("--batch-size", type=_positive_int, default=32,
                               help="1 = stochastic, a number = mini-batch (default 32)")
     train_parser.add_argument("--full-batch", action="store_true", help="batch gradient descent (all samples per step)")
-    train_parser.add_argument("--dropout", type=float, default=0.0, help="dropout probability after each hidden layer")
+    train_parser.add_argument("--dropout", type=_probability, default=0.0,
+                              help="dropout probability after each hidden layer")
     train_parser.add_argument("--batch-norm", action="store_true", help="BatchNorm1d after each hidden Linear")
     train_parser.add_argument("--l1", type=_non_negative, default=0.0,
                               help="L1 penalty: adds l1 * sum |w| over the weights (not biases) to the loss")
@@ -368,10 +374,6 @@ def main(argv=None) -> int:
         elif args.command == "train":
             if args.full_batch:
                 args.batch_size = None
-            if not 0.0 <= args.dropout < 1.0:
-                raise UsageError(f"--dropout must be in [0, 1), got {args.dropout}")
-            if not args.lr > 0:
-                raise UsageError(f"--lr must be > 0, got {args.lr}")
             train(args)
         elif args.command == "evaluate":
             evaluate(args)

@@ -21,6 +21,7 @@ import math
 
 import numpy as np
 
+from ._checks import one_of
 from .random import get_rng
 
 
@@ -107,9 +108,4 @@ def get(name_or_function):
     """An initializer by name (``"he_normal"``, ...) or the function itself."""
     if callable(name_or_function):
         return name_or_function
-    try:
-        return INITIALIZERS[name_or_function]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown initializer {name_or_function!r}; choose one of {sorted(INITIALIZERS)}"
-        ) from None
+    return INITIALIZERS[one_of(name_or_function, "initializer", sorted(INITIALIZERS))]

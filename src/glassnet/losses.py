@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import ops
+from ._checks import one_of, positive_number
 from .tensor import Tensor, ensure_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -54,8 +55,7 @@ def _takes_logits(flag: bool):
 
 
 def _check_reduction(reduction: str) -> None:
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
+    one_of(reduction, "reduction", REDUCTIONS)
 
 
 def _target_array(prediction: Tensor, target, name: str) -> np.ndarray:
@@ -108,8 +108,7 @@ def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> Te
     """Huber loss: 1/2 d^2 where |d| <= delta, else delta (|d| - delta / 2), with d = yhat - y.
     Quadratic near 0 (like MSE), linear in the tails (like MAE): robust to outliers."""
     _check_reduction(reduction)
-    if delta <= 0:
-        raise ValueError(f"huber: delta must be > 0, got {delta}")
+    delta = positive_number(delta, "delta")
     prediction = ensure_tensor(prediction)
     diff = prediction - _target_array(prediction, target, "huber")
     size = ops.abs(diff)

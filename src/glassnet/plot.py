@@ -22,6 +22,7 @@ import numpy as np
 
 from . import functional as F
 from . import losses as _losses
+from ._checks import boolean
 from .tensor import Tensor
 from .train import predict
 
@@ -76,9 +77,7 @@ def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=2
         raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
     if len(y) != len(X):
         raise ValueError(f"decision_boundary: {len(X)} points but {len(y)} labels")
-    if not isinstance(from_logits, (bool, np.bool_)):
-        raise TypeError(f"decision_boundary: from_logits must be True (logits) or False (probabilities), "
-                        f"got {from_logits!r}")
+    boolean(from_logits, "from_logits")
     plt = _pyplot()
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin

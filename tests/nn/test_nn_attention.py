@@ -177,9 +177,9 @@ def test_sdpa_dropout_on_the_weights(rng):
     (lambda q: F.scaled_dot_product_attention(q, q, q, attn_mask=np.zeros((4, 4), int)), TypeError,
      r"attn_mask must be a boolean array"),
     (lambda q: F.scaled_dot_product_attention(q, q, q, dropout_p=1.5), ValueError,
-     r"dropout probability must be in \[0, 1\], got 1.5"),
+     r"dropout_p must be in \[0, 1\], got 1.5"),
     (lambda q: F.scaled_dot_product_attention(q, q, q, dropout_p=-0.5, training=False), ValueError,
-     r"dropout probability must be in \[0, 1\], got -0.5"),
+     r"dropout_p must be in \[0, 1\], got -0.5"),
     (lambda q: F.scaled_dot_product_attention(gn.Tensor(q), gn.Tensor(q, dtype=np.float64), q), TypeError,
      r"key is float64 but query is float32"),
 ])

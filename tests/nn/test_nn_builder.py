@@ -69,7 +69,8 @@ def test_every_activation_name_builds_and_survives_save(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, error, message", [
-    (dict(activation="step"), ValueError, "unknown activation 'step'; choose one of sigmoid, logistic, tanh"),
+    (dict(activation="step"), ValueError, "activation must be 'sigmoid', 'logistic', 'tanh', .*, got 'step'"),
+    (dict(activation=None), TypeError, "activation must be 'sigmoid', .*, got NoneType None"),
     (dict(hidden_layer_sizes=(4, 0)), ValueError, r"hidden_layer_sizes\[1\] must be a positive int, got 0"),
     (dict(hidden_layer_sizes="10"), TypeError, "hidden_layer_sizes must be an iterable of ints"),
     (dict(hidden_layer_sizes=5), TypeError, "hidden_layer_sizes must be an iterable of ints"),

@@ -155,10 +155,15 @@ def test_learning_rate_schedules():
         np.testing.assert_allclose(history.history["lr"], expected, rtol=1e-12, atol=1e-15)
         assert optimizer.lr == history.history["lr"][-1]
     assert gn.LearningRateSchedule("cosine", T_max=4).lr_at(4, 0.1) == 0.0
-    for kwargs, message in [({"schedule": "cosine"}, "T_max > 0"), ({"schedule": "linear"}, "unknown schedule"),
-                            ({"schedule": "step", "step_size": 0}, "step_size must be a positive int"),
-                            ({"schedule": "exponential", "gamma": 0.0}, "gamma must be > 0")]:
-        with pytest.raises(ValueError, match=message):
+    for kwargs, error, message in [
+        ({"schedule": "cosine"}, TypeError, "T_max > 0"), ({"schedule": "linear"}, ValueError, "unknown schedule"),
+        ({"schedule": "cosine", "T_max": 0}, ValueError, "T_max must be > 0, got 0"),
+        ({"schedule": "step", "step_size": 0}, ValueError, "step_size must be a positive int, got 0"),
+        ({"schedule": "step", "step_size": 2.0}, TypeError, "step_size must be a positive int, got float 2.0"),
+        ({"schedule": "exponential", "gamma": 0.0}, ValueError, "gamma must be > 0, got 0.0"),
+        ({"schedule": "exponential", "eta_min": -1}, ValueError, "eta_min must be >= 0, got -1"),
+    ]:
+        with pytest.raises(error, match=message):
             gn.LearningRateSchedule(**kwargs)
     model = wide_net()
     with pytest.raises(ValueError, match="the schedule gave lr=-0.1 at epoch 0"):

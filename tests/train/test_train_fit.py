@@ -128,7 +128,7 @@ def test_bad_data_raises_before_any_weight_changes(change, message, batch_norm):
     ({"epochs": 2.5}, "epochs must be a positive int"),
     ({"batch_size": 0}, "batch_size must be a positive int or None"),
     ({"batch_size": True}, "batch_size"),
-    ({"validation_split": 1.5}, "validation_split must be a fraction"),
+    ({"validation_split": 1.5}, r"validation_split must be in \(0, 1\) or None, got 1.5"),
     ({"validation_split": 0.001}, "leaves no training or no validation data"),
     ({"validation_split": 0.2, "validation_data": (np.zeros((2, 2)), np.zeros(2))}, "not both"),
     ({"validation_data": (np.zeros((3, 2), np.float32),)}, "pair"),
@@ -137,9 +137,9 @@ def test_bad_data_raises_before_any_weight_changes(change, message, batch_norm):
     ({"validation_data": (np.zeros((3, 2), np.float32), np.array([0, 1, 2]))}, r"y_val .*labels must lie in \[0, 1\]"),
     ({"loss": "no_such_loss"}, "unknown loss"),
     ({"metrics": ("f1",)}, "unknown metric"),
-    ({"l1": -1.0}, "l1 and l2 must be finite numbers >= 0, got l1=-1.0"),
-    ({"l2": float("nan")}, "got l2=nan"),
-    ({"verbose": -1}, "verbose"),
+    ({"l1": -1.0}, "l1 must be >= 0, got -1.0"),
+    ({"l2": float("nan")}, "l2 must be finite, got nan"),
+    ({"verbose": -1}, "verbose must be an int >= 0, got -1"),
     ({"optimizer": optim.SGD(small_net(5).parameters(), lr=0.1)}, "holds none of this model's parameters"),
     ({"optimizer": "adam"}, "optimizer must be a glassnet.optim optimizer"),
     ({"callbacks": [print]}, "callbacks must be Callback instances"),
@@ -289,7 +289,7 @@ def test_metrics_take_from_logits_explicitly():
     assert metrics.from_logits_of("cross_entropy") is True and metrics.from_logits_of(losses.kl_div) is False
     assert metrics.from_logits_of(lambda outputs, y: outputs) is None
     assert metrics.get("mse", from_logits=True) is metrics.mse  # only accuracy reads it
-    with pytest.raises(TypeError, match="from_logits must be True, False or None, got 'yes'"):
+    with pytest.raises(TypeError, match="from_logits must be True, False or None, got str 'yes'"):
         metrics.get("accuracy", from_logits="yes")
     with pytest.raises(ValueError, match="unknown loss 'no_such_loss'"):
         metrics.get("accuracy", loss="no_such_loss")
@@ -350,7 +350,7 @@ def test_a_loss_whose_from_logits_is_not_a_bool_is_an_error():
         return losses.mse(outputs, y)
 
     loss.from_logits = "yes"
-    with pytest.raises(TypeError, match="the loss loss's from_logits must be True or False, got 'yes'"):
+    with pytest.raises(TypeError, match="the loss loss's from_logits must be True or False, got str 'yes'"):
         gn.evaluate(nn.Sequential(nn.Linear(2, 1, rng=0)), np.zeros((2, 2)), np.zeros((2, 1)), loss=loss)
 
 

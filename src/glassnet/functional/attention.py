@@ -8,6 +8,7 @@ import math
 import numpy as np
 
 from .. import ops
+from .._checks import float_dtype, positive_int, probability
 from ..tensor import ensure_tensor
 from .core import dropout
 
@@ -76,6 +77,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, key_padding_
            [0.36, 0.64, 0.  ],
            [0.26, 0.26, 0.47]])
     """
+    dropout_p = probability(dropout_p, "dropout_p", include_one=True)
     query, key, value, batch = _attention_inputs(query, key, value)
     scores_shape = batch + (query.shape[-2], key.shape[-2])
     bias = attention_bias(scores_shape, query.dtype, attn_mask, key_padding_mask, is_causal)
@@ -84,8 +86,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, key_padding_
     weights = ops.masked_softmax(query @ ops.swapaxes(key, -1, -2), bias, scale)
     if training and dropout_p != 0.0:
         weights = dropout(weights, dropout_p, training=True, rng=rng)
-    elif not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1], got {dropout_p}")
     output = weights @ value
     return (output, weights) if need_weights else output
 
@@ -173,12 +173,8 @@ def sinusoidal_positional_encoding(length: int, d_model: int, dtype=np.float32) 
            [ 0.841,  0.54 ,  0.01 ,  1.   ],
            [ 0.909, -0.416,  0.02 ,  1.   ]], dtype=float32)
     """
-    for name, value in (("length", length), ("d_model", d_model)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"sinusoidal_positional_encoding: {name} must be a positive int, got {value!r}")
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        raise TypeError(f"sinusoidal_positional_encoding: dtype must be float32 or float64, got {dtype}")
+    length, d_model = positive_int(length, "length"), positive_int(d_model, "d_model")
+    dtype = float_dtype(dtype)
     position = np.arange(length, dtype=np.float64)[:, None]
     # 1 / 10000^(2i / d), as exp(-2i log(10000) / d)
     frequencies = np.exp(np.arange(0, d_model, 2, dtype=np.float64) * (-math.log(10000.0) / d_model))

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from .. import ops
+from .._checks import integer
 from ..ops.conv import expand, pool_arguments
 from ..tensor import Tensor, ensure_tensor
 
@@ -179,8 +178,7 @@ def flatten(x, start_dim: int = 1, end_dim: int = -1) -> Tensor:
 
 
 def _axis_index(axis, ndim: int, name: str) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(axis).__name__} {axis!r}")
+    axis = integer(axis, name)
     if not -ndim <= axis < ndim:
         raise ValueError(f"{name} {axis} is out of range for an input with {ndim} dimensions")
-    return int(axis) % ndim
+    return axis % ndim

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from .._checks import probability
 from ..random import get_rng
 from ..tensor import Tensor, ensure_tensor
 
@@ -41,8 +42,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     >>> F.dropout(gn.Tensor(np.ones(6)), p=0.5, rng=0).numpy()
     array([2., 0., 0., 0., 2., 2.])
     """
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    p = probability(p, "p", include_one=True)
     x = ensure_tensor(x)
     if not training or p == 0.0:
         return x

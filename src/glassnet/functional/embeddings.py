@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from .._checks import integer
 from ..tensor import Tensor
 
 __all__ = ["embedding"]
@@ -39,10 +40,9 @@ def embedding(indices, weight, padding_idx=None) -> Tensor:
     if indices.size and (indices.min() < 0 or indices.max() >= count):
         raise IndexError(f"embedding index out of range: indices must be in [0, {count}), got "
                          f"values from {indices.min()} to {indices.max()}")
+    padding_idx = integer(padding_idx, "padding_idx", allow_none=True)
     if padding_idx is not None:
-        if isinstance(padding_idx, bool) or not isinstance(padding_idx, (int, np.integer)):
-            raise TypeError(f"padding_idx must be an int or None, got {padding_idx!r}")
         if not -count <= padding_idx < count:
             raise ValueError(f"padding_idx must be in [-{count}, {count}), got {padding_idx}")
-        padding_idx = int(padding_idx) % count
+        padding_idx %= count
     return ops.embedding(indices, weight, padding_idx)

@@ -25,11 +25,6 @@ from .module import Module
 __all__ = ["MultiheadAttention"]
 
 
-# TEMPORARY aliases: nn/transformer.py (rewritten on another branch) imports these two names;
-# new code calls glassnet._checks.boolean and probability directly.
-_flag, _probability = boolean, probability
-
-
 def _as_input(x, dtype, owner: str, name: str) -> Tensor:
     """``x`` as a Tensor of the layer's dtype; a Tensor of another dtype is an error."""
     if isinstance(x, Tensor) and x.dtype != dtype:

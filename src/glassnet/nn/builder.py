@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import boolean, one_of, positive_int, probability
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
-from ._checks import positive_int, real_number
 from .activation import make_activation
 from .container import Sequential
 from .dropout import Dropout
@@ -116,11 +116,7 @@ def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batc
                         f"got {type(hidden_layer_sizes).__name__} {hidden_layer_sizes!r}")
     sizes = [positive_int(size, f"hidden_layer_sizes[{index}]")
              for index, size in enumerate(hidden_layer_sizes)]
-    if not isinstance(activation, str) or activation not in hidden_activation_names(aliases=True):
-        raise ValueError(f"unknown activation {activation!r}; choose one of "
-                         f"{', '.join(hidden_activation_names(aliases=True))}")
-    if not isinstance(batch_norm, (bool, np.bool_)):
-        raise TypeError(f"batch_norm must be True or False, got {type(batch_norm).__name__} {batch_norm!r}")
-    if not 0.0 <= real_number(dropout, "dropout") < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    one_of(activation, "activation", hidden_activation_names(aliases=True))
+    boolean(batch_norm, "batch_norm")
+    probability(dropout, "dropout")
     return sizes

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import functional as F
+from .._checks import boolean, float_dtype, one_of, positive_int, probability, real_number
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from ..tensor import Tensor
-from ._checks import float_dtype, positive_int, real_number
-from .attention import MultiheadAttention, _as_input, _flag, _probability
+from .attention import MultiheadAttention, _as_input
 from .container import Sequential
 from .dropout import Dropout
 from .linear import Linear
@@ -88,13 +88,10 @@ class TransformerEncoderLayer(Module):
                  activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = True,
                  norm_first: bool = False, bias: bool = True, dtype=np.float32, rng=None):
         super().__init__()
-        if not isinstance(activation, str):
-            raise TypeError(f"activation must be a str, got {type(activation).__name__} {activation!r}")
-        if activation not in F.ACTIVATIONS or not F.ACTIVATIONS[activation].hidden:
-            raise ValueError(f"activation must be one of {list(hidden_activation_names())}, got {activation!r}")
+        one_of(activation, "activation", hidden_activation_names(aliases=True))
         self.d_model = positive_int(d_model, "d_model")
         self.dim_feedforward = positive_int(dim_feedforward, "dim_feedforward")
-        self.norm_first = _flag(norm_first, "norm_first")
+        self.norm_first = boolean(norm_first, "norm_first")
         self.activation = activation
         self.layer_norm_eps = real_number(layer_norm_eps, "layer_norm_eps")
         self.rng = None if rng is None else get_rng(rng)
@@ -191,7 +188,7 @@ class TransformerEncoder(Module):
         generator = get_rng(rng)
         self.layers = Sequential(*(TransformerEncoderLayer(**self.layer_config, rng=generator)
                                    for _ in range(self.num_layers)))
-        if _flag(norm, "norm"):
+        if boolean(norm, "norm"):
             first = self.layers[0]
             self.norm = LayerNorm(first.d_model, eps=first.layer_norm_eps,
                                   bias=self.layer_config.get("bias", True), dtype=first.self_attn.dtype)
@@ -256,9 +253,9 @@ class PositionalEncoding(Module):
         super().__init__()
         self.d_model = positive_int(d_model, "d_model")
         self.max_len = positive_int(max_len, "max_len")
-        self.batch_first = _flag(batch_first, "batch_first")
+        self.batch_first = boolean(batch_first, "batch_first")
         self.dtype = float_dtype(dtype)
-        self.dropout = Dropout(_probability(dropout, "dropout"), rng=rng)
+        self.dropout = Dropout(probability(dropout, "dropout"), rng=rng)
         self.pe = F.sinusoidal_positional_encoding(self.max_len, self.d_model, self.dtype)
 
     def forward(self, x) -> Tensor:

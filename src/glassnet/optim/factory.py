@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 
+from .._checks import one_of
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
@@ -60,7 +61,8 @@ def make_optimizer(name: str, params, lr: float, **hyperparameters) -> Optimizer
     ValueError
         For an unknown name (or a bad value, from the optimizer).
     TypeError
-        For a hyperparameter the optimizer does not take (the message lists those it takes).
+        For a name that is not a string, or a hyperparameter the optimizer does not take (the
+        message lists those it takes).
 
     Example
     -------
@@ -69,9 +71,7 @@ def make_optimizer(name: str, params, lr: float, **hyperparameters) -> Optimizer
     >>> gn.optim.make_optimizer("adamw", [w], lr=0.01, weight_decay=0.1)
     AdamW(1 parameters, lr=0.01, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.1, amsgrad=False)
     """
-    if not isinstance(name, str) or name not in _PRESETS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    cls, preset = _PRESETS[name]
+    cls, preset = _PRESETS[one_of(name, "optimizer", OPTIMIZERS)]
     accepted = [key for key in inspect.signature(cls).parameters if key not in ("params", "lr")]
     for key in hyperparameters:
         if key not in accepted:

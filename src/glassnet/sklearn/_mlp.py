@@ -33,6 +33,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from .. import functional as F
 from .. import nn, optim
+from .._checks import positive_int
 from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
 from ._stochastic import StochasticSolvers
@@ -204,10 +205,7 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
     def _hidden_sizes(self) -> list:
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        for size in sizes:
-            if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size <= 0:
-                raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-        return [int(size) for size in sizes]
+        return [positive_int(size, f"hidden_layer_sizes[{index}]") for index, size in enumerate(sizes)]
 
     # ---- the network ------------------------------------------------------------------------------
     def _build(self, n_features: int, hidden: list, n_outputs: int, dtype, rng) -> None:

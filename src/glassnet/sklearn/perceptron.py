@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
@@ -11,6 +10,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, check_X_y, validate_data
 
+from .._checks import boolean, positive_int, positive_number
 from ..random import get_rng
 
 __all__ = ["Perceptron"]
@@ -202,11 +202,6 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(z, axis=1)]
 
     def _check_params(self) -> None:
-        if (isinstance(self.eta0, bool) or not isinstance(self.eta0, numbers.Real)
-                or not np.isfinite(self.eta0) or self.eta0 <= 0):
-            raise ValueError(f"eta0 must be a positive finite number, got {self.eta0!r}")
-        if (isinstance(self.max_iter, bool) or not isinstance(self.max_iter, numbers.Integral)
-                or self.max_iter < 1):
-            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
-        if not isinstance(self.shuffle, (bool, np.bool_)):
-            raise ValueError(f"shuffle must be True or False, got {self.shuffle!r}")
+        positive_number(self.eta0, "eta0")
+        positive_int(self.max_iter, "max_iter")
+        boolean(self.shuffle, "shuffle")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _checks
 from .. import losses as _losses
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -37,13 +36,6 @@ def check_optimizer(optimizer, model) -> None:
     if params is not None and not any(id(p) in own for p in params):
         raise ValueError("the optimizer holds none of this model's parameters; build it with "
                          "optimizer(model.parameters(), ...)")
-
-
-def positive_int(name: str, value, allow_none: bool = False) -> None:
-    """TEMPORARY shim in the old (name, value) order, for train/fit.py only (rewritten on another
-    branch): new code calls ``glassnet._checks.positive_int(value, name, allow_none=...)``, which
-    this forwards to. Remove once fit.py no longer imports it."""
-    _checks.positive_int(value, name, allow_none=allow_none)
 
 
 def model_dtype(model):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 import sys
 
-import numpy as np
+from .._checks import boolean, non_negative_int, non_negative_number, one_of, positive_int, positive_number
 
 
 class Callback:
@@ -147,9 +147,7 @@ class History(Callback):
 
 
 def _mode(monitor: str, mode: str) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    if mode == "auto":
+    if one_of(mode, "mode", ("auto", "min", "max")) == "auto":
         return "max" if "acc" in monitor else "min"
     return mode
 
@@ -193,13 +191,11 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=False):
-        if isinstance(patience, bool) or not isinstance(patience, (int, np.integer)) or patience < 0:
-            raise ValueError(f"patience must be an int >= 0, got {patience!r}")
-        if not min_delta >= 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
-        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
+        self.monitor = monitor
+        self.patience = non_negative_int(patience, "patience")
+        self.min_delta = non_negative_number(min_delta, "min_delta")
         self.mode = _mode(monitor, mode)
-        self.restore_best_weights = restore_best_weights
+        self.restore_best_weights = boolean(restore_best_weights, "restore_best_weights")
 
     def on_train_begin(self, logs=None):
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -326,13 +322,13 @@ class LearningRateSchedule(Callback):
         if isinstance(schedule, str):
             if schedule not in self._BUILT_IN:
                 raise ValueError(f"unknown schedule {schedule!r}; choose 'step', 'exponential', 'cosine' or a function")
-            if schedule == "cosine" and (T_max is None or not T_max > 0):
-                raise ValueError(f"the cosine schedule needs T_max > 0 (epochs per half period), got {T_max!r}")
-            if schedule == "step" and (isinstance(step_size, bool) or not isinstance(step_size, (int, np.integer))
-                                       or step_size < 1):
-                raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-            if not gamma > 0 or not eta_min >= 0:
-                raise ValueError(f"gamma must be > 0 and eta_min >= 0, got gamma={gamma}, eta_min={eta_min}")
+            if schedule == "cosine" and T_max is None:
+                raise TypeError("the cosine schedule needs T_max > 0 (epochs per half period), got None")
+            if schedule == "cosine":
+                T_max = positive_number(T_max, "T_max")
+            if schedule == "step":
+                step_size = positive_int(step_size, "step_size")
+            gamma, eta_min = positive_number(gamma, "gamma"), non_negative_number(eta_min, "eta_min")
         elif not callable(schedule):
             raise TypeError("schedule must be a name or a function (epoch, initial_lr) -> lr")
         self.schedule, self.step_size, self.gamma, self.T_max, self.eta_min = schedule, step_size, gamma, T_max, eta_min
@@ -389,7 +385,8 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
-        self.path, self.monitor, self.save_best_only = str(path), monitor, save_best_only
+        self.path, self.monitor = str(path), monitor
+        self.save_best_only = boolean(save_best_only, "save_best_only")
         try:
             self.path.format(epoch=1)
         except (KeyError, IndexError, ValueError) as error:

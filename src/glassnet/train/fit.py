@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from .._checks import non_negative_int, non_negative_number, number_in_range, positive_int
 from ..optim import l1_penalty, l2_penalty
 from ..random import get_rng
 from ..random import seed as _seed
@@ -32,7 +33,6 @@ from ._checks import (
     check_optimizer,
     loss_function,
     model_dtype,
-    positive_int,
 )
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
@@ -57,18 +57,15 @@ def _check_options(model, loss, optimizer, *, epochs, batch_size, l1, l2, verbos
     check_model(model)
     loss_fn = loss_function(loss)
     check_optimizer(optimizer, model)
-    positive_int("epochs", epochs)
-    positive_int("batch_size", batch_size, allow_none=True)
-    for name, value in (("l1", l1), ("l2", l2)):
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 <= value < math.inf:
-            raise ValueError(f"l1 and l2 must be finite numbers >= 0, got {name}={value!r}")
-    if isinstance(verbose, bool) or not isinstance(verbose, (int, np.integer)) or verbose < 0:
-        raise ValueError(f"verbose must be an int >= 0 (0: silent), got {verbose!r}")
+    positive_int(epochs, "epochs")
+    positive_int(batch_size, "batch_size", allow_none=True)
+    non_negative_number(l1, "l1")
+    non_negative_number(l2, "l2")
+    non_negative_int(verbose, "verbose")
     if validation_split is not None and validation_data is not None:
         raise ValueError("give validation_split or validation_data, not both")
-    if validation_split is not None and not (isinstance(validation_split, (float, int, np.number))
-                                             and 0.0 < validation_split < 1.0):
-        raise ValueError(f"validation_split must be a fraction in (0, 1), got {validation_split!r}")
+    number_in_range(validation_split, "validation_split", 0.0, 1.0, include_low=False, include_high=False,
+                    allow_none=True)
     callbacks = CallbackList(callbacks).callbacks  # checks that each is a Callback
     return loss_fn, _metric_functions(metrics, loss_fn), callbacks, _augmentation(augment)
 
@@ -358,7 +355,7 @@ def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> di
     """
     check_model(model)
     loss_fn = loss_function(loss)
-    positive_int("batch_size", batch_size, allow_none=True)
+    positive_int(batch_size, "batch_size", allow_none=True)
     metric_fns = _metric_functions(metrics, loss_fn)
     X = as_inputs(X, model_dtype(model))
     y = as_targets(y, len(X))
@@ -385,5 +382,5 @@ def predict(model, X, *, batch_size=None) -> np.ndarray:
     (5, 2)
     """
     check_model(model)
-    positive_int("batch_size", batch_size, allow_none=True)
+    positive_int(batch_size, "batch_size", allow_none=True)
     return _outputs(model, as_inputs(X, model_dtype(model)), batch_size)

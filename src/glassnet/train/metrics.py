@@ -35,6 +35,7 @@ import functools
 import numpy as np
 
 from .. import losses as _losses
+from .._checks import boolean
 
 
 def accuracy(outputs: np.ndarray, y: np.ndarray, threshold: float = 0.5) -> float:
@@ -97,9 +98,7 @@ def from_logits_of(loss):
     """What ``loss`` says it takes: its ``from_logits`` attribute (True: logits, False:
     probabilities or values), or None when it has none. ``loss`` may be a name ("hinge")."""
     flag = getattr(_loss_named(loss), "from_logits", None)
-    if flag is not None and not isinstance(flag, (bool, np.bool_)):
-        raise TypeError(f"the loss {_describe(loss)}'s from_logits must be True or False, got {flag!r}")
-    return None if flag is None else bool(flag)
+    return None if flag is None else boolean(flag, f"the loss {_describe(loss)}'s from_logits")
 
 
 def _unknown_message(loss) -> str:
@@ -136,8 +135,7 @@ def get(name_or_function, loss=None, *, from_logits=None):
         raise ValueError(f"unknown metric {name_or_function!r}; choose one of {sorted(METRICS)}") from None
     if metric is not accuracy:
         return metric
-    if from_logits is not None and not isinstance(from_logits, (bool, np.bool_)):
-        raise TypeError(f"from_logits must be True, False or None, got {from_logits!r}")
+    from_logits = boolean(from_logits, "from_logits", allow_none=True)
     if from_logits is None and loss is not None:
         from_logits = from_logits_of(loss)
     threshold = None if from_logits is None else (0.0 if from_logits else 0.5)
