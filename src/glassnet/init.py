@@ -104,6 +104,26 @@ INITIALIZERS = {
 }
 
 
+def name_of(function) -> str | None:
+    """The name of ``function`` in ``INITIALIZERS`` (its first, e.g. 'he_uniform' rather than
+    'kaiming_uniform'), or None for a function of your own: what a layer records in a model file.
+
+    Example
+    -------
+    >>> from glassnet import init
+    >>> init.name_of(init.he_normal), init.name_of(lambda shape, dtype, rng: None)
+    ('he_normal', None)
+    """
+    return next((name for name, known in INITIALIZERS.items() if known is function), None)
+
+
+def initializer_config(layer) -> dict:
+    """``{"weight_init": name, "bias_init": name}`` of a layer's initializers that have a name
+    in ``INITIALIZERS`` (a layer's ``get_config`` records these; custom functions are left out)."""
+    names = {key: name_of(getattr(layer, key)) for key in ("weight_init", "bias_init")}
+    return {key: name for key, name in names.items() if name is not None}
+
+
 def get(name_or_function):
     """An initializer by name (``"he_normal"``, ...) or the function itself."""
     if callable(name_or_function):

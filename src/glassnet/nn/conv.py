@@ -83,10 +83,7 @@ class _ConvNd(Module):
                   "kernel_size": self.kernel_size, "stride": self.stride,
                   "padding": self.padding, "dilation": self.dilation,
                   "bias": self.bias is not None}
-        for key, function in (("weight_init", self.weight_init), ("bias_init", self.bias_init)):
-            name = next((name for name, known in init.INITIALIZERS.items() if known is function), None)
-            if name is not None:
-                config[key] = name
+        config.update(init.initializer_config(self))
         config["dtype"] = self.dtype.name
         return config
 

@@ -105,10 +105,7 @@ class Linear(Module):
         ``reset_parameters``: the weights themselves are saved. ``rng`` is not recorded."""
         config = {"in_features": self.in_features, "out_features": self.out_features,
                   "bias": self.bias is not None}
-        for key, function in (("weight_init", self.weight_init), ("bias_init", self.bias_init)):
-            name = next((name for name, known in init.INITIALIZERS.items() if known is function), None)
-            if name is not None:
-                config[key] = name
+        config.update(init.initializer_config(self))
         config["dtype"] = self.dtype.name
         return config
 
