@@ -164,3 +164,15 @@ def test_layer_norm_errors_and_config():
     assert config == {"normalized_shape": (4, 5), "eps": 1e-6, "elementwise_affine": True, "bias": False,
                       "dtype": "float32"}
     assert nn.LayerNorm(**config).get_config() == config
+
+
+def test_batch_norm_function_checks_its_channel_vectors_before_updating_anything():
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    running_mean, running_var = np.zeros(3), np.ones(3)
+    for vectors, name in [((np.zeros(2), running_var, None), "running_mean"),
+                          ((running_mean, np.ones(4), None), "running_var"),
+                          ((running_mean, running_var, gn.Tensor(np.ones(2))), "weight")]:
+        with pytest.raises(ValueError, match=rf"batch_norm: {name} must have shape \(3,\)"):
+            F.batch_norm(x, *vectors, training=True)
+    np.testing.assert_array_equal(running_mean, np.zeros(3))
+    np.testing.assert_array_equal(running_var, np.ones(3))

@@ -50,6 +50,8 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got shape {x.shape}")
     channels = x.shape[1]
+    _check_channel_vectors(channels, running_mean=running_mean, running_var=running_var,
+                           weight=weight, bias=bias)
     shape = [1] * x.ndim
     shape[1] = channels  # a per-channel vector, shaped to broadcast against x
     if training:
@@ -78,6 +80,15 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     if bias is not None:
         x_hat = x_hat + bias.reshape(shape)
     return x_hat
+
+
+def _check_channel_vectors(channels: int, **vectors) -> None:
+    """Each given vector (running statistics, gamma, beta) has one entry per channel, checked
+    before any running statistic changes."""
+    for name, vector in vectors.items():
+        if vector is not None and np.shape(vector) != (channels,):
+            raise ValueError(f"batch_norm: {name} must have shape ({channels},), one entry per channel "
+                             f"of the input (axis 1), got {np.shape(vector)}")
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Tensor:
