@@ -22,8 +22,10 @@ to cut a one-column output into two classes (at 0 for logits, at 0.5 otherwise):
   ``mse``, ``mae``, ``huber``, which compare the prediction with the target on the target's own
   scale: not a raw score. On labels 0/1 their prediction estimates P(y = 1), hence a cut at 0.5.
 
-A loss of your own (a function, a lambda, a ``functools.partial``) sets it the same way, e.g.
-``my_loss.from_logits = True``; without it a one-column accuracy is an error, not a guess.
+A loss of your own (a function, a lambda) sets it the same way, e.g.
+``my_loss.from_logits = True``; without it a one-column accuracy is an error, not a guess. A
+``functools.partial`` of a loss takes the attribute of the loss it wraps. ``fit(loss="name")``
+looks the name up in ``LOSSES`` (``losses.get``).
 
 Example
 -------
@@ -44,14 +46,34 @@ from ._checks import one_of, positive_number
 from .tensor import Tensor, ensure_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
+LOSSES: dict = {}  # name -> loss function: every loss below, entered by its @_takes_logits line
 
 
 def _takes_logits(flag: bool):
-    """Mark a loss: ``loss.from_logits = flag`` (see the module docstring for what it means)."""
+    """Mark a loss: ``loss.from_logits = flag`` (see the module docstring for what it means), and
+    enter it in ``LOSSES`` under its name, so that ``fit(loss="name")`` finds it."""
     def mark(loss):
         loss.from_logits = flag
+        LOSSES[loss.__name__] = loss
         return loss
     return mark
+
+
+def get(name_or_function):
+    """A loss by its name in ``LOSSES`` ("cross_entropy", "mse", ...) or the function itself.
+
+    Example
+    -------
+    >>> from glassnet import losses
+    >>> losses.get("hinge") is losses.hinge
+    True
+    """
+    if callable(name_or_function):
+        return name_or_function
+    if not isinstance(name_or_function, str):
+        raise TypeError(f"loss must be a function or a name such as 'cross_entropy' or 'mse', "
+                        f"got {type(name_or_function).__name__} {name_or_function!r}")
+    return LOSSES[one_of(name_or_function, "loss", tuple(LOSSES))]
 
 
 def _check_reduction(reduction: str) -> None:

@@ -135,7 +135,7 @@ def test_bad_data_raises_before_any_weight_changes(change, message, batch_norm):
     ({"validation_data": (np.zeros((3, 2), np.float32), np.zeros(4, int))}, "X_val has 3 samples but y_val has 4"),
     ({"validation_data": (np.zeros((3, 5), np.float32), np.zeros(3, int))}, r"X_val samples have shape \(5,\)"),
     ({"validation_data": (np.zeros((3, 2), np.float32), np.array([0, 1, 2]))}, r"y_val .*labels must lie in \[0, 1\]"),
-    ({"loss": "no_such_loss"}, "unknown loss"),
+    ({"loss": "no_such_loss"}, "loss must be 'mse', .*, got 'no_such_loss'"),
     ({"metrics": ("f1",)}, "unknown metric"),
     ({"l1": -1.0}, "l1 must be >= 0, got -1.0"),
     ({"l2": float("nan")}, "l2 must be finite, got nan"),
@@ -291,8 +291,10 @@ def test_metrics_take_from_logits_explicitly():
     assert metrics.get("mse", from_logits=True) is metrics.mse  # only accuracy reads it
     with pytest.raises(TypeError, match="from_logits must be True, False or None, got str 'yes'"):
         metrics.get("accuracy", from_logits="yes")
-    with pytest.raises(ValueError, match="unknown loss 'no_such_loss'"):
+    with pytest.raises(ValueError, match="loss must be 'mse', .*, got 'no_such_loss'"):
         metrics.get("accuracy", loss="no_such_loss")
+    with pytest.raises(ValueError, match="got 'ensure_tensor'"):   # a name in losses that is no loss
+        metrics.get("accuracy", loss="ensure_tensor")
     # Nothing says where to cut: one column per class still works, one column is an error.
     unknown = metrics.get("accuracy")
     assert unknown(np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([0, 1])) == 1.0
@@ -301,16 +303,30 @@ def test_metrics_take_from_logits_explicitly():
 
 
 def _unmarked_losses():
-    """Losses that do not say what they take: a lambda, a partial, a function of one's own."""
+    """Losses that do not say what they take: a lambda, a partial of a function that does not
+    say, a function of one's own."""
     def my_loss(outputs, y):
         return losses.binary_cross_entropy_with_logits(outputs, y)
 
+    def summed(outputs, y, reduction):
+        return losses.binary_cross_entropy_with_logits(outputs, y, reduction=reduction)
+
     return [
         (lambda outputs, y: losses.binary_cross_entropy_with_logits(outputs, y), "<lambda>"),
-        (functools.partial(losses.binary_cross_entropy_with_logits, reduction="mean"),
-         r"functools.partial\(binary_cross_entropy_with_logits, ...\)"),
+        (functools.partial(summed, reduction="mean"), r"functools.partial\(summed, ...\)"),
         (my_loss, "my_loss"),
     ]
+
+
+def test_a_partial_of_a_marked_loss_takes_what_that_loss_takes():
+    X, y = blobs()
+    targets = y.reshape(-1, 1).astype(np.float32)
+    model = nn.Sequential(nn.Linear(2, 1, rng=0))
+    loss = functools.partial(functools.partial(losses.binary_cross_entropy_with_logits), reduction="sum")
+    assert metrics.from_logits_of(loss) is True
+    history = gn.fit(model, X, targets, loss=loss, optimizer=optim.SGD(model.parameters(), lr=0.01), epochs=5,
+                     batch_size=None, verbose=0)
+    assert history.history["accuracy"][-1] == np.mean((gn.predict(model, X)[:, 0] > 0) == y)  # cut at 0
 
 
 @pytest.mark.parametrize("loss, name", _unmarked_losses())

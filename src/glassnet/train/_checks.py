@@ -6,20 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import losses as _losses
 from ..nn.module import Module
 from ..tensor import Tensor
-
-
-def loss_function(loss):
-    if callable(loss):
-        return loss
-    if not isinstance(loss, str):
-        raise TypeError(f"loss must be a function or a name such as 'cross_entropy' or 'mse', "
-                        f"got {type(loss).__name__} {loss!r}")
-    if not loss.startswith("_") and callable(getattr(_losses, loss, None)):
-        return getattr(_losses, loss)
-    raise ValueError(f"unknown loss {loss!r}; pass a function or a name such as 'cross_entropy' or 'mse'")
 
 
 def check_model(model) -> None:

@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from .._checks import non_negative_int, non_negative_number, number_in_range, positive_int
+from .. import losses
+from .._checks import boolean, non_negative_int, non_negative_number, number_in_range, positive_int
 from ..optim import l1_penalty, l2_penalty
 from ..random import get_rng
 from ..random import seed as _seed
@@ -31,7 +32,6 @@ from ._checks import (
     as_targets,
     check_model,
     check_optimizer,
-    loss_function,
     model_dtype,
 )
 from .callbacks import CallbackList, History
@@ -49,16 +49,17 @@ class _Trainer:
 
 
 # ---- checks of the arguments (all run before any weight changes) ---------------------------------
-def _check_options(model, loss, optimizer, *, epochs, batch_size, l1, l2, verbose, validation_split,
+def _check_options(model, loss, optimizer, *, epochs, batch_size, shuffle, l1, l2, verbose, validation_split,
                    validation_data, callbacks, metrics, augment):
     """Check fit's options (the data come later) and return ``(loss_fn, metric_fns, callbacks,
     augment)``: the loss function, ``[(log key, metric)]``, the list of Callbacks and the
     augmentation as one function (or None)."""
     check_model(model)
-    loss_fn = loss_function(loss)
+    loss_fn = losses.get(loss)
     check_optimizer(optimizer, model)
     positive_int(epochs, "epochs")
     positive_int(batch_size, "batch_size", allow_none=True)
+    boolean(shuffle, "shuffle")
     non_negative_number(l1, "l1")
     non_negative_number(l2, "l2")
     non_negative_int(verbose, "verbose")
@@ -300,7 +301,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     True
     """
     loss_fn, metric_fns, callbacks, augment = _check_options(
-        model, loss, optimizer, epochs=epochs, batch_size=batch_size, l1=l1, l2=l2, verbose=verbose, metrics=metrics,
+        model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2,
+        verbose=verbose, metrics=metrics,
         validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
     X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
@@ -354,7 +356,7 @@ def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> di
     ['accuracy', 'loss']
     """
     check_model(model)
-    loss_fn = loss_function(loss)
+    loss_fn = losses.get(loss)
     positive_int(batch_size, "batch_size", allow_none=True)
     metric_fns = _metric_functions(metrics, loss_fn)
     X = as_inputs(X, model_dtype(model))

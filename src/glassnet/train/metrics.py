@@ -78,14 +78,12 @@ def mae(outputs: np.ndarray, y: np.ndarray) -> float:
 METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae}
 
 
-def _loss_named(loss):
-    """A loss function from itself or its name in :mod:`glassnet.losses`."""
-    if isinstance(loss, str):
-        found = None if loss.startswith("_") else getattr(_losses, loss, None)
-        if not callable(found):
-            raise ValueError(f"unknown loss {loss!r}; pass a function or a name such as 'cross_entropy'")
-        return found
-    return loss
+def _flag_of(loss):
+    """The ``from_logits`` attribute of a loss, looked for through ``functools.partial``
+    wrappers (a partial of a marked loss takes what that loss takes), or None."""
+    while getattr(loss, "from_logits", None) is None and isinstance(loss, functools.partial):
+        loss = loss.func
+    return getattr(loss, "from_logits", None)
 
 
 def _describe(loss) -> str:
@@ -97,7 +95,7 @@ def _describe(loss) -> str:
 def from_logits_of(loss):
     """What ``loss`` says it takes: its ``from_logits`` attribute (True: logits, False:
     probabilities or values), or None when it has none. ``loss`` may be a name ("hinge")."""
-    flag = getattr(_loss_named(loss), "from_logits", None)
+    flag = _flag_of(None if loss is None else _losses.get(loss))
     return None if flag is None else boolean(flag, f"the loss {_describe(loss)}'s from_logits")
 
 
