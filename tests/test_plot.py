@@ -49,7 +49,7 @@ class Halfplane(nn.Module):
 def test_decision_boundary_colours_by_prediction(tmp_path):
     X = np.random.default_rng(0).normal(size=(40, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
-    fig = plot.decision_boundary(Halfplane(), X, y, title="x1 > x2", path=tmp_path / "b.png")
+    fig = plot.decision_boundary(Halfplane(), X, y, from_logits=True, title="x1 > x2", path=tmp_path / "b.png")
     assert is_png(tmp_path / "b.png")
     ax = fig.axes[0]
     assert ax.get_title() == "x1 > x2"
@@ -83,7 +83,7 @@ def _filled_areas(fig):
 def test_decision_boundary_cuts_one_column_where_from_logits_says():
     X = np.random.default_rng(0).normal(size=(40, 2))
     y = (X[:, 0] > X[:, 1]).astype(int)
-    logits = _filled_areas(plot.decision_boundary(Halfplane(), X, y, resolution=30))  # from_logits=True
+    logits = _filled_areas(plot.decision_boundary(Halfplane(), X, y, from_logits=True, resolution=30))
     assert [len(area) > 0 for area in logits] == [True, True]
     probabilities = nn.Sequential(Halfplane(), nn.Sigmoid())
     # Probabilities cut at 0.5 draw the same line as their logits cut at 0 ...
@@ -93,8 +93,10 @@ def test_decision_boundary_cuts_one_column_where_from_logits_says():
     # ... and read as logits (every sigmoid > 0) they would colour the whole plane class 1.
     wrong = _filled_areas(plot.decision_boundary(probabilities, X, y, from_logits=True, resolution=30))
     assert [len(area) > 0 for area in wrong] == [False, True]
-    with pytest.raises(TypeError, match="from_logits must be True or False, got str 'probabilities'"):
+    with pytest.raises(TypeError, match="from_logits must be True, False or None, got str 'probabilities'"):
         plot.decision_boundary(probabilities, X, y, from_logits="probabilities")
+    with pytest.raises(ValueError, match="one output column; say whether it gives logits"):
+        plot.decision_boundary(probabilities, X, y)  # never guessed
 
 
 def test_history_and_optimizer_figures(tmp_path):

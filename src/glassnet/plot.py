@@ -46,7 +46,7 @@ def _finish(fig, path):
     return fig
 
 
-def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=200, path=None, ax=None):
+def decision_boundary(model, X, y, *, from_logits=None, title=None, resolution=200, path=None, ax=None):
     """Colour the plane by the class the model predicts, and draw the data points on top.
 
     Parameters
@@ -59,11 +59,13 @@ def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=2
         The points; only 2-D inputs can be drawn.
     y : array, shape (n_samples,)
         Their integer class labels.
-    from_logits : bool
-        What a one-column Module outputs: True (the default, as glassnet's MLPs without a final
-        Sigmoid) for logits, class 1 where the output is > 0; False for probabilities (a final
-        Sigmoid, trained with ``binary_cross_entropy``), class 1 where it is > 0.5. The loss
-        says which: ``from_logits=loss.from_logits``. One column per class takes the arg-max.
+    from_logits : bool or None
+        What a one-column Module outputs, which it must be told: True for logits (no final
+        Sigmoid, trained with ``binary_cross_entropy_with_logits``), class 1 where the output is
+        > 0; False for probabilities (a final Sigmoid, trained with ``binary_cross_entropy``),
+        class 1 where it is > 0.5. The loss says which: ``from_logits=loss.from_logits``. None
+        (the default) is fine for one column per class, which takes the arg-max, and an error
+        for one column: the cut is never guessed from the outputs.
 
     Example
     -------
@@ -77,7 +79,7 @@ def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=2
         raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
     if len(y) != len(X):
         raise ValueError(f"decision_boundary: {len(X)} points but {len(y)} labels")
-    boolean(from_logits, "from_logits")
+    from_logits = boolean(from_logits, "from_logits", allow_none=True)
     plt = _pyplot()
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
@@ -89,6 +91,10 @@ def decision_boundary(model, X, y, *, from_logits=True, title=None, resolution=2
     else:
         scores = predict(model, points)
         if scores.ndim == 1 or scores.shape[1] == 1:
+            if from_logits is None:
+                raise ValueError("decision_boundary: the model has one output column; say whether it gives "
+                                 "logits (from_logits=True, cut at 0) or probabilities (from_logits=False, "
+                                 "cut at 0.5), e.g. from_logits=loss.from_logits")
             classes = (scores.reshape(-1) > (0.0 if from_logits else 0.5)).astype(int)
         else:
             classes = scores.argmax(axis=1)
