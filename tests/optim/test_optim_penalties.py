@@ -7,6 +7,7 @@ from optim_side_by_side import glassnet_loss, initial_weights, mini_batches
 
 import glassnet as gn
 from glassnet import optim
+from oracle import check_finite_differences
 
 
 def weights(seed=0):
@@ -74,3 +75,18 @@ def test_sgd_weight_decay_equals_l2_penalty_with_half_the_strength():
         glassnet_loss(plain, x, labels).backward()
         optimizer.step()
     assert np.max(np.abs(plain[0].data - decayed[0].data)) > 1e-2
+
+
+@pytest.mark.parametrize("penalty", [optim.l1_penalty, optim.l2_penalty])
+def test_penalty_of_mixed_dtypes_is_an_error_not_an_upcast(penalty):
+    w32 = gn.Parameter(np.ones(2, np.float32))
+    w64 = gn.Parameter(np.ones(2, np.float64))
+    with pytest.raises(TypeError, match=r"dtypes \['float32', 'float64'\]; glassnet never upcasts silently"):
+        penalty([w32, w64], 0.1)
+    assert penalty([w32], 0.1).dtype == np.float32
+
+
+def test_penalties_are_ops_checked_by_finite_differences():
+    rng = np.random.default_rng(4)
+    check_finite_differences(lambda a, b: gn.ops.l1_penalty((a, b), 0.3), rng.normal(size=(3, 2)), rng.normal(size=4))
+    check_finite_differences(lambda a, b: gn.ops.l2_penalty((a, b), 0.3), rng.normal(size=(3, 2)), rng.normal(size=4))

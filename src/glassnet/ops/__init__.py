@@ -30,6 +30,8 @@ from .embedding import embedding
 from .fused import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
+    l1_penalty,
+    l2_penalty,
     linear,
     log_softmax,
     softmax,
@@ -44,6 +46,7 @@ from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, tran
 __all__ = [
     "abs", "add", "astype", "avg_pool", "binary_cross_entropy", "binary_cross_entropy_with_logits",
     "clip", "concatenate", "conv", "div", "embedding", "erf", "exp", "getitem", "layer_norm",
+    "l1_penalty", "l2_penalty",
     "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",

@@ -5,10 +5,9 @@ The course's regularization adds a term to the loss that grows with the size of 
     J = loss + lambda * sum_i |w_i|        (L1: pushes weights to exactly 0, sparse models)
     J = loss + lambda * sum_i w_i^2        (L2: shrinks all weights, smooth models)
 
-Each penalty is one node of the graph, its backward right under its forward: ``J.backward()``
-adds its gradient, ``lambda * sign(w)`` or ``2 * lambda * w``, to every weight's ``.grad`` like
-any other term. (Composed from abs, multiply and sum it would be three nodes per tensor, and a
-training loop adds it at every step.)
+Each penalty is one node of the graph, ``glassnet.ops.l1_penalty`` / ``l2_penalty`` in
+``ops/fused.py`` with its backward right under its forward: ``J.backward()`` adds its gradient,
+``lambda * sign(w)`` or ``2 * lambda * w``, to every weight's ``.grad`` like any other term.
 
 L2 and weight decay: ``l2_penalty(params, lambda)`` adds ``2 * lambda * w`` to the gradient,
 and ``SGD(..., weight_decay=wd)`` adds ``wd * w``; so ``weight_decay=wd`` is the same as
@@ -29,34 +28,17 @@ array([ 0.2, -0.4])
 
 from __future__ import annotations
 
-import numpy as np
-
+from .. import ops
 from .._checks import non_negative_number
 from ..tensor import Tensor
 from .optimizer import _tensors
 
 
-def _weights(params, owner: str) -> list:
+def _weights(params, owner: str) -> tuple:
     params = _tensors(params, owner)
     if not params:
         raise ValueError(f"{owner}: got an empty list of parameters")
-    return params
-
-
-def _penalty(params, strength: float, term, gradient, owner: str) -> Tensor:
-    """``strength * sum_p term(p)`` over the tensors ``params``, as one op. Backward: each
-    tensor's ``gradient(p, g * strength)``."""
-    strength = non_negative_number(strength, "strength")
-    params = tuple(_weights(params, owner))
-    value = strength * sum(float(term(param.data)) for param in params)
-
-    def backward(g):
-        coefficient = float(g) * strength
-        return tuple(gradient(param.data, coefficient) if param.requires_grad else None
-                     for param in params)
-
-    dtype = np.result_type(*(param.dtype for param in params))
-    return Tensor._from_op(np.asarray(value, dtype=dtype), params, backward, owner)
+    return tuple(params)
 
 
 def l1_penalty(params, strength: float) -> Tensor:
@@ -83,8 +65,7 @@ def l1_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l1_penalty([w], 0.5).item()
     1.5
     """
-    return _penalty(params, strength, lambda w: np.abs(w).sum(),
-                    lambda w, coefficient: coefficient * np.sign(w), "l1_penalty")
+    return ops.l1_penalty(_weights(params, "l1_penalty"), non_negative_number(strength, "strength"))
 
 
 def l2_penalty(params, strength: float) -> Tensor:
@@ -112,5 +93,4 @@ def l2_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l2_penalty([w], 0.5).item()
     2.5
     """
-    return _penalty(params, strength, lambda w: np.dot(w.ravel(), w.ravel()),
-                    lambda w, coefficient: (2.0 * coefficient) * w, "l2_penalty")
+    return ops.l2_penalty(_weights(params, "l2_penalty"), non_negative_number(strength, "strength"))
