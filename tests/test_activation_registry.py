@@ -209,3 +209,11 @@ def test_register(monkeypatch):
     with pytest.raises(ValueError, match="activation scaled: init must be 'he_uniform' or 'xavier_uniform', "
                                          "got 'zeros'"):
         register("scaled", module="Scaled", init="zeros")(lambda x: x)
+
+
+def test_an_entry_is_callable_and_its_defaults_are_read_only():
+    x = np.array([-1.0, 2.0])
+    np.testing.assert_array_equal(F.ACTIVATIONS["leaky_relu"](x, alpha=0.5).numpy(), [-0.5, 2.0])
+    with pytest.raises(TypeError):
+        F.get_activation("leaky_relu").parameters["alpha"] = 5.0
+    assert nn.LeakyReLU().alpha == 0.01

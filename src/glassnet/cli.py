@@ -319,7 +319,7 @@ def _parser() -> argparse.ArgumentParser:
                               "blobs, iris, digits, mnist1d) or a CSV file")
     train_parser.add_argument("--target", help="the label column of a CSV file")
     train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
-    train_parser.add_argument("--activation", default="relu", choices=F.hidden_activation_names())
+    train_parser.add_argument("--activation", default="relu", choices=F.hidden_activation_names(aliases=True))
     train_parser.add_argument("--optimizer", default="adam", choices=optim.OPTIMIZERS)
     train_parser.add_argument("--lr", type=_positive, default=0.01, help="learning rate (default 0.01)")
     train_parser.add_argument("--epochs", type=_positive_int, default=100)

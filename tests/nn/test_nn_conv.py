@@ -236,7 +236,7 @@ def test_input_smaller_than_the_kernel():
 
 @pytest.mark.parametrize("kwargs, error, match", [
     ({"kernel_size": 0}, ValueError, "kernel_size must be >= 1"),
-    ({"kernel_size": (3, 3, 3)}, TypeError, "kernel_size must be an int or a tuple of 2 ints"),
+    ({"kernel_size": (3, 3, 3)}, ValueError, "kernel_size must be an int or a tuple of 2 ints, got 3 values"),
     ({"kernel_size": 2.5}, TypeError, "kernel_size must be an int"),
     ({"kernel_size": 3, "stride": 0}, ValueError, "stride must be >= 1"),
     ({"kernel_size": 3, "padding": -1}, ValueError, "padding must be >= 0"),

@@ -136,8 +136,10 @@ def test_bad_arguments():
     assert nn.MaxPool1d(3, padding=2, dilation=2).padding == (2,)  # effective kernel 5
     with pytest.raises(ValueError, match="kernel_size must be >= 1"):
         nn.AvgPool2d(0)
-    with pytest.raises(TypeError, match="stride must be an int or a tuple of 1 ints"):
+    with pytest.raises(ValueError, match="stride must be an int or a tuple of 1 ints, got 2 values"):
         nn.MaxPool1d(2, stride=(1, 1))
+    with pytest.raises(TypeError, match="stride must be an int or a tuple of 1 ints"):
+        nn.MaxPool1d(2, stride=(1.5,))
     with pytest.raises(TypeError, match="count_include_pad must be True or False"):
         nn.AvgPool2d(2, count_include_pad="yes")
     with pytest.raises(ValueError, match=r"too small for kernel \(5,\)"):

@@ -1,8 +1,8 @@
 """The math of the layers, as functions of Tensors (PyTorch's ``torch.nn.functional``), one file
 per family:
 
-- ``activations``: step, sigmoid, tanh, relu, leaky_relu, elu, softmax, log_softmax, softplus,
-  silu, gelu, identity, and their registry (``ACTIVATIONS``, ``get_activation``)
+- ``activations``: the activation functions (step, sigmoid, tanh, relu, leaky_relu, ...: every
+  name in ``ACTIVATIONS``) and their registry (``ACTIVATIONS``, ``get_activation``)
 - ``core``: linear, dropout
 - ``conv``: conv1d, conv2d, max/avg pooling, global_avg_pool, flatten
 - ``normalization``: batch_norm, layer_norm

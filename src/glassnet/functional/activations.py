@@ -17,7 +17,7 @@ Example
 >>> entry = F.get_activation("logistic")
 >>> entry.name, entry.module, entry.init
 ('sigmoid', 'Sigmoid', 'xavier_uniform')
->>> F.get_activation("leaky_relu").parameters
+>>> dict(F.get_activation("leaky_relu").parameters)
 {'alpha': 0.01}
 """
 
@@ -27,6 +27,7 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from .. import ops
 from .._checks import integer, real_number
@@ -53,9 +54,9 @@ class Activation:
         ``function(x, **parameters) -> Tensor``, e.g. ``F.leaky_relu``.
     module : str
         The name of its layer class in ``glassnet.nn``, e.g. ``"LeakyReLU"``.
-    parameters : dict
+    parameters : mapping (read-only)
         Its keyword parameters and their defaults, read from the function's signature, e.g.
-        ``{"alpha": 0.01}``; ``{}`` for most.
+        ``{"alpha": 0.01}``; empty for most.
     init : str
         The weight initialization suited to a Linear layer before it (a ``glassnet.init`` name):
         ``"he_uniform"`` for the ReLU family, ``"xavier_uniform"`` for the others.
@@ -73,6 +74,10 @@ class Activation:
     init: str
     hidden: bool = True
     aliases: tuple = ()
+
+    def __call__(self, x, **parameters) -> Tensor:
+        """The activation itself: ``F.ACTIVATIONS["relu"](x)`` is ``F.relu(x)``."""
+        return self.function(x, **parameters)
 
     def check_parameters(self, **parameters) -> dict:
         """Every parameter of this activation: the given ones checked, the others at their
@@ -109,7 +114,9 @@ def register(name: str, *, module: str, init: str, hidden: bool = True, aliases:
                                 f"got {default!r}")
         if init not in ("he_uniform", "xavier_uniform"):
             raise ValueError(f"activation {name}: init must be 'he_uniform' or 'xavier_uniform', got {init!r}")
-        entry = Activation(name, function, module, parameters, init, bool(hidden), tuple(aliases))
+        # read-only: a caller editing entry.parameters would change every later default
+        entry = Activation(name, function, module, MappingProxyType(parameters), init, bool(hidden),
+                           tuple(aliases))
         for key in (name, *entry.aliases):
             if key in ACTIVATIONS:
                 raise ValueError(f"activation {key!r} is registered twice")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from .._checks import probability
+from .._checks import boolean, probability
 from ..random import get_rng
 from ..tensor import Tensor, ensure_tensor
 
@@ -43,6 +43,7 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     array([2., 0., 0., 0., 2., 2.])
     """
     p = probability(p, "p", include_one=True)
+    training = boolean(training, "training")
     x = ensure_tensor(x)
     if not training or p == 0.0:
         return x

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from .._checks import boolean, non_negative_number, number_in_range
 from ..tensor import Tensor, ensure_tensor
 
 __all__ = ["batch_norm", "layer_norm"]
@@ -50,6 +51,9 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got shape {x.shape}")
     channels = x.shape[1]
+    training = boolean(training, "training")
+    momentum = number_in_range(momentum, "momentum", 0.0, 1.0)
+    eps = non_negative_number(eps, "eps")
     _check_channel_vectors(channels, running_mean=running_mean, running_var=running_var,
                            weight=weight, bias=bias)
     shape = [1] * x.ndim

@@ -34,9 +34,10 @@ def expand(value, d: int, name: str, minimum: int = 1) -> tuple:
     """``value`` (an int, or a sequence of d ints) as a tuple of d ints, each >= ``minimum``:
     ``expand(2, 2, "stride") == (2, 2)``. Raises TypeError or ValueError naming ``name``."""
     items = tuple(value) if isinstance(value, (tuple, list)) else (value,) * d
-    if len(items) != d or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                  for v in items):
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
         raise TypeError(f"{name} must be an int or a tuple of {d} ints, got {value!r}")
+    if len(items) != d:  # the right type, the wrong number of axes
+        raise ValueError(f"{name} must be an int or a tuple of {d} ints, got {len(items)} values {value!r}")
     if any(v < minimum for v in items):
         raise ValueError(f"{name} must be >= {minimum} on every axis, got {value!r}")
     return tuple(int(v) for v in items)

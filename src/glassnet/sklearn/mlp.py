@@ -40,8 +40,9 @@ _PARAMETERS = """
         The number of units of each hidden layer.
     activation : str, default='relu'
         The hidden layers' activation phi: scikit-learn's 'identity', 'logistic' (also called
-        'sigmoid'), 'tanh', 'relu', and the course's 'leaky_relu' (slope 0.01), 'elu', 'gelu',
-        'silu', 'softplus': any name in ``glassnet.functional.hidden_activation_names(aliases=True)``.
+        'sigmoid'), 'tanh', 'relu', and every other activation of glassnet's registry usable
+        between hidden layers ('leaky_relu' (slope 0.01), 'elu', 'gelu', 'silu', ...):
+        ``glassnet.functional.hidden_activation_names(aliases=True)``.
     solver : {'adam', 'sgd', 'lbfgs', 'adagrad', 'rmsprop', 'adamw'}, default='adam'
         'sgd': the course's SGD, with ``momentum`` (v = momentum v + lr grad; w = w - v) and
         Nesterov's look-ahead (``nesterovs_momentum``); 'adam' (``beta_1``, ``beta_2``,
