@@ -32,14 +32,16 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .. import functional as F
-from .. import nn, optim
+from .. import init, nn, optim
 from .._checks import positive_int
 from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
 from ._stochastic import StochasticSolvers
 
 STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw"}
-INITS = {"xavier_uniform", "xavier_normal", "he_uniform", "he_normal", "normal", "uniform", "zeros"}
+# glassnet.init's initializers by their own names (not the glorot_/kaiming_ aliases);
+# 'xavier_uniform' is scikit-learn's scheme, drawn from random_state as scikit-learn draws it
+INITS = {name for name, function in init.INITIALIZERS.items() if init.name_of(function) == name}
 
 
 class BaseMLP(StochasticSolvers, BaseEstimator):
