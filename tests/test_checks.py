@@ -80,7 +80,7 @@ def test_the_module_sits_under_every_layer():
                 for alias in node.names}
     imported |= {node.module.split(".")[0] for node in ast.walk(tree)
                  if isinstance(node, ast.ImportFrom) and node.level == 0}
-    assert imported <= {"__future__", "math", "numbers", "numpy"}
+    assert imported <= {"__future__", "collections", "math", "numbers", "numpy", "typing"}
     assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
 
 

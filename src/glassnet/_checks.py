@@ -31,8 +31,12 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterable
+from typing import Any, Literal, TypeVar, overload
 
 import numpy as np
+
+_T = TypeVar("_T")
 
 __all__ = [
     "FLOAT_DTYPES", "boolean", "float_dtype", "integer", "non_negative_int", "non_negative_number",
@@ -43,13 +47,19 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 """The dtypes a Tensor may hold: float32 (the default) and float64 (gradient checks)."""
 
 
-def _got(value) -> str:
+def _got(value: object) -> str:
     """The type and the value, for a TypeError: ``str '0.1'``."""
     return f"{type(value).__name__} {value!r}"
 
 
 # ---- integers ----------------------------------------------------------------------------------
-def integer(value, name: str, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
+# The overloads tell a type checker what the checks return: None only where allow_none=True lets it
+# through, so ``self.size = positive_int(size, "size")`` is an ``int`` to the code that uses it.
+@overload
+def integer(value: Any, name: str, *, minimum: int | None = None, allow_none: Literal[False] = False) -> int: ...
+@overload
+def integer(value: Any, name: str, *, minimum: int | None = None, allow_none: bool) -> int | None: ...
+def integer(value: Any, name: str, *, minimum: int | None = None, allow_none: bool = False) -> int | None:
     """``value`` as an ``int`` (Python or NumPy integer, not bool), at least ``minimum`` if given.
 
     With ``allow_none=True`` None is accepted and returned as it is (e.g. "no padding index").
@@ -79,7 +89,11 @@ def integer(value, name: str, *, minimum: int | None = None, allow_none: bool = 
     return int(value)
 
 
-def positive_int(value, name: str, *, allow_none: bool = False) -> int | None:
+@overload
+def positive_int(value: Any, name: str, *, allow_none: Literal[False] = False) -> int: ...
+@overload
+def positive_int(value: Any, name: str, *, allow_none: bool) -> int | None: ...
+def positive_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
     """``value`` as an ``int`` >= 1 (or None, with ``allow_none=True``).
 
     >>> from glassnet._checks import positive_int
@@ -89,7 +103,11 @@ def positive_int(value, name: str, *, allow_none: bool = False) -> int | None:
     return integer(value, name, minimum=1, allow_none=allow_none)
 
 
-def non_negative_int(value, name: str, *, allow_none: bool = False) -> int | None:
+@overload
+def non_negative_int(value: Any, name: str, *, allow_none: Literal[False] = False) -> int: ...
+@overload
+def non_negative_int(value: Any, name: str, *, allow_none: bool) -> int | None: ...
+def non_negative_int(value: Any, name: str, *, allow_none: bool = False) -> int | None:
     """``value`` as an ``int`` >= 0 (or None, with ``allow_none=True``).
 
     >>> from glassnet._checks import non_negative_int
@@ -100,7 +118,7 @@ def non_negative_int(value, name: str, *, allow_none: bool = False) -> int | Non
 
 
 # ---- real numbers ------------------------------------------------------------------------------
-def real_number(value, name: str) -> float:
+def real_number(value: Any, name: str) -> float:
     """``value`` as a finite ``float`` (any real number: int, float, NumPy scalar; not bool).
 
     >>> from glassnet._checks import real_number
@@ -118,7 +136,15 @@ def real_number(value, name: str) -> float:
     return float(value)
 
 
-def number_in_range(value, name: str, low: float = -math.inf, high: float = math.inf, *,
+@overload
+def number_in_range(value: Any, name: str, low: float = ..., high: float = ..., *,
+                    include_low: bool = ..., include_high: bool = ...,
+                    allow_none: Literal[False] = False) -> float: ...
+@overload
+def number_in_range(value: Any, name: str, low: float = ..., high: float = ..., *,
+                    include_low: bool = ..., include_high: bool = ...,
+                    allow_none: bool) -> float | None: ...
+def number_in_range(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *,
                     include_low: bool = True, include_high: bool = True,
                     allow_none: bool = False) -> float | None:
     """``value`` as a finite ``float`` between ``low`` and ``high`` (each end included or not),
@@ -153,7 +179,7 @@ def _interval(low: float, high: float, include_low: bool, include_high: bool) ->
     return f"in {'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
 
 
-def positive_number(value, name: str) -> float:
+def positive_number(value: Any, name: str) -> float:
     """``value`` as a finite ``float`` > 0: a learning rate, a scale.
 
     >>> from glassnet._checks import positive_number
@@ -165,7 +191,7 @@ def positive_number(value, name: str) -> float:
     return number_in_range(value, name, 0.0, include_low=False)
 
 
-def non_negative_number(value, name: str) -> float:
+def non_negative_number(value: Any, name: str) -> float:
     """``value`` as a finite ``float`` >= 0: an epsilon, a weight decay, a noise level.
 
     >>> from glassnet._checks import non_negative_number
@@ -175,7 +201,11 @@ def non_negative_number(value, name: str) -> float:
     return number_in_range(value, name, 0.0)
 
 
-def probability(value, name: str, *, include_one: bool = False, allow_none: bool = False) -> float | None:
+@overload
+def probability(value: Any, name: str, *, include_one: bool = False, allow_none: Literal[False] = False) -> float: ...
+@overload
+def probability(value: Any, name: str, *, include_one: bool = False, allow_none: bool) -> float | None: ...
+def probability(value: Any, name: str, *, include_one: bool = False, allow_none: bool = False) -> float | None:
     """``value`` as a ``float`` in [0, 1), or in [0, 1] with ``include_one=True`` (or None, with
     ``allow_none=True``).
 
@@ -194,7 +224,11 @@ def probability(value, name: str, *, include_one: bool = False, allow_none: bool
 
 
 # ---- flags, dtypes, options ------------------------------------------------------------------
-def boolean(value, name: str, *, allow_none: bool = False) -> bool | None:
+@overload
+def boolean(value: Any, name: str, *, allow_none: Literal[False] = False) -> bool: ...
+@overload
+def boolean(value: Any, name: str, *, allow_none: bool) -> bool | None: ...
+def boolean(value: Any, name: str, *, allow_none: bool = False) -> bool | None:
     """``value`` as a ``bool``: True or False (Python's or NumPy's), or None with ``allow_none=True``.
 
     >>> from glassnet._checks import boolean
@@ -211,7 +245,7 @@ def boolean(value, name: str, *, allow_none: bool = False) -> bool | None:
     return bool(value)
 
 
-def float_dtype(dtype, name: str = "dtype") -> np.dtype:
+def float_dtype(dtype: Any, name: str = "dtype") -> np.dtype:
     """``dtype`` (a NumPy dtype, a type such as ``np.float32`` or a name) as a ``np.dtype``,
     which must be one of :data:`FLOAT_DTYPES`. A wrong dtype is a TypeError.
 
@@ -233,7 +267,7 @@ def float_dtype(dtype, name: str = "dtype") -> np.dtype:
     return resolved
 
 
-def one_of(value, name: str, choices):
+def one_of(value: _T, name: str, choices: Iterable[object]) -> _T:
     """``value``, which must equal one of ``choices``; the message lists them all.
 
     When every choice is a string, a value that is not a string is a TypeError.

@@ -63,7 +63,8 @@ def gradcheck(fn, *inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 
     def value() -> float:  # the scalar sum(v * fn(*args)) whose gradient backward computed
         return float(np.sum(projection * _call(fn, args).data))
 
-    worst = None  # (excess over tolerance, input, index, autodiff, numeric, error)
+    # (excess over tolerance, input, index, autodiff, numeric, error) of the worst entry so far
+    worst: tuple[float, int, tuple, float, float, float] | None = None
     for i in checked:
         entry = _worst_entry(analytic[i], central_differences(value, args[i].data, eps), atol, rtol)
         if entry is not None and (worst is None or entry[0] > worst[0]):
@@ -116,7 +117,8 @@ def central_differences(value, array: np.ndarray, eps: float = 1e-6) -> np.ndarr
     return numeric
 
 
-def _worst_entry(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: float):
+def _worst_entry(analytic: np.ndarray, numeric: np.ndarray, atol: float,
+                 rtol: float) -> tuple[float, tuple, float, float, float] | None:
     """(excess over the tolerance, index, autodiff, numeric, error) of the worst entry, or None if empty."""
     error = np.abs(analytic - numeric)
     excess = error - (atol + rtol * np.abs(numeric))
@@ -126,7 +128,7 @@ def _worst_entry(analytic: np.ndarray, numeric: np.ndarray, atol: float, rtol: f
     return excess[j], j, analytic[j], numeric[j], error[j]
 
 
-def _report(i, j, got, expected, error, atol, rtol) -> str:
+def _report(i: int, j: tuple, got: float, expected: float, error: float, atol: float, rtol: float) -> str:
     return (
         f"gradcheck failed for input {i} at index {tuple(int(k) for k in j)}: autodiff gives "
         f"{got:.8g}, finite differences {expected:.8g} (abs error {error:.3g}, "

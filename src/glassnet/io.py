@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import OrderedDict
+from typing import NoReturn
 
 import numpy as np
 
@@ -199,7 +200,7 @@ def _to_json(value, what: str):
 
 def _state_without_ties(model: Module) -> OrderedDict:
     """The state_dict, refusing arrays shared by two names: a rebuilt model would untie them."""
-    first_name = {}
+    first_name: dict[int, str] = {}
     for name, array in model._state_items():
         if id(array) in first_name:
             raise ValueError(
@@ -246,7 +247,7 @@ def _walk(module: Module, prefix: str):
 def _build(node, path: str | None, where: str = "") -> Module:
     """The module described by ``node``. Only classes of glassnet.nn are called, with JSON values
     as keyword arguments; every problem raises ModelFileError naming ``path`` and the layer."""
-    def fail(problem: str):
+    def fail(problem: str) -> NoReturn:
         raise ModelFileError(files.problem(path, f"the architecture of {_label(where)} {problem}"))
 
     if not isinstance(node, dict):

@@ -148,6 +148,7 @@ def _derivative(function, z: np.ndarray) -> np.ndarray:
     """d function / dz at each z, by backpropagation (the same gradient training uses)."""
     x = Tensor(z, requires_grad=True)
     function(x).sum().backward()
+    assert x.grad is not None  # backward fills the gradient of every leaf that requires one
     return x.grad
 
 

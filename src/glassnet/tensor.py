@@ -78,7 +78,7 @@ class Tensor:
                  "__weakref__")
     __array_priority__ = 1000  # so that ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data, requires_grad: bool = False, dtype=None) -> None:
         self.data = as_float_array(data, dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -161,10 +161,10 @@ class Tensor:
             extra = f", dtype={self.dtype}" + extra
         return f"Tensor({body}{extra})"
 
-    def __hash__(self):
+    def __hash__(self) -> int:
         return id(self)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         if self.data.size != 1:
             raise ValueError(
                 f"the truth value of a Tensor of shape {self.shape} is ambiguous; "
@@ -207,120 +207,121 @@ class Tensor:
         _autograd.backward(self, grad, boolean(retain_graph, "retain_graph"))
 
     # ---- operators (the ops live in glassnet.ops; these are thin bindings) ------------------
-    def __add__(self, other):
+    def __add__(self, other) -> Tensor:
         return _ops.add(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other) -> Tensor:
         return _ops.add(other, self)
 
-    def __sub__(self, other):
+    def __sub__(self, other) -> Tensor:
         return _ops.sub(self, other)
 
-    def __rsub__(self, other):
+    def __rsub__(self, other) -> Tensor:
         return _ops.sub(other, self)
 
-    def __mul__(self, other):
+    def __mul__(self, other) -> Tensor:
         return _ops.mul(self, other)
 
-    def __rmul__(self, other):
+    def __rmul__(self, other) -> Tensor:
         return _ops.mul(other, self)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other) -> Tensor:
         return _ops.div(self, other)
 
-    def __rtruediv__(self, other):
+    def __rtruediv__(self, other) -> Tensor:
         return _ops.div(other, self)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return _ops.neg(self)
 
-    def __pow__(self, exponent):
+    def __pow__(self, exponent) -> Tensor:
         return _ops.power(self, exponent)
 
-    def __rpow__(self, base):
+    def __rpow__(self, base) -> Tensor:
         return _ops.power(base, self)
 
-    def __matmul__(self, other):
+    def __matmul__(self, other) -> Tensor:
         return _ops.matmul(self, other)
 
-    def __rmatmul__(self, other):
+    def __rmatmul__(self, other) -> Tensor:
         return _ops.matmul(other, self)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index) -> Tensor:
         return _ops.getitem(self, index)
 
-    def __lt__(self, other):
+    def __lt__(self, other) -> Tensor:
         return _compare(np.less, self, other)
 
-    def __le__(self, other):
+    def __le__(self, other) -> Tensor:
         return _compare(np.less_equal, self, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other) -> Tensor:
         return _compare(np.greater, self, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other) -> Tensor:
         return _compare(np.greater_equal, self, other)
 
-    def __eq__(self, other):
+    # == and != compare element-wise (NumPy's meaning), so they return a Tensor, not object's bool
+    def __eq__(self, other) -> Tensor:  # type: ignore[override]
         return _compare(np.equal, self, other)
 
-    def __ne__(self, other):
+    def __ne__(self, other) -> Tensor:  # type: ignore[override]
         return _compare(np.not_equal, self, other)
 
-    def exp(self):
+    def exp(self) -> Tensor:
         return _ops.exp(self)
 
-    def log(self):
+    def log(self) -> Tensor:
         return _ops.log(self)
 
-    def sqrt(self):
+    def sqrt(self) -> Tensor:
         return _ops.sqrt(self)
 
-    def abs(self):
+    def abs(self) -> Tensor:
         return _ops.abs(self)
 
-    def tanh(self):
+    def tanh(self) -> Tensor:
         return _ops.tanh(self)
 
-    def sigmoid(self):
+    def sigmoid(self) -> Tensor:
         return _ops.sigmoid(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return _ops.relu(self)
 
-    def clip(self, low=None, high=None):
+    def clip(self, low=None, high=None) -> Tensor:
         return _ops.clip(self, low, high)
 
-    def sum(self, axis=None, keepdims=False):
+    def sum(self, axis=None, keepdims=False) -> Tensor:
         return _ops.sum(self, axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
+    def mean(self, axis=None, keepdims=False) -> Tensor:
         return _ops.mean(self, axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis=None, keepdims=False) -> Tensor:
         return _ops.max(self, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis=None, keepdims=False) -> Tensor:
         return _ops.min(self, axis, keepdims)
 
-    def var(self, axis=None, keepdims=False, ddof=0):
+    def var(self, axis=None, keepdims=False, ddof=0) -> Tensor:
         return _ops.var(self, axis, keepdims, ddof)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _ops.transpose(self, axes or None)
 
-    def permute(self, *axes):
+    def permute(self, *axes) -> Tensor:
         return self.transpose(*axes)
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         return _ops.transpose(self, None)
 
 
@@ -329,7 +330,7 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, dtype=None):
+    def __init__(self, data, dtype=None) -> None:
         super().__init__(data, requires_grad=True, dtype=dtype)
 
     def __repr__(self) -> str:

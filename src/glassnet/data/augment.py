@@ -26,7 +26,7 @@ class GaussianNoise:
     """x + N(0, std^2) noise, drawn anew for every value of every batch (integer inputs
     become float64; float inputs keep their dtype)."""
 
-    def __init__(self, std: float):
+    def __init__(self, std: float) -> None:
         self.std = non_negative_number(std, "std")
 
     def __call__(self, X, rng=None):
@@ -40,7 +40,7 @@ class RandomFlip:
     """Mirror each sample with probability ``p``: left-right (``horizontal``, the last axis) and/or
     up-down (``vertical``, the second-to-last axis; images only)."""
 
-    def __init__(self, horizontal: bool = True, vertical: bool = False, p: float = 0.5):
+    def __init__(self, horizontal: bool = True, vertical: bool = False, p: float = 0.5) -> None:
         self.horizontal = boolean(horizontal, "horizontal")
         self.vertical = boolean(vertical, "vertical")
         if not (self.horizontal or self.vertical):
@@ -63,7 +63,7 @@ class RandomShift:
     """Shift each sample by a random whole number of positions in [-max_shift, max_shift] along
     its last axis (signals) or its last two axes (images), filling with zeros."""
 
-    def __init__(self, max_shift: int):
+    def __init__(self, max_shift: int) -> None:
         self.max_shift = non_negative_int(max_shift, "max_shift")
 
     def __call__(self, X, rng=None):
@@ -96,7 +96,7 @@ def shift(sample: np.ndarray, amounts: dict) -> np.ndarray:
 class Compose:
     """Apply several transforms in order."""
 
-    def __init__(self, transforms):
+    def __init__(self, transforms) -> None:
         self.transforms = list(transforms)
         if not all(callable(t) for t in self.transforms):
             raise TypeError("Compose needs callables transform(X, rng) -> X")

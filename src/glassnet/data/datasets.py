@@ -19,6 +19,7 @@ name. Every loader is importable from here and from ``glassnet.data``.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import numpy as np
 
@@ -174,7 +175,7 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
                   task="regression" if target_names is None else "classification")
 
 
-DATASETS = {
+DATASETS: dict[str, Callable[..., Dataset]] = {
     "circles": load_circles, "moons": load_moons, "xor": load_xor, "spirals": load_spirals,
     "blobs": load_blobs, "iris": load_iris, "digits": load_digits, "mnist1d": load_mnist1d,
 }

@@ -10,6 +10,8 @@ Example
 (4, 3)
 """
 
+from typing import TYPE_CHECKING
+
 from . import activation
 from .activation import *  # noqa: F403 (a layer class per registered activation: activation.__all__)
 from .activation import make_activation
@@ -45,3 +47,11 @@ __all__ = [
     "mlp",
 ]
 __all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry
+
+if TYPE_CHECKING:
+    # The activation layer classes come from the registry at run time (see nn/activation.py):
+    # for type checkers, any other name of glassnet.nn is one of them (PEP 562). A misspelled
+    # name checks too (and fails at run time); the trade-off for not listing the activations twice.
+    from .activation import _ActivationLayer
+
+    def __getattr__(name: str) -> type[_ActivationLayer]: ...

@@ -29,6 +29,7 @@ Sigmoid()
 from __future__ import annotations
 
 import inspect
+from typing import TYPE_CHECKING
 
 from ..functional import ACTIVATIONS, Activation, get_activation
 from ..tensor import Tensor
@@ -41,7 +42,7 @@ class _ActivationLayer(Module):
 
     activation: Activation
 
-    def __init__(self, *args, **parameters):
+    def __init__(self, *args, **parameters) -> None:
         super().__init__()
         names = list(self.activation.parameters)
         if len(args) > len(names):
@@ -68,17 +69,18 @@ class _ActivationLayer(Module):
         return ", ".join(f"{name}={value}" for name, value in self.get_config().items())
 
 
-def _layer_class(entry: Activation) -> type:
+def _layer_class(entry: Activation) -> type[_ActivationLayer]:
     """The Module class of a registry entry: named ``entry.module``, documented by its function,
     its constructor taking the function's keyword parameters."""
     keywords = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default)
                 for name, default in entry.parameters.items()]
 
-    def __init__(self, *args, **parameters):
+    def __init__(self, *args, **parameters) -> None:
         _ActivationLayer.__init__(self, *args, **parameters)
 
-    # what help() and inspect.signature() show: LeakyReLU(alpha=0.01), not (*args, **parameters)
-    __init__.__signature__ = inspect.Signature(
+    # what help() and inspect.signature() show: LeakyReLU(alpha=0.01), not (*args, **parameters);
+    # typeshed does not declare __signature__ on functions, which inspect reads from any callable
+    __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD), *keywords])
     __init__.__qualname__ = f"{entry.module}.__init__"
     call = "".join(f", {name}=self.{name}" for name in entry.parameters)
@@ -90,8 +92,19 @@ def _layer_class(entry: Activation) -> type:
 
 
 # One class per entry (aliases share their entry's class), in registry order.
-_LAYERS = {entry.module: _layer_class(entry) for name, entry in ACTIVATIONS.items() if name == entry.name}
+_LAYERS: dict[str, type[_ActivationLayer]] = {
+    entry.module: _layer_class(entry) for name, entry in ACTIVATIONS.items() if name == entry.name}
 globals().update(_LAYERS)
+
+if TYPE_CHECKING:
+    # The classes above exist only at run time, so a type checker cannot see them. PEP 562's
+    # module __getattr__, declared for type checkers only (nothing changes at run time), tells
+    # them that any other name of this module is an activation layer class: ``nn.ReLU()`` and
+    # ``nn.LeakyReLU(alpha=0.1)`` check as ``_ActivationLayer`` instances (Modules) without a
+    # second list of the activations to keep in step with the registry. The price: a misspelled
+    # name (``nn.Relu``) also checks, and fails only at run time; and a layer class cannot be
+    # used as a type in annotations (write ``nn.Module``). glassnet/nn/__init__.py does the same.
+    def __getattr__(name: str) -> type[_ActivationLayer]: ...
 
 
 def make_activation(name: str, **parameters) -> Module:

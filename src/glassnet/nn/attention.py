@@ -102,7 +102,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  kdim: int | None = None, vdim: int | None = None, batch_first: bool = True,
-                 dtype=np.float32, rng=None):
+                 dtype=np.float32, rng=None) -> None:
         super().__init__()
         self.embed_dim = positive_int(embed_dim, "embed_dim")
         self.num_heads = positive_int(num_heads, "num_heads")

@@ -29,6 +29,7 @@ from .activation import make_activation
 from .container import Sequential
 from .dropout import Dropout
 from .linear import Linear
+from .module import Module
 from .normalization import BatchNorm1d
 from .preprocessing import Standardize
 
@@ -89,7 +90,7 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     sizes = _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batch_norm, dropout)
     rng = None if rng is None else get_rng(rng)   # a seed made into one Generator, shared below
 
-    layers = []
+    layers: list[Module] = []
     if standardize_with is not None:
         layers.append(Standardize(n_features, dtype=dtype).fit(standardize_with))
     hidden_init = get_activation(activation).init if weight_init is None else weight_init

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -24,11 +25,11 @@ class _ConvNd(Module):
     axes, for messages) and ``_function`` (the functional form)."""
 
     _spatial: tuple = ()
-    _function = None
+    _function: Callable[..., Tensor]  # the functional form, a staticmethod set by each subclass
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, bias: bool = True, weight_init=None, bias_init=None,
-                 dtype=np.float32, rng=None):
+                 dtype=np.float32, rng=None) -> None:
         super().__init__()
         d = len(self._spatial)
         self.in_channels = positive_int(in_channels, "in_channels")

@@ -42,7 +42,7 @@ class Dropout(Module):
     array([1., 1., 1.])
     """
 
-    def __init__(self, p: float = 0.5, rng=None):
+    def __init__(self, p: float = 0.5, rng=None) -> None:
         super().__init__()
         self.p = probability(p, "p")
         # Resolve a seed once: passing the int on each call would repeat the same mask.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import functional as F
@@ -60,7 +62,7 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 weight_init="xavier_uniform", bias_init="zeros", dtype=np.float32, rng=None):
+                 weight_init="xavier_uniform", bias_init="zeros", dtype=np.float32, rng=None) -> None:
         super().__init__()
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
@@ -103,7 +105,7 @@ class Linear(Module):
         recorded by its name in ``glassnet.init.INITIALIZERS``; a custom initializer function has
         no name to record and is left out (the default is used), which only matters for a later
         ``reset_parameters``: the weights themselves are saved. ``rng`` is not recorded."""
-        config = {"in_features": self.in_features, "out_features": self.out_features,
+        config: dict[str, Any] = {"in_features": self.in_features, "out_features": self.out_features,
                   "bias": self.bias is not None}
         config.update(init.initializer_config(self))
         config["dtype"] = self.dtype.name

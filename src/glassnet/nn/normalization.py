@@ -23,7 +23,7 @@ class _BatchNorm(Module):
     _shapes: str = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32):
+                 affine: bool = True, track_running_stats: bool = True, dtype=np.float32) -> None:
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
         self.eps = non_negative_number(eps, "eps")
@@ -66,9 +66,9 @@ class _BatchNorm(Module):
         updating = self.training and self.track_running_stats
         momentum = 0.0
         if updating:
-            momentum = self.momentum
-            if momentum is None:  # cumulative moving average: batch k weighs 1 / k
-                momentum = 1.0 / (int(self.num_batches_tracked) + 1)
+            # momentum None: a cumulative moving average, batch k weighs 1 / k
+            momentum = (1.0 / (int(self.num_batches_tracked) + 1) if self.momentum is None
+                        else self.momentum)
         out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                          training=use_batch_stats, momentum=momentum, eps=self.eps)
         if updating:  # counted after batch_norm, so that a rejected batch changes nothing
@@ -221,7 +221,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=np.float32):
+                 bias: bool = True, dtype=np.float32) -> None:
         super().__init__()
         items = (normalized_shape if isinstance(normalized_shape, (tuple, list))
                  else (normalized_shape,))

@@ -3,6 +3,8 @@ the math is in ``glassnet.functional`` (primitives and backward in ``glassnet.op
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from .. import functional as F
@@ -25,9 +27,9 @@ def _check_rank(layer: Module, x, spatial: tuple) -> None:
 
 class _MaxPoolNd(Module):
     _spatial: tuple = ()
-    _function = None
+    _function: Callable[..., Tensor]  # the functional form, a staticmethod set by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1) -> None:
         super().__init__()
         d = len(self._spatial)
         self.kernel_size = expand(kernel_size, d, "kernel_size")
@@ -107,9 +109,9 @@ class MaxPool2d(_MaxPoolNd):
 
 class _AvgPoolNd(Module):
     _spatial: tuple = ()
-    _function = None
+    _function: Callable[..., Tensor]  # the functional form, a staticmethod set by each subclass
 
-    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True):
+    def __init__(self, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> None:
         super().__init__()
         d = len(self._spatial)
         self.kernel_size = expand(kernel_size, d, "kernel_size")
@@ -243,7 +245,7 @@ class Flatten(Module):
     (100, 125)
     """
 
-    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim, self.end_dim = integer(start_dim, "start_dim"), integer(end_dim, "end_dim")
 

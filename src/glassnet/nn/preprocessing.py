@@ -39,7 +39,7 @@ class Standardize(Module):
     array([[0., 0.]], dtype=float32)
     """
 
-    def __init__(self, num_features: int, dtype="float32"):
+    def __init__(self, num_features: int, dtype="float32") -> None:
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
         self.dtype = np.dtype(dtype)

@@ -8,6 +8,7 @@ over time and whose backward is backpropagation through time, both in NumPy (ops
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class _RecurrentBase(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False,
-                 dtype=np.float32, rng=None):
+                 dtype=np.float32, rng=None) -> None:
         super().__init__()
         self.input_size = positive_int(input_size, "input_size")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
@@ -172,7 +173,7 @@ class _RecurrentBase(Module):
     def get_config(self) -> dict:
         """The arguments that rebuild this layer (see ``Module.get_config``); ``rng`` is not
         recorded (the weights are saved)."""
-        config = {"input_size": self.input_size, "hidden_size": self.hidden_size}
+        config: dict[str, Any] = {"input_size": self.input_size, "hidden_size": self.hidden_size}
         config.update((name, value) for name, value, _ in self._options())
         config["dtype"] = self.dtype.name
         return config
@@ -243,7 +244,7 @@ class RNN(_RecurrentBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = True,
-                 dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32, rng=None):
+                 dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32, rng=None) -> None:
         one_of(nonlinearity, "nonlinearity", ("tanh", "relu"))
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, dtype, rng)

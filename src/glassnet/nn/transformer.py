@@ -86,7 +86,7 @@ class TransformerEncoderLayer(Module):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: str = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = True,
-                 norm_first: bool = False, bias: bool = True, dtype=np.float32, rng=None):
+                 norm_first: bool = False, bias: bool = True, dtype=np.float32, rng=None) -> None:
         super().__init__()
         one_of(activation, "activation", hidden_activation_names(aliases=True))
         self.d_model = positive_int(d_model, "d_model")
@@ -176,7 +176,7 @@ class TransformerEncoder(Module):
     True
     """
 
-    def __init__(self, encoder_layer, num_layers: int, norm: bool = False, rng=None):
+    def __init__(self, encoder_layer, num_layers: int, norm: bool = False, rng=None) -> None:
         super().__init__()
         if isinstance(encoder_layer, TransformerEncoderLayer):
             encoder_layer = encoder_layer.get_config()
@@ -249,7 +249,7 @@ class PositionalEncoding(Module):
     """
 
     def __init__(self, d_model: int, max_len: int = 5000, dropout: float = 0.0,
-                 batch_first: bool = True, dtype=np.float32, rng=None):
+                 batch_first: bool = True, dtype=np.float32, rng=None) -> None:
         super().__init__()
         self.d_model = positive_int(d_model, "d_model")
         self.max_len = positive_int(max_len, "max_len")

@@ -57,9 +57,12 @@ class Adagrad(Optimizer):
     """
 
     _hyperparameters = ("lr", "eps", "weight_decay", "initial_accumulator_value")
+    eps: float
+    weight_decay: float
+    initial_accumulator_value: float
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0):
+                 initial_accumulator_value: float = 0.0) -> None:
         super().__init__(params, lr, eps=eps, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value)
 

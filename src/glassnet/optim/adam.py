@@ -56,10 +56,14 @@ class Adam(Optimizer):
     """
 
     _hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+    amsgrad: bool
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
     def _check_hyperparameters(self) -> None:
@@ -68,8 +72,9 @@ class Adam(Optimizer):
             betas = betas.tolist()
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        self.betas = tuple(number_in_range(beta, f"betas[{i}]", 0, 1, include_high=False)
-                           for i, beta in enumerate(betas))
+        beta1, beta2 = (number_in_range(beta, f"betas[{i}]", 0, 1, include_high=False)
+                        for i, beta in enumerate(betas))
+        self.betas = (beta1, beta2)
         self.eps = non_negative_number(self.eps, "eps")
         self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
         self.amsgrad = boolean(self.amsgrad, "amsgrad")
@@ -140,7 +145,7 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01, amsgrad: bool = False):
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01, amsgrad: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)

@@ -66,7 +66,7 @@ class Optimizer:
 
     _hyperparameters: tuple = ("lr",)
 
-    def __init__(self, params, lr: float, **hyperparameters):
+    def __init__(self, params, lr: float, **hyperparameters) -> None:
         self.params = _parameter_list(params, type(self).__name__)
         self.lr = lr
         # A subclass passes its own hyperparameters (those of ``_hyperparameters`` but lr) by
@@ -200,7 +200,7 @@ class Optimizer:
                     f"{len(self.params)} parameters"
                 )
             weight = self.params[index].data
-            restored = {}
+            restored: dict[str, int | np.ndarray] = {}
             for key, value in entries.items():
                 if isinstance(value, (int, np.integer)):
                     restored[key] = int(value)

@@ -66,9 +66,12 @@ class SGD(Optimizer):
     """
 
     _hyperparameters = ("lr", "momentum", "nesterov", "weight_decay")
+    momentum: float
+    nesterov: bool
+    weight_decay: float
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0):
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 
     def _check_hyperparameters(self) -> None:

@@ -93,20 +93,20 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
 
     # ---- fitted attributes read from the network --------------------------------------------------
     @property
-    def coefs_(self) -> list:
+    def coefs_(self) -> list[np.ndarray]:
         """The weight matrices W, one ``(n_in, n_out)`` array per layer (the network's own arrays)."""
         check_is_fitted(self, "model_")
         return [layer.weight.data for layer in self._linear_layers()]
 
-    @property
-    def intercepts_(self) -> list:
-        """The bias vectors b, one ``(n_out,)`` array per layer (the network's own arrays)."""
-        check_is_fitted(self, "model_")
-        return [layer.bias.data for layer in self._linear_layers()]
-
     @coefs_.setter
     def coefs_(self, values) -> None:
         self._set_layer_arrays("coefs_", "weight", values)
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """The bias vectors b, one ``(n_out,)`` array per layer (the network's own arrays)."""
+        check_is_fitted(self, "model_")
+        return [layer.bias.data for layer in self._linear_layers()]
 
     @intercepts_.setter
     def intercepts_(self, values) -> None:

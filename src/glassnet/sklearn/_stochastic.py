@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 from sklearn.base import is_classifier
@@ -23,10 +25,58 @@ from sklearn.model_selection import train_test_split
 
 from .. import optim
 
+if TYPE_CHECKING:
+    from ..nn import Linear, Sequential
+    from ..tensor import Tensor
+
 
 class StochasticSolvers:
     """The stochastic half of ``BaseMLP`` (a mixin): it reads the estimator's parameters and
     ``model_``, and uses ``BaseMLP._objective``, ``_score`` and ``_linear_layers``."""
+
+    # What the mixin needs of its estimator class, declared here for type checkers and readers
+    # (annotations only: the values come from the estimator's __init__ and fit).
+    # The estimator's parameters, as the user gave them (fit checks them):
+    solver: str
+    learning_rate: str
+    learning_rate_init: float
+    power_t: float
+    momentum: float
+    nesterovs_momentum: bool
+    beta_1: float
+    beta_2: float
+    epsilon: float
+    alpha: float
+    batch_size: int | str
+    batch_norm: bool
+    shuffle: bool
+    max_iter: int
+    tol: float
+    n_iter_no_change: float   # an int, or np.inf
+    early_stopping: bool
+    validation_fraction: float
+    verbose: int
+    # What fit sets (_build starts the record; _start_record keeps the mode's half of it):
+    model_: Sequential
+    n_outputs_: int
+    n_iter_: int
+    t_: int
+    loss_: float
+    loss_curve_: list[float]
+    validation_scores_: list[float] | None    # with early_stopping, else None
+    best_validation_score_: float | None      # with early_stopping, else None
+    best_loss_: float | None                  # without early_stopping, else None
+    _optimizer: optim.Optimizer
+    _optimizer_solver: str
+    _best_state: OrderedDict | None
+    _no_improvement_count: int
+
+    if TYPE_CHECKING:  # methods of BaseMLP (and its subclasses) that the solvers call
+        def _linear_layers(self) -> list[Linear]: ...
+        def _objective(self, X: Any, targets: Any, weights: Any, total: float,
+                       layer_weights: list) -> tuple[Tensor, float]: ...
+        def _score(self, X: Any, y: Any, sample_weight: Any = None) -> float: ...
+        def _labels_from_targets(self, targets: Any) -> Any: ...
 
     def _fit_stochastic(self, X, targets, weights, incremental: bool, rng) -> None:
         """Train for up to ``max_iter`` epochs (one with ``partial_fit``)."""
@@ -69,15 +119,15 @@ class StochasticSolvers:
         # 'adamw' steps with Adam: the decoupled decay shrinks the weights W (not the biases)
         # in _step, where glassnet's AdamW would shrink every parameter.
         name = "adam" if self.solver == "adamw" else self.solver
-        hyperparameters = {
+        hyperparameters: dict[str, dict[str, Any]] = {
             "sgd": {"momentum": self.momentum,
                     "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)},
             "adagrad": {"eps": self.epsilon},
             "rmsprop": {"alpha": self.beta_2, "eps": self.epsilon},
             "adam": {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon},
-        }[name]
+        }
         return optim.make_optimizer(name, self.model_.parameters(), self.learning_rate_init,
-                                    **hyperparameters)
+                                    **hyperparameters[name])
 
     def _start_record(self) -> None:
         """warm_start may switch early_stopping on or off: start the record the new mode keeps."""
@@ -108,10 +158,11 @@ class StochasticSolvers:
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
         else:
-            if self.batch_size > n_samples:
+            requested = cast(int, self.batch_size)  # not 'auto': an int (fit checked the parameters)
+            if requested > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
                               "going to be clipped", stacklevel=3)
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+            batch_size = int(np.clip(requested, 1, n_samples))
         if self.batch_norm and batch_size < 2:
             raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
                              f"{n_samples} sample(s) with batch_size={self.batch_size!r}")
@@ -152,7 +203,7 @@ class StochasticSolvers:
             # glassnet's Adam) after it; this eps at step t makes the two steps equal.
             state = optimizer.state.get(0)
             step = (state["step"] if state else 0) + 1
-            optimizer.eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
+            cast(optim.Adam, optimizer).eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
         if self.solver == "adamw" and self.alpha:
             for weight in layer_weights:  # AdamW's decoupled decay: W = W - lr alpha W
                 weight.data *= 1.0 - optimizer.lr * self.alpha
@@ -179,6 +230,8 @@ class StochasticSolvers:
 
     def _update_no_improvement_count(self, validation) -> None:
         if self.early_stopping:
+            # _start_record keeps the record of the mode fit runs in (the other half is None)
+            assert self.validation_scores_ is not None and self.best_validation_score_ is not None
             score = self._score(*validation)
             self.validation_scores_.append(score)
             if self.verbose:
@@ -191,6 +244,7 @@ class StochasticSolvers:
                 self.best_validation_score_ = score
                 self._best_state = self.model_.state_dict()
         else:
+            assert self.best_loss_ is not None
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
                 self._no_improvement_count += 1
             else:

@@ -187,7 +187,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  warm_start=False, momentum=0.9, nesterovs_momentum=True, early_stopping=False,
                  validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
                  n_iter_no_change=10, max_fun=15000, l1=0.0, dropout=0.0, batch_norm=False,
-                 init="xavier_uniform", class_weight=None):
+                 init="xavier_uniform", class_weight=None) -> None:
         self._set_parameters(locals())
 
     # ---- public methods ---------------------------------------------------------------------------
@@ -352,7 +352,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 l1=0.0, dropout=0.0, batch_norm=False, init="xavier_uniform"):
+                 l1=0.0, dropout=0.0, batch_norm=False, init="xavier_uniform") -> None:
         self._set_parameters(locals())
 
     # ---- public methods ---------------------------------------------------------------------------

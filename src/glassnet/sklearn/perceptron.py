@@ -90,7 +90,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
     ([0, 0, 0, 1], 0)
     """
 
-    def __init__(self, eta0=0.1, max_iter=100, shuffle=True, random_state=None):
+    def __init__(self, eta0=0.1, max_iter=100, shuffle=True, random_state=None) -> None:
         self.eta0 = eta0
         self.max_iter = max_iter
         self.shuffle = shuffle

@@ -28,26 +28,37 @@ True
 from __future__ import annotations
 
 import math
+import os
 import sys
+from typing import TYPE_CHECKING
 
 from .._checks import boolean, non_negative_int, non_negative_number, one_of, positive_int, positive_number
+
+if TYPE_CHECKING:
+    from ..nn.module import Module
+    from ..optim.optimizer import Optimizer
+    from .fit import _Trainer
 
 
 class Callback:
     """Base class: every hook does nothing. Subclass and override the hooks you need."""
 
-    model = None
-    optimizer = None
-    trainer = None
+    # None until fit calls set_context (before the first hook)
+    model: Module | None = None
+    optimizer: Optimizer | None = None
+    trainer: _Trainer | None = None
     params: dict = {}
 
-    def set_context(self, trainer) -> None:
+    def set_context(self, trainer: _Trainer) -> None:
         """Called by ``fit`` before training: gives the callback the model, optimizer and settings."""
         self.trainer, self.model, self.optimizer = trainer, trainer.model, trainer.optimizer
         self.params = trainer.params
 
     def stop_training(self) -> None:
         """Ask ``fit`` to stop after the current batch (the epoch is still scored and logged)."""
+        if self.trainer is None:
+            raise RuntimeError(f"{type(self).__name__}.stop_training() works only during fit: "
+                               "fit gives a callback its run (set_context) before the first hook")
         self.trainer.stop_training = True
 
     def on_train_begin(self, logs=None): ...
@@ -84,7 +95,7 @@ class CallbackList:
     b 0 {'loss': 0.5}
     """
 
-    def __init__(self, callbacks=(), trainer=None):
+    def __init__(self, callbacks=(), trainer=None) -> None:
         self.callbacks = list(callbacks)
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
@@ -129,9 +140,9 @@ class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is the loss per epoch,
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
 
-    def __init__(self):
-        self.history: dict = {}
-        self.epoch: list = []
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
 
     def on_train_begin(self, logs=None):
         self.history, self.epoch = {}, []
@@ -190,7 +201,7 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
-                 restore_best_weights=False):
+                 restore_best_weights=False) -> None:
         self.monitor = monitor
         self.patience = non_negative_int(patience, "patience")
         self.min_delta = non_negative_number(min_delta, "min_delta")
@@ -244,7 +255,7 @@ class TerminateOnNaN(Callback):
         the epoch).
     """
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None) -> None:
         self.stream = stream
         self.terminated_at = None
 
@@ -318,7 +329,7 @@ class LearningRateSchedule(Callback):
 
     _BUILT_IN = ("step", "exponential", "cosine")
 
-    def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0):
+    def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0) -> None:
         if isinstance(schedule, str):
             if schedule not in self._BUILT_IN:
                 raise ValueError(f"unknown schedule {schedule!r}; choose 'step', 'exponential', 'cosine' or a function")
@@ -384,7 +395,8 @@ class ModelCheckpoint(Callback):
     >>> checkpoint = gn.ModelCheckpoint("best.safetensors", monitor="val_accuracy")
     """
 
-    def __init__(self, path, monitor="val_loss", save_best_only=True, mode="auto"):
+    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
+                 mode: str = "auto") -> None:
         self.path, self.monitor = str(path), monitor
         self.save_best_only = boolean(save_best_only, "save_best_only")
         try:
@@ -392,7 +404,7 @@ class ModelCheckpoint(Callback):
         except (KeyError, IndexError, ValueError) as error:
             raise ValueError(f"ModelCheckpoint path {self.path!r} may hold only the field {{epoch}}: {error}") from None
         self.mode = _mode(monitor, mode)
-        self.saved: list = []
+        self.saved: list[str] = []
 
     def on_train_begin(self, logs=None):
         from pathlib import Path

@@ -52,7 +52,7 @@ class Ensemble:
     (64, 2)
     """
 
-    def __init__(self, build, n_models: int = 5, bootstrap: bool = True, seed: int = 0):
+    def __init__(self, build, n_models: int = 5, bootstrap: bool = True, seed: int = 0) -> None:
         if not callable(build):
             raise TypeError("build must be a function seed -> (model, optimizer)")
         self.build, self.n_models = build, positive_int(n_models, "n_models")
@@ -96,7 +96,7 @@ class Ensemble:
         """
         if not self.models:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
-        total = 0.0
+        total: float | np.ndarray = 0.0
         for model in self.models:
             logits = _outputs(model, as_inputs(X, model_dtype(model)))
             if logits.ndim == 2 and logits.shape[1] > 1:
@@ -104,7 +104,7 @@ class Ensemble:
             else:
                 p = sigmoid(Tensor(logits.reshape(-1))).numpy()
                 total = total + np.column_stack([1 - p, p])
-        return total / len(self.models)
+        return np.asarray(total) / len(self.models)   # total is an array: there is a model
 
     def predict(self, X) -> np.ndarray:
         """The class with the highest averaged probability."""

@@ -17,6 +17,7 @@ one :class:`~glassnet.train.callbacks.CallbackList`.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,7 @@ _SCORING_BATCH = 1024
 class _Trainer:
     """What callbacks see: the model, the optimizer, the stop flag and the run's settings."""
 
-    def __init__(self, model, optimizer, params: dict):
+    def __init__(self, model, optimizer, params: dict) -> None:
         self.model, self.optimizer, self.params, self.stop_training = model, optimizer, params, False
 
 
@@ -170,7 +171,7 @@ class _Step:
     """One step of gradient descent on a batch: augmentation, forward pass, loss (+ penalties),
     ``backward()``, ``optimizer.step()``. Calling it returns the batch's loss as a float."""
 
-    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng):
+    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.l1, self.l2, self.augment, self.rng = l1, l2, augment, rng
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
@@ -200,7 +201,8 @@ def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Tr
             break
 
 
-def _epoch_logs(model, optimizer, loss_fn, metric_fns, train, validation) -> dict:
+def _epoch_logs(model, optimizer, loss_fn, metric_fns, train: tuple[Any, Any],
+                validation: tuple[Any, Any] | None) -> dict:
     """The epoch's scores in eval mode: ``loss`` and each metric on the training data, their
     ``val_`` versions on the validation data (if any), and the learning rate ``lr``."""
     logs = _scores(model, *train, loss_fn, metric_fns, _SCORING_BATCH)
@@ -224,7 +226,7 @@ def _outputs(model, X, batch_size=None) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict:
+def _scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float]:
     outputs = _outputs(model, X, batch_size)
     scores = {"loss": float(loss_fn(Tensor(outputs), y).item())}
     for name, metric in metric_fns:
@@ -328,7 +330,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     return history
 
 
-def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> dict:
+def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> dict[str, float]:
     """The loss and metrics of ``model`` on ``(X, y)``, in eval mode, without a graph.
 
     Parameters

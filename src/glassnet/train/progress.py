@@ -34,7 +34,7 @@ class ProgressBar(Callback):
     True
     """
 
-    def __init__(self, verbose: int = 1, stream=None):
+    def __init__(self, verbose: int = 1, stream=None) -> None:
         self.verbose, self.stream = verbose, stream
         self.progress = None
 

@@ -1,0 +1,89 @@
+"""User code that type checkers must accept: the public API used as DESIGN.md and the README show it.
+
+tests/test_typing.py runs mypy on this file with settings a careful user would choose, and runs it,
+so its hints and its behaviour agree. Not a test module (pytest does not collect it: no ``test_``).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import glassnet as gn
+from glassnet import functional as F
+from glassnet import losses, nn, optim
+from glassnet.sklearn import MLPClassifier
+
+
+def tensors() -> float:
+    x = gn.Tensor(np.array([[1.0, -2.0], [0.5, 3.0]]), requires_grad=True)
+    w = gn.Parameter(np.ones((2, 3)))
+    z: gn.Tensor = (x @ w + 1.0).relu() * 2.0 - x.sum(axis=1, keepdims=True)
+    loss: gn.Tensor = (z ** 2).mean() + F.sigmoid(z).sum() / 10.0
+    loss.backward()
+    grad: np.ndarray | None = w.grad
+    assert grad is not None and grad.shape == (2, 3)
+    with gn.no_grad():
+        y = x.exp().log().clip(-1.0, 1.0).T
+    return float(y.numpy().sum()) + loss.item()
+
+
+def network(seed: int = 0) -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(2, 8, rng=seed), nn.ReLU(),
+        nn.Linear(8, 8, rng=seed + 1), nn.LeakyReLU(alpha=0.1), nn.Dropout(0.1, rng=seed),
+        nn.Linear(8, 2, rng=seed + 2),
+    )
+
+
+def training(X: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    model = network()
+    optimizer: optim.Optimizer = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    history = gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optimizer, epochs=2,
+                     batch_size=16, validation_split=0.25, callbacks=[gn.EarlyStopping(patience=3)],
+                     seed=0, verbose=0)
+    losses_per_epoch: list[float] = history.history["loss"]
+    assert len(losses_per_epoch) == 2
+    scores: dict[str, float] = gn.evaluate(model, X, y, loss=losses.cross_entropy)
+    logits: np.ndarray = gn.predict(model, X)
+    assert logits.shape == (len(X), 2)
+    adam = optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.99))
+    adam.zero_grad()
+    losses.mse(model(gn.Tensor(X.astype(np.float32))), np.zeros((len(X), 2))).backward()
+    adam.step()
+    return {key: float(value) for key, value in scores.items()}
+
+
+def files(model: nn.Module) -> nn.Module:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.safetensors"
+        gn.save(model, path)
+        return gn.load(path)
+
+
+def estimator(X: np.ndarray, y: np.ndarray) -> float:
+    clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+    clf.fit(X, y)
+    coefs: list[np.ndarray] = clf.coefs_
+    assert coefs[0].shape == (2, 8)
+    return float(clf.score(X, y))
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(64, 2))
+    y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
+    tensors()
+    training(X, y)
+    model = files(network())
+    assert isinstance(model, nn.Sequential)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")   # 5 iterations do not converge
+        estimator(X, y)
+
+
+if __name__ == "__main__":
+    main()
