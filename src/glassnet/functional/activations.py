@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -70,7 +70,7 @@ class Activation:
     name: str
     function: Callable
     module: str
-    parameters: dict = field(hash=False)
+    parameters: Mapping = field(hash=False)
     init: str
     hidden: bool = True
     aliases: tuple = ()
