@@ -217,3 +217,31 @@ def test_an_entry_is_callable_and_its_defaults_are_read_only():
     with pytest.raises(TypeError):
         F.get_activation("leaky_relu").parameters["alpha"] = 5.0
     assert nn.LeakyReLU().alpha == 0.01
+
+
+def test_an_activation_registered_after_import_works_everywhere(monkeypatch, tmp_path):
+    """A user's own entry: its layer class is made on first use, nn.mlp, saving and loading, the
+    estimators and the CLI's choices all take it."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from glassnet.sklearn import MLPClassifier
+
+    registry = dict(glassnet.functional.activations.ACTIVATIONS)
+    monkeypatch.setattr(glassnet.functional.activations, "ACTIVATIONS", registry)
+
+    @glassnet.functional.activations.register("hardtanh", module="Hardtanh", init="xavier_uniform")
+    def hardtanh(x, limit: float = 1.0):
+        return gn.ops.clip(gn.Tensor(x), -limit, limit)
+
+    layer = nn.make_activation("hardtanh", limit=2)
+    assert type(layer) is nn.Hardtanh is glassnet.nn.activation.Hardtanh and repr(layer) == "Hardtanh(limit=2.0)"
+    np.testing.assert_array_equal(layer(np.array([-3.0, 0.5, 3.0])).numpy(), [-2.0, 0.5, 2.0])
+    model = nn.mlp(2, (3,), 2, activation="hardtanh", rng=0)
+    gn.save(model, tmp_path / "m.safetensors")
+    assert type(gn.load(tmp_path / "m.safetensors")[1]) is nn.Hardtanh
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
+    with pytest.warns(ConvergenceWarning):
+        estimator = MLPClassifier((3,), activation="hardtanh", max_iter=3).fit(X, y)
+    assert type(estimator.model_[1]) is nn.Hardtanh
+    with pytest.raises(AttributeError, match="module 'glassnet.nn' has no attribute 'Hardtanhh'"):
+        nn.Hardtanhh  # noqa: B018

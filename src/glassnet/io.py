@@ -148,7 +148,7 @@ def _check_layers(model: Module) -> None:
     """Refuse a model that holds a Module class other than glassnet.nn's, at any depth."""
     for name, module in _walk(model, ""):
         cls = type(module)
-        if vars(nn).get(cls.__name__) is not cls:
+        if _layer_class(cls.__name__) is not cls:
             raise TypeError(
                 f"cannot save {_label(name)}: {cls.__qualname__} (defined in {cls.__module__}) is "
                 "not a glassnet.nn layer. glassnet.save describes a model by its glassnet.nn "
@@ -294,7 +294,7 @@ def _build(node, path: str | None, where: str = "") -> Module:
 def _layer_class(name: str):
     """The glassnet.nn layer class called ``name``, or None: a lookup in glassnet.nn's namespace,
     never an import, so a file cannot reach any other code."""
-    cls = None if name.startswith("_") else vars(nn).get(name)
+    cls = None if name.startswith("_") else getattr(nn, name, None)  # registry layers made on demand
     if (isinstance(cls, type) and issubclass(cls, Module) and cls is not Module
             and cls.__module__.split(".")[0] == "glassnet"):
         return cls

@@ -10,8 +10,6 @@ Example
 (4, 3)
 """
 
-from typing import TYPE_CHECKING
-
 from . import activation
 from .activation import *  # noqa: F403 (a layer class per registered activation: activation.__all__)
 from .activation import make_activation
@@ -48,10 +46,13 @@ __all__ = [
 ]
 __all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry
 
-if TYPE_CHECKING:
-    # The activation layer classes come from the registry at run time (see nn/activation.py):
-    # for type checkers, any other name of glassnet.nn is one of them (PEP 562). A misspelled
-    # name checks too (and fails at run time); the trade-off for not listing the activations twice.
-    from .activation import _ActivationLayer
 
-    def __getattr__(name: str) -> type[_ActivationLayer]: ...
+
+def __getattr__(name: str) -> type[activation._ActivationLayer]:
+    """PEP 562: the layer class of an activation registered after import (``nn.Hardtanh``); type
+    checkers read any other name of glassnet.nn as an activation layer class (see
+    nn/activation.py for the trade-off)."""
+    try:
+        return getattr(activation, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

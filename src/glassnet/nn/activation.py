@@ -29,9 +29,9 @@ Sigmoid()
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
 
-from ..functional import ACTIVATIONS, Activation, get_activation
+from ..functional import Activation, get_activation
+from ..functional import activations as _registry
 from ..tensor import Tensor
 from .module import Module
 
@@ -91,20 +91,29 @@ def _layer_class(entry: Activation) -> type[_ActivationLayer]:
         "__qualname__": entry.module})
 
 
-# One class per entry (aliases share their entry's class), in registry order.
+# One class per entry (aliases share their entry's class), in registry order, made at import.
 _LAYERS: dict[str, type[_ActivationLayer]] = {
-    entry.module: _layer_class(entry) for name, entry in ACTIVATIONS.items() if name == entry.name}
+    entry.module: _layer_class(entry) for name, entry in _registry.ACTIVATIONS.items() if name == entry.name}
 globals().update(_LAYERS)
 
-if TYPE_CHECKING:
-    # The classes above exist only at run time, so a type checker cannot see them. PEP 562's
-    # module __getattr__, declared for type checkers only (nothing changes at run time), tells
-    # them that any other name of this module is an activation layer class: ``nn.ReLU()`` and
-    # ``nn.LeakyReLU(alpha=0.1)`` check as ``_ActivationLayer`` instances (Modules) without a
-    # second list of the activations to keep in step with the registry. The price: a misspelled
-    # name (``nn.Relu``) also checks, and fails only at run time; and a layer class cannot be
-    # used as a type in annotations (write ``nn.Module``). glassnet/nn/__init__.py does the same.
-    def __getattr__(name: str) -> type[_ActivationLayer]: ...
+
+def _class_of(entry: Activation) -> type[_ActivationLayer]:
+    """The layer class of a registry entry; made on first use for an entry registered after
+    this module was imported."""
+    if entry.module not in _LAYERS or _LAYERS[entry.module].activation is not entry:
+        _LAYERS[entry.module] = _layer_class(entry)
+    return _LAYERS[entry.module]
+
+
+def __getattr__(name: str) -> type[_ActivationLayer]:
+    """PEP 562: ``nn.activation.Name`` for an activation registered after import. Type checkers
+    read this too, so ``nn.ReLU()`` checks as an activation layer (a Module) without a second list
+    of the activations; the price is that a misspelled name (``nn.Relu``) also checks and fails
+    only at run time, and a layer class cannot be an annotation (write ``nn.Module``)."""
+    for entry in _registry.ACTIVATIONS.values():
+        if entry.module == name:
+            return _class_of(entry)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def make_activation(name: str, **parameters) -> Module:
@@ -117,7 +126,7 @@ def make_activation(name: str, **parameters) -> Module:
     >>> nn.make_activation("leaky_relu", alpha=0.2)
     LeakyReLU(alpha=0.2)
     """
-    return _LAYERS[get_activation(name).module](**parameters)
+    return _class_of(get_activation(name))(**parameters)
 
 
 __all__ = list(_LAYERS)  # the layer classes; glassnet.nn exports them and make_activation

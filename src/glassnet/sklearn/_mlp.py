@@ -44,12 +44,24 @@ STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw"}
 INITS = {name for name, function in init.INITIALIZERS.items() if init.name_of(function) == name}
 
 
+class _HiddenActivations(StrOptions):
+    """scikit-learn's StrOptions over the hidden activations of glassnet's registry as it is when
+    a parameter is checked, so that an activation registered after import is accepted too."""
+
+    def __init__(self) -> None:
+        super().__init__(set(F.hidden_activation_names(aliases=True)))
+
+    def is_satisfied_by(self, val) -> bool:
+        self.options = set(F.hidden_activation_names(aliases=True))
+        return super().is_satisfied_by(val)
+
+
 class BaseMLP(StochasticSolvers, BaseEstimator):
     """Base class of the MLP estimators (not for direct use)."""
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
-        "activation": [StrOptions(set(F.hidden_activation_names(aliases=True)))],
+        "activation": [_HiddenActivations()],
         "solver": [StrOptions(STOCHASTIC_SOLVERS | {"lbfgs"})],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
