@@ -129,6 +129,8 @@ def real_number(value: Any, name: str) -> float:
         ...
     ValueError: alpha must be finite, got nan
     """
+    if type(value) is float and math.isfinite(value):  # the common case, checked without the ABC
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {_got(value)}")
     if not math.isfinite(value):
@@ -237,6 +239,8 @@ def boolean(value: Any, name: str, *, allow_none: bool = False) -> bool | None:
         ...
     TypeError: bias must be True or False, got int 1
     """
+    if value is True or value is False:  # the common case
+        return value
     if value is None and allow_none:
         return None
     if not isinstance(value, (bool, np.bool_)):
@@ -281,6 +285,8 @@ def one_of(value: _T, name: str, choices: Iterable[object]) -> _T:
     ValueError: nonlinearity must be 'tanh' or 'relu', got 'sigmoid'
     """
     choices = tuple(choices)
+    if isinstance(value, str) and value in choices:  # the common case: no message to build
+        return value
     quoted = [repr(choice) for choice in choices]
     options = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
     if all(isinstance(choice, str) for choice in choices) and not isinstance(value, str):

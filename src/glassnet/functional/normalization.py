@@ -90,7 +90,7 @@ def _check_channel_vectors(channels: int, **vectors) -> None:
     """Each given vector (running statistics, gamma, beta) has one entry per channel, checked
     before any running statistic changes."""
     for name, vector in vectors.items():
-        if vector is not None and np.shape(vector) != (channels,):
+        if vector is not None and getattr(vector, "shape", None) != (channels,) and np.shape(vector) != (channels,):
             raise ValueError(f"batch_norm: {name} must have shape ({channels},), one entry per channel "
                              f"of the input (axis 1), got {np.shape(vector)}")
 
