@@ -162,6 +162,8 @@ def number_in_range(value: Any, name: str, low: float = -math.inf, high: float =
         ...
     ValueError: factor must be in (0, 1), got 1.5
     """
+    if type(value) is float and low < value < high:  # the common case: strictly inside, finite
+        return value
     if value is None and allow_none:
         return None
     number = real_number(value, name)

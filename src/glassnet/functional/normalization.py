@@ -50,12 +50,18 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     x = ensure_tensor(x, dtype=None if weight is None else weight.dtype)
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects an input of shape (N, C, ...), got shape {x.shape}")
-    channels = x.shape[1]
     training = boolean(training, "training")
     momentum = number_in_range(momentum, "momentum", 0.0, 1.0)
     eps = non_negative_number(eps, "eps")
-    _check_channel_vectors(channels, running_mean=running_mean, running_var=running_var,
-                           weight=weight, bias=bias)
+    _check_channel_vectors(x.shape[1], running_mean, running_var, weight, bias)
+    return _batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(x: Tensor, running_mean, running_var, weight, bias, training: bool, momentum: float,
+                eps: float) -> Tensor:
+    """batch_norm's math, on arguments already checked (by ``batch_norm``, or by the BatchNorm
+    layers when they were built: they call this once per forward pass)."""
+    channels = x.shape[1]
     shape = [1] * x.ndim
     shape[1] = channels  # a per-channel vector, shaped to broadcast against x
     if training:
@@ -86,11 +92,12 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     return x_hat
 
 
-def _check_channel_vectors(channels: int, **vectors) -> None:
-    """Each given vector (running statistics, gamma, beta) has one entry per channel, checked
-    before any running statistic changes."""
-    for name, vector in vectors.items():
+def _check_channel_vectors(channels: int, *vectors) -> None:
+    """Each given vector (running_mean, running_var, weight (gamma), bias (beta)) has one entry
+    per channel, checked before any running statistic changes."""
+    for index, vector in enumerate(vectors):
         if vector is not None and getattr(vector, "shape", None) != (channels,) and np.shape(vector) != (channels,):
+            name = ("running_mean", "running_var", "weight", "bias")[index]
             raise ValueError(f"batch_norm: {name} must have shape ({channels},), one entry per channel "
                              f"of the input (axis 1), got {np.shape(vector)}")
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from .._checks import boolean, float_dtype, non_negative_number, positive_int, probability
+from ..functional.normalization import _batch_norm
 from ..tensor import Parameter, Tensor, ensure_tensor
 from .module import Module
 
@@ -69,8 +70,9 @@ class _BatchNorm(Module):
             # momentum None: a cumulative moving average, batch k weighs 1 / k
             momentum = (1.0 / (int(self.num_batches_tracked) + 1) if self.momentum is None
                         else self.momentum)
-        out = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                         training=use_batch_stats, momentum=momentum, eps=self.eps)
+        # the layer's arguments were checked when it was built: the math without F.batch_norm's checks
+        out = _batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                          use_batch_stats, momentum, self.eps)
         if updating:  # counted after batch_norm, so that a rejected batch changes nothing
             self.num_batches_tracked += 1
         return out
