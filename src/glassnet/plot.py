@@ -24,6 +24,7 @@ from . import functional as F
 from . import losses as _losses
 from ._checks import boolean
 from .tensor import Tensor
+from .train import metrics as _metrics
 from .train import predict
 
 
@@ -95,7 +96,7 @@ def decision_boundary(model, X, y, *, from_logits=None, title=None, resolution=2
                 raise ValueError("decision_boundary: the model has one output column; say whether it gives "
                                  "logits (from_logits=True, cut at 0) or probabilities (from_logits=False, "
                                  "cut at 0.5), e.g. from_logits=loss.from_logits")
-            classes = (scores.reshape(-1) > (0.0 if from_logits else 0.5)).astype(int)
+            classes = (scores.reshape(-1) > _metrics.logits_threshold(from_logits)).astype(int)
         else:
             classes = scores.argmax(axis=1)
     if ax is None:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .. import ops
-from .._checks import integer, real_number
+from .._checks import boolean, integer, real_number
 from ..tensor import Tensor, ensure_tensor
 
 # A new activation adds its name here too: glassnet.functional re-exports this list.
@@ -115,8 +115,8 @@ def register(name: str, *, module: str, init: str, hidden: bool = True, aliases:
         if init not in ("he_uniform", "xavier_uniform"):
             raise ValueError(f"activation {name}: init must be 'he_uniform' or 'xavier_uniform', got {init!r}")
         # read-only: a caller editing entry.parameters would change every later default
-        entry = Activation(name, function, module, MappingProxyType(parameters), init, bool(hidden),
-                           tuple(aliases))
+        entry = Activation(name, function, module, MappingProxyType(parameters), init,
+                           boolean(hidden, "hidden"), tuple(aliases))
         for key in (name, *entry.aliases):
             if key in ACTIVATIONS:
                 raise ValueError(f"activation {key!r} is registered twice")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from .. import ops
-from .._checks import integer
+from .._checks import boolean, integer
 from ..ops.conv import expand, pool_arguments
 from ..tensor import Tensor, ensure_tensor
 
@@ -114,7 +114,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
     """
     x = ensure_tensor(x)
     kernel, stride, padding, _ = pool_arguments(kernel_size, stride, padding, 1, 1, "avg_pool1d")
-    return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
+    return ops.avg_pool(x, kernel, stride, padding, boolean(count_include_pad, "count_include_pad"))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool = True) -> Tensor:
@@ -132,7 +132,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad: bool =
     """
     x = ensure_tensor(x)
     kernel, stride, padding, _ = pool_arguments(kernel_size, stride, padding, 1, 2, "avg_pool2d")
-    return ops.avg_pool(x, kernel, stride, padding, bool(count_include_pad))
+    return ops.avg_pool(x, kernel, stride, padding, boolean(count_include_pad, "count_include_pad"))
 
 
 def global_avg_pool(x) -> Tensor:

@@ -57,10 +57,9 @@ class _ActivationLayer(Module):
 
     def forward(self, x) -> Tensor:
         """The registry function applied to ``x`` with this layer's parameters."""
-        function, names = self.activation.function, self.activation.parameters
-        if not names:  # most activations: spare the call a dict (it runs once per layer per step)
-            return function(x)
-        return function(x, **{name: getattr(self, name) for name in names})
+        if not self.activation.parameters:  # most activations: spare the call a dict (once per layer per step)
+            return self.activation.function(x)
+        return self.activation.function(x, **self.get_config())
 
     def get_config(self) -> dict:
         return {name: getattr(self, name) for name in self.activation.parameters}

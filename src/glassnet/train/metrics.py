@@ -108,13 +108,19 @@ def _unknown_message(loss) -> str:
             "itself: metrics=[glassnet.train.metrics.get('accuracy', from_logits=True)]")
 
 
+def logits_threshold(from_logits: bool) -> float:
+    """Where one output column is cut into two classes: at 0 for logits, at 0.5 for
+    probabilities (or values on the target's scale)."""
+    return 0.0 if from_logits else 0.5
+
+
 def threshold_for(loss) -> float:
-    """The cut for a single output column: 0 for a loss on logits, 0.5 for one on probabilities
-    or values (read from ``loss.from_logits``; an error when the loss does not say)."""
+    """The cut for a single output column, read from ``loss.from_logits`` (an error when the
+    loss does not say)."""
     from_logits = from_logits_of(loss)
     if from_logits is None:
         raise ValueError(_unknown_message(loss))
-    return 0.0 if from_logits else 0.5
+    return logits_threshold(from_logits)
 
 
 def get(name_or_function, loss=None, *, from_logits=None):
@@ -136,17 +142,16 @@ def get(name_or_function, loss=None, *, from_logits=None):
     from_logits = boolean(from_logits, "from_logits", allow_none=True)
     if from_logits is None and loss is not None:
         from_logits = from_logits_of(loss)
-    threshold = None if from_logits is None else (0.0 if from_logits else 0.5)
-    return _accuracy_at(threshold, loss)
+    return _accuracy_at(None if from_logits is None else logits_threshold(from_logits), loss)
 
 
-def _accuracy_at(threshold, loss):
+def _accuracy_at(cut, loss):
     """``accuracy(outputs, y)`` cutting one column at ``threshold``; None: one column is an error
     that names ``loss`` and says how to fix it (one column per class needs no threshold)."""
 
     def accuracy_metric(outputs, y):
-        if threshold is not None:
-            return accuracy(outputs, y, threshold)
+        if cut is not None:
+            return accuracy(outputs, y, cut)
         if _needs_threshold(np.asarray(outputs)):
             raise ValueError(_unknown_message(loss))
         return accuracy(outputs, y)
