@@ -32,9 +32,10 @@ import numpy as np
 
 from . import functional as F
 from . import nn, optim
-from ._checks import non_negative_number, positive_int, positive_number, probability
+from ._checks import non_negative_number, positive_int, positive_number, probability, real_number
 from ._version import __version__
-from .data.csv_file import read_csv_features, read_csv_header
+from .data.csv_file import MissingValueError, read_csv_features, read_csv_header
+from .nn.preprocessing import IMPUTE_STRATEGIES
 
 
 class UsageError(Exception):
@@ -118,7 +119,7 @@ def _summary_table(rows, stream):
 
 
 # ---- glassnet train / evaluate / predict ----------------------------------------------------
-def _load_data(name: str, target: str | None, seed: int):
+def _load_data(name: str, target: str | None, seed: int, missing: str = "error"):
     from glassnet import data
 
     if name.endswith(".csv") or Path(name).is_file():  # a file path, not a dataset name
@@ -126,7 +127,7 @@ def _load_data(name: str, target: str | None, seed: int):
             raise UsageError(f"no such file: {name}")
         if target is None:
             raise UsageError(f"--target COLUMN is needed to read labels from {name}")
-        return data.load_csv(name, target=target, seed=seed)
+        return data.load_csv(name, target=target, seed=seed, missing=missing)
     if name not in data.DATASETS:
         raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(data.DATASETS))} or a .csv file")
     return data.load_dataset(name, seed=seed)
@@ -162,14 +163,20 @@ def train(args, stream=None) -> dict:
     from glassnet import losses, plot
 
     stream = stream or sys.stdout
-    dataset = _load_data(args.data, args.target, args.seed)
+    if args.fill_value is not None and args.impute is None:
+        raise UsageError("--fill-value is the value --impute fills in: give --impute too")
+    try:  # with --impute, a missing cell is read as NaN, for the model's Impute layer to fill
+        dataset = _load_data(args.data, args.target, args.seed, missing="nan" if args.impute else "error")
+    except MissingValueError as error:
+        raise UsageError(f"{error.where}; fill in or drop missing values, or train with "
+                         "--impute mean|median|constant to fill them") from None
     classifier = dataset.task == "classification"
     n_outputs = dataset.n_classes if classifier else 1
     y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
     gn.seed(args.seed)
     model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
                    batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
-                   rng=args.seed)
+                   impute=args.impute, fill_value=args.fill_value or 0.0, rng=args.seed)
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
     decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
     optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)
@@ -188,7 +195,8 @@ def train(args, stream=None) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
             "target": args.target or "label", "data": args.data,
-            "classes": [str(c) for c in dataset.target_names] if classifier else None}
+            "classes": [str(c) for c in dataset.target_names] if classifier else None,
+            "impute": args.impute}
     gn.save(model, out / "model.safetensors")
     (out / "model.json").write_text(json.dumps(info, indent=2))
     if args.plot:
@@ -298,6 +306,7 @@ _positive_int = _checked(int, positive_int)
 _non_negative = _checked(float, non_negative_number)
 _positive = _checked(float, positive_number)
 _probability = _checked(float, probability)
+_real = _checked(float, real_number)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -339,6 +348,12 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--early-stopping", type=_positive_int, nargs="?", const=10, default=None,
                               metavar="PATIENCE", help="stop when the validation loss stops improving"
                                    " (default patience 10)")
+    train_parser.add_argument("--impute", choices=IMPUTE_STRATEGIES, default=None,
+                              help="read missing CSV cells (empty, NA, NaN, ?) as NaN and fill them inside "
+                                   "the model with each column's training mean or median, or --fill-value "
+                                   "(default: a missing cell is an error)")
+    train_parser.add_argument("--fill-value", type=_real, default=None, metavar="VALUE",
+                              help="the value --impute constant fills in (default 0)")
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--out", default="glassnet-model", help="output folder (default ./glassnet-model)")
     train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")

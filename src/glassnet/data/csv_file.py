@@ -15,15 +15,38 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["read_csv_dataset", "read_csv_features", "read_csv_header"]
+from .._checks import one_of
+
+__all__ = ["MISSING_CELLS", "MissingValueError", "read_csv_dataset", "read_csv_features", "read_csv_header"]
+
+# The spellings of a missing feature value (compared after stripping spaces, case as written):
+# empty, the R / pandas / spreadsheet ones, and the "?" of the UCI repository's files. Any text
+# that float() reads as NaN ("nan", "-NaN", ...) is missing too.
+MISSING_CELLS = frozenset({"", "NA", "N/A", "n/a", "NaN", "nan", "NULL", "null", "None", "?"})
 
 
-def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"):
+class MissingValueError(ValueError):
+    """A feature cell is missing (empty, "NA", NaN, ...) and ``missing="error"``. ``where`` names
+    the file, line, column and value; the message adds what to do."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"{where}; fill in or drop missing values first, or read them as NaN "
+                         "(missing='nan') to impute them")
+        self.where = where
+
+
+def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *,
+                     missing: str = "error"):
     """Parse a CSV file: ``(X, y, feature_names, target_names, name)``.
 
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
     ``target_names`` is None.
+
+    ``missing`` says what a missing feature cell (one of :data:`MISSING_CELLS`, or any text that
+    reads as NaN) becomes: ``"error"`` (default) raises :class:`MissingValueError` naming its line
+    and column; ``"nan"`` makes it NaN in ``X``, for an ``nn.Impute`` layer to fill. An empty or
+    NaN label is an error either way.
 
     Example
     -------
@@ -39,6 +62,7 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     """
     if not isinstance(target, str):
         raise TypeError(f"target must be a column name (str), got {type(target).__name__} {target!r}")
+    one_of(missing, "missing", ("error", "nan"))
     path = _existing_file(path)
     header, rows = _read_rows(path, delimiter)
 
@@ -50,15 +74,16 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     if not feature_index:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
 
-    X = _numbers(header, rows, feature_index, path)
+    X = _numbers(header, rows, feature_index, path, missing)
     labels = [(line, row[target_index]) for line, row in rows]
     y, target_names = _encode_labels(labels, target, task, path)
     return X, y, tuple(header[i] for i in feature_index), target_names, path.stem
 
 
-def read_csv_features(path, columns, delimiter: str = ","):
+def read_csv_features(path, columns, delimiter: str = ",", *, missing: str = "error"):
     r"""The numeric columns ``columns`` of a CSV file (by header name, in that order), as float64
     ``X`` of shape ``(n_samples, len(columns))``: features without labels, to predict on.
+    ``missing``: "error" (default) or "nan", as in :func:`read_csv_dataset`.
 
     Example
     -------
@@ -79,13 +104,14 @@ def read_csv_features(path, columns, delimiter: str = ","):
         raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
     if not columns:
         raise ValueError("columns is empty: name at least one feature column to read")
+    one_of(missing, "missing", ("error", "nan"))
     path = _existing_file(path)
     header, rows = _read_rows(path, delimiter)
-    missing = [name for name in columns if name not in header]
-    if missing:
-        raise ValueError(f"{path}: no column named {missing[0]!r}; available columns: "
+    absent = [name for name in columns if name not in header]
+    if absent:
+        raise ValueError(f"{path}: no column named {absent[0]!r}; available columns: "
                          + ", ".join(repr(column) for column in header))
-    return _numbers(header, rows, [header.index(name) for name in columns], path)
+    return _numbers(header, rows, [header.index(name) for name in columns], path, missing)
 
 
 def read_csv_header(path, delimiter: str = ",") -> tuple:
@@ -149,26 +175,31 @@ def _header(row: list, path: Path) -> list:
     return header
 
 
-def _numbers(header: list, rows: list, index: list, path: Path) -> np.ndarray:
+def _numbers(header: list, rows: list, index: list, path: Path, missing: str = "error") -> np.ndarray:
     """The columns ``index`` of the rows as float64 ``(n_rows, len(index))``, each cell checked."""
     X = np.empty((len(rows), len(index)), dtype=np.float64)
     for r, (line, row) in enumerate(rows):
         for c, i in enumerate(index):
-            X[r, c] = _parse_number(row[i], header[i], line, path)
+            X[r, c] = _parse_number(row[i], header[i], line, path, missing)
     return X
 
 
-def _parse_number(cell: str, column: str, line: int, path: Path) -> float:
+def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = "error") -> float:
     where = f"{path}, line {line}, column {column!r}"
-    if cell == "":
-        raise ValueError(f"{where}: empty cell; fill in or drop missing values first")
+    if cell in MISSING_CELLS:
+        if missing == "nan":
+            return math.nan
+        what = "empty cell" if cell == "" else ("NaN value" if cell.lower() == "nan" else f"missing value {cell!r}")
+        raise MissingValueError(f"{where}: {what}")
     try:
         value = float(cell)
     except ValueError:
         raise ValueError(f"{where}: non-numeric value {cell!r}; feature columns must be "
                          "numbers") from None
     if math.isnan(value):
-        raise ValueError(f"{where}: NaN value; fill in or drop missing values first")
+        if missing == "nan":
+            return math.nan
+        raise MissingValueError(f"{where}: NaN value")
     if math.isinf(value):
         raise ValueError(f"{where}: infinite value {cell!r}")
     return value

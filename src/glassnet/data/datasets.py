@@ -129,7 +129,7 @@ def load_mnist1d(n_samples=5000, test_size=0.2, seed=42) -> Dataset:
 
 # --- CSV files and dispatch by name ------------------------------------------------------------
 
-def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto") -> Dataset:
+def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto", missing="error") -> Dataset:
     """A CSV file with a header row: numeric feature columns and the label column ``target``.
 
     Every column other than ``target`` is a feature and must hold a finite number in every row.
@@ -146,6 +146,10 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
         As in :func:`load_circles`.
     delimiter : str
     task : {"auto", "classification", "regression"}
+    missing : {"error", "nan"}
+        What a missing feature cell (empty, "NA", "N/A", "NaN", "NULL", "None", "?", ...: see
+        ``glassnet.data.csv_file.MISSING_CELLS``) becomes: an error naming its line and column
+        (default), or NaN, for an ``nn.Impute`` layer (``nn.mlp(..., impute="mean")``) to fill.
 
     Raises
     ------
@@ -169,7 +173,7 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
     >>> folder.cleanup()
     """
     one_of(task, "task", ("auto", "classification", "regression"))
-    X, y, feature_names, target_names, name = read_csv_dataset(path, target, delimiter, task)
+    X, y, feature_names, target_names, name = read_csv_dataset(path, target, delimiter, task, missing=missing)
     return _split(X, y, name=name, test_size=test_size, seed=seed, feature_names=feature_names,
                   target_names=target_names,
                   task="regression" if target_names is None else "classification")

@@ -31,13 +31,13 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
-from .preprocessing import Standardize
+from .preprocessing import Impute, Standardize
 from .recurrent import GRU, LSTM, RNN
 from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
-    "GlobalAvgPool1d", "GlobalAvgPool2d", "LayerNorm", "MaxPool1d", "MaxPool2d",
+    "GlobalAvgPool1d", "GlobalAvgPool2d", "Impute", "LayerNorm", "MaxPool1d", "MaxPool2d",
     "BatchNorm1d", "Dropout", "Linear", "LoadResult", "Module", "Parameter", "Sequential", "Standardize",
     "make_activation",
     "GRU", "LSTM", "RNN",

@@ -2,7 +2,7 @@
 
 ``mlp`` stacks the course's layers into a ``Sequential``::
 
-    [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout]) per hidden layer -> Linear
+    [Impute] -> [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout]) per hidden layer -> Linear
 
 The output layer is linear: it gives logits (one per class, for ``losses.cross_entropy``) or
 values (for ``losses.mse``); the loss or the caller applies the output activation.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import boolean, one_of, positive_int, probability
+from .._checks import boolean, one_of, positive_int, probability, real_number
 from ..functional import get_activation, hidden_activation_names
 from ..random import get_rng
 from .activation import make_activation
@@ -31,7 +31,7 @@ from .dropout import Dropout
 from .linear import Linear
 from .module import Module
 from .normalization import BatchNorm1d
-from .preprocessing import Standardize
+from .preprocessing import IMPUTE_STRATEGIES, Impute, Standardize
 
 __all__ = ["mlp"]
 
@@ -39,9 +39,9 @@ __all__ = ["mlp"]
 # ---- the builder ---------------------------------------------------------------------------------
 def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "relu", *,
         batch_norm: bool = False, dropout: float = 0.0, weight_init=None, standardize_with=None,
-        dtype=np.float32, rng=None) -> Sequential:
+        impute: str | None = None, fill_value: float = 0.0, dtype=np.float32, rng=None) -> Sequential:
     """A multi-layer perceptron:
-    [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout]) per hidden layer -> Linear.
+    [Impute] -> [Standardize] -> (Linear -> [BatchNorm1d] -> activation -> [Dropout]) per hidden layer -> Linear.
 
     Parameters
     ----------
@@ -67,6 +67,13 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     standardize_with : array of shape (n_samples, n_features), optional
         Training data: a ``Standardize`` layer fitted on it comes first, so the model takes raw
         features.
+    impute : {None, "mean", "median", "constant"}
+        None (default): no Impute layer, and NaN in the input stays an error. Else an
+        ``Impute(n_features, strategy=impute, fill_value=fill_value)`` comes first, fitted on
+        ``standardize_with`` (needed for "mean" and "median"), and ``Standardize`` is then fitted
+        on the filled data: the model takes raw rows with gaps (NaN).
+    fill_value : float
+        The Impute layer's fill value: for "constant", and for a column with no observed value.
     dtype : float32 or float64
         The parameters' dtype.
     rng : int, numpy.random.Generator or None
@@ -86,13 +93,15 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     >>> model = nn.mlp(2, (10,), 2, standardize_with=X, batch_norm=True, rng=0)
     >>> [type(layer).__name__ for layer in model]
     ['Standardize', 'Linear', 'BatchNorm1d', 'ReLU', 'Linear']
+    >>> X[0, 1] = np.nan
+    >>> model = nn.mlp(2, (10,), 2, standardize_with=X, impute="median", rng=0)
+    >>> [type(layer).__name__ for layer in model][:3], model(X).shape
+    (['Impute', 'Standardize', 'Linear'], (50, 2))
     """
     sizes = _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batch_norm, dropout)
     rng = None if rng is None else get_rng(rng)   # a seed made into one Generator, shared below
 
-    layers: list[Module] = []
-    if standardize_with is not None:
-        layers.append(Standardize(n_features, dtype=dtype).fit(standardize_with))
+    layers: list[Module] = _preprocessing(n_features, standardize_with, impute, fill_value, dtype)
     hidden_init = get_activation(activation).init if weight_init is None else weight_init
     width = n_features
     for size in sizes:
@@ -106,6 +115,23 @@ def mlp(n_features: int, hidden_layer_sizes, n_outputs: int, activation: str = "
     output_init = "xavier_uniform" if weight_init is None else weight_init
     layers.append(Linear(width, n_outputs, weight_init=output_init, dtype=dtype, rng=rng))
     return Sequential(*layers)
+
+
+def _preprocessing(n_features, data, impute, fill_value, dtype) -> list:
+    """[Impute] -> [Standardize], each fitted on ``data``: Standardize on the filled values, the
+    very values it will see behind the Impute layer."""
+    if impute is None:
+        return [] if data is None else [Standardize(n_features, dtype=dtype).fit(data)]
+    imputer = Impute(n_features, one_of(impute, "impute", IMPUTE_STRATEGIES),
+                     real_number(fill_value, "fill_value"), dtype=dtype)
+    if data is None:
+        if impute != "constant":
+            raise ValueError(f"impute={impute!r} learns from training data: pass standardize_with=X_train")
+        return [imputer]
+    imputer.fit(data)
+    data = np.asarray(data, dtype=np.float64)
+    filled = np.where(np.isnan(data), imputer.statistics.astype(np.float64), data)
+    return [imputer, Standardize(n_features, dtype=dtype).fit(filled)]
 
 
 def _check_arguments(n_features, hidden_layer_sizes, n_outputs, activation, batch_norm, dropout) -> list:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn.container import Sequential
 from ..nn.module import Module
 from ..tensor import Tensor
 
@@ -31,15 +32,26 @@ def model_dtype(model):
     return first.dtype if first is not None else np.dtype(np.float32)
 
 
-def as_inputs(X, dtype, name="X") -> np.ndarray:
+def fills_missing(model) -> bool:
+    """True when the model's first layer fills NaN itself (``nn.Impute``: ``accepts_missing``),
+    so that its inputs may hold NaN."""
+    while isinstance(model, Sequential) and len(model):
+        model = model[0]
+    return bool(getattr(model, "accepts_missing", False))
+
+
+def as_inputs(X, dtype, name="X", allow_nan=False) -> np.ndarray:
     X = np.asarray(X.data if isinstance(X, Tensor) else X)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
     if X.ndim == 0 or len(X) == 0:
         raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to train on")
     X = X.astype(dtype, copy=False)
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    if allow_nan and np.isinf(X).any():  # the Impute layer fills NaN only
+        raise ValueError(f"{name} contains infinite values")
+    if not allow_nan and not np.all(np.isfinite(X)):
+        raise ValueError(f"{name} contains NaN or infinite values; to fill missing values (NaN), "
+                         "put an nn.Impute layer first (nn.mlp(..., impute=...))")
     return X
 
 

@@ -9,7 +9,7 @@ from .._checks import boolean, integer, positive_int
 from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
-from ._checks import as_inputs, model_dtype
+from ._checks import as_inputs, fills_missing, model_dtype
 from .fit import _outputs, fit
 
 
@@ -98,7 +98,7 @@ class Ensemble:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
         total: float | np.ndarray = 0.0
         for model in self.models:
-            logits = _outputs(model, as_inputs(X, model_dtype(model)))
+            logits = _outputs(model, as_inputs(X, model_dtype(model), allow_nan=fills_missing(model)))
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:

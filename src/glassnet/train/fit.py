@@ -33,6 +33,7 @@ from ._checks import (
     as_targets,
     check_model,
     check_optimizer,
+    fills_missing,
     model_dtype,
 )
 from .callbacks import CallbackList, History
@@ -98,7 +99,7 @@ def _training_data(model, X, y, validation_split, validation_data, rng):
     ``(X_val, y_val)`` (None without validation). ``validation_split`` holds out a random
     fraction of the samples, drawn once from ``rng``."""
     dtype = model_dtype(model)
-    X = as_inputs(X, dtype)
+    X = as_inputs(X, dtype, allow_nan=fills_missing(model))
     y = as_targets(y, len(X))
     if validation_split is not None:
         held = int(round(len(X) * validation_split))
@@ -111,7 +112,7 @@ def _training_data(model, X, y, validation_split, validation_data, rng):
         return X, y, None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise ValueError("validation_data must be a pair (X_val, y_val)")
-    X_val = as_inputs(validation_data[0], dtype, "X_val")
+    X_val = as_inputs(validation_data[0], dtype, "X_val", allow_nan=fills_missing(model))
     y_val = as_targets(validation_data[1], len(X_val), "y_val")
     if X_val.shape[1:] != X.shape[1:]:
         raise ValueError(f"X_val samples have shape {X_val.shape[1:]}, X samples {X.shape[1:]}: they must match")
@@ -361,7 +362,7 @@ def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> di
     loss_fn = losses.get(loss)
     positive_int(batch_size, "batch_size", allow_none=True)
     metric_fns = _metric_functions(metrics, loss_fn)
-    X = as_inputs(X, model_dtype(model))
+    X = as_inputs(X, model_dtype(model), allow_nan=fills_missing(model))
     y = as_targets(y, len(X))
     return _scores(model, X, y, loss_fn, metric_fns, batch_size)
 
@@ -387,4 +388,4 @@ def predict(model, X, *, batch_size=None) -> np.ndarray:
     """
     check_model(model)
     positive_int(batch_size, "batch_size", allow_none=True)
-    return _outputs(model, as_inputs(X, model_dtype(model)), batch_size)
+    return _outputs(model, as_inputs(X, model_dtype(model), allow_nan=fills_missing(model)), batch_size)
