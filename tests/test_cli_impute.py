@@ -74,3 +74,13 @@ def test_without_impute_model_json_says_null_and_fill_value_needs_impute(tmp_pat
     assert cli.main(["train", "--data", "xor", "--impute", "constant", "--fill-value", "inf"]) == 2
     assert "argument --fill-value: must be finite, got inf" in capsys.readouterr().err
     assert not (tmp_path / "other").exists()
+
+
+def test_a_column_with_nothing_to_impute_from_is_one_warning_line(tmp_path, capsys):
+    path = tmp_path / "empty.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},,{'xy'[i % 2]}\n" for i in range(12)))
+    assert cli.main(["train", "--data", str(path), "--target", "label", "--impute", "mean", "--fill-value", "-1",
+                     "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]) == 0
+    assert capsys.readouterr().err == ("glassnet: warning: Impute: column(s) [1] have no observed value in the "
+                                       "training data; they are filled with fill_value=-1.0\n")
+    assert gn.load(tmp_path / "run" / "model.safetensors")[0].statistics[1] == -1.0

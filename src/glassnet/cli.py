@@ -174,9 +174,13 @@ def train(args, stream=None) -> dict:
     n_outputs = dataset.n_classes if classifier else 1
     y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
     gn.seed(args.seed)
-    model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
-                   batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
-                   impute=args.impute, fill_value=args.fill_value or 0.0, rng=args.seed)
+    with warnings.catch_warnings(record=True) as caught:  # e.g. a column with no value to impute from
+        warnings.simplefilter("always")
+        model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
+                       batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
+                       impute=args.impute, fill_value=args.fill_value or 0.0, rng=args.seed)
+    for warning in caught:
+        print(f"glassnet: warning: {warning.message}", file=sys.stderr)
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
     decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
     optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)

@@ -214,3 +214,5 @@ def test_unfitted_fills_with_fill_value_and_config_round_trips():
     assert layer.get_config() == {"num_features": 3, "strategy": "median", "fill_value": -1.0, "dtype": "float64"}
     assert repr(layer) == "Impute(num_features=3, strategy='median', fill_value=-1.0)"
     assert nn.Impute.accepts_missing and not getattr(nn.Standardize, "accepts_missing", False)
+    from_tensor = nn.Impute(2, strategy="median").fit(gn.Tensor(np.array([[1.0, np.nan], [3.0, 4.0]])))
+    np.testing.assert_array_equal(from_tensor.statistics, [2.0, 4.0])

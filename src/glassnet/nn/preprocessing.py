@@ -154,7 +154,7 @@ class Impute(Module):
         """Learn each column's fill value from the training data ``X`` of shape
         ``(n_samples, num_features)``, NaN where a value is missing. Returns self. Bad data raises
         before anything changes."""
-        X = np.asarray(X)
+        X = np.asarray(X.data if isinstance(X, Tensor) else X)
         if X.dtype.kind not in "biuf":
             raise TypeError(f"Impute.fit expects numbers, got an array of dtype {X.dtype}")
         X = X.astype(np.float64)
