@@ -259,6 +259,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     The model learns in train mode and is left in it. Bad options or data (empty, NaN, not
     numeric, of different lengths, targets that do not fit the outputs, accuracy on one column
     with a loss that has no ``from_logits``) raise ValueError or TypeError before any step.
+    NaN in X is let through only to a model whose first layer fills it (``nn.Impute``).
 
     Parameters
     ----------
