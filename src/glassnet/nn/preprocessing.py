@@ -107,7 +107,8 @@ class Impute(Module):
       the default ``fill_value``. SimpleImputer's default drops the column instead, which would
       change the input width the rest of the model was built for.
     * Before :meth:`fit`, every column's statistic is ``fill_value``.
-    * Statistics are computed in float64, then stored in the layer's dtype.
+    * Statistics are computed in float64, then stored in the layer's dtype: SimpleImputer's bit
+      for bit on float64 data (on float32 data it sums in float32, so the last bit may differ).
     * No parameters. The gradient passes to the observed cells unchanged and is 0 for the filled
       ones, which do not depend on x: ``gn.where``'s rule, the op this layer is made of.
 
