@@ -31,25 +31,52 @@ def model_dtype(model):
     return first.dtype if first is not None else np.dtype(np.float32)
 
 
-def as_inputs(X, dtype, name="X") -> np.ndarray:
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def as_inputs(X, dtype, name="X", purpose="train on") -> np.ndarray:
+    """``X`` as an array of ``dtype`` with at least one row (``purpose`` None: zero rows are
+    fine, as for predict), values in every sample, and only finite values that ``dtype`` holds."""
     X = np.asarray(X.data if isinstance(X, Tensor) else X)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to train on")
-    X = X.astype(dtype, copy=False)
+    if X.ndim == 0 or (len(X) == 0 and purpose is not None):
+        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to {purpose or 'do'}")
+    if 0 in X.shape[1:]:
+        raise ValueError(f"{name} has shape {X.shape}: no input values per sample")
+    source = X
+    with np.errstate(over="ignore"):  # a value too large for float32 is told apart just below
+        X = X.astype(dtype, copy=False)
     if not np.all(np.isfinite(X)):
+        _check_finite(source, name, dtype)
         raise ValueError(f"{name} contains NaN or infinite values")
     return X
 
 
-def as_targets(y, n: int, name="y") -> np.ndarray:
+def _check_finite(values: np.ndarray, name: str, dtype) -> None:
+    """Tell a value too large for ``dtype`` (float32) from a NaN or inf: both end as inf there."""
+    values = values.reshape(-1)
+    finite = np.isfinite(values)
+    too_large = finite & (np.abs(values) > _FLOAT32_MAX)
+    if np.all(finite) and np.any(too_large) and np.dtype(dtype) == np.float32:
+        example = values[np.argmax(too_large)]
+        raise ValueError(f"{name} holds values that overflow float32 (max {_FLOAT32_MAX:.2g}), e.g. {example:g}; "
+                         "scale them down, or use a float64 model")
+    if not np.all(finite):
+        raise ValueError(f"{name} contains NaN or infinite values")
+
+
+def as_targets(y, n: int, name="y", dtype=np.float32) -> np.ndarray:
+    """``y`` as an array of ``n`` samples, each with at least one value, finite, and (floats)
+    within what the model's ``dtype`` holds; integer labels keep their dtype."""
     y = np.asarray(y.data if isinstance(y, Tensor) else y)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
     if y.ndim == 0 or len(y) != n:
         x_name = "X_val" if name == "y_val" else "X"
         raise ValueError(f"{x_name} has {n} samples but {name} has {len(y) if y.ndim else 0}: they must match")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    if 0 in y.shape[1:]:
+        raise ValueError(f"{name} has shape {y.shape}: no target values per sample")
+    if y.dtype.kind == "f":
+        _check_finite(y, name, dtype)
     return y

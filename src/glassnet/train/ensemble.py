@@ -10,7 +10,8 @@ from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
 from ._checks import as_inputs, model_dtype
-from .fit import _outputs, fit
+from .fit import fit
+from .scoring import outputs as _outputs
 
 
 class Ensemble:
