@@ -228,7 +228,8 @@ def test_check_gets_the_log_names_fit_will_write():
     X, y = _data()
     model = nn.Sequential(nn.Linear(3, 2, rng=0))
     history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1,
-                     validation_split=0.25, metrics=("accuracy", lambda outputs, labels: 0.0), callbacks=[Needs()], verbose=0)
+                     validation_split=0.25, metrics=("accuracy", lambda outputs, labels: 0.0), callbacks=[Needs()],
+                     verbose=0)
     assert seen["metrics"] == ["loss", "accuracy", "<lambda>", "val_loss", "val_accuracy", "val_<lambda>", "lr"]
     assert sorted(seen["metrics"]) == sorted(history.history)
     assert seen["validation"] is True
