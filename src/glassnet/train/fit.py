@@ -16,6 +16,7 @@ one :class:`~glassnet.train.callbacks.CallbackList`.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -110,7 +111,7 @@ def _training_data(model, X, y, validation_split, validation_data, rng):
         return X, y, None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise ValueError("validation_data must be a pair (X_val, y_val)")
-    X_val = as_inputs(validation_data[0], dtype, "X_val")
+    X_val = as_inputs(validation_data[0], dtype, "X_val", purpose="validate on")
     y_val = as_targets(validation_data[1], len(X_val), "y_val", dtype)
     if X_val.shape[1:] != X.shape[1:]:
         raise ValueError(f"X_val samples have shape {X_val.shape[1:]}, X samples {X.shape[1:]}: they must match")
@@ -231,13 +232,29 @@ def _log_keys(metric_fns, validation) -> list[str]:
     return keys + ([f"val_{key}" for key in keys] if validation is not None else []) + ["lr"]
 
 
-def _callback_list(callbacks: list, verbose: int, trainer: _Trainer):
-    """``(history, progress bar, CallbackList)``: the list holds a new History first, then a
-    ProgressBar(verbose) unless ``callbacks`` hold one, then ``callbacks``; each given the trainer."""
+def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys: list):
+    """``(trainer, history, progress bar, CallbackList)``: the list holds a new History first, then
+    a ProgressBar(verbose) unless ``callbacks`` hold one, then ``callbacks``; each is given the
+    trainer, then checked (:meth:`Callback.check`) before anything changes."""
+    trainer = _Trainer(model, optimizer, params, log_keys, validation="val_loss" in log_keys)
     history = History()
     given = [c for c in callbacks if isinstance(c, ProgressBar)]
-    progress = given[0] if given else ProgressBar(verbose=verbose)
-    return history, progress, CallbackList([history, *([] if given else [progress]), *callbacks], trainer)
+    progress = given[0] if given else ProgressBar(verbose=params["verbose"])
+    callback_list = CallbackList([history, *([] if given else [progress]), *callbacks], trainer)
+    callback_list.check(trainer)
+    return trainer, history, progress, callback_list
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(rng):
+    """Without a seed the validation split is drawn from glassnet's default generator: a fit
+    that fails its checks puts the generator back, so that it has changed nothing at all."""
+    state = rng.bit_generator.state
+    try:
+        yield
+    except BaseException:
+        rng.bit_generator.state = state
+        raise
 
 
 def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffle: bool = True,
@@ -247,10 +264,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     value per epoch: ``loss``, each metric, their ``val_`` versions and ``lr``, scored on the whole
     data in eval mode (under ``no_grad``) without the penalties (the batch losses include them).
 
-    The model learns in train mode and is left in it. Bad options, data (empty, NaN, not numeric,
-    of different lengths, targets that do not fit the outputs, accuracy on one column with a loss
-    that has no ``from_logits``) or callbacks (each one's ``check``) raise ValueError or
-    TypeError before any step: a fit that fails has changed nothing.
+    The model learns in train mode and is left in it. Bad options, data (empty, NaN, targets that
+    do not fit the outputs, one-column accuracy with a loss without ``from_logits``, ...) or
+    callbacks (each one's ``check``) raise ValueError or TypeError before anything changes.
 
     Parameters
     ----------
@@ -265,10 +281,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         Built on ``model.parameters()``; its ``lr`` is logged each epoch.
     epochs, batch_size, shuffle : int, int or None, bool
         Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n:
-        mini-batches of n (the last may be smaller); shuffle: a new order each epoch. With a
-        BatchNorm layer no batch has one sample (it has no batch statistics): a lone last
-        sample joins the batch before it (33 samples, batch_size 32: one batch of 33), and a
-        single training sample or batch_size 1 is an error.
+        mini-batches of n (the last may be smaller); shuffle: a new order each epoch. BatchNorm
+        has no statistics on one sample: a lone last sample joins the batch before it (33
+        samples, batch_size 32: one batch of 33); one training sample or batch_size 1 is an error.
     validation_split, validation_data : float in (0, 1), or (X_val, y_val), optional
         Validate on a fraction of the samples held out at random (once), or on given data.
     metrics : sequence of str or callable
@@ -299,17 +314,16 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     True
     """
     loss_fn, metric_fns, callbacks, augment = _check_options(
-        model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2,
-        verbose=verbose, metrics=metrics, seed=seed,
-        validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, augment=augment)
+        model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2, seed=seed,
+        verbose=verbose, metrics=metrics, validation_split=validation_split, validation_data=validation_data,
+        callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
-    X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
-    _check_data(model, (X, y), validation, loss_fn, metric_fns)
-    bounds = _training_batches(model, len(X), batch_size)
-    trainer = _Trainer(model, optimizer, {"epochs": epochs, "steps": len(bounds), "verbose": verbose},
-                       _log_keys(metric_fns, validation), validation is not None)
-    history, progress, callback_list = _callback_list(callbacks, verbose, trainer)
-    callback_list.check(trainer)  # every callback's requirements, before anything changes
+    with _unchanged_on_error(rng):
+        X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
+        _check_data(model, (X, y), validation, loss_fn, metric_fns)
+        bounds = _training_batches(model, len(X), batch_size)
+        trainer, history, progress, callback_list = _callbacks_checked(model, optimizer, callbacks, {
+            "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
     step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng)

@@ -3,8 +3,10 @@ shares with them (the outputs batch by batch, the loss and metrics on them).
 
 Both run the model in eval mode (Dropout off, BatchNorm on its running statistics), where each
 row's output depends on that row alone; so they go through the rows in batches of
-``batch_size`` (4096 by default) and give the same numbers as one pass over all rows, while
-the memory the activations take stays bounded whatever the number of rows.
+``batch_size`` (4096 by default), and the memory the activations take stays bounded whatever
+the number of rows. The numbers are those of one pass over all rows up to float rounding: a
+BLAS may add up a matrix product in another order for another number of rows (OpenBLAS does,
+by about one unit in the last place).
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=BATCH_SIZE)
     metrics : sequence of str or callable
     batch_size : int or None
         Rows per forward pass, 4096 by default, so that memory stays bounded however many rows
-        there are; None: all at once. The scores do not depend on it (eval mode: each row's
-        output is its own; the loss and metrics are taken on all the outputs together).
+        there are; None: all at once. The scores do not depend on it beyond float rounding (eval
+        mode: each row's output is its own; the loss and metrics are taken on all outputs).
 
     Returns
     -------
@@ -100,8 +102,8 @@ def predict(model, X, *, batch_size=BATCH_SIZE) -> np.ndarray:
     ``functional.softmax``.
 
     ``batch_size`` rows go through the model at a time, 4096 by default, so that memory stays
-    bounded however many rows there are (None: all at once); the outputs are the same. No rows
-    give no rows: an array of shape ``(0, n_outputs)``.
+    bounded however many rows there are (None: all at once); the outputs are the same up to
+    float rounding (see the module docstring). No rows give no rows: shape ``(0, n_outputs)``.
 
     Shape
     -----
