@@ -387,3 +387,36 @@ def test_a_failed_fit_without_a_seed_leaves_the_default_generator_as_it_was():
     with pytest.raises(ValueError, match=r"X_val is empty \(shape \(0, 3\)\); there is nothing to validate on"):
         gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1),
                validation_data=(np.zeros((0, 3)), np.zeros(0, int)), verbose=0)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    ({"X": [[1.0, 2.0, 3.0], [1.0, 2.0]], "y": [0, 1]}, ValueError, "X is not a rectangular array"),
+    ({"y": [[0], [1, 1]] * 20}, ValueError, "y is not a rectangular array"),
+    ({"X": 3.0, "y": [0]}, ValueError, r"X is a single value \(shape \(\)\); it needs one row per sample"),
+    ({"metrics": None}, TypeError, "metrics must be a metric's name, a function or a list of them, got NoneType"),
+    ({"metrics": 3}, TypeError, "metrics must be .* got int 3"),
+    ({"callbacks": gn.TerminateOnNaN()}, TypeError, r"got one TerminateOnNaN: pass \[callback\]"),
+    ({"callbacks": 5}, TypeError, "callbacks must be a list of Callback instances, got int"),
+    ({"X": np.full((40, 3), np.longdouble("1e4000"))}, ValueError, r"overflow float32 .* e.g. 1e\+4000"),
+])
+def test_hostile_arguments_get_named_errors_before_any_change(options, error, message):
+    X, y = _data()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    before = model.state_dict()
+    arguments = {"X": X, "y": y, **options}
+    with pytest.raises(error, match=message):
+        gn.fit(model, arguments.pop("X"), arguments.pop("y"), loss="cross_entropy",
+               optimizer=optim.SGD(model.parameters(), lr=0.1), verbose=0, **arguments)
+    _assert_unchanged(model, before)
+
+
+def test_monitor_must_be_a_string_and_callbacks_may_be_none():
+    with pytest.raises(TypeError, match="monitor must be a key of the epoch logs such as 'val_loss', got int 3"):
+        gn.EarlyStopping(monitor=3)
+    with pytest.raises(TypeError, match="monitor must be a key .* got NoneType None"):
+        gn.ModelCheckpoint("m.safetensors", monitor=None)
+    X, y = _data()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1,
+                     callbacks=None, verbose=0)
+    assert len(history.epoch) == 1

@@ -34,13 +34,26 @@ def model_dtype(model):
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
+def _as_array(values, name: str) -> np.ndarray:
+    """An array of ``values`` (a Tensor's data), or a ValueError naming ``name`` for rows of
+    different lengths, instead of NumPy's "inhomogeneous shape"."""
+    if isinstance(values, Tensor):
+        return values.data
+    try:
+        return np.asarray(values)
+    except ValueError as error:
+        raise ValueError(f"{name} is not a rectangular array (rows of different lengths?): {error}") from None
+
+
 def as_inputs(X, dtype, name="X", purpose="train on") -> np.ndarray:
     """``X`` as an array of ``dtype`` with at least one row (``purpose`` None: zero rows are
     fine, as for predict), values in every sample, and only finite values that ``dtype`` holds."""
-    X = np.asarray(X.data if isinstance(X, Tensor) else X)
+    X = _as_array(X, name)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim == 0 or (len(X) == 0 and purpose is not None):
+    if X.ndim == 0:
+        raise ValueError(f"{name} is a single value (shape ()); it needs one row per sample")
+    if len(X) == 0 and purpose is not None:
         raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to {purpose or 'do'}")
     if 0 in X.shape[1:]:
         raise ValueError(f"{name} has shape {X.shape}: no input values per sample")
@@ -60,7 +73,7 @@ def _check_finite(values: np.ndarray, name: str, dtype) -> None:
     too_large = finite & (np.abs(values) > _FLOAT32_MAX)
     if np.all(finite) and np.any(too_large) and np.dtype(dtype) == np.float32:
         example = values[np.argmax(too_large)]
-        raise ValueError(f"{name} holds values that overflow float32 (max {_FLOAT32_MAX:.2g}), e.g. {example:g}; "
+        raise ValueError(f"{name} holds values that overflow float32 (max {_FLOAT32_MAX:.2g}), e.g. {example!s}; "
                          "scale them down, or use a float64 model")
     if not np.all(finite):
         raise ValueError(f"{name} contains NaN or infinite values")
@@ -69,7 +82,7 @@ def _check_finite(values: np.ndarray, name: str, dtype) -> None:
 def as_targets(y, n: int, name="y", dtype=np.float32) -> np.ndarray:
     """``y`` as an array of ``n`` samples, each with at least one value, finite, and (floats)
     within what the model's ``dtype`` holds; integer labels keep their dtype."""
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+    y = _as_array(y, name)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
     if y.ndim == 0 or len(y) != n:

@@ -108,7 +108,13 @@ class CallbackList:
     """
 
     def __init__(self, callbacks=(), trainer=None) -> None:
-        self.callbacks = list(callbacks)
+        if isinstance(callbacks, Callback) or isinstance(callbacks, str):
+            raise TypeError(f"callbacks must be a list of Callback instances, got one {type(callbacks).__name__}"
+                            + (": pass [callback]" if isinstance(callbacks, Callback) else ""))
+        try:
+            self.callbacks = list(() if callbacks is None else callbacks)
+        except TypeError:
+            raise TypeError(f"callbacks must be a list of Callback instances, got {type(callbacks).__name__}") from None
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
@@ -185,6 +191,9 @@ class History(Callback):
 
 
 def _mode(monitor: str, mode: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a key of the epoch logs such as 'val_loss', got "
+                        f"{type(monitor).__name__} {monitor!r}")
     if one_of(mode, "mode", ("auto", "min", "max")) == "auto":
         return "max" if "acc" in monitor else "min"
     return mode

@@ -28,6 +28,9 @@ def metric_functions(metrics, loss_fn) -> list:
     from the loss whether one output column holds logits (``loss_fn.from_logits``)."""
     if isinstance(metrics, str) or callable(metrics):
         metrics = (metrics,)
+    if not isinstance(metrics, (list, tuple)):
+        raise TypeError(f"metrics must be a metric's name, a function or a list of them, got "
+                        f"{type(metrics).__name__} {metrics!r}; () for none")
     return [(_metrics.name_of(m), _metrics.get(m, loss=loss_fn)) for m in metrics]
 
 
