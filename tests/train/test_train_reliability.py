@@ -431,3 +431,14 @@ def test_monitor_must_be_a_string_and_callbacks_may_be_none():
     history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1,
                      callbacks=None, verbose=0)
     assert len(history.epoch) == 1
+
+
+def test_an_ensemble_asked_about_no_rows_says_there_is_nothing_to_predict():
+    def build(seed):
+        model = nn.Sequential(nn.Linear(3, 2, rng=seed))
+        return model, optim.SGD(model.parameters(), lr=0.1)
+
+    X, y = _data()
+    ensemble = gn.train.Ensemble(build, n_models=2).fit(X, y, loss="cross_entropy", epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"X is empty \(shape \(0, 3\)\); there is nothing to predict"):
+        ensemble.predict_proba(np.zeros((0, 3)))

@@ -99,7 +99,7 @@ class Ensemble:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
         total: float | np.ndarray = 0.0
         for model in self.models:
-            logits = _outputs(model, as_inputs(X, model_dtype(model)))
+            logits = _outputs(model, as_inputs(X, model_dtype(model), purpose="predict"))
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:
