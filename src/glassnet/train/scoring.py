@@ -45,7 +45,7 @@ def outputs(model, X, batch_size=None) -> np.ndarray:
             parts = [model(Tensor(X[start:start + size])).data for start in range(0, max(len(X), 1), size)]
     finally:
         model.train(was_training)
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    return np.concatenate(parts)  # a copy even of one part: a model may return (a view of) its input
 
 
 def scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float]:
