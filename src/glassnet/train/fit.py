@@ -1,4 +1,4 @@
-"""The training loop: ``fit``, ``evaluate`` and ``predict``.
+"""The training loop: ``fit`` (``evaluate`` and ``predict`` live in :mod:`.scoring`).
 
 One loop covers the course's three kinds of gradient descent, chosen by ``batch_size``:
 
@@ -9,9 +9,11 @@ One loop covers the course's three kinds of gradient descent, chosen by ``batch_
 Each step is the course's recipe: forward pass, loss, backpropagation, optimizer update.
 ``fit`` reads as its parts, in order: the checks of its options (:func:`_check_options`), the
 data and the validation split (:func:`_training_data`), a trial of the model, loss and metrics
-on a few rows (:func:`_check_data`), then per epoch the steps (:func:`_run_epoch`, one
-:class:`_Step` per batch) and the scores (:func:`_epoch_logs`); every callback hook goes through
-one :class:`~glassnet.train.callbacks.CallbackList`.
+on a few rows (:func:`_check_data`), the batches (:func:`_training_batches`) and every
+callback's ``check`` (:func:`_callbacks_checked`): nothing has changed until all of them pass.
+Then per epoch the steps (:func:`_run_epoch`, one :class:`_Step` per batch) and the scores
+(:func:`_epoch_logs`); every callback hook goes through one
+:class:`~glassnet.train.callbacks.CallbackList`.
 """
 
 from __future__ import annotations
