@@ -162,3 +162,28 @@ def test_linear_errors():
     with pytest.raises(TypeError, match="dtype float64 differs from weight dtype float32"):
         F.linear(gn.Tensor(np.ones((2, 3))), w)
     assert F.linear(np.ones((2, 3)), w).dtype == np.float32  # an array input takes the weight's dtype
+
+
+@pytest.mark.parametrize("function", [F.softmax, F.log_softmax])
+def test_an_axis_out_of_range_is_a_value_error_naming_it(function):
+    # It used to be NumPy's AxisError from deep inside the op.
+    name = function.__name__
+    with pytest.raises(ValueError, match=rf"{name}: axis 5 is out of range for an input with 2 dimensions "
+                                         r"\(valid: -2 to 1\)"):
+        function(np.zeros((2, 3)), axis=5)
+    with pytest.raises(ValueError, match=rf"{name}: axis -3 is out of range"):
+        function(np.zeros((2, 3)), axis=-3)
+    with pytest.raises(TypeError, match=rf"{name}: axis must be an int, got float 1.5"):
+        function(np.zeros((2, 3)), axis=1.5)
+    np.testing.assert_allclose(function(np.zeros((2, 3)), axis=-2).numpy(), function(np.zeros((2, 3)), axis=0).numpy())
+    assert function(np.zeros((0, 3))).shape == (0, 3)  # a batch of no rows
+
+
+def test_concatenate_and_stack_check_their_axis():
+    a = gn.Tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"concatenate: axis 2 is out of range for an input with 2 dimensions"):
+        gn.concatenate([a, a], axis=2)
+    with pytest.raises(ValueError, match=r"stack: axis 3 is out of range .*\(valid: -3 to 2\)"):
+        gn.stack([a, a], axis=3)
+    assert gn.stack([a, a], axis=2).shape == (2, 3, 2) and gn.stack([a, a], axis=-3).shape == (2, 2, 3)
+    assert gn.concatenate([a, a], axis=-1).shape == (2, 6)

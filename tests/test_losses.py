@@ -282,3 +282,37 @@ def test_every_loss_says_whether_it_takes_logits():
     assert all(losses.get(name) is losses.LOSSES[name] for name in FROM_LOGITS)
     for name, expected in FROM_LOGITS.items():
         assert getattr(losses, name).from_logits is expected, name
+
+
+EMPTY_CASES = {
+    "cross_entropy": (np.zeros((0, 3)), np.zeros(0, np.int64)),
+    "mse": (np.zeros((0, 2)), np.zeros((0, 2))),
+    "mae": (np.zeros((0, 2)), np.zeros((0, 2))),
+    "huber": (np.zeros((0, 2)), np.zeros((0, 2))),
+    "binary_cross_entropy": (np.zeros((0, 1)), np.zeros((0, 1))),
+    "binary_cross_entropy_with_logits": (np.zeros((0, 1)), np.zeros((0, 1))),
+    "hinge": (np.zeros((0, 1)), np.zeros((0, 1))),
+    "kl_div": (np.zeros((0, 3)), np.zeros((0, 3))),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_CASES)
+def test_the_mean_over_no_samples_is_a_clear_error_and_sum_and_none_are_defined(name):
+    # cross_entropy raised ZeroDivisionError, the others returned nan with a RuntimeWarning.
+    prediction, target = EMPTY_CASES[name]
+    loss = losses.LOSSES[name]
+    with pytest.raises(ValueError, match=rf"{name}: the mean over an empty batch \(0 samples\) is undefined"):
+        loss(gn.Tensor(prediction), target)
+    x = gn.Tensor(prediction, requires_grad=True)
+    total = loss(x, target, reduction="sum")
+    assert total.item() == 0.0
+    total.backward()
+    assert x.grad.shape == prediction.shape
+    assert loss(gn.Tensor(prediction), target, reduction="none").shape[0] == 0
+
+
+def test_a_target_too_large_for_float32_is_named_as_such():
+    with pytest.raises(ValueError, match=r"mse: target holds values that overflow float32 \(max 3.4e\+38\)"):
+        losses.mse(gn.Tensor(np.zeros((2, 1), np.float32)), np.array([[1e300], [0.0]]))
+    with pytest.raises(ValueError, match="mse: target contains NaN or inf"):
+        losses.mse(gn.Tensor(np.zeros((2, 1), np.float32)), np.array([[np.inf], [0.0]]))

@@ -79,12 +79,24 @@ def save(model: Module, path) -> None:
     >>> folder.cleanup()
     """
     path = files.target_path(path)
+    architecture, state = _savable(model)
+    files.write_atomically(path, state, _metadata(_MODEL_FORMAT, architecture=architecture))
+
+
+def check_savable(model: Module) -> None:
+    """Raise the TypeError or ValueError :func:`save` would raise for ``model``, writing nothing
+    (ModelCheckpoint asks before training)."""
+    _savable(model)
+
+
+def _savable(model: Module):
+    """``(architecture JSON, state_dict)`` of ``model``, after every check :func:`save` makes."""
     _check_module(model, "save")
     _check_layers(model)
     architecture = json.dumps(_describe(model, ""), allow_nan=False)
     state = _state_without_ties(model)
     _check_rebuilds(model, architecture)
-    files.write_atomically(path, state, _metadata(_MODEL_FORMAT, architecture=architecture))
+    return architecture, state
 
 
 def load(path) -> Module:

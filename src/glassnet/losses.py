@@ -85,7 +85,9 @@ def _target_array(prediction: Tensor, target, name: str) -> np.ndarray:
     target = np.asarray(target.data if isinstance(target, Tensor) else target)
     if target.dtype.kind not in "biuf":
         raise TypeError(f"{name}: target must be numeric, got dtype {target.dtype}")
-    target = target.astype(prediction.dtype, copy=False)
+    source = target
+    with np.errstate(over="ignore"):  # a value too large for float32 is named just below
+        target = target.astype(prediction.dtype, copy=False)
     if target.shape != prediction.shape:
         squeezable = target.size == prediction.size and (
             tuple(n for n in target.shape if n != 1) == tuple(n for n in prediction.shape if n != 1)
@@ -96,12 +98,24 @@ def _target_array(prediction: Tensor, target, name: str) -> np.ndarray:
             )
         target = target.reshape(prediction.shape)
     if not np.all(np.isfinite(target)):
+        if np.all(np.isfinite(source)):
+            raise ValueError(f"{name}: target holds values that overflow {target.dtype} (max "
+                             f"{np.finfo(target.dtype).max:.2g})")
         raise ValueError(f"{name}: target contains NaN or inf")
     return target
 
 
-def _reduce(terms: Tensor, reduction: str) -> Tensor:
+def _check_some(count: int, name: str) -> None:
+    """The mean of no terms is 0 / 0: a clear error (PyTorch returns nan, which then spreads
+    silently into the weights), with the reductions that are defined on an empty batch."""
+    if count == 0:
+        raise ValueError(f"{name}: the mean over an empty batch (0 samples) is undefined; pass at least "
+                         "one sample, or use reduction='sum' (0 for no samples) or 'none'")
+
+
+def _reduce(terms: Tensor, reduction: str, name: str) -> Tensor:
     if reduction == "mean":
+        _check_some(terms.size, name)
         return terms.mean()
     if reduction == "sum":
         return terms.sum()
@@ -114,7 +128,7 @@ def mse(prediction, target, reduction: str = "mean") -> Tensor:
     _check_reduction(reduction)
     prediction = ensure_tensor(prediction)
     diff = prediction - _target_array(prediction, target, "mse")
-    return _reduce(diff * diff, reduction)
+    return _reduce(diff * diff, reduction, "mse")
 
 
 @_takes_logits(False)
@@ -122,7 +136,7 @@ def mae(prediction, target, reduction: str = "mean") -> Tensor:
     """Mean absolute error: L = 1/n sum_i |y_i - yhat_i|. dL/dyhat_i = sign(yhat_i - y_i) / n."""
     _check_reduction(reduction)
     prediction = ensure_tensor(prediction)
-    return _reduce(ops.abs(prediction - _target_array(prediction, target, "mae")), reduction)
+    return _reduce(ops.abs(prediction - _target_array(prediction, target, "mae")), reduction, "mae")
 
 
 @_takes_logits(False)
@@ -136,7 +150,7 @@ def huber(prediction, target, delta: float = 1.0, reduction: str = "mean") -> Te
     size = ops.abs(diff)
     quadratic = diff * diff * 0.5
     linear = (size - 0.5 * delta) * delta
-    return _reduce(ops.where(size.data <= delta, quadratic, linear), reduction)
+    return _reduce(ops.where(size.data <= delta, quadratic, linear), reduction, "huber")
 
 
 def _binary_targets(prediction: Tensor, target, name: str) -> np.ndarray:
@@ -160,7 +174,7 @@ def binary_cross_entropy(prediction, target, reduction: str = "mean") -> Tensor:
         raise ValueError("binary_cross_entropy: predictions must be probabilities in [0, 1]; "
                          "for raw scores use binary_cross_entropy_with_logits")
     target = _binary_targets(prediction, target, "binary_cross_entropy")
-    return _reduce(ops.binary_cross_entropy(prediction, target), reduction)
+    return _reduce(ops.binary_cross_entropy(prediction, target), reduction, "binary_cross_entropy")
 
 
 @_takes_logits(True)
@@ -170,7 +184,8 @@ def binary_cross_entropy_with_logits(prediction, target, reduction: str = "mean"
     _check_reduction(reduction)
     prediction = ensure_tensor(prediction)
     target = _binary_targets(prediction, target, "binary_cross_entropy_with_logits")
-    return _reduce(ops.binary_cross_entropy_with_logits(prediction, target), reduction)
+    terms = ops.binary_cross_entropy_with_logits(prediction, target)
+    return _reduce(terms, reduction, "binary_cross_entropy_with_logits")
 
 
 @_takes_logits(True)
@@ -225,6 +240,8 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
             f"cross_entropy: target must have shape ({batch},) (labels) or {prediction.shape} "
             f"(one-hot or probabilities), got {target.shape}"
         )
+    if reduction == "mean":
+        _check_some(batch, "cross_entropy")
     return ops.softmax_cross_entropy(prediction, labels, probs, sample_weight, reduction)
 
 
@@ -243,7 +260,7 @@ def hinge(prediction, target, reduction: str = "mean") -> Tensor:
         target = 2 * target - 1
     elif not values <= {-1.0, 1.0}:
         raise ValueError(f"hinge: targets must be -1/+1 (or 0/1), got values {sorted(values)[:5]}")
-    return _reduce(ops.relu(1.0 - prediction * target), reduction)
+    return _reduce(ops.relu(1.0 - prediction * target), reduction, "hinge")
 
 
 @_takes_logits(False)
@@ -268,4 +285,4 @@ def kl_div(prediction, target, reduction: str = "mean") -> Tensor:
     y_log_y = np.where(positive, target * np.log(np.where(positive, target, 1)), 0)
     safe = ops.where(positive, prediction, 1.0)  # log(yhat) is needed only where y > 0
     terms = y_log_y - target * ops.log(safe)
-    return _reduce(terms.sum(axis=-1), reduction)
+    return _reduce(terms.sum(axis=-1), reduction, "kl_div")

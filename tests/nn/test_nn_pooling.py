@@ -166,3 +166,23 @@ def test_configs_rebuild_the_layers():
                                       "dilation": (1, 2)}
     assert layers[1].get_config()["stride"] == (2,)  # None becomes the kernel size
     assert layers[4].get_config() == {} and layers[6].get_config() == {"start_dim": 0, "end_dim": 2}
+
+
+@pytest.mark.parametrize("layer, shape, out_shape", [
+    (nn.MaxPool2d(2), (0, 3, 4, 4), (0, 3, 2, 2)),
+    (nn.MaxPool2d(3, stride=1, padding=1), (0, 1, 5, 5), (0, 1, 5, 5)),
+    (nn.MaxPool1d(2, dilation=2), (0, 2, 7), (0, 2, 3)),
+    (nn.AvgPool2d(2, padding=1, count_include_pad=False), (0, 1, 4, 4), (0, 1, 3, 3)),
+    (nn.AvgPool1d(2), (0, 2, 4), (0, 2, 2)),
+    (nn.MaxPool2d(2), (2, 0, 4, 4), (2, 0, 2, 2)),
+])
+def test_a_batch_of_no_samples_gives_no_samples_and_backward_works(layer, shape, out_shape):
+    # MaxPool used to raise NumPy's "cannot reshape array of size 0" (it reshaped with -1).
+    x = gn.Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    y = layer(x)
+    assert y.shape == out_shape and y.dtype == np.float32
+    if shape[0] == 0:  # PyTorch takes a batch of none (not zero channels): the same shape
+        assert y.shape == tuple(getattr(torch.nn, type(layer).__name__)(**layer.get_config())(
+            torch.zeros(shape)).shape)
+    y.sum().backward()
+    assert x.grad.shape == shape

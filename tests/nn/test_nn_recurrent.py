@@ -309,3 +309,28 @@ def test_bad_arguments():
         nn.RNN(3, 4, bidirectional="yes")
     with pytest.raises(TypeError, match="dtype must be float32 or float64"):
         nn.LSTM(3, 4, dtype=np.int32)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_batch_of_no_sequences_gives_empty_outputs_and_backward_works(kind, bidirectional):
+    # It used to raise NumPy's "cannot reshape array of size 0" (a reshape with -1).
+    layer = KINDS[kind][0](3, 4, num_layers=2, bidirectional=bidirectional, dtype=np.float32)
+    x = gn.Tensor(np.zeros((0, 5, 3), np.float32), requires_grad=True)
+    out, state = layer(x)
+    h_n = state[0] if kind == "LSTM" else state
+    directions = 2 if bidirectional else 1
+    assert out.shape == (0, 5, 4 * directions) and out.dtype == np.float32
+    assert h_n.shape == (2 * directions, 0, 4)
+    if kind == "LSTM":
+        assert state[1].shape == (2 * directions, 0, 4)
+    (out.sum() + h_n.sum()).backward()
+    assert x.grad.shape == (0, 5, 3)
+    for name, parameter in layer.named_parameters():
+        assert parameter.grad.shape == parameter.shape and not parameter.grad.any(), name  # no samples: no gradient
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_sequence_of_no_steps_names_the_shape_the_caller_gave(kind):
+    with pytest.raises(ValueError, match=r"at least one step, got shape \(2, 0, 3\)"):
+        KINDS[kind][0](3, 4)(np.zeros((2, 0, 3)))

@@ -82,7 +82,7 @@ def test_early_stopping_on_accuracy_min_delta_and_a_full_run():
 def test_early_stopping_errors():
     X, y = noisy_problem()
     model = wide_net()
-    with pytest.raises(ValueError, match="monitors 'val_loss', but the epoch logs hold only"):
+    with pytest.raises(ValueError, match="monitors 'val_loss', which needs validation data: pass validation_split"):
         gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=2,
                callbacks=[gn.EarlyStopping()], verbose=0)
     with pytest.raises(ValueError, match="patience must be an int >= 0, got -1"):

@@ -93,6 +93,7 @@ class _RecurrentBase(Module):
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{type(self).__name__}(input_size={self.input_size}) expects an input whose "
                              f"last dimension is {self.input_size}, got shape {x.shape}")
+        given = x.shape  # for messages: the shape as the caller wrote it
         batched = x.ndim == 3
         if not batched:
             x = x.reshape(x.shape[0], 1, x.shape[1])  # (L, 1, input): one sequence, time-major
@@ -101,7 +102,7 @@ class _RecurrentBase(Module):
         length, batch = x.shape[0], x.shape[1]
         if length == 0:
             raise ValueError(f"{type(self).__name__} needs a sequence of at least one step, got shape "
-                             f"{x.shape}")
+                             f"{given}")
         directions = 2 if self.bidirectional else 1
         states = self._initial_states(hx, directions * self.num_layers, batch, batched)
 

@@ -240,7 +240,7 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
     padded = _pad(x.data, padding, value=-np.inf)
     padded_shape = padded.shape
     windows = _windows(padded, kernel, stride, dilation, out)
-    flat = windows.reshape(x.shape[:2] + out + (-1,))  # (N, C, *out, K): a copy
+    flat = windows.reshape(x.shape[:2] + out + (math.prod(kernel),))  # (N, C, *out, K): a copy (K, not -1: N may be 0)
     argmax = flat.argmax(axis=-1)  # the first max, as in PyTorch
     y = np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0]
 

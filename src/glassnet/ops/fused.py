@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from .shape import check_axis
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -67,7 +68,8 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     array([[0.5, 0.5],
            [0. , 1. ]])
     """
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    axis = check_axis(axis, x.ndim, "softmax")
+    shifted = x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf)
     exps = np.exp(shifted)
     out = exps / exps.sum(axis=axis, keepdims=True)
 
@@ -79,7 +81,8 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log s_i = x_i - max - log(sum_j e^(x_j - max)). Backward: dx = g - s * sum(g)."""
-    shifted = x.data - x.data.max(axis=axis, keepdims=True)
+    axis = check_axis(axis, x.ndim, "log_softmax")
+    shifted = x.data - x.data.max(axis=axis, keepdims=True, initial=-np.inf)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
     def backward(g):

@@ -53,8 +53,8 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
 
 def _by_gate(a: np.ndarray, gates: int) -> np.ndarray:
     """``(D, G*H, N)`` -> ``(G, D, H, N)``, contiguous: each gate one block."""
-    directions, rows, batch = a.shape
-    return np.ascontiguousarray(a.reshape(directions, gates, -1, batch).transpose(1, 0, 2, 3))
+    directions, rows, batch = a.shape  # the sizes spelled out, never -1: a batch may have 0 samples
+    return np.ascontiguousarray(a.reshape(directions, gates, rows // gates, batch).transpose(1, 0, 2, 3))
 
 
 def _by_direction(a: np.ndarray) -> np.ndarray:
@@ -335,7 +335,7 @@ def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
 def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
     """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``."""
     length, batch = rows.shape[0], rows.shape[1]
-    view = rows.reshape(length, batch, directions, -1)
+    view = rows.reshape(length, batch, directions, rows.shape[2] // directions)
     steps = np.empty((directions, view.shape[3], length, batch), rows.dtype)
     steps[0] = view[:, :, 0].transpose(2, 0, 1)
     if directions == 2:
@@ -376,7 +376,7 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_b
         if b_hh is not None:
             added = b_hh.data.reshape(gates, -1)[:hidden_bias_gates].reshape(-1, 1)
             gx[d, :len(added)] += added
-    return xs, gx.reshape(directions, gates, -1, length, batch)
+    return xs, gx.reshape(directions, gates, gx.shape[1] // gates, length, batch)
 
 
 def _parents(x, states, weights) -> tuple:
@@ -390,13 +390,15 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
     from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
     of W_hn h + b_hn)."""
     directions, gates, hidden, length, batch = dgx.shape
-    dgx, dgh = dgx.reshape(directions, gates * hidden, -1), dgh.reshape(directions, gates * hidden, -1)
+    features = w_ih.shape[1]
+    dgx = dgx.reshape(directions, gates * hidden, length * batch)
+    dgh = dgh.reshape(directions, gates * hidden, length * batch)
     dx = None
     if x.requires_grad:
-        dxs = (w_ih @ dgx).reshape(directions, -1, length, batch)  # each direction's part of dx
-        dx = _to_time_order(dxs).reshape(length, batch, directions, -1).sum(axis=2)
+        dxs = (w_ih @ dgx).reshape(directions, features, length, batch)  # each direction's part of dx
+        dx = _to_time_order(dxs).reshape(length, batch, directions, features).sum(axis=2)
     dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
-    previous = states[..., :length, :].reshape(directions, hidden, -1)  # (D, H, L*N)
+    previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
     dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
     db_ih, db_hh = dgx.sum(axis=2), dgh.sum(axis=2)  # (D, G*H)
     grads = [dx, _rows(dh0)]

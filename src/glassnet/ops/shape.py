@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import integer
 from ..tensor import Tensor, ensure_tensor
 
 
@@ -65,6 +66,17 @@ def _check_axis(axis: int, ndim: int) -> int:
     return axis
 
 
+def check_axis(axis, ndim: int, name: str, *, new: bool = False) -> int:
+    """``axis`` as an int in [-ndim, ndim) (``new``: an axis to insert, [-ndim - 1, ndim]), or a
+    TypeError / ValueError that names ``name``, the axis and ``ndim`` (never NumPy's AxisError)."""
+    axis = integer(axis, f"{name}: axis")
+    size = ndim + 1 if new else ndim
+    if not -size <= axis < size:
+        raise ValueError(f"{name}: axis {axis} is out of range for an input with {ndim} dimensions "
+                         f"(valid: {-size} to {size - 1})")
+    return axis
+
+
 def _is_basic(index) -> bool:
     """True for indices of ints, slices, None and Ellipsis: they select each entry at most once."""
     parts = index if isinstance(index, tuple) else (index,)
@@ -106,6 +118,7 @@ def concatenate(tensors, axis: int = 0) -> Tensor:
     if not tensors:
         raise ValueError("concatenate needs at least one tensor")
     _check_dtypes(tensors, "concatenate")
+    axis = check_axis(axis, tensors[0].ndim, "concatenate")
     out = np.concatenate([t.data for t in tensors], axis=axis)
     bounds = np.cumsum([t.data.shape[axis] for t in tensors])[:-1]
 
@@ -124,6 +137,7 @@ def stack(tensors, axis: int = 0) -> Tensor:
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack needs tensors of one shape, got {sorted(shapes)}")
+    axis = check_axis(axis, tensors[0].ndim, "stack", new=True)
     out = np.stack([t.data for t in tensors], axis=axis)
     axis = axis % out.ndim
 

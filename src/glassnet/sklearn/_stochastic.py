@@ -24,6 +24,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from .. import optim
+from ..train.batches import batch_bounds
 
 if TYPE_CHECKING:
     from ..nn import Linear, Sequential
@@ -166,10 +167,8 @@ class StochasticSolvers:
         if self.batch_norm and batch_size < 2:
             raise ValueError("batch_norm=True needs at least 2 samples per batch; got "
                              f"{n_samples} sample(s) with batch_size={self.batch_size!r}")
-        starts = list(range(0, n_samples, batch_size))
-        if self.batch_norm and n_samples - starts[-1] == 1:
-            starts.pop()  # batch norm cannot train on a batch of one: the last batch takes it
-        return list(zip(starts, starts[1:] + [n_samples]))
+        # batch norm cannot train on a batch of one: a lone last sample joins the batch before it
+        return batch_bounds(n_samples, batch_size, merge_lone_last=self.batch_norm)
 
     # ---- one epoch --------------------------------------------------------------------------------
     def _epoch(self, X, targets, weights, order, bounds: list, layer_weights: list, rng):

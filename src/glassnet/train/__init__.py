@@ -7,9 +7,9 @@ from .callbacks import (
     EarlyStopping,
     History,
     LearningRateSchedule,
-    ModelCheckpoint,
     TerminateOnNaN,
 )
+from .checkpoint import ModelCheckpoint
 from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
 from .progress import ProgressBar

@@ -40,28 +40,71 @@ def fills_missing(model) -> bool:
     return bool(getattr(model, "accepts_missing", False))
 
 
-def as_inputs(X, dtype, name="X", allow_nan=False) -> np.ndarray:
-    X = np.asarray(X.data if isinstance(X, Tensor) else X)
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _as_array(values, name: str) -> np.ndarray:
+    """An array of ``values`` (a Tensor's data), or a ValueError naming ``name`` for rows of
+    different lengths, instead of NumPy's "inhomogeneous shape"."""
+    if isinstance(values, Tensor):
+        return values.data
+    try:
+        return np.asarray(values)
+    except ValueError as error:
+        raise ValueError(f"{name} is not a rectangular array (rows of different lengths?): {error}") from None
+
+
+def as_inputs(X, dtype, name="X", purpose="train on", allow_nan=False) -> np.ndarray:
+    """``X`` as an array of ``dtype`` with at least one row (``purpose`` None: zero rows are
+    fine, as for predict), values in every sample, and only finite values that ``dtype`` holds
+    (``allow_nan``: NaN let through, for a model whose first layer fills it)."""
+    X = _as_array(X, name)
     if X.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.ndim == 0 or len(X) == 0:
-        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to train on")
-    X = X.astype(dtype, copy=False)
-    if allow_nan and np.isinf(X).any():  # the Impute layer fills NaN only
-        raise ValueError(f"{name} contains infinite values")
-    if not allow_nan and not np.all(np.isfinite(X)):
-        raise ValueError(f"{name} contains NaN or infinite values; to fill missing values (NaN), "
-                         "put an nn.Impute layer first (nn.mlp(..., impute=...))")
+    if X.ndim == 0:
+        raise ValueError(f"{name} is a single value (shape ()); it needs one row per sample")
+    if len(X) == 0 and purpose is not None:
+        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to {purpose or 'do'}")
+    if 0 in X.shape[1:]:
+        raise ValueError(f"{name} has shape {X.shape}: no input values per sample")
+    source = X
+    with np.errstate(over="ignore"):  # a value too large for float32 is told apart just below
+        X = X.astype(dtype, copy=False)
+    finite = np.isfinite(X)
+    if allow_nan:
+        finite |= np.isnan(X)  # the Impute layer fills NaN (only NaN: inf stays an error)
+    if not np.all(finite):
+        _check_overflow(source, name, dtype)
+        if allow_nan:
+            raise ValueError(f"{name} contains infinite values (the model's nn.Impute fills NaN only)")
+        raise ValueError(f"{name} contains NaN or infinite values; to fill missing values (NaN), put an "
+                         "nn.Impute layer first (nn.mlp(..., impute=...))")
     return X
 
 
-def as_targets(y, n: int, name="y") -> np.ndarray:
-    y = np.asarray(y.data if isinstance(y, Tensor) else y)
+def _check_overflow(values: np.ndarray, name: str, dtype) -> None:
+    """Tell a value too large for ``dtype`` (float32) from a NaN or inf: both end as inf there."""
+    values = values.reshape(-1)
+    too_large = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
+    if np.any(too_large) and np.dtype(dtype) == np.float32:
+        example = values[np.argmax(too_large)]
+        raise ValueError(f"{name} holds values that overflow float32 (max {_FLOAT32_MAX:.2g}), e.g. {example!s}; "
+                         "scale them down, or use a float64 model")
+
+
+def as_targets(y, n: int, name="y", dtype=np.float32) -> np.ndarray:
+    """``y`` as an array of ``n`` samples, each with at least one value, finite, and (floats)
+    within what the model's ``dtype`` holds; integer labels keep their dtype."""
+    y = _as_array(y, name)
     if y.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be numeric, got dtype {y.dtype}")
     if y.ndim == 0 or len(y) != n:
         x_name = "X_val" if name == "y_val" else "X"
         raise ValueError(f"{x_name} has {n} samples but {name} has {len(y) if y.ndim else 0}: they must match")
-    if y.dtype.kind == "f" and not np.all(np.isfinite(y)):
-        raise ValueError(f"{name} contains NaN or infinite values")
+    if 0 in y.shape[1:]:
+        raise ValueError(f"{name} has shape {y.shape}: no target values per sample")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        _check_overflow(y, name, dtype)
     return y

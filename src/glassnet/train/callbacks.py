@@ -9,6 +9,11 @@ batch's loss, penalties included). A callback reaches the model and the optimize
 ``steps`` per epoch, ``verbose``), and stops training after the current batch by calling
 ``self.stop_training()`` (which sets the flag ``self.trainer.stop_training``).
 
+Before the first step (and before any state changes) ``fit`` calls every callback's
+``check(trainer)``: a callback that cannot work in this run (it monitors a log key that no epoch
+will write, it cannot save the model, ...) raises ValueError or TypeError there, not after an
+epoch of training. ``trainer.log_keys`` holds the keys the epoch logs will have.
+
 Example
 -------
 >>> import numpy as np, glassnet as gn
@@ -27,8 +32,8 @@ True
 
 from __future__ import annotations
 
+import difflib
 import math
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -60,6 +65,13 @@ class Callback:
             raise RuntimeError(f"{type(self).__name__}.stop_training() works only during fit: "
                                "fit gives a callback its run (set_context) before the first hook")
         self.trainer.stop_training = True
+
+    def check(self, trainer: _Trainer) -> None:
+        """Called by ``fit`` after ``set_context`` and before the first hook: raise ValueError or
+        TypeError if this callback cannot work in this run. ``trainer.params`` holds ``epochs``,
+        ``steps`` and ``verbose``; ``trainer.log_keys`` the keys of the epoch logs (``val_`` ones
+        included), ``trainer.validation`` whether there is validation data. The base class
+        accepts every run."""
 
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
@@ -96,7 +108,13 @@ class CallbackList:
     """
 
     def __init__(self, callbacks=(), trainer=None) -> None:
-        self.callbacks = list(callbacks)
+        if isinstance(callbacks, Callback) or isinstance(callbacks, str):
+            raise TypeError(f"callbacks must be a list of Callback instances, got one {type(callbacks).__name__}"
+                            + (": pass [callback]" if isinstance(callbacks, Callback) else ""))
+        try:
+            self.callbacks = list(() if callbacks is None else callbacks)
+        except TypeError:
+            raise TypeError(f"callbacks must be a list of Callback instances, got {type(callbacks).__name__}") from None
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
@@ -112,6 +130,15 @@ class CallbackList:
     def set_context(self, trainer) -> None:
         for callback in self.callbacks:
             callback.set_context(trainer)
+
+    def check(self, trainer) -> None:
+        """Every callback's :meth:`Callback.check`, in order: the first problem raises. After a
+        callback of yours that has an ``on_epoch_end`` (it may add keys to the logs), the
+        monitored keys are checked when the epoch ends, no longer here."""
+        for callback in self.callbacks:
+            callback.check(trainer)
+            if _may_add_logs(callback):
+                trainer.log_keys = None
 
     def _call(self, hook: str, *args, logs) -> None:
         for callback in self.callbacks:
@@ -136,6 +163,12 @@ class CallbackList:
         self._call("on_batch_end", batch, logs=logs)
 
 
+def _may_add_logs(callback: Callback) -> bool:
+    """Whether ``callback`` is not glassnet's own and has an on_epoch_end (where it may write logs)."""
+    cls = type(callback)
+    return cls.on_epoch_end is not Callback.on_epoch_end and not cls.__module__.startswith("glassnet.")
+
+
 class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is the loss per epoch,
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
@@ -158,9 +191,27 @@ class History(Callback):
 
 
 def _mode(monitor: str, mode: str) -> str:
+    if not isinstance(monitor, str):
+        raise TypeError(f"monitor must be a key of the epoch logs such as 'val_loss', got "
+                        f"{type(monitor).__name__} {monitor!r}")
     if one_of(mode, "mode", ("auto", "min", "max")) == "auto":
         return "max" if "acc" in monitor else "min"
     return mode
+
+
+def check_monitor(owner: str, monitor: str, trainer) -> None:
+    """A ValueError unless ``monitor`` is among the epoch log keys fit will write
+    (``trainer.log_keys``; None: not known before the epoch ends), saying what is missing:
+    validation data, or the right name."""
+    keys = getattr(trainer, "log_keys", None)
+    if keys is None or monitor in keys:
+        return
+    if monitor.startswith("val_") and monitor[4:] in keys:
+        raise ValueError(f"{owner} monitors {monitor!r}, which needs validation data: pass validation_split "
+                         f"or validation_data to fit, or monitor {monitor[4:]!r}")
+    close = difflib.get_close_matches(monitor, keys, n=1)
+    raise ValueError(f"{owner} monitors {monitor!r}, but fit's epoch logs will hold only {keys}"
+                     + (f"; did you mean {close[0]!r}?" if close else ""))
 
 
 def _monitored(owner: str, monitor: str, logs: dict) -> float:
@@ -207,6 +258,9 @@ class EarlyStopping(Callback):
         self.min_delta = non_negative_number(min_delta, "min_delta")
         self.mode = _mode(monitor, mode)
         self.restore_best_weights = boolean(restore_best_weights, "restore_best_weights")
+
+    def check(self, trainer) -> None:
+        check_monitor("EarlyStopping", self.monitor, trainer)
 
     def on_train_begin(self, logs=None):
         self.best = math.inf if self.mode == "min" else -math.inf
@@ -354,75 +408,22 @@ class LearningRateSchedule(Callback):
             return self.eta_min + (initial - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
         return float(self.schedule(epoch, initial))
 
-    def on_train_begin(self, logs=None):
-        self.initial_lr = self.optimizer.lr
+    def check(self, trainer) -> None:
+        """A built-in schedule must keep every epoch's lr > 0 (a function of yours is called
+        only when its epoch comes)."""
         if isinstance(self.schedule, str):
-            for epoch in range(self.params.get("epochs", 0)):
-                lr = self.lr_at(epoch, self.initial_lr)
+            epochs = trainer.params.get("epochs", 0)
+            for epoch in range(epochs):
+                lr = self.lr_at(epoch, trainer.optimizer.lr)
                 if not (lr > 0 and math.isfinite(lr)):
                     raise ValueError(f"the {self.schedule} schedule gives lr={lr} at epoch {epoch} "
-                                     f"(of {self.params['epochs']}); the learning rate must stay > 0")
+                                     f"(of {epochs}); the learning rate must stay > 0")
+
+    def on_train_begin(self, logs=None):
+        self.initial_lr = self.optimizer.lr
 
     def on_epoch_begin(self, epoch, logs=None):
         lr = self.lr_at(epoch, self.initial_lr)
         if not (lr > 0 and math.isfinite(lr)):
             raise ValueError(f"the schedule gave lr={lr} at epoch {epoch}; it must be > 0 and finite")
         self.optimizer.lr = lr
-
-
-class ModelCheckpoint(Callback):
-    """Save the model with ``glassnet.save`` at the end of an epoch: every epoch
-    (``save_best_only=False``) or only when ``monitor`` improves on its best value.
-
-    Parameters
-    ----------
-    path : str or Path
-        The file; it may contain ``{epoch}`` (counted from 1), e.g. ``"model-{epoch}.safetensors"``.
-        Its directory must exist.
-    monitor, mode :
-        As for :class:`EarlyStopping`.
-    save_best_only : bool
-        Overwrite ``path`` only when ``monitor`` improves.
-
-    Attributes
-    ----------
-    saved : list of str
-        The paths written, in order.
-
-    Example
-    -------
-    >>> import glassnet as gn
-    >>> checkpoint = gn.ModelCheckpoint("best.safetensors", monitor="val_accuracy")
-    """
-
-    def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
-                 mode: str = "auto") -> None:
-        self.path, self.monitor = str(path), monitor
-        self.save_best_only = boolean(save_best_only, "save_best_only")
-        try:
-            self.path.format(epoch=1)
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"ModelCheckpoint path {self.path!r} may hold only the field {{epoch}}: {error}") from None
-        self.mode = _mode(monitor, mode)
-        self.saved: list[str] = []
-
-    def on_train_begin(self, logs=None):
-        from pathlib import Path
-
-        folder = Path(self.path.format(epoch=1)).parent
-        if not folder.is_dir():
-            raise ValueError(f"ModelCheckpoint: the folder {str(folder)!r} does not exist")
-        self.best = math.inf if self.mode == "min" else -math.inf
-        self.saved = []
-
-    def on_epoch_end(self, epoch, logs=None):
-        from ..io import save  # io sits beside the training layer; imported when first needed
-
-        if self.save_best_only:
-            value = _monitored("ModelCheckpoint", self.monitor, logs or {})
-            if not (value < self.best if self.mode == "min" else value > self.best):
-                return
-            self.best = value
-        path = self.path.format(epoch=epoch + 1)
-        save(self.model, path)
-        self.saved.append(path)

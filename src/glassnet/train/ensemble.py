@@ -10,7 +10,8 @@ from ..functional import sigmoid, softmax
 from ..random import get_rng
 from ..tensor import Tensor
 from ._checks import as_inputs, fills_missing, model_dtype
-from .fit import _outputs, fit
+from .fit import fit
+from .scoring import outputs as _outputs
 
 
 class Ensemble:
@@ -98,7 +99,8 @@ class Ensemble:
             raise RuntimeError("this Ensemble is not fitted yet: call fit first")
         total: float | np.ndarray = 0.0
         for model in self.models:
-            logits = _outputs(model, as_inputs(X, model_dtype(model), allow_nan=fills_missing(model)))
+            inputs = as_inputs(X, model_dtype(model), purpose="predict", allow_nan=fills_missing(model))
+            logits = _outputs(model, inputs)
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:

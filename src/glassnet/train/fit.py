@@ -1,4 +1,4 @@
-"""The training loop: ``fit``, ``evaluate`` and ``predict``.
+"""The training loop: ``fit`` (``evaluate`` and ``predict`` live in :mod:`.scoring`).
 
 One loop covers the course's three kinds of gradient descent, chosen by ``batch_size``:
 
@@ -9,24 +9,26 @@ One loop covers the course's three kinds of gradient descent, chosen by ``batch_
 Each step is the course's recipe: forward pass, loss, backpropagation, optimizer update.
 ``fit`` reads as its parts, in order: the checks of its options (:func:`_check_options`), the
 data and the validation split (:func:`_training_data`), a trial of the model, loss and metrics
-on a few rows (:func:`_check_data`), then per epoch the steps (:func:`_run_epoch`, one
-:class:`_Step` per batch) and the scores (:func:`_epoch_logs`); every callback hook goes through
-one :class:`~glassnet.train.callbacks.CallbackList`.
+on a few rows (:func:`_check_data`), the batches (:func:`_training_batches`) and every
+callback's ``check`` (:func:`_callbacks_checked`): nothing has changed until all of them pass.
+Then per epoch the steps (:func:`_run_epoch`, one :class:`_Step` per batch) and the scores
+(:func:`_epoch_logs`); every callback hook goes through one
+:class:`~glassnet.train.callbacks.CallbackList`.
 """
 
 from __future__ import annotations
 
-import math
+import contextlib
 from typing import Any
 
 import numpy as np
 
 from .. import losses
-from .._checks import boolean, non_negative_int, non_negative_number, number_in_range, positive_int
+from .._checks import boolean, integer, non_negative_int, non_negative_number, number_in_range, positive_int
 from ..optim import l1_penalty, l2_penalty
 from ..random import get_rng
 from ..random import seed as _seed
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from . import metrics as _metrics
 from ._checks import (
     as_inputs,
@@ -36,23 +38,30 @@ from ._checks import (
     fills_missing,
     model_dtype,
 )
+from .batches import batch_bounds, batch_norm_layers
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
+from .scoring import evaluate, metric_functions, outputs, predict, scores
+
+__all__ = ["evaluate", "fit", "predict"]
 
 # Rows per forward pass when fit scores a whole data set at the end of an epoch (bounds memory).
 _SCORING_BATCH = 1024
 
 
 class _Trainer:
-    """What callbacks see: the model, the optimizer, the stop flag and the run's settings."""
+    """What callbacks see: the model, the optimizer, the stop flag, the run's settings
+    (``params``: ``epochs``, ``steps`` per epoch, ``verbose``), the keys the epoch logs will hold
+    (``log_keys``) and whether there is validation data (``validation``)."""
 
-    def __init__(self, model, optimizer, params: dict) -> None:
+    def __init__(self, model, optimizer, params: dict, log_keys=(), validation: bool = False) -> None:
         self.model, self.optimizer, self.params, self.stop_training = model, optimizer, params, False
+        self.log_keys, self.validation = list(log_keys), validation
 
 
 # ---- checks of the arguments (all run before any weight changes) ---------------------------------
 def _check_options(model, loss, optimizer, *, epochs, batch_size, shuffle, l1, l2, verbose, validation_split,
-                   validation_data, callbacks, metrics, augment):
+                   validation_data, callbacks, metrics, augment, seed):
     """Check fit's options (the data come later) and return ``(loss_fn, metric_fns, callbacks,
     augment)``: the loss function, ``[(log key, metric)]``, the list of Callbacks and the
     augmentation as one function (or None)."""
@@ -65,20 +74,13 @@ def _check_options(model, loss, optimizer, *, epochs, batch_size, shuffle, l1, l
     non_negative_number(l1, "l1")
     non_negative_number(l2, "l2")
     non_negative_int(verbose, "verbose")
+    integer(seed, "seed", minimum=0, allow_none=True)
     if validation_split is not None and validation_data is not None:
         raise ValueError("give validation_split or validation_data, not both")
     number_in_range(validation_split, "validation_split", 0.0, 1.0, include_low=False, include_high=False,
                     allow_none=True)
     callbacks = CallbackList(callbacks).callbacks  # checks that each is a Callback
-    return loss_fn, _metric_functions(metrics, loss_fn), callbacks, _augmentation(augment)
-
-
-def _metric_functions(metrics, loss_fn) -> list:
-    """``[(log key, metric)]``; a metric named by a string learns from the loss whether one output
-    column holds logits (``loss_fn.from_logits``)."""
-    if isinstance(metrics, str) or callable(metrics):
-        metrics = (metrics,)
-    return [(_metrics.name_of(m), _metrics.get(m, loss=loss_fn)) for m in metrics]
+    return loss_fn, metric_functions(metrics, loss_fn), callbacks, _augmentation(augment)
 
 
 def _augmentation(augment):
@@ -100,7 +102,7 @@ def _training_data(model, X, y, validation_split, validation_data, rng):
     fraction of the samples, drawn once from ``rng``."""
     dtype = model_dtype(model)
     X = as_inputs(X, dtype, allow_nan=fills_missing(model))
-    y = as_targets(y, len(X))
+    y = as_targets(y, len(X), dtype=dtype)
     if validation_split is not None:
         held = int(round(len(X) * validation_split))
         if held < 1 or held >= len(X):
@@ -112,8 +114,8 @@ def _training_data(model, X, y, validation_split, validation_data, rng):
         return X, y, None
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
         raise ValueError("validation_data must be a pair (X_val, y_val)")
-    X_val = as_inputs(validation_data[0], dtype, "X_val", allow_nan=fills_missing(model))
-    y_val = as_targets(validation_data[1], len(X_val), "y_val")
+    X_val = as_inputs(validation_data[0], dtype, "X_val", purpose="validate on", allow_nan=fills_missing(model))
+    y_val = as_targets(validation_data[1], len(X_val), "y_val", dtype)
     if X_val.shape[1:] != X.shape[1:]:
         raise ValueError(f"X_val samples have shape {X_val.shape[1:]}, X samples {X.shape[1:]}: they must match")
     return X, y, (X_val, y_val)
@@ -148,24 +150,37 @@ def _check_targets(model, X, y, loss_fn, name="y"):
     fractional = np.flatnonzero(np.any(flat != np.round(flat), axis=1)) if y.dtype.kind == "f" else []
     rows = np.unique(rows + [int(row) for row in fractional[:1]])
     try:
-        outputs = _outputs(model, X[rows])
+        predicted = outputs(model, X[rows])
     except (TypeError, ValueError) as error:
         x_name = "X_val" if name == "y_val" else "X"
         raise type(error)(f"{x_name} (shape {X.shape}) does not fit the model: {error}") from None
     try:
-        loss_fn(Tensor(outputs), y[rows])
+        loss_fn(Tensor(predicted), y[rows])
     except (TypeError, ValueError) as error:
         raise type(error)(f"{name} (shape {y.shape}) does not fit the model's outputs (shape "
-                          f"{outputs.shape[1:]} per sample) and the loss: {error}") from None
-    return outputs, rows
+                          f"{predicted.shape[1:]} per sample) and the loss: {error}") from None
+    return predicted, rows
+
+
+def _training_batches(model, n: int, batch_size) -> list:
+    """``(start, stop)`` of each training batch. A model with batch normalization never trains
+    on a batch of one sample (it has no batch statistics): a lone last sample joins the batch
+    before it, and one that cannot (a single training sample, ``batch_size=1``) is an error."""
+    layers = batch_norm_layers(model)
+    bounds = batch_bounds(n, batch_size, merge_lone_last=bool(layers))
+    if layers and min(stop - start for start, stop in bounds) == 1:
+        raise ValueError(f"the model has a {layers[0]} layer, which needs at least 2 samples per training "
+                         f"batch (a batch's statistics), but {n} training sample(s) with batch_size="
+                         f"{batch_size} give batches of one: use a batch_size of 2 or more and at least 2 "
+                         "training samples")
+    return bounds
 
 
 # ---- the pieces of the loop ------------------------------------------------------------------------
-def _batches(n: int, batch_size, shuffle: bool, rng):
+def _batches(n: int, bounds: list, shuffle: bool, rng):
     order = rng.permutation(n) if shuffle else np.arange(n)
-    size = n if batch_size is None else batch_size
-    for start in range(0, n, size):
-        yield order[start:start + size]
+    for start, stop in bounds:
+        yield order[start:stop]
 
 
 class _Step:
@@ -206,47 +221,43 @@ def _epoch_logs(model, optimizer, loss_fn, metric_fns, train: tuple[Any, Any],
                 validation: tuple[Any, Any] | None) -> dict:
     """The epoch's scores in eval mode: ``loss`` and each metric on the training data, their
     ``val_`` versions on the validation data (if any), and the learning rate ``lr``."""
-    logs = _scores(model, *train, loss_fn, metric_fns, _SCORING_BATCH)
+    logs = scores(model, *train, loss_fn, metric_fns, _SCORING_BATCH)
     if validation is not None:
-        scores = _scores(model, *validation, loss_fn, metric_fns, _SCORING_BATCH)
-        logs.update({f"val_{key}": value for key, value in scores.items()})
+        held_out = scores(model, *validation, loss_fn, metric_fns, _SCORING_BATCH)
+        logs.update({f"val_{key}": value for key, value in held_out.items()})
     logs["lr"] = optimizer.lr
     return logs
 
 
-def _outputs(model, X, batch_size=None) -> np.ndarray:
-    """The model's outputs in eval mode, without a graph, batch by batch."""
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            size = len(X) if batch_size is None else batch_size
-            parts = [model(Tensor(X[start:start + size])).data for start in range(0, len(X), size)]
-    finally:
-        model.train(was_training)
-    return np.concatenate(parts)
+def _log_keys(metric_fns, validation) -> list[str]:
+    """The keys of the epoch logs fit will write, in their order (see :func:`_epoch_logs`)."""
+    keys = ["loss", *(key for key, _ in metric_fns)]
+    return keys + ([f"val_{key}" for key in keys] if validation is not None else []) + ["lr"]
 
 
-def _scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float]:
-    outputs = _outputs(model, X, batch_size)
-    scores = {"loss": float(loss_fn(Tensor(outputs), y).item())}
-    for name, metric in metric_fns:
-        scores[name] = float(metric(outputs, y))
-    return scores
-
-
-def _steps(n: int, batch_size) -> int:
-    """Steps per epoch: batches of ``batch_size`` (None: one batch of all) over ``n`` samples."""
-    return math.ceil(n / (n if batch_size is None else batch_size))
-
-
-def _callback_list(callbacks: list, verbose: int, trainer: _Trainer):
-    """``(history, progress bar, CallbackList)``: the list holds a new History first, then a
-    ProgressBar(verbose) unless ``callbacks`` hold one, then ``callbacks``; each given the trainer."""
+def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys: list):
+    """``(trainer, history, progress bar, CallbackList)``: the list holds a new History first, then
+    a ProgressBar(verbose) unless ``callbacks`` hold one, then ``callbacks``; each is given the
+    trainer, then checked (:meth:`Callback.check`) before anything changes."""
+    trainer = _Trainer(model, optimizer, params, log_keys, validation="val_loss" in log_keys)
     history = History()
     given = [c for c in callbacks if isinstance(c, ProgressBar)]
-    progress = given[0] if given else ProgressBar(verbose=verbose)
-    return history, progress, CallbackList([history, *([] if given else [progress]), *callbacks], trainer)
+    progress = given[0] if given else ProgressBar(verbose=params["verbose"])
+    callback_list = CallbackList([history, *([] if given else [progress]), *callbacks], trainer)
+    callback_list.check(trainer)
+    return trainer, history, progress, callback_list
+
+
+@contextlib.contextmanager
+def _unchanged_on_error(rng):
+    """Without a seed the validation split is drawn from glassnet's default generator: a fit
+    that fails its checks puts the generator back, so that it has changed nothing at all."""
+    state = rng.bit_generator.state
+    try:
+        yield
+    except BaseException:
+        rng.bit_generator.state = state
+        raise
 
 
 def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffle: bool = True,
@@ -256,9 +267,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     value per epoch: ``loss``, each metric, their ``val_`` versions and ``lr``, scored on the whole
     data in eval mode (under ``no_grad``) without the penalties (the batch losses include them).
 
-    The model learns in train mode and is left in it. Bad options or data (empty, NaN, not
-    numeric, of different lengths, targets that do not fit the outputs, accuracy on one column
-    with a loss that has no ``from_logits``) raise ValueError or TypeError before any step.
+    The model learns in train mode and is left in it. Bad options, data (empty, NaN, targets that
+    do not fit the outputs, one-column accuracy with a loss without ``from_logits``, ...) or
+    callbacks (each one's ``check``) raise ValueError or TypeError before anything changes.
     NaN in X is let through only to a model whose first layer fills it (``nn.Impute``).
 
     Parameters
@@ -274,7 +285,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         Built on ``model.parameters()``; its ``lr`` is logged each epoch.
     epochs, batch_size, shuffle : int, int or None, bool
         Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n:
-        mini-batches of n (the last may be smaller); shuffle: a new order each epoch.
+        mini-batches of n (the last may be smaller); shuffle: a new order each epoch. BatchNorm
+        has no statistics on one sample: a lone last sample joins the batch before it (33
+        samples, batch_size 32: one batch of 33); one training sample or batch_size 1 is an error.
     validation_split, validation_data : float in (0, 1), or (X_val, y_val), optional
         Validate on a fraction of the samples held out at random (once), or on given data.
     metrics : sequence of str or callable
@@ -305,23 +318,25 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     True
     """
     loss_fn, metric_fns, callbacks, augment = _check_options(
-        model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2,
-        verbose=verbose, metrics=metrics,
-        validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, augment=augment)
+        model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2, seed=seed,
+        verbose=verbose, metrics=metrics, validation_split=validation_split, validation_data=validation_data,
+        callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
-    X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
-    _check_data(model, (X, y), validation, loss_fn, metric_fns)
+    with _unchanged_on_error(rng):
+        X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
+        _check_data(model, (X, y), validation, loss_fn, metric_fns)
+        bounds = _training_batches(model, len(X), batch_size)
+        trainer, history, progress, callback_list = _callbacks_checked(model, optimizer, callbacks, {
+            "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
-    trainer = _Trainer(model, optimizer, {"epochs": epochs, "steps": _steps(len(X), batch_size), "verbose": verbose})
-    history, progress, callback_list = _callback_list(callbacks, verbose, trainer)
     step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng)
     model.train()
     try:
         callback_list.on_train_begin()
         for epoch in range(epochs):
             callback_list.on_epoch_begin(epoch)
-            _run_epoch(step, X, y, _batches(len(X), batch_size, shuffle, rng), callback_list, trainer)
+            _run_epoch(step, X, y, _batches(len(X), bounds, shuffle, rng), callback_list, trainer)
             callback_list.on_epoch_end(epoch, _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation))
             if trainer.stop_training:
                 break
@@ -330,63 +345,3 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         progress.close()  # a live bar must not outlive an exception or Ctrl-C
         model.train()
     return history
-
-
-def evaluate(model, X, y, *, loss, metrics=("accuracy",), batch_size=None) -> dict[str, float]:
-    """The loss and metrics of ``model`` on ``(X, y)``, in eval mode, without a graph.
-
-    Parameters
-    ----------
-    model : Module
-    X : array or Tensor, shape (n_samples, ...)
-    y : array or Tensor, shape (n_samples, ...)
-        Targets, as for :func:`fit`.
-    loss : callable or str
-    metrics : sequence of str or callable
-    batch_size : int or None
-        Rows per forward pass (None: all at once); the scores do not depend on it.
-
-    Returns
-    -------
-    dict
-        ``{"loss": float, <metric name>: float, ...}``
-
-    Example
-    -------
-    >>> import numpy as np, glassnet as gn
-    >>> from glassnet import nn
-    >>> model = nn.Sequential(nn.Linear(2, 2, rng=0))
-    >>> sorted(gn.evaluate(model, np.ones((4, 2)), np.array([0, 1, 1, 0]), loss="cross_entropy"))
-    ['accuracy', 'loss']
-    """
-    check_model(model)
-    loss_fn = losses.get(loss)
-    positive_int(batch_size, "batch_size", allow_none=True)
-    metric_fns = _metric_functions(metrics, loss_fn)
-    X = as_inputs(X, model_dtype(model), allow_nan=fills_missing(model))
-    y = as_targets(y, len(X))
-    return _scores(model, X, y, loss_fn, metric_fns, batch_size)
-
-
-def predict(model, X, *, batch_size=None) -> np.ndarray:
-    """The model's raw outputs for ``X``, in eval mode, without a graph.
-
-    Raw: whatever the last layer gives (logits for a network trained with cross_entropy,
-    probabilities after a final Sigmoid or Softmax, values for regression). For classes:
-    ``predict(model, X).argmax(axis=1)``; for probabilities from logits:
-    ``functional.softmax``.
-
-    Shape
-    -----
-    X: (n_samples, ...) -> (n_samples, n_outputs)
-
-    Example
-    -------
-    >>> import numpy as np, glassnet as gn
-    >>> from glassnet import nn
-    >>> gn.predict(nn.Sequential(nn.Linear(3, 2, rng=0)), np.ones((5, 3)), batch_size=2).shape
-    (5, 2)
-    """
-    check_model(model)
-    positive_int(batch_size, "batch_size", allow_none=True)
-    return _outputs(model, as_inputs(X, model_dtype(model), allow_nan=fills_missing(model)), batch_size)

@@ -124,13 +124,16 @@ def threshold_for(loss) -> float:
 
 
 def get(name_or_function, loss=None, *, from_logits=None):
-    """A metric by name ("accuracy", "mse", "mae") or the function itself.
+    """A metric by name ("accuracy", "mse", "mae") or the function itself (``accuracy``, the
+    function, is read as its name, so that it too cuts one column where the loss says).
 
     For "accuracy", ``from_logits`` (True: the outputs are logits, cut one column at 0; False:
     probabilities, cut at 0.5) or else ``loss`` (a loss function or its name, read for its
     ``from_logits`` attribute) sets the threshold of one output column. When neither says, the
     accuracy still reads one column per class, and raises on a single column.
     """
+    if name_or_function is accuracy:  # the function itself cuts one column at 0.5: never a guess
+        name_or_function = "accuracy"
     if callable(name_or_function):
         return name_or_function
     try:
