@@ -224,3 +224,43 @@ def test_a_missing_or_malformed_model_json_is_one_clear_line(pets, tmp_path, cap
                     ["predict", model, "--input", str(folder / "pets.csv")]):
         line = error_of(capsys, *command)
         assert message in line, line
+
+
+def test_a_model_that_imputes_reads_gaps_as_nan(pets, tmp_path, capsys, monkeypatch):
+    """The contract with --impute: when model.json says the model imputes, evaluate and predict read
+    empty cells as NaN (the model fills them); otherwise an empty cell is an error naming it."""
+    from glassnet.cli import _predict
+
+    folder, X, kind = pets
+    shutil.copy(folder / "run" / "model.safetensors", tmp_path / "model.safetensors")
+    info = json.loads((folder / "run" / "model.json").read_text())
+    (tmp_path / "model.json").write_text(json.dumps(info))
+    model = str(tmp_path / "model.safetensors")
+    write_rows(tmp_path / "gaps.csv", ["a", "b", "c", "kind"], [[1.0, "", 2.0, "cat"], [0.5, 1.0, 0.0, "dog"]])
+    message = error_of(capsys, "predict", model, "--input", str(tmp_path / "gaps.csv"))
+    assert "line 2, column 'b': empty cell" in message
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["missing"])
+        chunks = list(read_csv_chunks(*args, **kwargs))
+        seen.append(np.isnan(chunks[0].X).sum())
+        raise RuntimeError("read")
+
+    read_csv_chunks = _predict.read_csv_chunks
+    monkeypatch.setattr(_predict, "read_csv_chunks", spy)
+    (tmp_path / "model.json").write_text(json.dumps({**info, "impute": "mean"}))
+    for command in (["predict", model, "--input"], ["evaluate", model, "--data"]):
+        with pytest.raises(RuntimeError, match="read"):
+            cli.main([*command, str(tmp_path / "gaps.csv")])
+    assert seen == ["nan", 1, "nan", 1]
+
+
+def test_evaluate_reads_a_byte_order_mark(pets, tmp_path, capsys):
+    folder, X, kind = pets
+    model = str(folder / "run" / "model.safetensors")
+    text = (folder / "pets.csv").read_text()
+    (tmp_path / "bom.csv").write_text(text, encoding="utf-8-sig")
+    scores, out = scored(capsys, model, "--data", str(tmp_path / "bom.csv"))
+    assert "on 300 samples" in out
+    assert scores["accuracy"] == pytest.approx(true_accuracy(model, X, kind), abs=5e-5)

@@ -327,10 +327,17 @@ def main(argv=None) -> int:
         _quiet_stdout()
         return 1
     except UsageError as error:
-        print(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}", file=sys.stderr)
+        print(_one_line(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}"),
+              file=sys.stderr)
     except (ModelFileError, OSError, ValueError, TypeError) as error:
-        print(f"glassnet: error: {error}".replace("\n", " "), file=sys.stderr)
+        print(_one_line(f"glassnet: error: {error}"), file=sys.stderr)
     return 2
+
+
+def _one_line(message: str, limit: int = 1000) -> str:
+    """The message on one line, cut to ``limit`` characters whatever a file made it say."""
+    message = " ".join(message.split("\n"))
+    return message if len(message) <= limit else message[:limit - 3] + "..."
 
 
 def _quiet_stdout() -> None:

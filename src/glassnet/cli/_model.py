@@ -104,8 +104,10 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
     except json.JSONDecodeError as error:
         raise UsageError(f"{info_path} is not JSON: {error.msg} (line {error.lineno}, column "
                          f"{error.colno})") from None
-    except (UnicodeDecodeError, RecursionError):
-        raise UsageError(f"{info_path} is not JSON: not UTF-8 text, or nested too deep") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{info_path} is not JSON: not UTF-8 text") from None
+    except RecursionError:
+        raise UsageError(f"{info_path} is not a model description: nested too deep") from None
     return ModelInfo.from_json(data, str(info_path))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import itertools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,13 +51,15 @@ def predict(args, stream=None, chunk_rows: int = CHUNK_ROWS) -> int:
     _check_columns(path, info)
     chunks = read_csv_chunks(path, list(info.features), chunk_rows=chunk_rows,
                              missing="nan" if info.impute else "error")
-    first = next(chunks)   # an empty file fails here, before anything is written
     header, to_rows = _output_format(info)
-    n_rows = 0
+    first = next(chunks)   # read and predicted before anything is written: an empty file fails here
+    rows = to_rows(gn.predict(model, first.X, batch_size=chunk_rows))
+    n_rows = len(rows)
     with written_whole(output) if output else contextlib.nullcontext(stream) as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        for chunk in itertools.chain([first], chunks):
+        writer.writerows(rows)
+        for chunk in chunks:
             writer.writerows(to_rows(gn.predict(model, chunk.X, batch_size=chunk_rows)))
             n_rows += len(chunk.X)
     if output:
@@ -69,7 +70,7 @@ def predict(args, stream=None, chunk_rows: int = CHUNK_ROWS) -> int:
 def _output_format(info: ModelInfo):
     """predict's header row, and the function from a chunk's outputs to its rows."""
     if info.task == "regression":
-        return ["prediction"], lambda outputs: [[f"{value:.6g}"] for value in outputs.reshape(-1)]
+        return ["prediction"], lambda outputs: [[f"{value:.6g}"] for value in outputs.reshape(-1).tolist()]
     from glassnet import Tensor
     from glassnet.functional import softmax
 
@@ -77,8 +78,9 @@ def _output_format(info: ModelInfo):
 
     def to_rows(outputs):
         probabilities = softmax(Tensor(outputs)).numpy()
+        # Python floats: formatting them is several times faster than formatting NumPy scalars
         return [[classes[k], *(f"{p:.6f}" for p in row)]
-                for k, row in zip(outputs.argmax(axis=1), probabilities)]
+                for k, row in zip(outputs.argmax(axis=1).tolist(), probabilities.tolist())]
 
     return ["prediction", *(f"p_{name}" for name in classes)], to_rows
 
