@@ -17,7 +17,6 @@ from .. import functional as F
 from .. import nn, optim
 from .._checks import non_negative_number, positive_int, positive_number, probability
 from .._version import __version__
-from ..data.csv_file import label_name
 from ._common import UsageError, accuracy, data_source, format_scores, output_folder, score, written_whole
 from ._predict import evaluate, predict
 
@@ -114,12 +113,13 @@ def train(args, stream=None) -> dict:
     stream = stream or sys.stdout
     files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else [])]
     out = output_folder(args.out, "--out", files)   # before training: a bad --out would waste it
+    hidden = _parse_hidden(args.hidden)
     dataset = _load_data(args, stream)
     classifier = dataset.task == "classification"
     n_outputs = dataset.n_classes if classifier else 1
     y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
     gn.seed(args.seed)
-    model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
+    model = nn.mlp(dataset.n_features, hidden, n_outputs, activation=args.activation,
                    batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
                    rng=args.seed)
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
@@ -171,7 +171,9 @@ def _load_data(args, stream):
         raise UsageError(f"--target COLUMN is needed to read labels from {args.data}")
     task = args.task
     if task != "regression":   # read as classes first: every row checked, the classes counted
-        _, y, _, names, _ = read_csv_dataset(path, args.target, task="classification")
+        # gaps in the features are the imputer's to fill, when train has --impute
+        missing = "nan" if getattr(args, "impute", None) else "error"
+        _, y, _, names, _ = read_csv_dataset(path, args.target, task="classification", missing=missing)
         if task is None:
             task, reason = infer_task(names[k] for k in y)
             other = "regression" if task == "classification" else "classification"
@@ -188,7 +190,7 @@ def _check_splittable(counts: np.ndarray, names: tuple, args) -> None:
     """The classes can be split into stratified train and test sets (scikit-learn's conditions,
     said in the CLI's words): two rows of each class, and one row of each in either set."""
     flag = "--task classification" if args.task else "task classification (inferred)"
-    numeric = all(label_name(name) == name and _is_number(name) for name in names)
+    numeric = all(_is_number(name) for name in names)
     advice = "use --task regression for a numeric target" if numeric else "drop or merge the rare classes"
     rare = int(np.argmin(counts))
     if counts[rare] < 2:

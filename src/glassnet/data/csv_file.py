@@ -31,12 +31,13 @@ MAX_INFERRED_CLASSES = 20
 """Whole-number targets with more distinct values than this are inferred to be regression."""
 
 
-def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"):
+def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *, missing: str = "error"):
     """Parse a CSV file: ``(X, y, feature_names, target_names, name)``.
 
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
-    ``target_names`` is None. ``task="auto"`` decides by :func:`infer_task`.
+    ``target_names`` is None. ``task="auto"`` decides by :func:`infer_task`. ``missing`` is as
+    for :func:`read_csv_chunks` (the features only: a label is never missing).
 
     Example
     -------
@@ -60,7 +61,7 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     if not features:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
 
-    chunks = list(read_csv_chunks(path, features, target=target, delimiter=delimiter))
+    chunks = list(read_csv_chunks(path, features, target=target, delimiter=delimiter, missing=missing))
     X = np.concatenate([chunk.X for chunk in chunks])
     labels = [(line, cell) for chunk in chunks for line, cell in zip(chunk.lines, chunk.labels or ())]
     y, target_names = _encode_labels(labels, target, task, path)
