@@ -1,23 +1,31 @@
 """Reading CSV files into arrays, with errors that name the column and the line: glassnet's one
 CSV reader.
 
-``glassnet.data.load_csv`` (a labelled file, split for training) is the public entry point; the
-command line reads unlabelled features for ``glassnet predict`` with ``read_csv_features``. This
-module only parses and checks.
+``glassnet.data.load_csv`` (a labelled file, split for training) is the public entry point. The
+command line reads in chunks with ``read_csv_chunks`` (``glassnet evaluate`` and ``glassnet
+predict`` stream, so their memory does not grow with the file) and infers a target's task with
+``infer_task``. Text is UTF-8, with or without the byte-order mark spreadsheets put first, or
+UTF-16 with its mark. This module only parses and checks.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import math
 import os
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import one_of
+from .._checks import one_of, positive_int
 
-__all__ = ["MISSING_CELLS", "MissingValueError", "read_csv_dataset", "read_csv_features", "read_csv_header"]
+__all__ = ["MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError", "infer_task", "label_name",
+           "read_csv_chunks", "read_csv_dataset", "read_csv_features", "read_csv_header"]
 
 # The spellings of a missing feature value (compared after stripping spaces, case as written):
 # empty, the R / pandas / spreadsheet ones, and the "?" of the UCI repository's files. Any text
@@ -34,19 +42,17 @@ class MissingValueError(ValueError):
                          "(missing='nan') to impute them")
         self.where = where
 
+MAX_INFERRED_CLASSES = 20
+"""Whole-number targets with more distinct values than this are inferred to be regression."""
 
-def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *,
-                     missing: str = "error"):
+
+def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *, missing: str = "error"):
     """Parse a CSV file: ``(X, y, feature_names, target_names, name)``.
 
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
-    ``target_names`` is None.
-
-    ``missing`` says what a missing feature cell (one of :data:`MISSING_CELLS`, or any text that
-    reads as NaN) becomes: ``"error"`` (default) raises :class:`MissingValueError` naming its line
-    and column; ``"nan"`` makes it NaN in ``X``, for an ``nn.Impute`` layer to fill. An empty or
-    NaN label is an error either way.
+    ``target_names`` is None. ``task="auto"`` decides by :func:`infer_task`. ``missing`` is as
+    for :func:`read_csv_chunks` (the features only: a label is never missing).
 
     Example
     -------
@@ -62,28 +68,27 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     """
     if not isinstance(target, str):
         raise TypeError(f"target must be a column name (str), got {type(target).__name__} {target!r}")
-    one_of(missing, "missing", ("error", "nan"))
     path = _existing_file(path)
-    header, rows = _read_rows(path, delimiter)
-
+    header = read_csv_header(path, delimiter)
     if target not in header:
-        raise ValueError(f"{path}: no column named {target!r}; available columns: "
-                         + ", ".join(repr(column) for column in header))
-    target_index = header.index(target)
-    feature_index = [i for i in range(len(header)) if i != target_index]
-    if not feature_index:
+        raise ValueError(f"{path}: no column named {target!r}; available columns: {_quoted(header)}")
+    features = [name for name in header if name != target]
+    if not features:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
 
-    X = _numbers(header, rows, feature_index, path, missing)
-    labels = [(line, row[target_index]) for line, row in rows]
+    chunks = list(read_csv_chunks(path, features, target=target, delimiter=delimiter, missing=missing))
+    X = np.concatenate([chunk.X for chunk in chunks])
+    labels = [(line, cell) for chunk in chunks for line, cell in zip(chunk.lines, chunk.labels or ())]
     y, target_names = _encode_labels(labels, target, task, path)
-    return X, y, tuple(header[i] for i in feature_index), target_names, path.stem
+    return X, y, tuple(features), target_names, path.stem
 
 
 def read_csv_features(path, columns, delimiter: str = ",", *, missing: str = "error"):
     r"""The numeric columns ``columns`` of a CSV file (by header name, in that order), as float64
     ``X`` of shape ``(n_samples, len(columns))``: features without labels, to predict on.
-    ``missing``: "error" (default) or "nan", as in :func:`read_csv_dataset`.
+
+    ``missing="nan"`` reads a missing cell (:data:`MISSING_CELLS`, or NaN) as NaN (for a model
+    that imputes); by default it is a :class:`MissingValueError`.
 
     Example
     -------
@@ -97,21 +102,79 @@ def read_csv_features(path, columns, delimiter: str = ",", *, missing: str = "er
            [4. , 3. ]])
     >>> folder.cleanup()
     """
-    if isinstance(columns, str) or not hasattr(columns, "__iter__"):
-        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
-    columns = list(columns)
-    if not all(isinstance(name, str) for name in columns):
-        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
-    if not columns:
-        raise ValueError("columns is empty: name at least one feature column to read")
+    chunks = read_csv_chunks(path, columns, delimiter=delimiter, missing=missing)
+    return np.concatenate([chunk.X for chunk in chunks])
+
+
+class CsvChunk(NamedTuple):
+    """Consecutive data rows of a CSV file, as :func:`read_csv_chunks` yields them.
+
+    Attributes
+    ----------
+    X : ndarray of float64, shape (n_rows, n_columns)
+        The columns asked for, in the order asked.
+    labels : list of str, length n_rows, or None
+        The target column's cells as written (stripped); None when no target was asked for.
+    lines : list of int, length n_rows
+        The line of the file each row ends on, for error messages.
+    """
+
+    X: np.ndarray
+    labels: list[str] | None
+    lines: list[int]
+
+
+def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int = 4096,
+                    delimiter: str = ",", missing: str = "error") -> Iterator[CsvChunk]:
+    r"""Read a CSV file ``chunk_rows`` rows at a time: memory is bounded by the chunk, not the file.
+
+    The header is read and the columns are looked up at once, so a missing column is an error
+    before any row is read; a row's error (a non-numeric cell, a missing field) comes with the
+    chunk that holds it. A file without data rows raises at the first chunk.
+
+    Parameters
+    ----------
+    path : str or path-like
+    columns : list of str
+        Numeric columns to read as ``X``, by header name, in this order (empty: only ``target``).
+    target : str or None
+        A column to return as text in ``labels``.
+    chunk_rows : int
+    delimiter : str
+    missing : {"error", "nan"}
+        Whether a missing cell of ``columns`` (:data:`MISSING_CELLS`, or any text that reads as
+        NaN) is a :class:`MissingValueError` naming its line and column, or reads as NaN.
+
+    Yields
+    ------
+    CsvChunk
+        ``X`` of shape ``(n, len(columns))``, ``labels`` and ``lines``, with ``n <= chunk_rows``.
+
+    Example
+    -------
+    >>> import pathlib, tempfile
+    >>> from glassnet.data.csv_file import read_csv_chunks
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = pathlib.Path(folder.name) / "new.csv"
+    >>> _ = path.write_text("b,a,kind\n1.5,2,cat\n3,4,dog\n5,6,cat\n")
+    >>> [(chunk.X.tolist(), chunk.labels) for chunk in read_csv_chunks(path, ["a", "b"], target="kind", chunk_rows=2)]
+    [([[2.0, 1.5], [4.0, 3.0]], ['cat', 'dog']), ([[6.0, 5.0]], ['cat'])]
+    >>> folder.cleanup()
+    """
+    columns = _column_names(columns, allow_empty=target is not None)
+    if target is not None and not isinstance(target, str):
+        raise TypeError(f"target must be a column name (str) or None, got {type(target).__name__} {target!r}")
+    chunk_rows = positive_int(chunk_rows, "chunk_rows")
     one_of(missing, "missing", ("error", "nan"))
     path = _existing_file(path)
-    header, rows = _read_rows(path, delimiter)
-    absent = [name for name in columns if name not in header]
+    header = list(read_csv_header(path, delimiter))
+    absent = [name for name in [*columns, *([target] if target is not None else [])] if name not in header]
     if absent:
-        raise ValueError(f"{path}: no column named {absent[0]!r}; available columns: "
-                         + ", ".join(repr(column) for column in header))
-    return _numbers(header, rows, [header.index(name) for name in columns], path, missing)
+        named = f"column named {absent[0]!r}" if len(absent) == 1 else f"columns named {_quoted(absent)}"
+        raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}")
+    index = [header.index(name) for name in columns]
+    target_index = None if target is None else header.index(target)
+    return _chunks(path, header, index, target_index, chunk_rows, delimiter, missing)
 
 
 def read_csv_header(path, delimiter: str = ",") -> tuple:
@@ -129,39 +192,129 @@ def read_csv_header(path, delimiter: str = ",") -> tuple:
     >>> folder.cleanup()
     """
     path = _existing_file(path)
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        first = next((row for row in csv.reader(file, delimiter=delimiter) if row), None)
+    with _open_text(path) as file:
+        first = next(_numbered_rows(csv.reader(file, delimiter=delimiter), path), None)
     if first is None:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
-    return tuple(_header(first, path))
+    return tuple(_header(first[1], path))
 
+
+def infer_task(labels: Iterable[str]) -> tuple[str, str]:
+    """``("classification" | "regression", reason)`` for a target column's cells, the rule that
+    ``load_csv(task="auto")`` and ``glassnet train`` follow:
+
+    - any cell that is not a number (text labels): classification;
+    - a number with a fractional part: regression;
+    - whole numbers only: classification when there are at most ``MAX_INFERRED_CLASSES`` (20)
+      distinct values and each is seen at least twice (a stratified split needs two per
+      class); else regression (prices, counts, years).
+
+    Example
+    -------
+    >>> from glassnet.data.csv_file import infer_task
+    >>> infer_task(["1", "2", "2", "1"])
+    ('classification', '2 whole-number target values, each seen at least twice')
+    >>> infer_task(["129000", "95000", "240500"])
+    ('regression', '3 whole-number values, 3 of them seen only once')
+    """
+    numbers = []
+    for cell in labels:
+        try:
+            numbers.append(float(cell))
+        except ValueError:
+            return "classification", "the target holds text"
+    if not all(value.is_integer() for value in numbers):
+        return "regression", "the target holds numbers with fractions"
+    counts = Counter(numbers)
+    if len(counts) > MAX_INFERRED_CLASSES:
+        return "regression", f"{len(counts)} distinct whole-number values, more than {MAX_INFERRED_CLASSES}"
+    once = sum(1 for count in counts.values() if count < 2)
+    if once:
+        return "regression", f"{len(counts)} whole-number values, {once} of them seen only once"
+    return "classification", f"{len(counts)} whole-number target values, each seen at least twice"
+
+
+def label_name(cell: str) -> str:
+    """The class name a label cell gets from ``load_csv``: a number as written without a trailing
+    ``.0``, text as it is, so that ``"2.0"`` in one file matches the class ``"2"`` of another.
+
+    Example
+    -------
+    >>> from glassnet.data.csv_file import label_name
+    >>> label_name("2.0"), label_name("0.50"), label_name("cat")
+    ('2', '0.5', 'cat')
+    """
+    try:
+        value = float(cell)
+    except ValueError:
+        return cell
+    return _number_name(value) if math.isfinite(value) else cell
+
+
+# ---- reading ---------------------------------------------------------------------------------
 
 def _existing_file(path) -> Path:
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, got {type(path).__name__} {path!r}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder, not a CSV file")
     if not path.is_file():
         raise FileNotFoundError(f"CSV file not found: {path}")
     return path
 
 
-def _read_rows(path: Path, delimiter: str):
-    """The stripped header and the data rows as ``(line number, cells)``; blank lines skipped."""
-    # utf-8-sig drops the byte-order mark that spreadsheet programs put before the header
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        reader = csv.reader(file, delimiter=delimiter)
-        numbered = [(reader.line_num, row) for row in reader if row]
-    if not numbered:
-        raise ValueError(f"{path} is empty; expected a header row and data rows")
-    header = _header(numbered[0][1], path)
-    rows = [(line, [cell.strip() for cell in row]) for line, row in numbered[1:]]
-    if not rows:
+def _open_text(path: Path):
+    """The file as text: UTF-16 when it starts with that byte-order mark, else UTF-8, whose mark
+    (spreadsheets write one) ``utf-8-sig`` drops before the header's first name."""
+    with open(path, "rb") as raw:
+        start = raw.read(2)
+    utf16 = start in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    return open(path, newline="", encoding="utf-16" if utf16 else "utf-8-sig")
+
+
+def _numbered_rows(reader, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """``(line number, stripped cells)`` of each row that is not blank; a file that is not text or
+    not CSV (a field beyond the csv module's limit) is a ValueError naming the file."""
+    try:
+        for row in reader:
+            if row:
+                yield reader.line_num, [cell.strip() for cell in row]
+    except UnicodeDecodeError as error:
+        bad = error.object[error.start:error.start + 1]
+        raise ValueError(f"{path} is not UTF-8 text (it holds the byte {bad!r}); save it as "
+                         "CSV UTF-8") from None
+    except csv.Error as error:
+        raise ValueError(f"{path}, line {reader.line_num}: not readable as CSV ({error})") from None
+
+
+def _chunks(path: Path, header: list, index: list, target_index: int | None, chunk_rows: int,
+            delimiter: str, missing: str) -> Iterator[CsvChunk]:
+    found = False
+    with _open_text(path) as file:
+        rows = _numbered_rows(csv.reader(file, delimiter=delimiter), path)
+        next(rows)  # the header, read and checked already
+        while block := list(islice(rows, chunk_rows)):
+            found = True
+            for line, row in block:
+                if len(row) != len(header):
+                    raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
+                                     f"header, got {len(row)}")
+            labels = None if target_index is None else [row[target_index] for _, row in block]
+            yield CsvChunk(_numbers(header, block, index, path, missing), labels, [line for line, _ in block])
+    if not found:
         raise ValueError(f"{path} has a header but no data rows")
-    for line, row in rows:
-        if len(row) != len(header):
-            raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
-                             f"header, got {len(row)}")
-    return header, rows
+
+
+def _column_names(columns, allow_empty: bool) -> list:
+    if isinstance(columns, str) or not hasattr(columns, "__iter__"):
+        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
+    columns = list(columns)
+    if not all(isinstance(name, str) for name in columns):
+        raise TypeError(f"columns must be a list of column names (str), got {columns!r}")
+    if not columns and not allow_empty:
+        raise ValueError("columns is empty: name at least one feature column to read")
+    return columns
 
 
 def _header(row: list, path: Path) -> list:
@@ -175,20 +328,32 @@ def _header(row: list, path: Path) -> list:
     return header
 
 
-def _numbers(header: list, rows: list, index: list, path: Path, missing: str = "error") -> np.ndarray:
+def _quoted(names) -> str:
+    return ", ".join(repr(name) for name in names)
+
+
+def _numbers(header: list, rows: list, index: list, path: Path, missing: str) -> np.ndarray:
     """The columns ``index`` of the rows as float64 ``(n_rows, len(index))``, each cell checked."""
-    X = np.empty((len(rows), len(index)), dtype=np.float64)
-    for r, (line, row) in enumerate(rows):
-        for c, i in enumerate(index):
-            X[r, c] = _parse_number(row[i], header[i], line, path, missing)
-    return X
+    shape = (len(rows), len(index))
+    try:  # the common case, all finite numbers: no per-cell checks
+        X = np.array([[float(row[i]) for i in index] for _, row in rows], dtype=np.float64).reshape(shape)
+        if np.isfinite(X).all():
+            return X
+    except ValueError:
+        pass
+    # a cell is not a finite number: find it and name it (or read a gap as NaN)
+    return np.array([[_parse_number(row[i], header[i], line, path, missing) for i in index]
+                     for line, row in rows], dtype=np.float64).reshape(shape)
 
 
 def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = "error") -> float:
+    """A feature cell as a float; a missing one (:data:`MISSING_CELLS`, or NaN) is NaN with
+    ``missing="nan"``, else a :class:`MissingValueError`."""
     where = f"{path}, line {line}, column {column!r}"
-    if cell in MISSING_CELLS:
+    if cell.strip() in MISSING_CELLS:
         if missing == "nan":
             return math.nan
+        cell = cell.strip()
         what = "empty cell" if cell == "" else ("NaN value" if cell.lower() == "nan" else f"missing value {cell!r}")
         raise MissingValueError(f"{where}: {what}")
     try:
@@ -205,22 +370,24 @@ def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = 
     return value
 
 
+# ---- labels ----------------------------------------------------------------------------------
+
 def _encode_labels(labels, target: str, task: str, path: Path):
     """Class indices and names for text or integer labels; float values for regression."""
     numbers = [_parse_label(cell, target, line, path) for line, cell in labels]
-    numeric = all(number is not None for number in numbers)
+    if task == "auto":
+        task, _ = infer_task(cell for _, cell in labels)
 
-    if task == "regression" or (task == "auto" and numeric
-                                and not all(v.is_integer() for v in numbers)):
+    if task == "regression":
         for (line, cell), number in zip(labels, numbers):
             if number is None:
                 raise ValueError(f"{path}, line {line}, column {target!r}: non-numeric value "
                                  f"{cell!r}; a regression target must be numbers")
         return np.array(numbers, dtype=np.float64), None
 
-    if numeric:  # sort numerically (2 before 10) and name classes as written without ".0"
+    if all(number is not None for number in numbers):  # sort numerically (2 before 10)
         classes, y = np.unique(np.array(numbers), return_inverse=True)
-        names = tuple(str(int(v)) if v.is_integer() else str(v) for v in classes)
+        names = tuple(_number_name(float(v)) for v in classes)
     else:
         classes, y = np.unique(np.array([cell for _, cell in labels]), return_inverse=True)
         names = tuple(str(v) for v in classes)
@@ -228,6 +395,11 @@ def _encode_labels(labels, target: str, task: str, path: Path):
         raise ValueError(f"{path}: column {target!r} holds a single class {names[0]!r}; "
                          "classification needs at least two")
     return y.astype(np.int64).reshape(-1), names
+
+
+def _number_name(value: float) -> str:
+    """A numeric class's name: as written, without ".0" (2.0 is the class "2")."""
+    return str(int(value)) if value.is_integer() else str(value)
 
 
 def _parse_label(cell: str, target: str, line: int, path: Path):

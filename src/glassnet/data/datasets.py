@@ -133,9 +133,13 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
     """A CSV file with a header row: numeric feature columns and the label column ``target``.
 
     Every column other than ``target`` is a feature and must hold a finite number in every row.
-    The label column decides the task when ``task="auto"``: text or integer labels make a
-    classification set, labels encoded as ``0 .. n_classes - 1`` in sorted order with the
-    original values kept in ``target_names``; non-integer numbers make a regression set.
+    A classification set encodes the labels as ``0 .. n_classes - 1`` in sorted order (numbers
+    numerically) and keeps the original values in ``target_names``; a regression set keeps the
+    numbers. ``task="auto"`` decides from the label column
+    (:func:`glassnet.data.csv_file.infer_task`): text labels make a classification set, numbers
+    with fractions a regression set, and whole numbers a classification set only when there are
+    at most 20 distinct values, each seen at least twice (so prices, counts and years are
+    regression). Give ``task`` to decide it yourself.
 
     Parameters
     ----------
@@ -158,7 +162,8 @@ def load_csv(path, target, test_size=0.25, seed=0, *, delimiter=",", task="auto"
     ValueError
         Naming the column and line of the problem: a missing ``target`` column (with the
         available ones listed), a non-numeric feature value, an empty or NaN cell, a row of the
-        wrong length, or an empty file.
+        wrong length, an empty file, a file that is not UTF-8 (or UTF-16 with its byte-order
+        mark) text, or classes too few to split.
 
     Example
     -------

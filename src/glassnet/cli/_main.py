@@ -1,57 +1,36 @@
-"""The ``glassnet`` command line: ``demo``, ``train``, ``evaluate`` and ``predict``.
-
-Bad input (a missing file, an unknown dataset or option, a non-numeric column, NaN, a file that
-is not a glassnet model) prints one line on stderr and exits with status 2, without a traceback.
-
-Example
--------
->>> import os, tempfile
->>> from glassnet.cli import main
->>> folder = tempfile.TemporaryDirectory()
->>> main(["train", "--data", "xor", "--epochs", "2", "--quiet", "--out", folder.name])
-train: accuracy ...
-test:  accuracy ...   (2 epochs)
-model saved to .../model.safetensors (description in .../model.json)
-0
->>> main(["evaluate", os.path.join(folder.name, "model.safetensors"), "--data", "xor"])
-accuracy ... on 100 samples
-0
->>> folder.cleanup()
-"""
+"""``glassnet demo`` and ``glassnet train``, and the command line's entry point, :func:`main`: the
+arguments, and one line on stderr with exit status 2 for every problem a user can cause."""
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
+import math
+import os
 import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from . import functional as F
-from . import nn, optim
-from ._checks import non_negative_number, positive_int, positive_number, probability, real_number
-from ._version import __version__
-from .data.csv_file import MissingValueError, read_csv_features, read_csv_header
-from .nn.preprocessing import IMPUTE_STRATEGIES
+from .. import functional as F
+from .. import nn, optim
+from .._checks import non_negative_number, positive_int, positive_number, probability, real_number
+from .._version import __version__
+from ..data.csv_file import MissingValueError
+from ..nn.preprocessing import IMPUTE_STRATEGIES
+from ._common import UsageError, accuracy, data_source, format_scores, output_folder, score, written_whole
+from ._predict import evaluate, predict
 
+__all__ = ["demo", "main", "train"]
 
-class UsageError(Exception):
-    """A problem with what the user asked for: reported in one line, exit status 2."""
+TEST_SIZE = 0.25
+"""The part of a CSV file train keeps for its test score."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of argparse's usage block
         raise UsageError(f"{self.prog}: {message}")
-
-
-# ---- scoring -----------------------------------------------------------------------------------
-def accuracy(model, X, y) -> float:
-    from .train import predict
-
-    return float(np.mean(predict(model, X).argmax(axis=1) == y))
 
 
 # ---- glassnet demo ----------------------------------------------------------------------------
@@ -118,21 +97,7 @@ def _summary_table(rows, stream):
     Console(file=stream, width=100).print(table)
 
 
-# ---- glassnet train / evaluate / predict ----------------------------------------------------
-def _load_data(name: str, target: str | None, seed: int, missing: str = "error"):
-    from glassnet import data
-
-    if name.endswith(".csv") or Path(name).is_file():  # a file path, not a dataset name
-        if not Path(name).is_file():
-            raise UsageError(f"no such file: {name}")
-        if target is None:
-            raise UsageError(f"--target COLUMN is needed to read labels from {name}")
-        return data.load_csv(name, target=target, seed=seed, missing=missing)
-    if name not in data.DATASETS:
-        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(sorted(data.DATASETS))} or a .csv file")
-    return data.load_dataset(name, seed=seed)
-
-
+# ---- glassnet train ---------------------------------------------------------------------------
 def _parse_hidden(text: str) -> tuple:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
@@ -143,30 +108,18 @@ def _parse_hidden(text: str) -> tuple:
     return sizes
 
 
-def _score(model, X, y, task: str) -> dict:
-    """Accuracy for a classifier; mean squared error and R^2 for a regressor."""
-    if task == "classification":
-        return {"accuracy": accuracy(model, X, y)}
-    from .train import predict
-
-    predicted = predict(model, X).reshape(-1)
-    mse = float(np.mean((predicted - y) ** 2))
-    return {"mse": mse, "r2": 1.0 - mse / float(np.var(y)) if np.var(y) > 0 else float("nan")}
-
-
-def _format(scores: dict) -> str:
-    return "  ".join(f"{name} {value:.4f}" for name, value in scores.items())
-
-
 def train(args, stream=None) -> dict:
     import glassnet as gn
     from glassnet import losses, plot
 
     stream = stream or sys.stdout
+    files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else [])]
+    out = output_folder(args.out, "--out", files)   # before training: a bad --out would waste it
+    hidden = _parse_hidden(args.hidden)
     if args.fill_value is not None and args.impute is None:
         raise UsageError("--fill-value is the value --impute fills in: give --impute too")
     try:  # with --impute, a missing cell is read as NaN, for the model's Impute layer to fill
-        dataset = _load_data(args.data, args.target, args.seed, missing="nan" if args.impute else "error")
+        dataset = _load_data(args, stream)
     except MissingValueError as error:
         raise UsageError(f"{error.where}; fill in or drop missing values, or train with "
                          "--impute mean|median|constant to fill them") from None
@@ -176,7 +129,7 @@ def train(args, stream=None) -> dict:
     gn.seed(args.seed)
     with warnings.catch_warnings(record=True) as caught:  # e.g. a column with no value to impute from
         warnings.simplefilter("always")
-        model = nn.mlp(dataset.n_features, _parse_hidden(args.hidden), n_outputs, activation=args.activation,
+        model = nn.mlp(dataset.n_features, hidden, n_outputs, activation=args.activation,
                        batch_norm=args.batch_norm, dropout=args.dropout, standardize_with=dataset.X_train,
                        impute=args.impute, fill_value=args.fill_value or 0.0, rng=args.seed)
     for warning in caught:
@@ -193,98 +146,83 @@ def train(args, stream=None) -> dict:
                      metrics=("accuracy",) if classifier else ("mae",),
                      validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
                      seed=args.seed, verbose=0 if args.quiet else 1)
-    train_scores = _score(model, dataset.X_train, dataset.y_train, dataset.task)
-    test_scores = _score(model, dataset.X_test, dataset.y_test, dataset.task)
-    out = Path(args.out)
+    train_scores = score(model, dataset.X_train, dataset.y_train, dataset.task)
+    test_scores = score(model, dataset.X_test, dataset.y_test, dataset.task)
     out.mkdir(parents=True, exist_ok=True)
     info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
             "target": args.target or "label", "data": args.data,
             "classes": [str(c) for c in dataset.target_names] if classifier else None,
             "impute": args.impute}
-    gn.save(model, out / "model.safetensors")
-    (out / "model.json").write_text(json.dumps(info, indent=2))
+    with written_whole(out / "model.json") as description:   # renamed onto model.json once the model is saved
+        description.write(json.dumps(info, indent=2))
+        gn.save(model, out / "model.safetensors")
     if args.plot:
         plot.history(history, title=f"{args.data}", path=out / "loss.png")
         if classifier and dataset.n_features == 2:
             plot.decision_boundary(model, dataset.X_test, dataset.y_test, title=f"{args.data}: test data",
                                    path=out / "decision_boundary.png")
     epochs_run = len(history.history["loss"])
-    print(f"train: {_format(train_scores)}", file=stream)
-    print(f"test:  {_format(test_scores)}   ({epochs_run} epochs)", file=stream)
+    print(f"train: {format_scores(train_scores)}", file=stream)
+    print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
 
 
-def _load_model(path: str):
-    import glassnet as gn
+def _load_data(args, stream):
+    """The dataset to train on: a built-in one by name, or a CSV file whose task is ``--task`` or
+    inferred from its target column (and printed, with how to override it)."""
+    from glassnet import data
+    from glassnet.data.csv_file import infer_task, read_csv_dataset
 
-    if not Path(path).is_file():
-        raise UsageError(f"no such model file: {path}")
-    model = gn.load(path)
-    info_path = Path(path).with_suffix(".json")
-    info = json.loads(info_path.read_text()) if info_path.is_file() else {}
-    return model, info
-
-
-def evaluate(args, stream=None) -> dict:
-    stream = stream or sys.stdout
-    model, info = _load_model(args.model)
-    dataset = _load_data(args.data, args.target, args.seed)
-    if args.data.endswith(".csv"):  # a file given for evaluation is evaluated whole
-        X = np.concatenate([dataset.X_train, dataset.X_test])
-        y = np.concatenate([dataset.y_train, dataset.y_test])
-    else:
-        X, y = dataset.X_test, dataset.y_test
-    _check_width(model, X, args.model)
-    scores = _score(model, X, y, info.get("task", dataset.task))
-    print(f"{_format(scores)} on {len(X)} samples", file=stream)
-    return scores
-
-
-def _check_width(model, X, path):
-    expected = getattr(model[0], "num_features", None) or getattr(model[0], "in_features", None)
-    if expected is not None and X.shape[1] != expected:
-        raise UsageError(f"the model in {path} takes {expected} features, the data has {X.shape[1]}")
-
-
-def predict(args, stream=None) -> np.ndarray:
-    import glassnet as gn
-
-    stream = stream or sys.stdout
-    model, info = _load_model(args.model)
-    X, columns = _read_features(args.input, info)
-    _check_width(model, X, args.model)
-    logits = gn.predict(model, X)
-    if info.get("task") == "regression":
-        rows = [[f"{value:.6g}"] for value in logits.reshape(-1)]
-        _write_rows(["prediction"], rows, args.output, stream)
-        return logits.reshape(-1)
-    probabilities = gn.functional.softmax(gn.Tensor(logits)).numpy()
-    classes = info.get("classes") or [str(k) for k in range(logits.shape[1])]
-    labels = [classes[k] for k in logits.argmax(axis=1)]
-    rows = [[label] + [f"{p:.6f}" for p in row] for label, row in zip(labels, probabilities)]
-    _write_rows(["prediction"] + [f"p_{name}" for name in classes], rows, args.output, stream)
-    return np.array(labels)
+    path = data_source(args.data)
+    if path is None:
+        dataset = data.load_dataset(args.data, seed=args.seed)
+        if args.task not in (None, dataset.task):
+            raise UsageError(f"{args.data} is a {dataset.task} dataset; --task {args.task} needs a CSV file")
+        return dataset
+    if args.target is None:
+        raise UsageError(f"--target COLUMN is needed to read labels from {args.data}")
+    task = args.task
+    if task != "regression":   # read as classes first: every row checked, the classes counted
+        # gaps in the features are the imputer's to fill, when train has --impute
+        missing = "nan" if args.impute else "error"
+        _, y, _, names, _ = read_csv_dataset(path, args.target, task="classification", missing=missing)
+        if task is None:
+            task, reason = infer_task(names[k] for k in y)
+            other = "regression" if task == "classification" else "classification"
+            override = "" if reason == "the target holds text" else f"; use --task {other} to override"
+            print(f"task: {task} (inferred: {reason}{override})", file=stream)
+        if task == "classification":
+            _check_splittable(np.bincount(y), names, args)
+    if args.task:
+        print(f"task: {task}", file=stream)
+    return data.load_csv(path, target=args.target, test_size=TEST_SIZE, seed=args.seed, task=task,
+                         missing="nan" if args.impute else "error")
 
 
-def _write_rows(header, rows, output, stream):
-    if output:
-        with open(output, "w", newline="") as handle:
-            csv.writer(handle).writerows([header] + rows)
-        print(f"{len(rows)} predictions written to {output}", file=stream)
-    else:
-        csv.writer(stream).writerows([header] + rows)
+def _check_splittable(counts: np.ndarray, names: tuple, args) -> None:
+    """The classes can be split into stratified train and test sets (scikit-learn's conditions,
+    said in the CLI's words): two rows of each class, and one row of each in either set."""
+    flag = "--task classification" if args.task else "task classification (inferred)"
+    numeric = all(_is_number(name) for name in names)
+    advice = "use --task regression for a numeric target" if numeric else "drop or merge the rare classes"
+    rare = int(np.argmin(counts))
+    if counts[rare] < 2:
+        raise UsageError(f"{flag}: class {names[rare]!r} of column {args.target!r} has only 1 row "
+                         f"({len(names)} classes in {counts.sum()} rows); a stratified train/test split needs "
+                         f"at least 2 rows of each class; {advice}")
+    n_test = math.ceil(TEST_SIZE * counts.sum())
+    if min(n_test, counts.sum() - n_test) < len(names):
+        raise UsageError(f"{flag}: {len(names)} classes need at least {len(names)} test rows and as many "
+                         f"training rows; {counts.sum()} rows give {n_test} test rows; {advice}")
 
 
-def _read_features(path: str, info: dict):
-    """The feature columns of a CSV file: the model's, when the file has columns of those names,
-    else every column but the label."""
-    if not Path(path).is_file():
-        raise UsageError(f"no such file: {path}")
-    header = read_csv_header(path)
-    wanted = [name for name in info.get("features", []) if name in header] or [
-        name for name in header if name != info.get("target")]
-    return read_csv_features(path, wanted), wanted
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ---- argument parsing -------------------------------------------------------------------------
@@ -326,11 +264,14 @@ def _parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
     train_parser = commands.add_parser("train", help="train an MLP on a dataset or CSV file and save it",
-                                       description="Train an MLP classifier; show progress, print the final "
-                                       "accuracy, save the model (and figures with --plot).")
+                                       description="Train an MLP classifier or regressor; show progress, print "
+                                       "the final scores, save the model and model.json (and figures with --plot).")
     train_parser.add_argument("--data", required=True, help="a dataset name (circles, moons, xor, spirals, "
                               "blobs, iris, digits, mnist1d) or a CSV file")
     train_parser.add_argument("--target", help="the label column of a CSV file")
+    train_parser.add_argument("--task", choices=("classification", "regression"), default=None,
+                              help="default: inferred from the target column and printed (text or at most 20 "
+                                   "whole numbers, each seen twice: classification; else regression)")
     train_parser.add_argument("--hidden", default="10", help="hidden layer sizes, e.g. 10,10 (default 10)")
     train_parser.add_argument("--activation", default="relu", choices=F.hidden_activation_names(aliases=True))
     train_parser.add_argument("--optimizer", default="adam", choices=optim.OPTIMIZERS)
@@ -352,38 +293,41 @@ def _parser() -> argparse.ArgumentParser:
     train_parser.add_argument("--early-stopping", type=_positive_int, nargs="?", const=10, default=None,
                               metavar="PATIENCE", help="stop when the validation loss stops improving"
                                    " (default patience 10)")
+    train_parser.add_argument("--seed", type=int, default=0)
+    train_parser.add_argument("--out", default="glassnet-model", help="output folder (default ./glassnet-model)")
     train_parser.add_argument("--impute", choices=IMPUTE_STRATEGIES, default=None,
                               help="read missing CSV cells (empty, NA, NaN, ?) as NaN and fill them inside "
                                    "the model with each column's training mean or median, or --fill-value "
                                    "(default: a missing cell is an error)")
     train_parser.add_argument("--fill-value", type=_real, default=None, metavar="VALUE",
                               help="the value --impute constant fills in (default 0)")
-    train_parser.add_argument("--seed", type=int, default=0)
-    train_parser.add_argument("--out", default="glassnet-model", help="output folder (default ./glassnet-model)")
     train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     eval_parser = commands.add_parser("evaluate",
-                                      help="accuracy of a saved model on a dataset or CSV file",
-                                      description="Evaluate a saved model on a dataset's test split or on a "
-                                                  "whole CSV file.")
+                                      help="score a saved model on a dataset or CSV file",
+                                      description="Score a saved model (accuracy, or mse and r2) on a dataset's "
+                                                  "test split or on a whole CSV file, with the features, classes "
+                                                  "and task stored in its model.json; columns by name.")
     eval_parser.add_argument("model", help="a model.safetensors written by glassnet train")
-    eval_parser.add_argument("--data", required=True)
-    eval_parser.add_argument("--target")
-    eval_parser.add_argument("--seed", type=int, default=0)
+    eval_parser.add_argument("--data", required=True, help="a dataset name (its test split) or a CSV file (all rows)")
+    eval_parser.add_argument("--target", help="the label column (default: the model's, from model.json)")
+    eval_parser.add_argument("--seed", type=int, default=0, help="the dataset's split, as given to train (default 0)")
 
-    predict_parser = commands.add_parser("predict", help="predict classes for the rows of a CSV file",
-                                         description="Predict a class and class probabilities for each row of "
-                                                     "a CSV file.")
+    predict_parser = commands.add_parser("predict", help="predict for each row of a CSV file",
+                                         description="Predict a class and class probabilities (or a value, for a "
+                                                     "regressor) for each row of a CSV file, read in chunks.")
     predict_parser.add_argument("model", help="a model.safetensors written by glassnet train")
     predict_parser.add_argument("--input", required=True,
-                                help="CSV file of features (a header row with the column names)")
+                                help="CSV file with the model's feature columns, by name (a header row)")
     predict_parser.add_argument("--output", help="CSV file to write (default: standard output)")
     return parser
 
 
 def main(argv=None) -> int:
-    from .io import ModelFileError
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status: 0, or 2
+    after one line on stderr for a problem with the input (1 when the output pipe closed)."""
+    from ..io import ModelFileError
 
     parser = _parser()
     try:
@@ -400,9 +344,29 @@ def main(argv=None) -> int:
             predict(args)
         else:
             parser.print_help()
+        sys.stdout.flush()   # a closed pipe shows here, not at exit
         return 0
+    except BrokenPipeError:   # `glassnet predict ... | head`: the reader has all it wants
+        _quiet_stdout()
+        return 1
     except UsageError as error:
-        print(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}", file=sys.stderr)
-    except (ModelFileError, FileNotFoundError, ValueError, TypeError) as error:
-        print(f"glassnet: error: {error}".replace("\n", " "), file=sys.stderr)
+        print(_one_line(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}"),
+              file=sys.stderr)
+    except (ModelFileError, OSError, ValueError, TypeError) as error:
+        print(_one_line(f"glassnet: error: {error}"), file=sys.stderr)
     return 2
+
+
+def _one_line(message: str, limit: int = 1000) -> str:
+    """The message on one line, cut to ``limit`` characters whatever a file made it say."""
+    message = " ".join(message.split("\n"))
+    return message if len(message) <= limit else message[:limit - 3] + "..."
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):   # not a real file (a test's capture): nothing is flushed at exit
+        pass
