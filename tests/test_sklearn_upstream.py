@@ -15,6 +15,7 @@ import types
 from pathlib import Path
 
 import pytest
+from threadpoolctl import threadpool_limits
 
 # test name (with the parameter id where only some parametrizations go) -> why it is left out
 DESELECTED = {
@@ -46,6 +47,15 @@ UPSTREAM = {
 def global_random_seed(request):
     """scikit-learn's fixture: one seed, 42 unless SKLEARN_TESTS_GLOBAL_RANDOM_SEED says another."""
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """The matrices here are small: with several BLAS threads on busy cores, OpenBLAS's idle
+    threads spin and make these tests several times slower (measured 9.7 s against 1.3 s for
+    100 partial_fit calls)."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def swap_estimator_imports(tree: ast.Module, module: str, names: set) -> ast.Module:
@@ -100,6 +110,8 @@ def without_deselected(function, deselected: dict):
         if mark.name == "parametrize" and len(mark.args) == 2 and "," not in mark.args[0]:
             values = [value for value in mark.args[1]
                       if f"{function.__name__}[{parameter_id(value)}]" not in deselected]
+            if not values:   # every parametrization deselected: the whole test goes
+                return None
             mark = pytest.mark.parametrize(mark.args[0], values, **mark.kwargs).mark
         marks.append(mark)
     function.pytestmark = marks
@@ -135,4 +147,4 @@ def test_every_deselected_name_exists_upstream():
                 ids = {parameter_id(value) for mark in getattr(upstream, function_name).pytestmark
                        if mark.name == "parametrize" for value in mark.args[1]}
                 assert parameter.rstrip("]") in ids, test
-    assert UPSTREAM_FUNCTIONS["test_mlp"] >= 40 and UPSTREAM_FUNCTIONS["test_perceptron"] == 4
+    assert UPSTREAM_FUNCTIONS["test_mlp"] >= 40 and UPSTREAM_FUNCTIONS["test_perceptron"] >= 4
