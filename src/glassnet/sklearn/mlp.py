@@ -87,7 +87,9 @@ _PARAMETERS = """
         Nesterov's momentum for solver='sgd' (when momentum > 0).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, score it after each epoch, stop
-        when the score stops improving, and keep the weights of the best epoch.
+        when the score stops improving, and keep the weights of the best epoch. A diverging run
+        then scores NaN and carries on, as scikit-learn's; without early stopping a loss that
+        is no longer finite is an error (scikit-learn's message, with the epoch).
     validation_fraction : float in [0, 1), default=0.1
         The held-out share for ``early_stopping``.
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
