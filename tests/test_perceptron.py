@@ -359,6 +359,9 @@ def test_passes_scikit_learns_estimator_checks_but_the_one_its_own_fails():
     ({"class_weight": "even"}, ValueError, "class_weight must be a dict, 'balanced' or None, got 'even'"),
     ({"random_state": "seven"}, ValueError, "cannot be used to seed"),
     ({"verbose": -1}, ValueError, "verbose must be an int >= 0, got -1"),
+    ({"n_jobs": "x"}, TypeError, "n_jobs must be an int or None, got str 'x'"),
+    ({"class_weight": {0: -1.0}}, ValueError, "class_weight must give finite weights >= 0"),
+    ({"class_weight": {0: np.nan}}, ValueError, "class_weight must give finite weights >= 0"),
 ])
 def test_bad_parameters(params, error, message):
     with pytest.raises(error, match=message):

@@ -165,9 +165,10 @@ def _epochs(problem: Problem, y, w, w0, pos_weight, neg_weight, held_out, seed):
         no_improvement = no_improvement + 1 if score > best - problem.tol else 0
         best = min(best, score)
         if problem.verbose:
+            measure = (f"validation accuracy: {-score:f}" if problem.early_stopping
+                       else f"objective: {score:f}")
             print(f"-- Epoch {epoch + 1}\nNorm: {math.sqrt(squared_norm):.2f}, Bias: {w0:.6f}, "
-                  f"mistakes: {wrong}, {'-validation accuracy' if problem.early_stopping else 'objective'}"
-                  f": {score:f}")
+                  f"mistakes: {wrong}, {measure}")
         if no_improvement >= problem.n_iter_no_change:
             break
     return w0, epoch + 1, mistakes

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 
 from .._checks import (
     boolean,
+    integer,
     non_negative_int,
     non_negative_number,
     number_in_range,
@@ -186,7 +187,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         classes = self._check_targets(X, y, None)
         X, y = validate_data(self, X, y, dtype=np.float64, order="C")
         sample_weight = self._checked_sample_weight(sample_weight, X)
-        class_weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        class_weights = self._class_weights(classes, y)
         if coef_init is None and self.warm_start and hasattr(self, "coef_"):
             coef_init, intercept_init = self.coef_, self.intercept_
         coef, intercept = _initial_weights(len(classes), X.shape[1], coef_init, intercept_init)
@@ -208,7 +209,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         classes = self._check_targets(X, y, classes, partial=True)
         X, y = validate_data(self, X, y, dtype=np.float64, order="C", reset=first_call)
         sample_weight = self._checked_sample_weight(sample_weight, X)
-        class_weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        class_weights = self._class_weights(classes, y)
         if first_call:
             coef, intercept = _initial_weights(len(classes), X.shape[1], None, None)
         else:
@@ -262,6 +263,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
                 or (isinstance(self.class_weight, str) and self.class_weight == "balanced")):
             raise ValueError("class_weight must be a dict, 'balanced' or None, got "
                              f"{self.class_weight!r}")
+        integer(self.n_jobs, "n_jobs", allow_none=True)
         check_random_state(self.random_state)   # scikit-learn's RandomState, int or None
 
     def _check_targets(self, X, y, classes, partial=False) -> np.ndarray:
@@ -280,13 +282,20 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         else:
             classes = np.unique(y)
         if len(classes) < 2:
-            raise ValueError(f"y holds one class only ({classes[0].tolist()!r}); a perceptron "
-                             "needs at least two classes")
+            raise ValueError(f"{'classes' if partial else 'y'} holds one class only "
+                             f"({classes[0].tolist()!r}); a perceptron needs at least two classes")
         unknown = np.setdiff1d(y, classes)
         if len(unknown):
             raise ValueError(f"y holds labels {unknown.tolist()!r} that are not in classes "
                              f"{classes.tolist()!r}")
         return classes
+
+    def _class_weights(self, classes, y) -> np.ndarray:
+        """The weight of each class (all 1 without ``class_weight``), finite and >= 0."""
+        weights = compute_class_weight(self.class_weight, classes=classes, y=y)
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError(f"class_weight must give finite weights >= 0, got {self.class_weight!r}")
+        return weights
 
     def _checked_sample_weight(self, sample_weight, X) -> np.ndarray:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64,
