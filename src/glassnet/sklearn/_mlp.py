@@ -36,7 +36,7 @@ from .. import init, nn, optim
 from .._checks import positive_int
 from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
-from ._stochastic import StochasticSolvers
+from ._stochastic import NON_FINITE, StochasticSolvers
 
 STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw"}
 # glassnet.init's initializers by their own names (not the glorot_/kaiming_ aliases);
@@ -213,8 +213,8 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
             self._fit_stochastic(X, targets, weights, incremental, rng)
         for name, array in self.model_.state_dict().items():  # weights and running statistics
             if not np.all(np.isfinite(array)):
-                raise ValueError(f"Solver produced non-finite values ({name}). The input data may "
-                                 "contain large values and need to be preprocessed.")
+                raise ValueError(f"{NON_FINITE} (non-finite values in {name}; the estimator is "
+                                 "left as it was.)")
 
     def _hidden_sizes(self) -> list:
         sizes = self.hidden_layer_sizes
@@ -337,6 +337,9 @@ class BaseMLP(StochasticSolvers, BaseEstimator):
             self.model_.eval()
             for param in params:
                 param.grad = None
+        if not np.isfinite(result.fun):  # scikit-learn keeps such a run; it learned nothing
+            raise ValueError(f"{NON_FINITE} (The training loss is {result.fun} at L-BFGS's "
+                             "start; the estimator is left as it was. Scale X.)")
         unpack(result.x)
         self._batch_statistics(X)
         self.n_iter_ = min(int(result.nit), self.max_iter)

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from ..tensor import Tensor
 
 
+# scikit-learn's words for a run whose weights are no longer finite (its tests match them)
+NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+              "values and need to be preprocessed.")
+
+
 class StochasticSolvers:
     """The stochastic half of ``BaseMLP`` (a mixin): it reads the estimator's parameters and
     ``model_``, and uses ``BaseMLP._objective``, ``_score`` and ``_linear_layers``."""
@@ -90,7 +95,8 @@ class StochasticSolvers:
         self.model_.train()
         self.n_iter_ = 0
         try:
-            # over/invalid: a diverging run ends with one clear error (the loss is checked each step)
+            # over/invalid: a diverging run ends with one clear error (the loss is checked each
+            # step), or, with early_stopping, with the best epoch's weights
             with np.errstate(over="ignore", invalid="ignore"):
                 for _ in range(self.max_iter):
                     order, loss = self._epoch(X, targets, weights, order, bounds, layer_weights, rng)
@@ -143,7 +149,11 @@ class StochasticSolvers:
         the validation part None without early stopping."""
         if not self.early_stopping:
             return X, targets, weights, None
-        stratify = targets if (is_classifier(self) and self.n_outputs_ == 1) else None
+        stratify = None
+        if is_classifier(self) and self.n_outputs_ == 1:
+            # scikit-learn stratifies on its boolean indicator column: the same split, and an
+            # error about a too-small class names it as scikit-learn does ('True', not '1.0')
+            stratify = targets.astype(bool)
         parts = [X, targets] + ([] if weights is None else [weights])
         parts = train_test_split(*parts, random_state=rng, test_size=self.validation_fraction,
                                  stratify=stratify)
@@ -194,9 +204,12 @@ class StochasticSolvers:
         optimizer.zero_grad()
         objective, value = self._objective(X, targets, weights, total, layer_weights)
         objective.backward()
-        if not math.isfinite(value):
-            raise ValueError(f"The training loss became {value} in epoch {self.n_iter_ + 1}; the "
-                             "estimator is left as it was. Lower learning_rate_init or scale X.")
+        if not math.isfinite(value) and not self.early_stopping:
+            # With early_stopping the run carries on as scikit-learn's does (its #29504): the
+            # epoch scores NaN and fit ends with the best epoch's weights (see _fit_stochastic).
+            raise ValueError(f"{NON_FINITE} (The training loss became {value} in epoch "
+                             f"{self.n_iter_ + 1}; the estimator is left as it was. Lower "
+                             "learning_rate_init or scale X.)")
         if self.solver == "adam":
             # scikit-learn adds epsilon to sqrt(v) before the bias correction, PyTorch (and
             # glassnet's Adam) after it; this eps at step t makes the two steps equal.

@@ -87,7 +87,9 @@ _PARAMETERS = """
         Nesterov's momentum for solver='sgd' (when momentum > 0).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, score it after each epoch, stop
-        when the score stops improving, and keep the weights of the best epoch.
+        when the score stops improving, and keep the weights of the best epoch. A diverging run
+        then scores NaN and carries on, as scikit-learn's; without early stopping a loss that
+        is no longer finite is an error (scikit-learn's message, with the epoch).
     validation_fraction : float in [0, 1), default=0.1
         The held-out share for ``early_stopping``.
     beta_1, beta_2 : float in [0, 1), default=0.9, 0.999
@@ -215,22 +217,27 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities ``(n_samples, n_classes)``, columns in the order of ``classes_``
-        (per-label probabilities for multilabel y)."""
-        z = self._outputs(X)
-        if self.out_activation_ == "softmax":
-            return softmax(z, axis=1)
-        if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return expit(z)
-        return np.hstack([expit(-z), expit(z)])      # P(classes_[0]), P(classes_[1])
+        (per-label probabilities for multilabel y; a column of ones after a one-class fit)."""
+        return self._probabilities(self._outputs(X))
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """log of ``predict_proba``, computed from z directly (exact where probabilities round to 0)."""
+        """log of ``predict_proba`` (the same ties, so the same argmax, as scikit-learn's); where
+        a probability rounds to 0, the exact log-probability from z instead of -inf."""
         z = self._outputs(X)
+        proba = self._probabilities(z)
+        with np.errstate(divide="ignore"):
+            return np.where(proba > 0, np.log(proba), self._probabilities(z, log=True))
+
+    def _probabilities(self, z, log=False) -> np.ndarray:
+        """predict_proba from z; with ``log``, its exact log (log-softmax, log-sigmoid)."""
         if self.out_activation_ == "softmax":
-            return log_softmax(z, axis=1)
+            return log_softmax(z, axis=1) if log else softmax(z, axis=1)
+        sigmoid = log_expit if log else expit
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return log_expit(z)
-        return np.hstack([log_expit(-z), log_expit(z)])
+            return sigmoid(z)
+        if len(self.classes_) == 1:                  # a one-class fit: that class, surely
+            return np.full((len(z), 1), 0.0 if log else 1.0, dtype=z.dtype)
+        return np.hstack([sigmoid(-z), sigmoid(z)])  # P(classes_[0]), P(classes_[1])
 
     # ---- the subclass part of training -------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset, classes=None):
@@ -254,9 +261,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                  f"{self.classes_}. 'y' has {labels}.")
         multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
-        if not multilabel and len(self.classes_) < 2:
-            raise ValueError(f"y holds one class only ({self.classes_[0]!r}); a classifier needs "
-                             "at least two classes")
+        # one class fits as in scikit-learn: one sigmoid unit learns "not classes_[0]" = 0
         indicator = self._label_binarizer.transform(y)
         if self._label_binarizer.y_type_ == "multiclass":
             targets = indicator.argmax(axis=1)          # class indices for the softmax output
