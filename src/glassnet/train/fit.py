@@ -35,6 +35,7 @@ from ._checks import (
     check_optimizer,
     model_dtype,
 )
+from .backup import BackupAndRestore, run_settings
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
 
@@ -191,10 +192,10 @@ class _Step:
         return float(value.data)
 
 
-def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer) -> None:
-    """One pass over ``batches`` (arrays of row indices): a step each, between the hooks
-    on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
-    for batch, index in enumerate(batches):
+def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer, first: int = 0) -> None:
+    """One pass over ``batches`` (arrays of row indices, numbered from ``first``): a step each, between
+    the hooks on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
+    for batch, index in enumerate(batches, start=first):
         callbacks.on_batch_begin(batch)
         callbacks.on_batch_end(batch, {"loss": step(X[index], y[index])})
         if trainer.stop_training:
@@ -237,6 +238,14 @@ def _scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, floa
 def _steps(n: int, batch_size) -> int:
     """Steps per epoch: batches of ``batch_size`` (None: one batch of all) over ``n`` samples."""
     return math.ceil(n / (n if batch_size is None else batch_size))
+
+
+def _backup(callbacks: list):
+    """The BackupAndRestore among ``callbacks``, or None; two would write over each other."""
+    backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+    if len(backups) > 1:
+        raise ValueError(f"callbacks hold {len(backups)} BackupAndRestore; a run keeps one backup")
+    return backups[0] if backups else None
 
 
 def _callback_list(callbacks: list, verbose: int, trainer: _Trainer):
@@ -307,8 +316,16 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         verbose=verbose, metrics=metrics,
         validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
-    X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
+    backup = _backup(callbacks)  # a BackupAndRestore reads its backup (if any) before the split draws
+    X, y, validation = _training_data(model, X, y, validation_split, validation_data,
+                                      rng if backup is None else backup._open(rng))
     _check_data(model, (X, y), validation, loss_fn, metric_fns)
+    if backup is not None:  # the backup was written by this very run, or nothing changes
+        backup._check(model, optimizer, rng, (X, y), validation, run_settings(
+            epochs=epochs, steps=_steps(len(X), batch_size), batch_size=batch_size, shuffle=shuffle, seed=seed,
+            l1=l1, l2=l2, validation_split=validation_split, loss=loss_fn, metrics=metric_fns, augment=augment,
+            callbacks=callbacks))
+        callbacks = [c for c in callbacks if c is not backup] + [backup]  # it saves what the others did
     if seed is not None:
         _seed(seed)
     trainer = _Trainer(model, optimizer, {"epochs": epochs, "steps": _steps(len(X), batch_size), "verbose": verbose})
@@ -317,9 +334,14 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     model.train()
     try:
         callback_list.on_train_begin()
-        for epoch in range(epochs):
+        first_epoch, first_batch = (0, 0) if backup is None else backup._attach(callback_list, rng)
+        for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            _run_epoch(step, X, y, _batches(len(X), batch_size, shuffle, rng), callback_list, trainer)
+            batches = _batches(len(X), batch_size, shuffle, rng)
+            if first_batch and backup is not None:  # resumed within this epoch
+                batches = backup._skip(batches, first_batch)
+            _run_epoch(step, X, y, batches, callback_list, trainer, first_batch)
+            first_batch = 0
             callback_list.on_epoch_end(epoch, _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation))
             if trainer.stop_training:
                 break
