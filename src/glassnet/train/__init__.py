@@ -16,6 +16,6 @@ from .fit import evaluate, fit, predict
 from .progress import ProgressBar
 
 __all__ = [
-    "BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint",
-    "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
+    "BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule",
+    "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
 ]

@@ -165,7 +165,7 @@ class BackupAndRestore(Callback):
         if [name for name, _ in saved["callbacks"]] != [type(c).__name__ for c in self._kept]:
             raise ValueError(self._bad(f"it holds the states of the callbacks {[n for n, _ in saved['callbacks']]}, "
                                        f"this run has {[type(c).__name__ for c in self._kept]}"))
-        generators = _generators(self.model, rng)
+        generators = _generators(self._run()[0], rng)
         before = self._snapshot(generators)
         try:
             self._apply(saved, generators)
@@ -213,27 +213,35 @@ class BackupAndRestore(Callback):
             os.rmdir(self.backup_dir)  # only if empty: the folder may hold the user's other files
 
     # ---- reading and writing ----------------------------------------------------------------------
+    def _run(self):
+        """(model, optimizer, trainer): what fit gave with set_context, before the first hook."""
+        if self.model is None or self.optimizer is None or self.trainer is None:
+            raise RuntimeError("BackupAndRestore works only inside fit")
+        return self.model, self.optimizer, self.trainer
+
     def _snapshot(self, generators) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+        model, optimizer, trainer = self._run()
+        return {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "callbacks": [(type(c).__name__, c.state_dict()) for c in self._kept],
-                "generators": [g.bit_generator.state for g in generators], "stop": self.trainer.stop_training}
+                "generators": [g.bit_generator.state for g in generators], "stop": trainer.stop_training}
 
     def _apply(self, state: dict, generators) -> None:
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        model, optimizer, trainer = self._run()
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
         for callback, (_, callback_state) in zip(self._kept, state["callbacks"]):
             callback.load_state_dict(callback_state)
         for generator, generator_state in zip(generators, state["generators"]):
             generator.bit_generator.state = generator_state
-        self.trainer.stop_training = state["stop"]
+        trainer.stop_training = state["stop"]
 
     def _write(self, epoch: int, batch: int) -> None:
-        state = {"epoch": epoch, "batch": batch, "stop": self.trainer.stop_training,
-                 "optimizer": self.optimizer.state_dict(),
+        model, optimizer, trainer = self._run()
+        state = {"epoch": epoch, "batch": batch, "stop": trainer.stop_training, "optimizer": optimizer.state_dict(),
                  "callbacks": [[type(c).__name__, c.state_dict()] for c in self._kept],
-                 "generators": [g.bit_generator.state for g in _generators(self.model, self._rng)],
+                 "generators": [g.bit_generator.state for g in _generators(model, self._rng)],
                  "epoch_start": self._epoch_start if batch else None, "start": self._start}
-        tensors = {f"model.{name}": np.ascontiguousarray(array) for name, array in self.model._state_items()}
+        tensors = {f"model.{name}": np.ascontiguousarray(array) for name, array in model._state_items()}
         text = json.dumps(encode(state, tensors, "the training state"), allow_nan=False)
         metadata = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "glassnet_version": __version__,
                     "signature": json.dumps(self._signature, allow_nan=False), "state": text}
