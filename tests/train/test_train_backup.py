@@ -4,9 +4,11 @@ before anything changes."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +307,43 @@ def test_a_file_as_backup_dir_and_two_backups_fail_before_any_step(tmp_path):
         gn.fit(model, *problem(), loss="cross_entropy", optimizer=optimizer, verbose=0,
                callbacks=[gn.BackupAndRestore(tmp_path / "a"), gn.BackupAndRestore(tmp_path / "b")])
     assert_unchanged(before, model, optimizer)
+
+
+# ---- the command line ------------------------------------------------------------------------------------
+CLI_TRAIN = ["train", "--data", "moons", "--epochs", "80", "--hidden", "16,16", "--dropout", "0.2", "--quiet"]
+
+
+def cli(*args, **options):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-m", "glassnet", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **options)
+
+
+def model_file(path):
+    metadata, tensors = files.read(str(path))
+    return metadata, {name: (array.dtype, array.shape, array.tobytes()) for name, array in tensors.items()}
+
+
+def test_glassnet_train_resume_continues_a_killed_run_to_the_same_model(tmp_path):
+    reference = cli(*CLI_TRAIN, "--out", str(tmp_path / "reference"))
+    killed = cli(*CLI_TRAIN, "--resume", "--out", str(tmp_path / "run"))
+    backup = tmp_path / "run" / "backup" / "backup.safetensors"
+    while not backup.exists() and killed.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    killed.send_signal(signal.SIGKILL)
+    assert killed.wait() == -signal.SIGKILL, "the run ended before it could be killed"
+    assert backup.exists() and not (tmp_path / "run" / "model.safetensors").exists()
+    # without --resume the backup is neither used nor overwritten: one line, exit 2, nothing done
+    refused = cli(*CLI_TRAIN, "--out", str(tmp_path / "run"))
+    _, error = refused.communicate(timeout=300)
+    assert refused.returncode == 2 and "pass --resume to continue it" in error and len(error.splitlines()) == 1
+    assert not (tmp_path / "run" / "model.safetensors").exists()
+    resumed = cli(*CLI_TRAIN, "--resume", "--out", str(tmp_path / "run"))
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0 and reference.wait(timeout=300) == 0
+    epoch = int(re.search(r"resumed the run backed up in .* at epoch (\d+)", output).group(1))
+    assert 1 < epoch <= 80                                  # it continued: it did not start over
+    final, uninterrupted = tmp_path / "run" / "model.safetensors", tmp_path / "reference" / "model.safetensors"
+    assert model_file(final) == model_file(uninterrupted)  # the same metadata, the same bytes of every tensor
+    assert not (tmp_path / "run" / "backup").exists()

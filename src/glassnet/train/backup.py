@@ -68,6 +68,11 @@ class BackupAndRestore(Callback):
     delete_checkpoint : bool
         Delete the backup when training ends (an interrupted run keeps it, whatever this says).
 
+    Attributes
+    ----------
+    resumed_at : (epoch, batch) or None
+        Where the last fit continued from a backup (counted from 0), None when it started afresh.
+
     Example
     -------
     >>> import os, tempfile, numpy as np, glassnet as gn
@@ -93,6 +98,7 @@ class BackupAndRestore(Callback):
         self.delete_checkpoint = boolean(delete_checkpoint, "delete_checkpoint")
         self._saved: dict | None = None
         self._resumed_epoch_start = None
+        self.resumed_at: tuple[int, int] | None = None
 
     @property
     def path(self) -> str:
@@ -160,6 +166,7 @@ class BackupAndRestore(Callback):
         self._rng = rng
         self._kept = [c for c in callback_list if not isinstance(c, (ProgressBar, BackupAndRestore))]
         saved, self._saved = self._saved, None
+        self.resumed_at = None
         if saved is None:
             return 0, 0
         if [name for name, _ in saved["callbacks"]] != [type(c).__name__ for c in self._kept]:
@@ -173,6 +180,7 @@ class BackupAndRestore(Callback):
             self._apply(before, generators)
             raise ValueError(self._bad(f"{error}; nothing was changed")) from None
         self._resumed_epoch_start = saved["epoch_start"] if saved["batch"] else None
+        self.resumed_at = (saved["epoch"], saved["batch"])
         stopped_between_epochs = saved["stop"] and not saved["batch"]
         return (self.params["epochs"] if stopped_between_epochs else saved["epoch"]), saved["batch"]
 
