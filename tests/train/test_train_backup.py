@@ -347,3 +347,15 @@ def test_glassnet_train_resume_continues_a_killed_run_to_the_same_model(tmp_path
     final, uninterrupted = tmp_path / "run" / "model.safetensors", tmp_path / "reference" / "model.safetensors"
     assert model_file(final) == model_file(uninterrupted)  # the same metadata, the same bytes of every tensor
     assert not (tmp_path / "run" / "backup").exists()
+
+
+def test_readme_resuming_example_runs(tmp_path, monkeypatch):
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    code = re.search(r"## Resuming training\n.*?```python\n(.*?)```", readme, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    model, optimizer = setup()
+    X, y = problem(40)
+    namespace = {"gn": gn, "losses": gn.losses, "model": model, "optimizer": optimizer, "X_train": X, "y_train": y}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["history"].epoch) > 1 and sorted(os.listdir(tmp_path / "run")) == []

@@ -125,33 +125,32 @@ class BackupAndRestore(Callback):
                                        f"({error})")) from None
         return split
 
-    def _check(self, model, optimizer, rng, train: tuple, validation, settings: dict) -> None:
+    def _check(self, model, optimizer, rng, train: tuple, validation, settings: dict) -> list:
         """Before any change: fail if the optimizer cannot be saved, or if the backup read by
-        :meth:`_open` was written by another run than this one (its signature) or does not fit it."""
+        :meth:`_open` was written by another run than this one (its signature) or does not fit it.
+        Return fit's callbacks with this one last, so that it saves what the others did."""
         if not all(hasattr(optimizer, name) for name in ("state_dict", "load_state_dict")):
             raise TypeError(f"BackupAndRestore needs an optimizer with state_dict() and load_state_dict(), "
                             f"got {type(optimizer).__name__}")
+        callbacks = [c for c in settings.pop("callbacks") if c is not self] + [self]
         self._signature = json.loads(json.dumps(_signature(
             model, optimizer, {"training data": train, "validation data": validation}, settings), allow_nan=False))
         if self._saved is None:
-            return
+            return callbacks
         differences = _differences(self._saved["signature"], self._signature)
         if differences:
             raise ValueError(
                 f"the backup '{self.path}' was written by a different run: " + "; ".join(differences)
                 + ". Nothing was changed: resume with the same model, data and fit arguments, or delete "
                   "the backup to start afresh")
-        self._check_fits(self._saved, model, rng, settings)
+        self._check_fits(self._saved, model, rng)
+        return callbacks
 
-    def _check_fits(self, saved: dict, model, rng, settings: dict) -> None:
+    def _check_fits(self, saved: dict, model, rng) -> None:
         weights = {name: (array.shape, array.dtype) for name, array in model._state_items()}
         found = {name: (array.shape, array.dtype) for name, array in saved["model"].items()}
         if weights != found:
             raise ValueError(self._bad("its weights do not match the model's names, shapes and dtypes"))
-        epochs, steps = settings["epochs"], settings["steps"]
-        if saved["epoch"] > epochs or saved["batch"] > steps or (saved["batch"] and saved["epoch"] == epochs):
-            raise ValueError(self._bad(f"it is at epoch {saved['epoch']}, batch {saved['batch']}, beyond "
-                                       f"{epochs} epochs of {steps} batches"))
         if saved["batch"] and not isinstance(saved["epoch_start"], dict):
             raise ValueError(self._bad("it stopped within an epoch but lacks the epoch's generator state"))
         generators = _generators(model, rng)
@@ -169,6 +168,10 @@ class BackupAndRestore(Callback):
         self.resumed_at = None
         if saved is None:
             return 0, 0
+        epochs, steps = self.params["epochs"], self.params["steps"]
+        if saved["epoch"] > epochs or saved["batch"] >= steps or (saved["batch"] and saved["epoch"] == epochs):
+            raise ValueError(self._bad(f"it is at epoch {saved['epoch']}, batch {saved['batch']}, beyond "
+                                       f"{epochs} epochs of {steps} batches"))
         if [name for name, _ in saved["callbacks"]] != [type(c).__name__ for c in self._kept]:
             raise ValueError(self._bad(f"it holds the states of the callbacks {[n for n, _ in saved['callbacks']]}, "
                                        f"this run has {[type(c).__name__ for c in self._kept]}"))
@@ -188,6 +191,8 @@ class BackupAndRestore(Callback):
         """The batches of a resumed epoch after its first ``first``: the epoch's order is drawn
         again from the generator state the epoch started with, then every generator goes back to
         the state the backup recorded."""
+        if not first:
+            return batches
         current = self._rng.bit_generator.state
         self._rng.bit_generator.state = self._epoch_start
         for _ in range(first):
@@ -307,11 +312,16 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
-def run_settings(*, loss, metrics, augment, callbacks, **settings) -> dict:
-    """fit's arguments as the signature compares them (names for the functions and callbacks)."""
-    return {**settings, "loss": getattr(loss, "__name__", type(loss).__name__), "metrics": [key for key, _ in metrics],
+def run_settings(epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss, metrics, augment,
+                 callbacks) -> dict:
+    """fit's arguments as :meth:`BackupAndRestore._check` takes them: names for the loss, the
+    metrics, augment and the callbacks (which it also takes as they are, under "callbacks")."""
+    return {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "l1": l1, "l2": l2,
+            "validation_split": validation_split, "loss": getattr(loss, "__name__", type(loss).__name__),
+            "metrics": [key for key, _ in metrics],
             "augment": None if augment is None else getattr(augment, "__name__", type(augment).__name__),
-            "callbacks": [type(c).__name__ for c in callbacks if not isinstance(c, (ProgressBar, BackupAndRestore))]}
+            "callbacks": callbacks, "callback names": [
+                type(c).__name__ for c in callbacks if not isinstance(c, (ProgressBar, BackupAndRestore))]}
 
 
 def _generators(model, rng: np.random.Generator) -> list:

@@ -240,12 +240,13 @@ def _steps(n: int, batch_size) -> int:
     return math.ceil(n / (n if batch_size is None else batch_size))
 
 
-def _backup(callbacks: list):
-    """The BackupAndRestore among ``callbacks``, or None; two would write over each other."""
+def _backup(callbacks: list, rng):
+    """``(the BackupAndRestore among callbacks or None, the generator the validation split draws
+    from)``: a backup is read (not yet applied) before the split, which it may have to repeat."""
     backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
     if len(backups) > 1:
         raise ValueError(f"callbacks hold {len(backups)} BackupAndRestore; a run keeps one backup")
-    return backups[0] if backups else None
+    return (backups[0], backups[0]._open(rng)) if backups else (None, rng)
 
 
 def _callback_list(callbacks: list, verbose: int, trainer: _Trainer):
@@ -288,7 +289,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` such as
         ``metrics.get("accuracy", from_logits=True)`` (see :mod:`glassnet.train.metrics`).
     callbacks, verbose : sequence of Callback, int
-        EarlyStopping, ModelCheckpoint, ...; a ProgressBar(verbose) is added unless given one
+        EarlyStopping, ModelCheckpoint, BackupAndRestore, ...; a ProgressBar(verbose) is added unless given one
         (verbose 0: silent; 1 or more: a bar, or one plain line per epoch off a terminal).
     seed : int, optional
         Seeds the shuffling, the split and augment's rng, and reseeds glassnet's default
@@ -316,16 +317,12 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         verbose=verbose, metrics=metrics,
         validation_split=validation_split, validation_data=validation_data, callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
-    backup = _backup(callbacks)  # a BackupAndRestore reads its backup (if any) before the split draws
-    X, y, validation = _training_data(model, X, y, validation_split, validation_data,
-                                      rng if backup is None else backup._open(rng))
+    backup, split_rng = _backup(callbacks, rng)  # a BackupAndRestore reads its backup before the split draws
+    X, y, validation = _training_data(model, X, y, validation_split, validation_data, split_rng)
     _check_data(model, (X, y), validation, loss_fn, metric_fns)
-    if backup is not None:  # the backup was written by this very run, or nothing changes
-        backup._check(model, optimizer, rng, (X, y), validation, run_settings(
-            epochs=epochs, steps=_steps(len(X), batch_size), batch_size=batch_size, shuffle=shuffle, seed=seed,
-            l1=l1, l2=l2, validation_split=validation_split, loss=loss_fn, metrics=metric_fns, augment=augment,
-            callbacks=callbacks))
-        callbacks = [c for c in callbacks if c is not backup] + [backup]  # it saves what the others did
+    if backup is not None:  # the backup was written by this very run, or nothing changes; then it goes last
+        callbacks = backup._check(model, optimizer, rng, (X, y), validation, run_settings(
+            epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss_fn, metric_fns, augment, callbacks))
     if seed is not None:
         _seed(seed)
     trainer = _Trainer(model, optimizer, {"epochs": epochs, "steps": _steps(len(X), batch_size), "verbose": verbose})
@@ -334,14 +331,11 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     model.train()
     try:
         callback_list.on_train_begin()
-        first_epoch, first_batch = (0, 0) if backup is None else backup._attach(callback_list, rng)
+        first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
         for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            batches = _batches(len(X), batch_size, shuffle, rng)
-            if first_batch and backup is not None:  # resumed within this epoch
-                batches = backup._skip(batches, first_batch)
-            _run_epoch(step, X, y, batches, callback_list, trainer, first_batch)
-            first_batch = 0
+            batches, first = _batches(len(X), batch_size, shuffle, rng), first_batch if epoch == first_epoch else 0
+            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first)
             callback_list.on_epoch_end(epoch, _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation))
             if trainer.stop_training:
                 break
