@@ -303,6 +303,8 @@ def test_a_file_as_backup_dir_and_two_backups_fail_before_any_step(tmp_path):
     before = snapshot(model, optimizer)
     with pytest.raises(ValueError, match="is a file, not a folder"):
         train(model, optimizer, tmp_path / "file")
+    with pytest.raises(ValueError, match="is not a folder it may write to"):
+        train(model, optimizer, tmp_path / "file" / "backup")
     with pytest.raises(ValueError, match="2 BackupAndRestore"):
         gn.fit(model, *problem(), loss="cross_entropy", optimizer=optimizer, verbose=0,
                callbacks=[gn.BackupAndRestore(tmp_path / "a"), gn.BackupAndRestore(tmp_path / "b")])

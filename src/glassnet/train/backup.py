@@ -112,6 +112,12 @@ class BackupAndRestore(Callback):
         for a resumed run one in the state fit's generator had when the first run started."""
         if os.path.exists(self.backup_dir) and not os.path.isdir(self.backup_dir):
             raise ValueError(f"BackupAndRestore: backup_dir '{self.backup_dir}' is a file, not a folder")
+        existing = os.path.abspath(self.backup_dir)
+        while not os.path.exists(existing):  # the folder is made at the first backup: it must be possible
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+            raise ValueError(f"BackupAndRestore cannot write its backup to '{self.backup_dir}': '{existing}' is "
+                             "not a folder it may write to")
         self._start = rng.bit_generator.state
         self._saved = _read(self.path) if os.path.isfile(self.path) else None
         if self._saved is None:

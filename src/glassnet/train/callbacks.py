@@ -64,22 +64,22 @@ class Callback:
 
     # What a callback learns during a run: attribute name -> the types it may hold. state_dict()
     # saves them and load_state_dict() puts them back, so a resumed fit (BackupAndRestore) carries on.
-    _state: dict = {}
+    _state_types: dict = {}
 
     def state_dict(self) -> dict:
         """A copy of what the callback has learned so far in the run (``{}`` if nothing); override
         it with :meth:`load_state_dict` for a callback of your own that BackupAndRestore resumes."""
-        return copy.deepcopy({name: getattr(self, name) for name in self._state if hasattr(self, name)})
+        return copy.deepcopy({name: getattr(self, name) for name in self._state_types if hasattr(self, name)})
 
     def load_state_dict(self, state: dict) -> None:
         """Put back what :meth:`state_dict` returned; every entry is checked before any is set."""
         if not isinstance(state, dict):
             raise TypeError(f"{type(self).__name__}.load_state_dict expects a dict, got {type(state).__name__}")
         for name, value in state.items():
-            types = self._state.get(name, ())
+            types = self._state_types.get(name, ())
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} = {str(value)[:60]} is not "
-                                 f"one of its entries {sorted(self._state)} with a fitting type")
+                                 f"one of its entries {sorted(self._state_types)} with a fitting type")
         for name, value in state.items():
             setattr(self, name, copy.deepcopy(value))
 
@@ -162,7 +162,7 @@ class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is the loss per epoch,
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
 
-    _state = {"history": (dict,), "epoch": (list,)}
+    _state_types = {"history": (dict,), "epoch": (list,)}
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
@@ -224,8 +224,8 @@ class EarlyStopping(Callback):
     >>> stopper = gn.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
     """
 
-    _state = {"best": (int, float), "best_epoch": (int, type(None)), "stopped_epoch": (int, type(None)),
-              "wait": (int,), "best_state": (dict, type(None))}
+    _state_types = {"best": (int, float), "best_epoch": (int, type(None)), "stopped_epoch": (int, type(None)),
+                    "wait": (int,), "best_state": (dict, type(None))}
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=False) -> None:
@@ -290,7 +290,7 @@ class TerminateOnNaN(Callback):
         the epoch).
     """
 
-    _state = {"terminated_at": (tuple, type(None)), "_good": (tuple,), "_before": (tuple,), "_epoch": (int,)}
+    _state_types = {"terminated_at": (tuple, type(None)), "_good": (tuple,), "_before": (tuple,), "_epoch": (int,)}
 
     def __init__(self, stream=None) -> None:
         self.stream = stream
@@ -365,7 +365,7 @@ class LearningRateSchedule(Callback):
     """
 
     _BUILT_IN = ("step", "exponential", "cosine")
-    _state = {"initial_lr": (int, float)}
+    _state_types = {"initial_lr": (int, float)}
 
     def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0) -> None:
         if isinstance(schedule, str):
@@ -433,7 +433,7 @@ class ModelCheckpoint(Callback):
     >>> checkpoint = gn.ModelCheckpoint("best.safetensors", monitor="val_accuracy")
     """
 
-    _state = {"best": (int, float), "saved": (list,)}
+    _state_types = {"best": (int, float), "saved": (list,)}
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto") -> None:
