@@ -164,6 +164,12 @@ class BackupAndRestore(Callback):
         if names != [type(generator.bit_generator).__name__ for generator in generators]:
             raise ValueError(self._bad(f"it holds the states of the generators {names}, and this run draws "
                                        f"from {len(generators)}"))
+        states = [*zip(generators, saved["generators"]), *([(rng, saved["epoch_start"])] if saved["batch"] else [])]
+        for generator, state in states:  # each tried on a new generator of its kind, not on the run's
+            try:
+                np.random.Generator(type(generator.bit_generator)()).bit_generator.state = state
+            except (TypeError, ValueError, KeyError) as error:
+                raise ValueError(self._bad(f"it holds a generator state that does not fit ({error})")) from None
 
     def _attach(self, callback_list, rng: np.random.Generator) -> tuple[int, int]:
         """After ``on_train_begin``: remember what a backup saves and, when resuming, load the
