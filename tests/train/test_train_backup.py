@@ -361,3 +361,24 @@ def test_readme_resuming_example_runs(tmp_path, monkeypatch):
     namespace = {"gn": gn, "losses": gn.losses, "model": model, "optimizer": optimizer, "X_train": X, "y_train": y}
     exec(compile(code, "README.md", "exec"), namespace)
     assert len(namespace["history"].epoch) > 1 and sorted(os.listdir(tmp_path / "run")) == []
+
+
+def test_model_checkpoint_and_early_stopping_carry_on_after_a_resume(tmp_path):
+    """Their best values, best epoch, patience counter and saved paths come back with the backup:
+    the resumed run saves and stops exactly where the uninterrupted one did."""
+    def run(folder, interrupt=None):
+        model, optimizer = setup()
+        checkpoint = gn.ModelCheckpoint(str(tmp_path / (folder + "-{epoch}.safetensors")), monitor="loss")
+        stopper = gn.EarlyStopping(monitor="loss", patience=2)
+        X, y = problem()
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=8, batch_size=16, seed=0, verbose=0,
+               callbacks=[checkpoint, stopper, Interrupt(interrupt), gn.BackupAndRestore(tmp_path / folder)])
+        names = [Path(p).name for p in checkpoint.saved]
+        return names, checkpoint.best, (stopper.best, stopper.best_epoch, stopper.wait)
+
+    reference = run("a")
+    with pytest.raises(KeyboardInterrupt):
+        run("b", interrupt=4)
+    saved, best, stopper = run("b")
+    assert saved == [name.replace("a-", "b-") for name in reference[0]] and len(saved) > 4
+    assert (best, stopper) == reference[1:]
