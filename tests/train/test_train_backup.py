@@ -189,6 +189,7 @@ HOSTILE = {
     "another format version": lambda path: rewrite(path, lambda m, t: m.update(format_version="9")),
     "garbled state": lambda path: rewrite(path, lambda m, t: m.update(state="{not json")),
     "a negative epoch": lambda path: rewrite(path, state_change(lambda s: s["dict"][0].__setitem__(1, -1))),
+    "an epoch beyond the run": lambda path: rewrite(path, state_change(lambda s: s["dict"][0].__setitem__(1, 10**9))),
     "an unknown tag": lambda path: rewrite(path, state_change(lambda s: s["dict"][2].__setitem__(1, {"code": "x"}))),
     "nested 150 deep": lambda path: rewrite(path, nested(150)),
     "nested 100000 deep": lambda path: rewrite(path, nested(100_000)),
