@@ -139,8 +139,8 @@ class BackupAndRestore(Callback):
             raise TypeError(f"BackupAndRestore needs an optimizer with state_dict() and load_state_dict(), "
                             f"got {type(optimizer).__name__}")
         callbacks = [c for c in settings.pop("callbacks") if c is not self] + [self]
-        self._signature = json.loads(json.dumps(_signature(
-            model, optimizer, {"training data": train, "validation data": validation}, settings), allow_nan=False))
+        data = {"training data": train, "validation data": validation}
+        self._signature = _signature(model, optimizer, data, settings)
         if self._saved is None:
             return callbacks
         differences = _differences(self._saved["signature"], self._signature)
@@ -349,15 +349,15 @@ def _generators(model, rng: np.random.Generator) -> list:
 
 
 def _signature(model, optimizer, data: dict, settings: dict) -> dict:
-    """What makes a run: checked when a backup is resumed. JSON values only."""
-    hyperparameters = optimizer.state_dict().get("hyperparameters", {})
-    return {
+    """What makes a run, as JSON (tuples become lists): checked when a backup is resumed."""
+    signature = {
         "layers": [[name, type(module).__name__] for name, module in model.named_modules()],
         "weights": [[name, list(array.shape), str(array.dtype)] for name, array in model._state_items()],
-        "optimizer": [type(optimizer).__name__, encode(hyperparameters, {}, "the optimizer's hyperparameters")],
-        **{key: encode(value, {}, key) for key, value in settings.items()},
-        **{name: _digest(arrays) for name, arrays in data.items()},
+        "optimizer": [type(optimizer).__name__, optimizer.state_dict().get("hyperparameters", {})],
+        **settings, **{name: _digest(arrays) for name, arrays in data.items()},
     }
+    plain = json.dumps(signature, default=lambda value: value.item() if hasattr(value, "item") else repr(value))
+    return json.loads(plain)
 
 
 def _digest(arrays) -> list | None:
@@ -380,7 +380,7 @@ def _differences(saved: dict, current: dict) -> list:
         if key in ("layers", "weights", "training data", "validation data"):
             out.append(f"its {key} differ from this run's")
         else:
-            out.append(f"{key} is {str(there)[:80]} there and {str(here)[:80]} here")
+            out.append(f"{key} is {str(there)[:120]} there and {str(here)[:120]} here")
     return out
 
 
