@@ -62,12 +62,13 @@ def main(spec: dict) -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(90, 6)).astype(np.float32)
     y = ((X[:, 0] + rng.normal(scale=1.0, size=90)) > 0).astype(np.int64)  # noisy: it overfits
-    model = nn.Sequential(nn.Linear(6, 32, rng=0), nn.ReLU(), nn.Dropout(0.3),  # the default generator
+    model = nn.Sequential(nn.Linear(6, 32, rng=0), nn.BatchNorm1d(32), nn.ReLU(),  # buffers, one of them 0-d
+                          nn.Dropout(0.3),  # draws from the default generator
                           nn.Linear(32, 32, rng=1), nn.Tanh(), nn.Dropout(0.2, rng=5),  # its own
                           nn.Linear(32, 2, rng=2))
     killer = Killer(spec["kill"] if spec["kill"] and spec["kill"][0] != "replace" else None)
     callbacks = [gn.LearningRateSchedule("exponential", gamma=0.8),
-                 gn.EarlyStopping(monitor="val_loss", patience=spec.get("patience", 1), restore_best_weights=True),
+                 gn.EarlyStopping(monitor="val_loss", patience=spec.get("patience", 4), restore_best_weights=True),
                  killer, gn.BackupAndRestore(os.path.join(spec["out"], "backup"), save_freq=spec["save_freq"])]
     history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), lr=0.02),
                      epochs=spec["epochs"], batch_size=16, shuffle=True, validation_split=0.25,

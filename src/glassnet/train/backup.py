@@ -266,7 +266,7 @@ class BackupAndRestore(Callback):
                  "callbacks": [[type(c).__name__, c.state_dict()] for c in self._kept],
                  "generators": [g.bit_generator.state for g in _generators(model, self._rng)],
                  "epoch_start": self._epoch_start if batch else None, "start": self._start}
-        tensors = {f"model.{name}": np.ascontiguousarray(array) for name, array in model._state_items()}
+        tensors = {f"model.{name}": _contiguous(array) for name, array in model._state_items()}
         text = json.dumps(encode(state, tensors, "the training state"), allow_nan=False)
         metadata = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "glassnet_version": __version__,
                     "signature": json.dumps(self._signature, allow_nan=False), "state": text}
@@ -384,6 +384,12 @@ def _differences(saved: dict, current: dict) -> list:
     return out
 
 
+def _contiguous(array: np.ndarray) -> np.ndarray:
+    """``array`` in C order, as safetensors writes it (np.ascontiguousarray would make a 0-d
+    array, such as BatchNorm's num_batches_tracked, 1-d)."""
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
 def _fsync_folder(folder: str) -> None:
     with contextlib.suppress(OSError):  # not every system opens folders (Windows)
         descriptor = os.open(folder, os.O_RDONLY)
@@ -408,7 +414,7 @@ def encode(value, arrays: dict, where: str):
         return value if np.isfinite(value) else {"float": repr(value)}
     if isinstance(value, np.ndarray):
         name = f"state.{len(arrays)}"
-        arrays[name] = np.ascontiguousarray(value)
+        arrays[name] = _contiguous(value)
         return {"array": name}
     if isinstance(value, (list, tuple)):
         items = [encode(item, arrays, f"{where}[{index}]") for index, item in enumerate(value)]
