@@ -309,9 +309,9 @@ def _read(path: str) -> dict:
     wrong = [key for key, good in checks.items() if not good]
     if wrong:
         raise bad(f"its entries {wrong} are not what a backup holds")
-    used = {name for name in tensors if name.startswith("state.")}
+    state_arrays = [name for name in tensors if name.startswith("state.")]  # those decode() could reach
     model = {name[len("model."):]: array for name, array in tensors.items() if name.startswith("model.")}
-    if len(model) + len(used) != len(tensors):
+    if len(model) + len(state_arrays) != len(tensors):
         raise bad("it holds tensors that are neither weights nor state")
     return {"signature": signature, "model": model, **state}
 
