@@ -1,12 +1,9 @@
 """Resumable training: :class:`BackupAndRestore`, Keras' callback of the same name and arguments.
 
 A backup is everything ``fit`` needs to carry on as if it had never stopped: the weights and
-buffers, the optimizer's state (``Optimizer.state_dict``), the state of every random generator
-the run draws from (fit's own for the shuffling, the split and augmentation; glassnet's default
-one, from which Dropout draws when it was given no ``rng``; every generator a layer holds), the
-epoch and batch reached, the order of the current epoch's samples, the history, and each
-callback's own state (``Callback.state_dict``: EarlyStopping's best value, best weights and
-patience counter, a schedule's initial learning rate, ModelCheckpoint's best value).
+buffers, the optimizer's state, the state of every random generator the run draws from (fit's,
+glassnet's default one, those layers hold), the epoch and batch reached with the generator state
+the epoch's order was drawn from, the history, and each callback's ``state_dict()``.
 
 It is one safetensors file, ``<backup_dir>/backup.safetensors``: the arrays as tensors and the
 rest as JSON text in its metadata (no pickle: reading a backup never runs code). It is written
@@ -385,8 +382,7 @@ def _differences(saved: dict, current: dict) -> list:
 
 
 def _contiguous(array: np.ndarray) -> np.ndarray:
-    """``array`` in C order, as safetensors writes it (np.ascontiguousarray would make a 0-d
-    array, such as BatchNorm's num_batches_tracked, 1-d)."""
+    """``array`` in C order (np.ascontiguousarray makes 0-d arrays 1-d: num_batches_tracked)."""
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
