@@ -23,6 +23,7 @@ from .ops import concatenate, maximum, minimum, stack, where
 from .random import seed
 from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor
 from .train import (
+    BackupAndRestore,
     Callback,
     EarlyStopping,
     History,
@@ -40,6 +41,6 @@ __all__ = [
     "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "seed", "stack", "tensor", "where",
     "io", "load", "load_weights", "save", "save_weights",
-    "data", "plot", "train", "Callback", "EarlyStopping", "History", "LearningRateSchedule",
+    "data", "plot", "train", "BackupAndRestore", "Callback", "EarlyStopping", "History", "LearningRateSchedule",
     "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "predict",
 ]

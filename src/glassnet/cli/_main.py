@@ -115,6 +115,10 @@ def train(args, stream=None) -> dict:
     stream = stream or sys.stdout
     files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else [])]
     out = output_folder(args.out, "--out", files)   # before training: a bad --out would waste it
+    backup_dir = out / "backup"  # --resume: a killed run continues from here
+    if not args.resume and (backup_dir / "backup.safetensors").exists():
+        raise UsageError(f"{backup_dir} holds the backup of an unfinished run: pass --resume to continue it, or "
+                         "delete that folder to start afresh")
     hidden = _parse_hidden(args.hidden)
     if args.fill_value is not None and args.impute is None:
         raise UsageError("--fill-value is the value --impute fills in: give --impute too")
@@ -137,10 +141,12 @@ def train(args, stream=None) -> dict:
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
     decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
     optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)
-    callbacks = []
+    callbacks: list = []
     if args.early_stopping:
         callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
                                           restore_best_weights=True))
+    backup = gn.BackupAndRestore(backup_dir) if getattr(args, "resume", False) else None
+    callbacks += [backup] if backup is not None else []
     history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
                      optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1, l2=args.l2,
                      metrics=("accuracy",) if classifier else ("mae",),
@@ -162,6 +168,8 @@ def train(args, stream=None) -> dict:
             plot.decision_boundary(model, dataset.X_test, dataset.y_test, title=f"{args.data}: test data",
                                    path=out / "decision_boundary.png")
     epochs_run = len(history.history["loss"])
+    if backup is not None and backup.resumed_at is not None:
+        print(f"resumed the run backed up in {backup_dir} at epoch {backup.resumed_at[0] + 1}", file=stream)
     print(f"train: {format_scores(train_scores)}", file=stream)
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
@@ -303,6 +311,9 @@ def _parser() -> argparse.ArgumentParser:
                               help="the value --impute constant fills in (default 0)")
     train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    train_parser.add_argument("--resume", action="store_true",
+                              help="back up the run after every epoch to OUT/backup, and continue a killed run "
+                                   "from the backup it left there (run with the same arguments)")
 
     eval_parser = commands.add_parser("evaluate",
                                       help="score a saved model on a dataset or CSV file",

@@ -1,6 +1,7 @@
 """Training: the fit loop, callbacks and metrics."""
 
 from . import metrics
+from .backup import BackupAndRestore
 from .callbacks import (
     Callback,
     CallbackList,
@@ -15,6 +16,6 @@ from .fit import evaluate, fit, predict
 from .progress import ProgressBar
 
 __all__ = [
-    "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule", "ModelCheckpoint",
-    "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
+    "BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule",
+    "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
 ]

@@ -32,6 +32,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import difflib
 import math
 import sys
@@ -72,6 +73,27 @@ class Callback:
         ``steps`` and ``verbose``; ``trainer.log_keys`` the keys of the epoch logs (``val_`` ones
         included), ``trainer.validation`` whether there is validation data. The base class
         accepts every run."""
+
+    # What a callback learns during a run: attribute name -> the types it may hold. state_dict()
+    # saves them and load_state_dict() puts them back, so a resumed fit (BackupAndRestore) carries on.
+    _state_types: dict = {}
+
+    def state_dict(self) -> dict:
+        """A copy of what the callback has learned so far in the run (``{}`` if nothing); override
+        it with :meth:`load_state_dict` for a callback of your own that BackupAndRestore resumes."""
+        return copy.deepcopy({name: getattr(self, name) for name in self._state_types if hasattr(self, name)})
+
+    def load_state_dict(self, state: dict) -> None:
+        """Put back what :meth:`state_dict` returned; every entry is checked before any is set."""
+        if not isinstance(state, dict):
+            raise TypeError(f"{type(self).__name__}.load_state_dict expects a dict, got {type(state).__name__}")
+        for name, value in state.items():
+            types = self._state_types.get(name, ())
+            if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} = {str(value)[:60]} is not "
+                                 f"one of its entries {sorted(self._state_types)} with a fitting type")
+        for name, value in state.items():
+            setattr(self, name, copy.deepcopy(value))
 
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
@@ -173,6 +195,8 @@ class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"]`` is the loss per epoch,
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
 
+    _state_types = {"history": (dict,), "epoch": (list,)}
+
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
@@ -251,6 +275,9 @@ class EarlyStopping(Callback):
     >>> stopper = gn.EarlyStopping(monitor="val_loss", patience=10, restore_best_weights=True)
     """
 
+    _state_types = {"best": (int, float), "best_epoch": (int, type(None)), "stopped_epoch": (int, type(None)),
+                    "wait": (int,), "best_state": (dict, type(None))}
+
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=False) -> None:
         self.monitor = monitor
@@ -283,6 +310,14 @@ class EarlyStopping(Callback):
             self.stopped_epoch = epoch
             self.stop_training()
 
+    def load_state_dict(self, state: dict) -> None:
+        best = state.get("best_state") if isinstance(state, dict) else None
+        if isinstance(best, dict) and self.model is not None:  # best weights that fit the model, or none
+            shapes = {name: (getattr(a, "shape", None), getattr(a, "dtype", None)) for name, a in best.items()}
+            if shapes != {name: (a.shape, a.dtype) for name, a in self.model._state_items()}:
+                raise ValueError("EarlyStopping.load_state_dict: the best weights do not fit the model")
+        super().load_state_dict(state)
+
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_state is not None:
             self.model.load_state_dict(self.best_state)
@@ -308,6 +343,8 @@ class TerminateOnNaN(Callback):
         Where the loss stopped being finite, counted from 0 (batch None: found at the end of
         the epoch).
     """
+
+    _state_types = {"terminated_at": (tuple, type(None)), "_good": (tuple,), "_before": (tuple,), "_epoch": (int,)}
 
     def __init__(self, stream=None) -> None:
         self.stream = stream
@@ -382,6 +419,7 @@ class LearningRateSchedule(Callback):
     """
 
     _BUILT_IN = ("step", "exponential", "cosine")
+    _state_types = {"initial_lr": (int, float)}
 
     def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0) -> None:
         if isinstance(schedule, str):

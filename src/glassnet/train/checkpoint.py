@@ -44,6 +44,8 @@ class ModelCheckpoint(Callback):
     >>> checkpoint = gn.ModelCheckpoint("best.safetensors", monitor="val_accuracy")
     """
 
+    _state_types = {"best": (int, float), "saved": (list,)}
+
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto") -> None:
         self.path, self.monitor = str(path), monitor

@@ -38,6 +38,7 @@ from ._checks import (
     fills_missing,
     model_dtype,
 )
+from .backup import BackupAndRestore, run_settings
 from .batches import batch_bounds, batch_norm_layers
 from .callbacks import CallbackList, History
 from .progress import ProgressBar
@@ -207,10 +208,10 @@ class _Step:
         return float(value.data)
 
 
-def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer) -> None:
-    """One pass over ``batches`` (arrays of row indices): a step each, between the hooks
-    on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
-    for batch, index in enumerate(batches):
+def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer, first: int = 0) -> None:
+    """One pass over ``batches`` (arrays of row indices, numbered from ``first``): a step each, between
+    the hooks on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
+    for batch, index in enumerate(batches, start=first):
         callbacks.on_batch_begin(batch)
         callbacks.on_batch_end(batch, {"loss": step(X[index], y[index])})
         if trainer.stop_training:
@@ -233,6 +234,15 @@ def _log_keys(metric_fns, validation) -> list[str]:
     """The keys of the epoch logs fit will write, in their order (see :func:`_epoch_logs`)."""
     keys = ["loss", *(key for key, _ in metric_fns)]
     return keys + ([f"val_{key}" for key in keys] if validation is not None else []) + ["lr"]
+
+
+def _backup(callbacks: list, rng):
+    """``(the BackupAndRestore among callbacks or None, the generator the validation split draws
+    from)``: a backup is read (not yet applied) before the split, which it may have to repeat."""
+    backups = [c for c in callbacks if isinstance(c, BackupAndRestore)]
+    if len(backups) > 1:
+        raise ValueError(f"callbacks hold {len(backups)} BackupAndRestore; a run keeps one backup")
+    return (backups[0], backups[0]._open(rng)) if backups else (None, rng)
 
 
 def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys: list):
@@ -323,9 +333,13 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
     with _unchanged_on_error(rng):
-        X, y, validation = _training_data(model, X, y, validation_split, validation_data, rng)
+        backup, split_rng = _backup(callbacks, rng)  # a backup is read before the split draws
+        X, y, validation = _training_data(model, X, y, validation_split, validation_data, split_rng)
         _check_data(model, (X, y), validation, loss_fn, metric_fns)
         bounds = _training_batches(model, len(X), batch_size)
+        if backup is not None:  # the backup was written by this very run, or nothing changes; then it goes last
+            callbacks = backup._check(model, optimizer, rng, (X, y), validation, run_settings(
+                epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss_fn, metric_fns, augment, callbacks))
         trainer, history, progress, callback_list = _callbacks_checked(model, optimizer, callbacks, {
             "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
@@ -334,9 +348,11 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     model.train()
     try:
         callback_list.on_train_begin()
-        for epoch in range(epochs):
+        first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
+        for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
-            _run_epoch(step, X, y, _batches(len(X), bounds, shuffle, rng), callback_list, trainer)
+            batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
+            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first)
             callback_list.on_epoch_end(epoch, _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation))
             if trainer.stop_training:
                 break
