@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._checks import positive_int
+from .._checks import float_dtype, positive_int
 from ..tensor import Tensor, ensure_tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["Standardize"]
 
@@ -42,9 +42,9 @@ class Standardize(Module):
     def __init__(self, num_features: int, dtype="float32") -> None:
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
-        self.dtype = np.dtype(dtype)
-        self.register_buffer("mean", np.zeros(self.num_features, self.dtype))
-        self.register_buffer("scale", np.ones(self.num_features, self.dtype))
+        self.dtype = float_dtype(dtype)
+        self.register_buffer("mean", state_array(self.num_features, self.dtype))
+        self.register_buffer("scale", state_array(self.num_features, self.dtype, fill=1))
 
     def fit(self, X) -> Standardize:
         """Take the mean and standard deviation of each column of ``X`` (training data only,
