@@ -5,6 +5,7 @@ and writing one atomically. Any safetensors file is read here; what its metadata
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import reprlib
@@ -187,9 +188,25 @@ def cut(message: str) -> str:
     return message[:MAX_MESSAGE - 30] + f" ... ({len(message) - MAX_MESSAGE + 30} characters cut)"
 
 
-_SHORT = reprlib.Repr()  # (keyword arguments only from Python 3.12)
-_SHORT.maxlevel, _SHORT.maxtuple, _SHORT.maxlist, _SHORT.maxdict = 4, 8, 8, 12
-_SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 80, 40, 80
+class _Short(reprlib.Repr):
+    """reprlib's shortened repr, with a dict's keys in their own order (reprlib sorts them)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # (keyword arguments only from Python 3.12)
+        self.maxlevel, self.maxtuple, self.maxlist, self.maxdict = 4, 8, 8, 12
+        self.maxstring, self.maxlong, self.maxother = 80, 40, 80
+
+    def repr_dict(self, x, level):
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        items = [f"{self.repr1(key, level - 1)}: {self.repr1(value, level - 1)}"
+                 for key, value in itertools.islice(x.items(), self.maxdict)]
+        return "{" + ", ".join(items + ["..."] * (len(x) > self.maxdict)) + "}"
+
+
+_SHORT = _Short()
 
 
 def short(value) -> str:

@@ -23,7 +23,10 @@ its own sub-modules in its constructor.
 
 Loading never executes code from the file: no pickle, no eval, no import. A class name is looked
 up in ``glassnet.nn`` and must be a Module subclass defined in glassnet; anything else is refused.
-A loaded model is in evaluation mode (call ``model.train()`` to train it further).
+Loading costs what the file holds: every size the architecture declares is checked against the
+file's tensors before anything is allocated (``glassnet._io_build``). A loaded model is in
+evaluation mode (call ``model.train()`` to train it further). docs/model_files.md has the limits,
+the dtypes read (BF16 as float32) and what saving keeps.
 """
 
 from __future__ import annotations
@@ -69,7 +72,9 @@ def save(model: Module, path) -> None:
     is checked to rebuild a model with the same layers, state_dict keys, shapes and dtypes.
 
     The file is written atomically: to a temporary file in the same directory, then renamed over
-    ``path``. A failure leaves no partial file and never clobbers an existing file.
+    ``path``. A failure leaves no partial file and never clobbers an existing file. As an
+    ordinary write would, saving through a symlink writes the file it points to, and an
+    existing file keeps its permissions.
 
     Example
     -------
@@ -101,8 +106,11 @@ def load(path) -> Module:
     ------
     ModelFileError
         The file is not a safetensors file, is truncated, has no or garbled glassnet metadata, an
-        unsupported format version, a class that is not a ``glassnet.nn`` layer, or weights that
-        do not fit the architecture (the message names the key and both shapes).
+        unsupported format version, a tensor of a dtype glassnet does not read (F8), a class that
+        is not a ``glassnet.nn`` layer, an architecture that declares more than the file holds
+        or nests too deep, or weights that do not fit the architecture (the message names the key
+        and both shapes or dtypes). Any other failure caused by the file's content is a
+        ModelFileError too (the original exception is its ``__cause__``).
     FileNotFoundError
         No file at ``path``.
     """
@@ -142,9 +150,12 @@ def save_weights(model: Module, path) -> None:
 
 def load_weights(model: Module, path, strict: bool = True) -> LoadResult:
     """Copy the weights of the safetensors file at ``path`` (written by :func:`save_weights` or
-    :func:`save`) into ``model``, in place, with the checks of ``Module.load_state_dict``: a
-    shape mismatch, or a missing or unexpected key when ``strict``, raises ModelFileError and
-    changes nothing. The model's mode (train or eval) is left as it is."""
+    :func:`save`, or any safetensors file) into ``model``, in place, with the checks of
+    ``Module.load_state_dict``: a shape mismatch, or a missing or unexpected key when ``strict``,
+    raises ModelFileError and changes nothing. Nothing is cast either: a tensor whose dtype is not
+    the weight's (int8, bool or float64 values for a float32 weight) raises ModelFileError before
+    any weight is copied (BF16 tensors are read as float32, exactly). The model's mode (train or
+    eval) is left as it is."""
     _check_module(model, "load_weights")
     strict = boolean(strict, "strict")
     path = files.source_path(path)
