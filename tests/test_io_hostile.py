@@ -373,3 +373,10 @@ def test_saving_over_a_symlink_to_a_directory_is_refused(tmp_path):
 def test_split_helper_reads_what_file_bytes_writes():
     header, data = split(file_bytes({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"abcd"))
     assert header["a"]["shape"] == [1] and data == b"abcd"
+
+
+def test_a_size_too_large_to_print_is_still_a_short_message(path):
+    content = model_file({"class": "LayerNorm", "config": {"normalized_shape": [int("9" * 4000)] * 20}})
+    message = cheap_failure(path, content)
+    assert "declares more than the file holds" in message and "about 2**" in message
+    assert len(message) < 1500

@@ -133,8 +133,13 @@ class _Budget:
         if self.values_left < 0:
             raise _OverBudget(
                 f"declares more than the file holds: its {self.building} makes an array of shape "
-                f"{short(shape)} ({values} values), and the file's {self.tensors} tensors hold "
+                f"{short(shape)} ({_count(values)} values), and the file's {self.tensors} tensors hold "
                 f"{self.values} values")
+
+
+def _count(number: int) -> str:
+    """``number`` in digits, or its order of magnitude when it is too large to print."""
+    return str(number) if number < 10 ** 30 else f"about 2**{number.bit_length() - 1}"
 
 
 def build(node, path: str | None, tensors: dict) -> Module:

@@ -9,7 +9,6 @@ import itertools
 import json
 import os
 import reprlib
-import stat
 import struct
 
 import numpy as np
@@ -109,7 +108,7 @@ def write_atomically(path: str, tensors: dict, metadata: dict) -> None:
     path = os.path.realpath(path)  # a symlink's target: the rename must not replace the link
     directory, name = os.path.split(path)
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode & 0o777  # the permissions (not setuid and the like)
     except FileNotFoundError:
         mode = None
     temporary, descriptor = _new_temporary_file(directory, name)
@@ -211,4 +210,7 @@ _SHORT = _Short()
 
 def short(value) -> str:
     """``repr(value)``, shortened (as reprlib does) for a message about a file's content."""
-    return _SHORT.repr(value)
+    try:
+        return _SHORT.repr(value)
+    except ValueError:  # an int of more than 4300 digits, which Python will not print
+        return f"<{type(value).__name__}>"
