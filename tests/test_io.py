@@ -16,7 +16,7 @@ from safetensors import numpy as safetensors_numpy
 from safetensors import safe_open
 
 import glassnet as gn
-import glassnet.io as gio
+import glassnet._io_build as gio_build
 from glassnet import losses, nn, optim
 from glassnet.io import ModelFileError
 from glassnet.nn import activation
@@ -192,7 +192,7 @@ def test_save_leaves_the_model_as_it_was(path):
 
 
 def test_json_arrays_come_back_as_tuples():
-    assert gio._from_json([1, [2, 3], {"a": [4]}]) == (1, (2, 3), {"a": (4,)})
+    assert gio_build.from_json([1, [2, 3], {"a": [4]}]) == (1, (2, 3), {"a": (4,)})
 
 
 # ---- what save refuses -----------------------------------------------------------------------
@@ -417,8 +417,8 @@ def test_every_layer_class_of_glassnet_nn_may_be_named_and_nothing_else():
               if isinstance(getattr(nn, name), type) and issubclass(getattr(nn, name), nn.Module)}
     layers.discard("Module")
     assert {"Linear", "Sequential", "BatchNorm1d", "Dropout", "ReLU"} <= layers
-    assert set(gio._layer_names()) == layers
-    assert all(gio._layer_class(name) is getattr(nn, name) for name in layers)
+    assert set(gio_build.layer_names()) == layers
+    assert all(gio_build.layer_class(name) is getattr(nn, name) for name in layers)
 
 
 @pytest.mark.parametrize("node, problem", [

@@ -27,7 +27,7 @@ LAYERS = [
     ("ops", "gradcheck"),
     ("functional", "losses", "init", "distributions"),
     ("nn", "optim"),
-    ("io", "onnx", "interop"),
+    ("io", "_io_build", "onnx", "interop"),
     ("train",),
     ("plot", "sklearn", "rl", "explain"),
     ("cli", "__main__", PACKAGE),

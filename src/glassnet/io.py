@@ -23,33 +23,43 @@ its own sub-modules in its constructor.
 
 Loading never executes code from the file: no pickle, no eval, no import. A class name is looked
 up in ``glassnet.nn`` and must be a Module subclass defined in glassnet; anything else is refused.
-A loaded model is in evaluation mode (call ``model.train()`` to train it further).
+Loading costs what the file holds: every size the architecture declares is checked against the
+file's tensors before anything is allocated (``glassnet._io_build``). A loaded model is in
+evaluation mode (call ``model.train()`` to train it further). docs/model_files.md has the limits,
+the dtypes read (BF16 as float32) and what saving keeps.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import OrderedDict
-from typing import NoReturn
 
 import numpy as np
 
 from . import _safetensors_file as files
-from . import nn
 from ._checks import boolean
+from ._io_build import (
+    CONTAINERS,
+    FORMAT_VERSION,
+    MODEL_FORMAT,
+    WEIGHTS_FORMAT,
+    build,
+    check_weights_fit,
+    join,
+    label,
+    layer_class,
+    listed,
+    parse,
+    weight_problems,
+)
+from ._io_build import (
+    architecture as _architecture,
+)
 from ._safetensors_file import ModelFileError
 from ._version import __version__
 from .nn.module import LoadResult, Module
-from .random import get_rng
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "load_weights", "save", "save_weights"]
-
-FORMAT_VERSION = 1
-_MODEL_FORMAT = "glassnet.model"
-_WEIGHTS_FORMAT = "glassnet.weights"
-# Described by the modules they hold; every other layer builds its sub-modules itself.
-_CONTAINERS = ("Sequential",)
 
 
 # ---- the public functions --------------------------------------------------------------------
@@ -62,7 +72,9 @@ def save(model: Module, path) -> None:
     is checked to rebuild a model with the same layers, state_dict keys, shapes and dtypes.
 
     The file is written atomically: to a temporary file in the same directory, then renamed over
-    ``path``. A failure leaves no partial file and never clobbers an existing file.
+    ``path``. A failure leaves no partial file and never clobbers an existing file. As an
+    ordinary write would, saving through a symlink writes the file it points to, and an
+    existing file keeps its permissions.
 
     Example
     -------
@@ -80,7 +92,7 @@ def save(model: Module, path) -> None:
     """
     path = files.target_path(path)
     architecture, state = _savable(model)
-    files.write_atomically(path, state, _metadata(_MODEL_FORMAT, architecture=architecture))
+    files.write_atomically(path, state, _metadata(MODEL_FORMAT, architecture=architecture))
 
 
 def check_savable(model: Module) -> None:
@@ -106,16 +118,24 @@ def load(path) -> Module:
     ------
     ModelFileError
         The file is not a safetensors file, is truncated, has no or garbled glassnet metadata, an
-        unsupported format version, a class that is not a ``glassnet.nn`` layer, or weights that
-        do not fit the architecture (the message names the key and both shapes).
+        unsupported format version, a tensor of a dtype glassnet does not read (F8), a class that
+        is not a ``glassnet.nn`` layer, an architecture that declares more than the file holds
+        or nests too deep, or weights that do not fit the architecture (the message names the key
+        and both shapes or dtypes). Any other failure caused by the file's content is a
+        ModelFileError too (the original exception is its ``__cause__``).
     FileNotFoundError
         No file at ``path``.
     """
     path = files.source_path(path)
-    metadata, tensors = files.read(path)
-    model = _build(_architecture(metadata, path), path)
-    _check_weights_fit(model, tensors, path)
-    model.load_state_dict(tensors)
+    try:
+        metadata, tensors = files.read(path)
+        model = build(_architecture(metadata, path), path, tensors)
+        check_weights_fit(model, tensors, path)
+        model.load_state_dict(tensors)
+    except (ModelFileError, OSError, MemoryError):
+        raise
+    except Exception as error:  # noqa: BLE001 (a file must not reach the caller as any other error)
+        raise _unexpected(path, error) from error
     return model.eval()
 
 
@@ -137,22 +157,44 @@ def save_weights(model: Module, path) -> None:
     """
     path = files.target_path(path)
     _check_module(model, "save_weights")
-    files.write_atomically(path, model.state_dict(), _metadata(_WEIGHTS_FORMAT))
+    files.write_atomically(path, model.state_dict(), _metadata(WEIGHTS_FORMAT))
 
 
 def load_weights(model: Module, path, strict: bool = True) -> LoadResult:
     """Copy the weights of the safetensors file at ``path`` (written by :func:`save_weights` or
-    :func:`save`) into ``model``, in place, with the checks of ``Module.load_state_dict``: a
-    shape mismatch, or a missing or unexpected key when ``strict``, raises ModelFileError and
-    changes nothing. The model's mode (train or eval) is left as it is."""
+    :func:`save`, or any safetensors file) into ``model``, in place, with the checks of
+    ``Module.load_state_dict``: a shape mismatch, or a missing or unexpected key when ``strict``,
+    raises ModelFileError and changes nothing. Nothing is cast either: a tensor whose dtype is not
+    the weight's (int8, bool or float64 values for a float32 weight) raises ModelFileError before
+    any weight is copied (BF16 tensors are read as float32, exactly). The model's mode (train or
+    eval) is left as it is."""
     _check_module(model, "load_weights")
     strict = boolean(strict, "strict")
     path = files.source_path(path)
-    _, tensors = files.read(path)
     try:
+        _, tensors = files.read(path)
+        problems = [f"{files.short(key)} has dtype {tensors[key].dtype} in the file, the model needs "
+                    f"dtype {array.dtype}" for key, array in model._state_items()
+                    if key in tensors and tensors[key].dtype != array.dtype]
+        if problems:
+            raise ModelFileError(files.cut(
+                f"cannot load the weights of '{path}' (nothing was changed): " + listed(problems, "; ")
+                + "; glassnet casts no weight silently: build the model with the file's dtype or "
+                  "convert the file"))
         return model.load_state_dict(tensors, strict=strict)
-    except ValueError as error:
-        raise ModelFileError(f"cannot load the weights of '{path}': {error}") from None
+    except (ModelFileError, OSError, MemoryError):
+        raise
+    except ValueError as error:  # load_state_dict's: a shape, a missing or an unexpected key
+        raise ModelFileError(files.cut(f"cannot load the weights of '{path}': {error}")) from None
+    except Exception as error:  # noqa: BLE001 (a file must not reach the caller as any other error)
+        raise _unexpected(path, error) from error
+
+
+def _unexpected(path: str, error: Exception) -> ModelFileError:
+    """A failure no check foresaw, caused by the file's content: a ModelFileError all the same
+    (the original error is its __cause__, for the traceback)."""
+    return ModelFileError(files.problem(
+        path, f"reading it failed unexpectedly with {type(error).__name__}: {error}"))
 
 
 # ---- describing a model ----------------------------------------------------------------------
@@ -160,9 +202,9 @@ def _check_layers(model: Module) -> None:
     """Refuse a model that holds a Module class other than glassnet.nn's, at any depth."""
     for name, module in _walk(model, ""):
         cls = type(module)
-        if _layer_class(cls.__name__) is not cls:
+        if layer_class(cls.__name__) is not cls:
             raise TypeError(
-                f"cannot save {_label(name)}: {cls.__qualname__} (defined in {cls.__module__}) is "
+                f"cannot save {label(name)}: {cls.__qualname__} (defined in {cls.__module__}) is "
                 "not a glassnet.nn layer. glassnet.save describes a model by its glassnet.nn "
                 "layers, because loading never runs code from the file, so a user-defined Module "
                 "cannot be described. Save the weights with glassnet.save_weights(model, path) "
@@ -178,8 +220,8 @@ def _describe(module: Module, where: str) -> dict:
     if not isinstance(config, dict):
         raise TypeError(f"{cls_name}.get_config() returned a {type(config).__name__}, not a dict")
     node = {"class": cls_name, "config": _to_json(config, f"{cls_name}.get_config()")}
-    if cls_name in _CONTAINERS:
-        node["children"] = [{"name": name, **_describe(child, _join(where, name))}
+    if cls_name in CONTAINERS:
+        node["children"] = [{"name": name, **_describe(child, join(where, name))}
                             for name, child in module._modules.items() if child is not None]
     return node
 
@@ -228,8 +270,9 @@ def _state_without_ties(model: Module) -> OrderedDict:
 def _check_rebuilds(model: Module, architecture: str) -> None:
     """Rebuild the model from its description exactly as ``load`` will, and compare: this finds
     a layer whose get_config() misses an argument now, not when the file is loaded."""
+    state = OrderedDict(model._state_items())
     try:
-        rebuilt = _build(json.loads(architecture), None)
+        rebuilt = build(parse(architecture, None), None, state)
     except ModelFileError as error:
         raise ValueError(f"cannot save the model: its description does not rebuild it ({error})") from None
     problems = []
@@ -237,12 +280,11 @@ def _check_rebuilds(model: Module, architecture: str) -> None:
     rebuilt_layers = [(name, type(module).__name__) for name, module in _walk(rebuilt, "")]
     if layers != rebuilt_layers:
         problems.append(f"its layers {layers} rebuild as {rebuilt_layers}")
-    problems += _weight_problems(OrderedDict(rebuilt._state_items()), OrderedDict(model._state_items()),
-                                 "its description", "the model")
+    problems += weight_problems(OrderedDict(rebuilt._state_items()), state, "its description", "the model")
     if problems:
         raise ValueError(
             "cannot save the model: its description (the classes and get_config() of its layers) "
-            "does not rebuild it: " + "; ".join(problems)
+            "does not rebuild it: " + listed(problems, "; ")
         )
 
 
@@ -252,148 +294,7 @@ def _walk(module: Module, prefix: str):
     yield prefix, module
     for name, child in module._modules.items():
         if child is not None:
-            yield from _walk(child, _join(prefix, name))
-
-
-# ---- rebuilding a model ----------------------------------------------------------------------
-def _build(node, path: str | None, where: str = "") -> Module:
-    """The module described by ``node``. Only classes of glassnet.nn are called, with JSON values
-    as keyword arguments; every problem raises ModelFileError naming ``path`` and the layer."""
-    def fail(problem: str) -> NoReturn:
-        raise ModelFileError(files.problem(path, f"the architecture of {_label(where)} {problem}"))
-
-    if not isinstance(node, dict):
-        fail(f"must be a JSON object, got {type(node).__name__}")
-    unknown = set(node) - {"class", "config", "children", "name"}
-    if unknown:
-        fail(f"has unknown entries {sorted(unknown)}")
-    class_name = node.get("class")
-    if not isinstance(class_name, str):
-        fail(f"must name its class as a string, got {class_name!r}")
-    cls = _layer_class(class_name)
-    if cls is None:
-        fail(
-            f"names the class {class_name!r}, which is not a layer of glassnet.nn; a model file may "
-            f"only name these (nothing else is imported or run): {', '.join(_layer_names())}"
-        )
-    config = node.get("config", {})
-    if not isinstance(config, dict):
-        fail(f"has a config that is not a JSON object: {config!r}")
-    try:
-        with _default_rng_unchanged():
-            module = cls(**{key: _from_json(value) for key, value in config.items()})
-    except (TypeError, ValueError, OverflowError, MemoryError) as error:
-        fail(f"is {class_name}(**{config!r}), which raises {type(error).__name__}: {error}")
-    children = node.get("children")
-    if class_name not in _CONTAINERS:
-        if children is not None:
-            fail(f"lists children, but {class_name} builds its own sub-modules")
-        return module
-    if not isinstance(children, list):
-        fail(f"must list its children, got {children!r}")
-    for child in children:
-        name = child.get("name") if isinstance(child, dict) else None
-        if not isinstance(name, str) or not name or "." in name or name in module._modules:
-            fail(f"has a child without a unique name (a non-empty string without '.'): {name!r}")
-        child_module = _build(child, path, _join(where, name))
-        try:
-            module.add_module(name, child_module)
-        except ValueError as error:
-            fail(f"has a child that cannot be added: {error}")
-    return module
-
-
-def _layer_class(name: str):
-    """The glassnet.nn layer class called ``name``, or None: a lookup in glassnet.nn's namespace,
-    never an import, so a file cannot reach any other code."""
-    cls = None if name.startswith("_") else getattr(nn, name, None)  # registry layers made on demand
-    if (isinstance(cls, type) and issubclass(cls, Module) and cls is not Module
-            and cls.__module__.split(".")[0] == "glassnet"):
-        return cls
-    return None
-
-
-def _layer_names() -> list:
-    return sorted(name for name in vars(nn) if isinstance(name, str) and _layer_class(name) is not None)
-
-
-def _from_json(value):
-    """JSON arrays as tuples (shapes and sizes are tuples in Python APIs), recursively."""
-    if isinstance(value, list):
-        return tuple(_from_json(item) for item in value)
-    if isinstance(value, dict):
-        return {key: _from_json(item) for key, item in value.items()}
-    return value
-
-
-@contextlib.contextmanager
-def _default_rng_unchanged():
-    """Building a layer draws initial weights (from the default generator when no rng is given)
-    that the saved weights then replace; saving or loading must not shift the user's seeded
-    random stream."""
-    generator = get_rng(None)
-    state = generator.bit_generator.state
-    try:
-        yield
-    finally:
-        generator.bit_generator.state = state
-
-
-def _architecture(metadata: dict, path: str):
-    """The architecture JSON of a glassnet.model file, after checking its format and version."""
-    file_format = metadata.get("format")
-    if file_format is None:
-        raise ModelFileError(files.problem(
-            path, "it has no glassnet metadata (a safetensors file written by another tool?); to "
-                  "read its weights into a model you build, use glassnet.load_weights(model, path)"))
-    if file_format == _WEIGHTS_FORMAT:
-        raise ModelFileError(files.problem(
-            path, "it holds weights only (written by glassnet.save_weights); build the model in "
-                  "code and use glassnet.load_weights(model, path)"))
-    if file_format != _MODEL_FORMAT:
-        raise ModelFileError(files.problem(path, f"its format is {file_format!r}, not {_MODEL_FORMAT!r}"))
-    version = metadata.get("format_version")
-    if version != str(FORMAT_VERSION):
-        raise ModelFileError(files.problem(
-            path, f"its format version is {version!r}; glassnet {__version__} reads version "
-                  f"{FORMAT_VERSION}"))
-    text = metadata.get("architecture")
-    if text is None:
-        raise ModelFileError(files.problem(path, "its metadata has no 'architecture'"))
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:
-        raise ModelFileError(files.problem(
-            path, f"the architecture in its metadata is not valid JSON ({error})")) from None
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _check_weights_fit(model: Module, tensors: dict, path: str) -> None:
-    problems = _weight_problems(OrderedDict(model._state_items()), tensors, "the architecture", "the file")
-    if problems:
-        raise ModelFileError(files.problem(
-            path, "its weights do not match its architecture:\n  " + "\n  ".join(problems)))
-
-
-def _weight_problems(expected: dict, found: dict, expected_name: str, found_name: str) -> list:
-    """Missing and unexpected keys, shape and dtype mismatches between two name -> array dicts."""
-    problems = [f"{found_name} has no tensor {key!r} ({expected_name} needs shape "
-                f"{expected[key].shape})" for key in expected if key not in found]
-    problems += [f"{found_name} has a tensor {key!r} that {expected_name} does not have"
-                 for key in found if key not in expected]
-    for key, array in expected.items():
-        if key not in found:
-            continue
-        if found[key].shape != array.shape:
-            problems.append(f"{key!r} has shape {found[key].shape} in {found_name}, "
-                            f"{expected_name} needs shape {array.shape}")
-        elif found[key].dtype != array.dtype:
-            problems.append(f"{key!r} has dtype {found[key].dtype} in {found_name}, "
-                            f"{expected_name} needs dtype {array.dtype}")
-    return problems
+            yield from _walk(child, join(prefix, name))
 
 
 def _metadata(file_format: str, **extra) -> dict:
@@ -404,11 +305,3 @@ def _metadata(file_format: str, **extra) -> dict:
 def _check_module(model, function: str) -> None:
     if not isinstance(model, Module):
         raise TypeError(f"{function} expects a glassnet.nn.Module, got {type(model).__name__}")
-
-
-def _label(where: str) -> str:
-    return f"layer {where!r}" if where else "the model"
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name

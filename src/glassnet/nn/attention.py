@@ -20,7 +20,7 @@ from .._checks import boolean, float_dtype, positive_int, probability
 from ..random import get_rng
 from ..tensor import Parameter, Tensor, ensure_tensor
 from .linear import Linear
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["MultiheadAttention"]
 
@@ -118,16 +118,16 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
         E = self.embed_dim
         if self._qkv_same_embed_dim:
-            self.in_proj_weight = Parameter(np.zeros((E, 3 * E), self.dtype))
+            self.in_proj_weight = Parameter(state_array((E, 3 * E), self.dtype))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
                 self.register_parameter(name, None)
         else:
             self.register_parameter("in_proj_weight", None)
-            self.q_proj_weight = Parameter(np.zeros((E, E), self.dtype))
-            self.k_proj_weight = Parameter(np.zeros((self.kdim, E), self.dtype))
-            self.v_proj_weight = Parameter(np.zeros((self.vdim, E), self.dtype))
+            self.q_proj_weight = Parameter(state_array((E, E), self.dtype))
+            self.k_proj_weight = Parameter(state_array((self.kdim, E), self.dtype))
+            self.v_proj_weight = Parameter(state_array((self.vdim, E), self.dtype))
         if boolean(bias, "bias"):
-            self.in_proj_bias = Parameter(np.zeros(3 * E, self.dtype))
+            self.in_proj_bias = Parameter(state_array(3 * E, self.dtype))
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(E, E, bias=bias, dtype=self.dtype)

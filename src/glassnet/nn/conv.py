@@ -15,7 +15,7 @@ from .._checks import boolean, float_dtype, positive_int
 from ..ops.conv import expand
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["Conv1d", "Conv2d"]
 
@@ -42,10 +42,10 @@ class _ConvNd(Module):
         self.weight_init = None if weight_init is None else init.get(weight_init)
         self.bias_init = None if bias_init is None else init.get(bias_init)
         self.dtype = float_dtype(dtype)
-        self.weight = Parameter(np.zeros((self.out_channels, self.in_channels) + self.kernel_size,
+        self.weight = Parameter(state_array((self.out_channels, self.in_channels) + self.kernel_size,
                                          self.dtype))
         if bias:
-            self.bias = Parameter(np.zeros(self.out_channels, self.dtype))
+            self.bias = Parameter(state_array(self.out_channels, self.dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)

@@ -9,7 +9,7 @@ from .. import functional as F
 from .._checks import float_dtype, integer, positive_int
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["Embedding"]
 
@@ -69,7 +69,7 @@ class Embedding(Module):
             padding_idx %= self.num_embeddings
         self.padding_idx = padding_idx
         self.dtype = float_dtype(dtype)
-        self.weight = Parameter(np.zeros((self.num_embeddings, self.embedding_dim), self.dtype))
+        self.weight = Parameter(state_array((self.num_embeddings, self.embedding_dim), self.dtype))
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None) -> None:

@@ -11,7 +11,7 @@ from .. import init
 from .._checks import boolean, float_dtype, positive_int
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["Linear"]
 
@@ -70,9 +70,9 @@ class Linear(Module):
         self.weight_init = init.get(weight_init)
         self.bias_init = init.get(bias_init)
         self.dtype = float_dtype(dtype)
-        self.weight = Parameter(np.zeros((self.in_features, self.out_features), self.dtype))
+        self.weight = Parameter(state_array((self.in_features, self.out_features), self.dtype))
         if bias:
-            self.bias = Parameter(np.zeros(self.out_features, self.dtype))
+            self.bias = Parameter(state_array(self.out_features, self.dtype))
         else:
             self.register_parameter("bias", None)  # an empty slot: z = x @ W
         self.reset_parameters(rng)

@@ -11,7 +11,7 @@ from .. import functional as F
 from .._checks import boolean, float_dtype, non_negative_number, positive_int, probability
 from ..functional.normalization import _batch_norm
 from ..tensor import Parameter, Tensor, ensure_tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
@@ -33,15 +33,15 @@ class _BatchNorm(Module):
         self.track_running_stats = boolean(track_running_stats, "track_running_stats")
         self.dtype = float_dtype(dtype)
         if self.affine:
-            self.weight = Parameter(np.ones(self.num_features, self.dtype))
-            self.bias = Parameter(np.zeros(self.num_features, self.dtype))
+            self.weight = Parameter(state_array(self.num_features, self.dtype, fill=1))
+            self.bias = Parameter(state_array(self.num_features, self.dtype))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if self.track_running_stats:
-            self.register_buffer("running_mean", np.zeros(self.num_features, self.dtype))
-            self.register_buffer("running_var", np.ones(self.num_features, self.dtype))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+            self.register_buffer("running_mean", state_array(self.num_features, self.dtype))
+            self.register_buffer("running_var", state_array(self.num_features, self.dtype, fill=1))
+            self.register_buffer("num_batches_tracked", state_array((), np.int64))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
@@ -235,11 +235,11 @@ class LayerNorm(Module):
         bias = boolean(bias, "bias")
         self.dtype = float_dtype(dtype)
         if self.elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, self.dtype))
+            self.weight = Parameter(state_array(self.normalized_shape, self.dtype, fill=1))
         else:
             self.register_parameter("weight", None)
         if self.elementwise_affine and bias:
-            self.bias = Parameter(np.zeros(self.normalized_shape, self.dtype))
+            self.bias = Parameter(state_array(self.normalized_shape, self.dtype))
         else:
             self.register_parameter("bias", None)
 

@@ -11,7 +11,7 @@ import numpy as np
 from .._checks import float_dtype, one_of, positive_int, real_number
 from ..ops import where
 from ..tensor import Tensor, ensure_tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["IMPUTE_STRATEGIES", "Impute", "Standardize"]
 
@@ -49,9 +49,9 @@ class Standardize(Module):
     def __init__(self, num_features: int, dtype="float32") -> None:
         super().__init__()
         self.num_features = positive_int(num_features, "num_features")
-        self.dtype = np.dtype(dtype)
-        self.register_buffer("mean", np.zeros(self.num_features, self.dtype))
-        self.register_buffer("scale", np.ones(self.num_features, self.dtype))
+        self.dtype = float_dtype(dtype)
+        self.register_buffer("mean", state_array(self.num_features, self.dtype))
+        self.register_buffer("scale", state_array(self.num_features, self.dtype, fill=1))
 
     def fit(self, X) -> Standardize:
         """Take the mean and standard deviation of each column of ``X`` (training data only,
@@ -148,8 +148,8 @@ class Impute(Module):
         self.strategy = one_of(strategy, "strategy", IMPUTE_STRATEGIES)
         self.fill_value = real_number(fill_value, "fill_value")
         self.dtype = float_dtype(dtype)
-        self.register_buffer("statistics", _stored(np.full(self.num_features, self.fill_value),
-                                                   self.dtype, "fill_value"))
+        fill = _stored(np.array([self.fill_value]), self.dtype, "fill_value")[0]
+        self.register_buffer("statistics", state_array(self.num_features, self.dtype, fill=fill))
 
     def fit(self, X) -> Impute:
         """Learn each column's fill value from the training data ``X`` of shape

@@ -17,7 +17,7 @@ from .. import ops
 from .._checks import boolean, float_dtype, one_of, positive_int, probability
 from ..random import get_rng
 from ..tensor import Parameter, Tensor
-from .module import Module
+from .module import Module, state_array
 
 __all__ = ["GRU", "LSTM", "RNN"]
 
@@ -50,11 +50,12 @@ class _RecurrentBase(Module):
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else directions * self.hidden_size
             for suffix in ("", "_reverse")[:directions]:
-                setattr(self, f"weight_ih_l{layer}{suffix}", Parameter(np.zeros((layer_input, width), self.dtype)))
-                setattr(self, f"weight_hh_l{layer}{suffix}", Parameter(np.zeros((self.hidden_size, width), self.dtype)))
+                setattr(self, f"weight_ih_l{layer}{suffix}", Parameter(state_array((layer_input, width), self.dtype)))
+                setattr(self, f"weight_hh_l{layer}{suffix}",
+                        Parameter(state_array((self.hidden_size, width), self.dtype)))
                 if self.bias:
-                    setattr(self, f"bias_ih_l{layer}{suffix}", Parameter(np.zeros(width, self.dtype)))
-                    setattr(self, f"bias_hh_l{layer}{suffix}", Parameter(np.zeros(width, self.dtype)))
+                    setattr(self, f"bias_ih_l{layer}{suffix}", Parameter(state_array(width, self.dtype)))
+                    setattr(self, f"bias_hh_l{layer}{suffix}", Parameter(state_array(width, self.dtype)))
         self.reset_parameters(self.rng)
 
     def reset_parameters(self, rng=None) -> None:

@@ -256,7 +256,21 @@ class PositionalEncoding(Module):
         self.batch_first = boolean(batch_first, "batch_first")
         self.dtype = float_dtype(dtype)
         self.dropout = Dropout(probability(dropout, "dropout"), rng=rng)
-        self.pe = F.sinusoidal_positional_encoding(self.max_len, self.d_model, self.dtype)
+        # The rows of the table computed so far, made as sequences need them: a declared max_len
+        # (from a model file, say) costs nothing until a sequence that long comes.
+        self._table = np.empty((0, self.d_model), self.dtype)
+
+    @property
+    def pe(self) -> np.ndarray:
+        """The table ``(max_len, d_model)``."""
+        return self._rows(self.max_len)
+
+    def _rows(self, length: int) -> np.ndarray:
+        """The first ``length`` rows of the table (each row depends on its position alone)."""
+        if len(self._table) < length:  # grown by doubling, so that growing costs O(max_len)
+            rows = min(self.max_len, max(length, 2 * len(self._table)))
+            self._table = F.sinusoidal_positional_encoding(rows, self.d_model, self.dtype)
+        return self._table[:length]
 
     def forward(self, x) -> Tensor:
         x = _as_input(x, self.dtype, "PositionalEncoding", "the input")
@@ -269,7 +283,7 @@ class PositionalEncoding(Module):
         if length > self.max_len:
             raise ValueError(f"PositionalEncoding(max_len={self.max_len}) got a sequence of length "
                              f"{length} (input shape {x.shape}); build it with a larger max_len")
-        encoding = self.pe[:length] if axis == 1 or x.ndim == 2 else self.pe[:length, None, :]
+        encoding = self._rows(length) if axis == 1 or x.ndim == 2 else self._rows(length)[:, None, :]
         return self.dropout(x + encoding)
 
     def get_config(self) -> dict:
