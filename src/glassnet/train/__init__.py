@@ -7,13 +7,13 @@ from .callbacks import (
     CallbackList,
     EarlyStopping,
     History,
-    LearningRateSchedule,
     TerminateOnNaN,
 )
 from .checkpoint import ModelCheckpoint
 from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
 from .progress import ProgressBar
+from .schedule import LearningRateSchedule
 
 __all__ = [
     "BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule",

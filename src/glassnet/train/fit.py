@@ -277,44 +277,35 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     value per epoch: ``loss``, each metric, their ``val_`` versions and ``lr``, scored on the whole
     data in eval mode (under ``no_grad``) without the penalties (the batch losses include them).
 
-    The model learns in train mode and is left in it. Bad options, data (empty, NaN, targets that
-    do not fit the outputs, one-column accuracy with a loss without ``from_logits``, ...) or
-    callbacks (each one's ``check``) raise ValueError or TypeError before anything changes.
-    NaN in X is let through only to a model whose first layer fills it (``nn.Impute``).
+    The model learns in train mode and is left in it. Bad options, data (empty, NaN (unless the
+    first layer is an ``nn.Impute``), targets that do not fit the outputs, one-column accuracy with
+    a loss without ``from_logits``, ...) or callbacks (each one's ``check``) raise ValueError or
+    TypeError before anything changes.
 
     Parameters
     ----------
-    model : Module
+    model, optimizer : Module, Optimizer (built on ``model.parameters()``; its ``lr`` is logged)
     X, y : arrays or Tensors, shape (n_samples, ...)
-        Inputs (cast to the model's dtype); targets as the loss takes them: integer labels
-        ``(n_samples,)`` for cross_entropy, ``(n_samples, n_outputs)`` values for mse, ...
+        Inputs (cast to the model's dtype); targets as the loss takes them (labels, values, ...).
     loss : callable or str
-        ``loss(outputs, y) -> Tensor`` or its name; its ``from_logits`` attribute tells
-        accuracy where to cut one output column (see :mod:`glassnet.losses`).
-    optimizer : Optimizer
-        Built on ``model.parameters()``; its ``lr`` is logged each epoch.
+        ``loss(outputs, y) -> Tensor`` or its name; its ``from_logits`` tells accuracy where to cut.
     epochs, batch_size, shuffle : int, int or None, bool
-        Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n:
-        mini-batches of n (the last may be smaller); shuffle: a new order each epoch. BatchNorm
-        has no statistics on one sample: a lone last sample joins the batch before it (33
-        samples, batch_size 32: one batch of 33); one training sample or batch_size 1 is an error.
+        Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n: batches
+        of n (with BatchNorm1d a lone last sample joins the one before: :mod:`.batches`); shuffle.
     validation_split, validation_data : float in (0, 1), or (X_val, y_val), optional
         Validate on a fraction of the samples held out at random (once), or on given data.
     metrics : sequence of str or callable
-        "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` such as
-        ``metrics.get("accuracy", from_logits=True)`` (see :mod:`glassnet.train.metrics`).
+        "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` (:mod:`glassnet.train.metrics`).
     callbacks, verbose : sequence of Callback, int
-        EarlyStopping, ModelCheckpoint, ...; a ProgressBar(verbose) is added unless given one
-        (verbose 0: silent; 1 or more: a bar, or one plain line per epoch off a terminal).
+        EarlyStopping, ModelCheckpoint, BackupAndRestore, ...; a ProgressBar(verbose) is added
+        unless given one (0: silent; 1: a bar, or one plain line per epoch off a terminal).
     seed : int, optional
-        Seeds the shuffling, the split and augment's rng, and reseeds glassnet's default
-        generator (Dropout's masks): seeded fits of identical models give identical weights.
+        Seeds shuffling, split, augment and glassnet's default generator (Dropout): repeatable.
     l1, l2 : float
-        Penalties ``l1 * sum |w| + l2 * sum w^2`` on the weights (2-D and up: not biases) added to
-        each batch's loss; an optimizer's ``weight_decay=wd`` is ``l2=wd / 2`` on every parameter.
+        Penalties ``l1 * sum |w| + l2 * sum w^2`` on the weights (2-D and up, not biases) added to
+        each batch's loss (``weight_decay=wd`` of an optimizer is ``l2=wd / 2`` on every parameter).
     augment : callable or list of callables, optional
-        ``augment(X_batch, rng) -> X_batch`` on each training batch, never the validation data;
-        a list is chained (:mod:`glassnet.data.augment`).
+        ``augment(X_batch, rng) -> X_batch`` on training batches (chained: :mod:`glassnet.data.augment`).
 
     Example
     -------
@@ -322,9 +313,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     >>> from glassnet import nn, optim, losses
     >>> X = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32); y = (X[:, 0] + X[:, 1] > 0)
     >>> model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.Tanh(), nn.Linear(8, 2, rng=1))
-    >>> history = gn.fit(model, X, y.astype(np.int64), loss=losses.cross_entropy, epochs=20, batch_size=16,
-    ...                  optimizer=optim.Adam(model.parameters(), lr=0.05), seed=0, verbose=0)
-    >>> history.history["accuracy"][-1] > 0.9
+    >>> gn.fit(model, X, y.astype(np.int64), loss=losses.cross_entropy, epochs=20, batch_size=16, seed=0,
+    ...        optimizer=optim.Adam(model.parameters(), lr=0.05), verbose=0).history["accuracy"][-1] > 0.9
     True
     """
     loss_fn, metric_fns, callbacks, augment = _check_options(
@@ -332,7 +322,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         verbose=verbose, metrics=metrics, validation_split=validation_split, validation_data=validation_data,
         callbacks=callbacks, augment=augment)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
-    with _unchanged_on_error(rng):
+    with _unchanged_on_error(rng):  # every check before anything changes
         backup, split_rng = _backup(callbacks, rng)  # a backup is read before the split draws
         X, y, validation = _training_data(model, X, y, validation_split, validation_data, split_rng)
         _check_data(model, (X, y), validation, loss_fn, metric_fns)
