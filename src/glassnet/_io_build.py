@@ -67,7 +67,10 @@ def architecture(metadata: dict, path: str):
 def parse(text: str, path: str | None):
     """The architecture JSON ``text`` as Python values, no deeper than MAX_DEPTH."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=files.unique_keys)
+    except files.DuplicateKey as error:  # parsers differ on which entry counts
+        raise ModelFileError(files.problem(
+            path, f"the architecture in its metadata names {short(error.args[0])} twice")) from None
     except (ValueError, RecursionError) as error:
         raise ModelFileError(files.problem(
             path, f"the architecture in its metadata is not valid JSON ({error})")) from None

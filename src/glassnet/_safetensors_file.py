@@ -9,6 +9,7 @@ import itertools
 import json
 import os
 import reprlib
+import stat
 import struct
 
 import numpy as np
@@ -30,8 +31,7 @@ def read(path: str) -> tuple[dict, dict]:
     header is read here first, so that a truncated file or one of another kind is named as such
     rather than by the parser's terse error; then safetensors checks the layout (offsets that
     cover the data exactly, sizes that match the shapes) and each tensor is decoded here."""
-    with open(path, "rb") as file:
-        data = file.read()
+    data = _file_bytes(path)
     if len(data) < 8:
         raise ModelFileError(problem(path, f"it is not a safetensors file (only {len(data)} bytes)"))
     (header_size,) = struct.unpack("<Q", data[:8])  # safetensors: u64 little-endian, then JSON
@@ -41,7 +41,9 @@ def read(path: str) -> tuple[dict, dict]:
             path, f"{kind}: its first 8 bytes announce a header of {header_size} bytes, and only "
                   f"{len(data) - 8} bytes follow"))
     try:
-        header = json.loads(data[8:8 + header_size])
+        header = json.loads(data[8:8 + header_size], object_pairs_hook=unique_keys)
+    except DuplicateKey as error:  # parsers differ on which entry wins: the file says two things
+        raise ModelFileError(problem(path, f"its header names {short(error.args[0])} twice")) from None
     except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict):
@@ -66,6 +68,44 @@ def read(path: str) -> tuple[dict, dict]:
         raise ModelFileError(problem(path, f"it is not a valid safetensors file ({short(error)})")) from None
     del data  # each tensor has its own copy now
     return metadata, {name: _decode(path, name, view) for name, view in views}
+
+
+def _file_bytes(path: str) -> bytes:
+    """The bytes of the regular file at ``path``, as many as its size when opened. Anything else
+    is refused before a byte is read: a FIFO would wait for a writer, a device (/dev/zero) would
+    never end. (Opened without blocking, so that opening a FIFO does not wait either; one
+    descriptor, so that a file replaced meanwhile is read whole, the old one or the new one.)"""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with open(descriptor, "rb") as file:  # (os.fdopen imports io: loading imports nothing)
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise ModelFileError(problem(path, f"it is not a regular file (a {_kind(info.st_mode)})"))
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(descriptor, True)
+        return file.read(info.st_size)
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    kinds = [(stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+             (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")]
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
+class DuplicateKey(ValueError):
+    """A JSON object that names a key twice (its args: the key)."""
+
+
+def unique_keys(pairs: list) -> dict:
+    """``object_pairs_hook`` for json.loads: the object as a dict, refusing a key named twice (the
+    JSON standard leaves open which one counts, and parsers differ)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        counts: dict = {}
+        for key, _ in pairs:
+            counts[key] = counts.get(key, 0) + 1
+        raise DuplicateKey(next(key for key, count in counts.items() if count > 1))
+    return result
 
 
 # safetensors' dtype names -> NumPy's (the format is little-endian). BF16, the top 16 bits of a
@@ -103,27 +143,54 @@ def write_atomically(path: str, tensors: dict, metadata: dict) -> None:
     """Write to a new temporary file beside ``path``, then rename it over ``path`` (os.replace is
     atomic): readers see the old file or the new one, never half of one. As an ordinary write
     would: through a symlink, the file it points to is written (the link stays); an existing
-    file keeps its permissions, a new one gets the umask's. (safetensors' own save_file is not
-    used: it leaves files readable by their owner only.)"""
-    path = os.path.realpath(path)  # a symlink's target: the rename must not replace the link
-    directory, name = os.path.split(path)
-    try:
-        mode = os.stat(path).st_mode & 0o777  # the permissions (not setuid and the like)
-    except FileNotFoundError:
-        mode = None
+    file keeps its permissions, and its owner and group where the user may give them; a new one
+    gets the umask's. What is not a regular file (a FIFO, a device) is refused, not replaced.
+    (safetensors' own save_file is not used: it leaves files readable by their owner only.)"""
+    target = os.path.realpath(path)  # a symlink's target: the rename must not replace the link
+    directory, name = os.path.split(target)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot save to '{path}': it is a symlink to '{target}', whose folder "
+                                "does not exist")
+    info = _existing(path, target)
     temporary, descriptor = _new_temporary_file(directory, name)
     try:
         with os.fdopen(descriptor, "wb") as file:
-            if mode is not None:
-                os.fchmod(file.fileno(), mode)
+            if info is not None:
+                _keep_owner(file.fileno(), info)
+                os.fchmod(file.fileno(), info.st_mode & 0o777)  # the permissions (not setuid and the like)
             file.write(safetensors_numpy.save(tensors, metadata=metadata))
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the rename makes them the file
-        os.replace(temporary, path)
+        os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _existing(path: str, target: str) -> os.stat_result | None:
+    """The stat of the file a save replaces (None if there is none); anything but a regular file
+    raises ValueError: an ordinary write would write into the FIFO or the device, not replace it."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        kind = _kind(info.st_mode)
+        if kind == "directory":
+            raise IsADirectoryError(f"cannot save to '{path}': it is a directory")
+        raise ValueError(f"cannot save to '{path}': it is a {kind}, not a regular file; a model file "
+                         "is written beside it and renamed over it, which would replace it")
+    return info
+
+
+def _keep_owner(descriptor: int, info: os.stat_result) -> None:
+    """Give the new file the owner and group of the one it replaces, as far as the user may
+    (root: both; another user: a group they are in; else the file stays theirs)."""
+    for owner in (info.st_uid, -1) if hasattr(os, "fchown") else ():
+        with contextlib.suppress(PermissionError):
+            os.fchown(descriptor, owner, info.st_gid)
+            return
 
 
 def _new_temporary_file(directory: str, name: str) -> tuple[str, int]:
@@ -145,11 +212,17 @@ def target_path(path) -> str:
     path = _as_path(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
+        if os.path.exists(directory):
+            raise NotADirectoryError(f"cannot save to '{path}': '{directory}' is not a directory")
         raise FileNotFoundError(f"cannot save to '{path}': the directory '{directory}' does not exist")
     if os.path.isdir(path):
         raise IsADirectoryError(
             f"cannot save to '{path}': it is a directory; give a file name such as "
             f"'{os.path.join(path, 'model.safetensors')}'")
+    if path.endswith(tuple({os.sep, os.altsep or os.sep})):
+        raise IsADirectoryError(f"cannot save to '{path}': it ends with a path separator, so it names a "
+                                "directory; give a file name")
+    _existing(path, os.path.realpath(path))
     return path
 
 
@@ -157,8 +230,12 @@ def source_path(path) -> str:
     path = _as_path(path)
     if os.path.isdir(path):
         raise IsADirectoryError(f"cannot load '{path}': it is a directory, not a model file")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"cannot load '{path}': no such file")
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"cannot load '{path}': no such file") from None
+    except OSError as error:  # a symlink loop, a name too long, no permission: the system's words
+        raise type(error)(error.errno, f"cannot load '{path}': {error.strerror}") from None
     return path
 
 
@@ -168,6 +245,10 @@ def _as_path(path) -> str:
     path = os.fspath(path)
     if not isinstance(path, str):
         raise TypeError(f"path must be a str path, got {type(path).__name__} {path!r}")
+    if not path:
+        raise ValueError("the path is empty; give a file name such as 'model.safetensors'")
+    if "\0" in path:
+        raise ValueError(f"the path {path!r} holds a NUL character, which no file name may hold")
     return path
 
 
