@@ -57,6 +57,7 @@ class Adagrad(Optimizer):
     """
 
     _hyperparameters = ("lr", "eps", "weight_decay", "initial_accumulator_value")
+    _non_negative_state = ("sum",)
     eps: float
     weight_decay: float
     initial_accumulator_value: float

@@ -56,6 +56,7 @@ class Adam(Optimizer):
     """
 
     _hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
+    _non_negative_state = ("exp_avg_sq", "max_exp_avg_sq")
     betas: tuple[float, float]
     eps: float
     weight_decay: float

@@ -19,6 +19,8 @@ should cost a few element-wise passes over the weights, nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from .._checks import positive_number
@@ -65,6 +67,8 @@ class Optimizer:
     """
 
     _hyperparameters: tuple = ("lr",)
+    # State entries that are sums of squares, so never negative (load_state_dict checks them).
+    _non_negative_state: tuple = ()
 
     def __init__(self, params, lr: float, **hyperparameters) -> None:
         self.params = _parameter_list(params, type(self).__name__)
@@ -178,51 +182,96 @@ class Optimizer:
             },
         }
 
-    def load_state_dict(self, state_dict: dict) -> None:
+    def load_state_dict(self, state_dict: Mapping) -> None:
         """Restore what :meth:`state_dict` saved, for the same parameters in the same order.
 
-        Arrays are copied (into each parameter's dtype), so the saved dict stays untouched.
+        Everything is checked before anything changes: the type, the hyperparameters (as the
+        constructor checks them) and each parameter's state, which must hold exactly the entries
+        this optimizer keeps with those hyperparameters: a step count (an int >= 0) and arrays of
+        the parameter's shape and dtype (nothing is cast), no sum of squares negative. A problem
+        raises TypeError or ValueError and leaves the optimizer as it was. NaN is loaded as saved
+        (a diverged run resumes as it was). Arrays are copied: the saved dict stays untouched.
         """
         name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict expects the dict of state_dict(), got {type(state_dict).__name__}")
+        unknown = set(state_dict) - {"type", "hyperparameters", "state"}
+        if unknown:
+            raise ValueError(f"load_state_dict: unknown entries {sorted(map(str, unknown))}; {name}.state_dict() "
+                             "holds 'type', 'hyperparameters' and 'state'")
         saved_type = state_dict.get("type", name)
         if saved_type != name:
-            raise ValueError(f"load_state_dict: the state was saved by {saved_type}, not {name}")
-        hyperparameters = dict(state_dict.get("hyperparameters", {}))
+            raise ValueError(f"load_state_dict: the state was saved by {str(saved_type)[:60]}, not {name}")
+        hyperparameters, saved_state = state_dict.get("hyperparameters", {}), state_dict.get("state", {})
+        for entry, value in (("hyperparameters", hyperparameters), ("state", saved_state)):
+            if not isinstance(value, Mapping):
+                raise TypeError(f"load_state_dict: {entry!r} must be a dict, got {type(value).__name__}")
         unknown = set(hyperparameters) - set(self._hyperparameters)
         if unknown:
-            raise ValueError(f"load_state_dict: unknown hyperparameters {sorted(unknown)} for {name}")
-        state = {}
-        for index, entries in state_dict.get("state", {}).items():
-            index = int(index)
-            if not 0 <= index < len(self.params):
-                raise ValueError(
-                    f"load_state_dict: state for parameter {index}, but {name} has "
-                    f"{len(self.params)} parameters"
-                )
-            weight = self.params[index].data
-            restored: dict[str, int | np.ndarray] = {}
-            for key, value in entries.items():
-                if isinstance(value, (int, np.integer)):
-                    restored[key] = int(value)
-                    continue
-                value = np.asarray(value)
-                if value.shape != weight.shape:
-                    raise ValueError(
-                        f"load_state_dict: {key!r} of parameter {index} has shape {value.shape}, "
-                        f"the parameter has shape {weight.shape}"
-                    )
-                restored[key] = value.astype(weight.dtype, copy=True)
-            state[index] = restored
+            raise ValueError(f"load_state_dict: unknown hyperparameters {sorted(map(str, unknown))} for {name}")
         previous = {key: getattr(self, key) for key in self._hyperparameters}
         try:
             for key, value in hyperparameters.items():
                 setattr(self, key, value)
             self._check_hyperparameters()
-        except (TypeError, ValueError):
+            state = {}  # checked against these hyperparameters: they decide the entries (amsgrad, momentum)
+            for index, entries in saved_state.items():
+                position = self._parameter_index(index)
+                if position in state:
+                    raise ValueError(f"load_state_dict: two states for parameter {position} ({index!r})")
+                state[position] = self._restored(position, entries)
+        except BaseException:
             for key, value in previous.items():
                 setattr(self, key, value)
             raise
         self.state = state
+
+    def _parameter_index(self, index) -> int:
+        """A state's key as the position of its parameter: an int, or its digits (a JSON key)."""
+        if isinstance(index, str) and index.isdigit():
+            index = int(index)
+        if not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_)):
+            raise TypeError(f"load_state_dict: parameter index {repr(index)[:40]} is not an int")
+        if not 0 <= index < len(self.params):
+            raise ValueError(f"load_state_dict: state for parameter {index}, but {type(self).__name__} has "
+                             f"{len(self.params)} parameters")
+        return int(index)
+
+    def _restored(self, index: int, entries) -> dict:
+        """A copy of the saved state of parameter ``index``, after checking it holds what
+        ``_init_state`` makes: the same entries, ints as ints >= 0, arrays like the parameter."""
+        name, weight = type(self).__name__, self.params[index].data
+        if not isinstance(entries, Mapping):
+            raise TypeError(f"load_state_dict: the state of parameter {index} must be a dict, got "
+                            f"{type(entries).__name__}")
+        expected = self._init_state(np.empty(0, weight.dtype))  # the entries and their kinds, no allocation
+        missing = [key for key in expected if key not in entries]
+        unknown = [key for key in entries if key not in expected]
+        if missing:
+            raise ValueError(f"load_state_dict: the state of parameter {index} lacks {', '.join(map(repr, missing))}")
+        if unknown:
+            raise ValueError(f"load_state_dict: the state of parameter {index} has entries "
+                             f"{', '.join(repr(key)[:40] for key in unknown)} that {name} does not keep")
+        restored: dict[str, int | np.ndarray] = {}
+        for key, kind in expected.items():
+            value, what = entries[key], f"load_state_dict: {key!r} of parameter {index}"
+            if isinstance(kind, int):
+                if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
+                    raise TypeError(f"{what} is {str(value)[:40]}; a step count is an int >= 0")
+                if value < 0:
+                    raise ValueError(f"{what} is {value}; a step count is an int >= 0")
+                restored[key] = int(value)
+                continue
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.dtype != weight.dtype:
+                raise TypeError(f"{what} has dtype {value.dtype}, the parameter has dtype {weight.dtype}; "
+                                "nothing is cast")
+            if value.shape != weight.shape:
+                raise ValueError(f"{what} has shape {value.shape}, the parameter has shape {weight.shape}")
+            if key in self._non_negative_state and (value < 0).any():
+                raise ValueError(f"{what} holds negative values, which no run makes (a sum of squares)")
+            restored[key] = value.copy()
+        return restored
 
     def __repr__(self) -> str:
         settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)

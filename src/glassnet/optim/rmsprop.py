@@ -60,6 +60,7 @@ class RMSprop(Optimizer):
     """
 
     _hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+    _non_negative_state = ("square_avg",)
     alpha: float
     eps: float
     weight_decay: float
