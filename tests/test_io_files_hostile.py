@@ -117,7 +117,8 @@ def test_a_file_rewritten_while_it_is_loaded_loads_whole_or_is_refused(path):
     finally:
         stop.set()
         writer.join()
-    assert outcomes <= {2, 40, "refused"} and outcomes & {2, 40}
+    assert outcomes <= {2, 40, "refused"} and outcomes  # (which ones: as the threads happen to run)
+    assert gn.load(path).in_features == 40  # the writer's last complete file
 
 
 # ---- a header that says two things --------------------------------------------------------------

@@ -70,7 +70,7 @@ def parse(text: str, path: str | None):
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=files.unique_keys)
     except files.DuplicateKey as error:  # parsers differ on which entry counts
         raise ModelFileError(files.problem(
-            path, f"the architecture in its metadata names {short(error.args[0])} twice")) from None
+            path, f"the architecture in its metadata {error}")) from None
     except (ValueError, RecursionError) as error:
         raise ModelFileError(files.problem(
             path, f"the architecture in its metadata is not valid JSON ({error})")) from None

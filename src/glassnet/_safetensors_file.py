@@ -43,7 +43,7 @@ def read(path: str) -> tuple[dict, dict]:
     try:
         header = json.loads(data[8:8 + header_size], object_pairs_hook=unique_keys)
     except DuplicateKey as error:  # parsers differ on which entry wins: the file says two things
-        raise ModelFileError(problem(path, f"its header names {short(error.args[0])} twice")) from None
+        raise ModelFileError(problem(path, f"its header {error}")) from None
     except (ValueError, RecursionError):
         header = None
     if not isinstance(header, dict):
@@ -93,7 +93,7 @@ def _kind(mode: int) -> str:
 
 
 class DuplicateKey(ValueError):
-    """A JSON object that names a key twice (its args: the key)."""
+    """A JSON object that names a key twice (its message: "names 'key' twice")."""
 
 
 def unique_keys(pairs: list) -> dict:
@@ -104,7 +104,7 @@ def unique_keys(pairs: list) -> dict:
         counts: dict = {}
         for key, _ in pairs:
             counts[key] = counts.get(key, 0) + 1
-        raise DuplicateKey(next(key for key, count in counts.items() if count > 1))
+        raise DuplicateKey(f"names {short(next(key for key, count in counts.items() if count > 1))} twice")
     return result
 
 

@@ -4,6 +4,8 @@ weight changes. Checks of plain values (ints, numbers, flags) live in :mod:`glas
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..nn.container import Sequential
@@ -108,3 +110,54 @@ def as_targets(y, n: int, name="y", dtype=np.float32) -> np.ndarray:
             raise ValueError(f"{name} contains NaN or infinite values")
         _check_overflow(y, name, dtype)
     return y
+
+
+# ---- the values of a callback's saved state (a backup may be crafted) --------------------------
+def is_count(value) -> bool:
+    """An int >= 0 (not a bool): an epoch, a batch, a patience count."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def is_count_or_none(value) -> bool:
+    return value is None or is_count(value)
+
+
+def is_number(value) -> bool:
+    """A number that is not NaN (a best value starts at an infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
+
+
+def is_log(history) -> bool:
+    """A History's record: log keys -> lists of numbers."""
+    return all(isinstance(key, str) and isinstance(values, list)
+               and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+               for key, values in history.items())
+
+
+def fits_model(weights: dict, model) -> bool:
+    """Whether ``weights`` has the names, shapes and dtypes of ``model``'s state_dict."""
+    shapes = {name: (getattr(array, "shape", None), getattr(array, "dtype", None)) for name, array in weights.items()}
+    return shapes == {name: (array.shape, array.dtype) for name, array in model._state_items()}
+
+
+def generator_problem(kind: type, state) -> str | None:
+    """Why ``state`` is not one a generator of ``kind`` (a BitGenerator class) takes as it is, or
+    None. NumPy refuses some wrong states with OverflowError and takes others silently (a float,
+    a bool, an even PCG64 increment, has_uint32=5), drawing another stream: PCG64's, the
+    generator of every glassnet run, is checked entry by entry."""
+    if kind is np.random.PCG64:
+        def count(value, limit: int) -> bool:
+            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit
+        inner = state.get("state") if isinstance(state, dict) else None
+        if (not isinstance(state, dict) or set(state) != {"bit_generator", "state", "has_uint32", "uinteger"}
+                or state["bit_generator"] != "PCG64" or not isinstance(inner, dict) or set(inner) != {"state", "inc"}):
+            return "a PCG64 state holds exactly bit_generator 'PCG64', state {state, inc}, has_uint32 and uinteger"
+        if not (count(inner["state"], 2 ** 128) and count(inner["inc"], 2 ** 128) and inner["inc"] % 2 == 1):
+            return "PCG64's state and inc are ints in [0, 2**128), inc odd"
+        if not (count(state["has_uint32"], 2) and count(state["uinteger"], 2 ** 32)):
+            return "PCG64's has_uint32 is 0 or 1 and its uinteger an int in [0, 2**32)"
+    try:  # tried on a new generator of its kind, not on the run's
+        kind().state = state
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        return f"{type(error).__name__}: {str(error)[:120]}"
+    return None

@@ -22,6 +22,7 @@ import glob
 import hashlib
 import json
 import os
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,7 @@ from .. import _safetensors_file as files
 from .._checks import boolean, positive_int
 from .._version import __version__
 from ..random import get_rng
+from ._checks import generator_problem
 from .callbacks import Callback
 from .progress import ProgressBar
 
@@ -116,16 +118,16 @@ class BackupAndRestore(Callback):
             raise ValueError(f"BackupAndRestore cannot write its backup to '{self.backup_dir}': '{existing}' is "
                              "not a folder it may write to")
         self._start = rng.bit_generator.state
-        self._saved = _read(self.path) if os.path.isfile(self.path) else None
+        self._saved = _read(self.path) if os.path.exists(self.path) else None  # a FIFO there: refused now
         if self._saved is None:
             return rng
         self._start = self._saved["start"]
-        split = np.random.Generator(type(rng.bit_generator)())
-        try:
-            split.bit_generator.state = self._start
-        except (TypeError, ValueError, KeyError) as error:
+        problem = generator_problem(type(rng.bit_generator), self._start)
+        if problem:
             raise ValueError(self._bad(f"its generator state does not fit {type(rng.bit_generator).__name__} "
-                                       f"({error})")) from None
+                                       f"({problem})"))
+        split = np.random.Generator(type(rng.bit_generator)())
+        split.bit_generator.state = self._start
         return split
 
     def _check(self, model, optimizer, rng, train: tuple, validation, settings: dict) -> list:
@@ -162,11 +164,10 @@ class BackupAndRestore(Callback):
             raise ValueError(self._bad(f"it holds the states of the generators {names}, and this run draws "
                                        f"from {len(generators)}"))
         states = [*zip(generators, saved["generators"]), *([(rng, saved["epoch_start"])] if saved["batch"] else [])]
-        for generator, state in states:  # each tried on a new generator of its kind, not on the run's
-            try:
-                np.random.Generator(type(generator.bit_generator)()).bit_generator.state = state
-            except (TypeError, ValueError, KeyError) as error:
-                raise ValueError(self._bad(f"it holds a generator state that does not fit ({error})")) from None
+        for generator, state in states:
+            problem = generator_problem(type(generator.bit_generator), state)
+            if problem:
+                raise ValueError(self._bad(f"it holds a generator state that does not fit ({problem})"))
 
     def _attach(self, callback_list, rng: np.random.Generator) -> tuple[int, int]:
         """After ``on_train_begin``: remember what a backup saves and, when resuming, load the
@@ -188,8 +189,10 @@ class BackupAndRestore(Callback):
         before = self._snapshot(generators)
         try:
             self._apply(saved, generators)
-        except (TypeError, ValueError, KeyError, IndexError) as error:
+        except Exception as error:  # noqa: BLE001 (whatever failed, what was applied goes back)
             self._apply(before, generators)
+            if not isinstance(error, (TypeError, ValueError, KeyError, IndexError)):
+                raise
             raise ValueError(self._bad(f"{error}; nothing was changed")) from None
         self._resumed_epoch_start = saved["epoch_start"] if saved["batch"] else None
         self.resumed_at = (saved["epoch"], saved["batch"])
@@ -291,8 +294,9 @@ def _read(path: str) -> dict:
         raise bad(f"its format version is {metadata.get('format_version')!r}; glassnet {__version__} "
                   f"reads version {_FORMAT_VERSION}")
     try:
-        signature = json.loads(metadata.get("signature", ""), parse_constant=_no_constant)
-        state = decode(json.loads(metadata.get("state", ""), parse_constant=_no_constant), tensors)
+        strict: dict[str, Any] = {"parse_constant": _no_constant, "object_pairs_hook": files.unique_keys}
+        signature = json.loads(metadata.get("signature", ""), **strict)
+        state = decode(json.loads(metadata.get("state", ""), **strict), tensors)
     except (ValueError, RecursionError) as error:
         raise bad(f"its metadata is not a valid backup ({str(error)[:200]})") from None
     if not isinstance(signature, dict) or not isinstance(state, dict) or set(state) != _STATE_KEYS:
@@ -448,5 +452,7 @@ def decode(node, arrays: dict, depth: int = 0):
         if tag == "dict" and isinstance(body, list) and all(
                 isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))
                 and not isinstance(pair[0], bool) for pair in body):
+            if len({key for key, _ in body}) != len(body):
+                raise ValueError(f"the state names a key twice in {json.dumps(node)[:80]}")
             return {key: decode(item, arrays, depth + 1) for key, item in body}
     raise ValueError(f"the state holds {json.dumps(node)[:80]}, which is no saved value")

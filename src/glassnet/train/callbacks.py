@@ -39,6 +39,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from .._checks import boolean, non_negative_int, non_negative_number, one_of
+from ._checks import fits_model, is_count, is_count_or_none, is_log, is_number
 
 if TYPE_CHECKING:
     from ..nn.module import Module
@@ -77,6 +78,9 @@ class Callback:
     # What a callback learns during a run: attribute name -> the types it may hold. state_dict()
     # saves them and load_state_dict() puts them back, so a resumed fit (BackupAndRestore) carries on.
     _state_types: dict = {}
+    # Beyond its type, what a value must be: name -> (test, words). A crafted backup must not set
+    # a count to -100 or a best value to NaN, which no run makes and which would change the run.
+    _state_checks: dict = {}
 
     def state_dict(self) -> dict:
         """A copy of what the callback has learned so far in the run (``{}`` if nothing); override
@@ -92,6 +96,9 @@ class Callback:
             if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
                 raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} = {str(value)[:60]} is not "
                                  f"one of its entries {sorted(self._state_types)} with a fitting type")
+            test, words = self._state_checks.get(name, (None, ""))
+            if test is not None and not test(value):
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} = {str(value)[:60]} is not {words}")
         for name, value in state.items():
             setattr(self, name, copy.deepcopy(value))
 
@@ -196,6 +203,8 @@ class History(Callback):
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
 
     _state_types = {"history": (dict,), "epoch": (list,)}
+    _state_checks = {"history": (is_log, "a map from log keys to lists of numbers"),
+                     "epoch": (lambda epochs: all(map(is_count, epochs)), "a list of epoch numbers")}
 
     def __init__(self) -> None:
         self.history: dict[str, list[float]] = {}
@@ -277,6 +286,8 @@ class EarlyStopping(Callback):
 
     _state_types = {"best": (int, float), "best_epoch": (int, type(None)), "stopped_epoch": (int, type(None)),
                     "wait": (int,), "best_state": (dict, type(None))}
+    _state_checks = {"best": (is_number, "a number"), "best_epoch": (is_count_or_none, "an epoch or None"),
+                     "stopped_epoch": (is_count_or_none, "an epoch or None"), "wait": (is_count, "a count >= 0")}
 
     def __init__(self, monitor="val_loss", patience=5, min_delta=0.0, mode="auto",
                  restore_best_weights=False) -> None:
@@ -312,10 +323,8 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state: dict) -> None:
         best = state.get("best_state") if isinstance(state, dict) else None
-        if isinstance(best, dict) and self.model is not None:  # best weights that fit the model, or none
-            shapes = {name: (getattr(a, "shape", None), getattr(a, "dtype", None)) for name, a in best.items()}
-            if shapes != {name: (a.shape, a.dtype) for name, a in self.model._state_items()}:
-                raise ValueError("EarlyStopping.load_state_dict: the best weights do not fit the model")
+        if isinstance(best, dict) and self.model is not None and not fits_model(best, self.model):
+            raise ValueError("EarlyStopping.load_state_dict: the best weights do not fit the model")
         super().load_state_dict(state)
 
     def on_train_end(self, logs=None):
@@ -345,6 +354,8 @@ class TerminateOnNaN(Callback):
     """
 
     _state_types = {"terminated_at": (tuple, type(None)), "_good": (tuple,), "_before": (tuple,), "_epoch": (int,)}
+    _state_checks = {"_epoch": (is_count, "an epoch"), "terminated_at": (
+        lambda at: at is None or (len(at) == 2 and is_count(at[0]) and is_count_or_none(at[1])), "(epoch, batch)")}
 
     def __init__(self, stream=None) -> None:
         self.stream = stream
@@ -353,6 +364,29 @@ class TerminateOnNaN(Callback):
     def _snapshot(self):
         optimizer = self.optimizer.state_dict() if hasattr(self.optimizer, "state_dict") else None
         return self.model.state_dict(), optimizer
+
+    def load_state_dict(self, state: dict) -> None:
+        for name in ("_good", "_before"):  # restored when the loss turns NaN: they must load then
+            snapshot = state.get(name) if isinstance(state, dict) else None
+            if isinstance(snapshot, tuple) and self.model is not None and not self._fits(snapshot):
+                raise ValueError(f"TerminateOnNaN.load_state_dict: {name!r} is not the weights and optimizer "
+                                 "state of this run")
+        super().load_state_dict(state)
+
+    def _fits(self, snapshot: tuple) -> bool:
+        """Whether ``snapshot`` is (weights, optimizer state) of this run: the model's names, shapes
+        and dtypes, and a state the optimizer loads (tried on a shallow copy of the optimizer:
+        load_state_dict sets the copy's attributes only)."""
+        if len(snapshot) != 2 or not isinstance(snapshot[0], dict) or not fits_model(snapshot[0], self.model):
+            return False
+        optimizer = self.optimizer
+        if snapshot[1] is None or optimizer is None or not hasattr(optimizer, "load_state_dict"):
+            return snapshot[1] is None and not hasattr(optimizer, "state_dict")
+        try:
+            copy.copy(optimizer).load_state_dict(snapshot[1])
+        except (TypeError, ValueError):
+            return False
+        return True
 
     def on_train_begin(self, logs=None):
         self.terminated_at = None

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .._checks import boolean
+from ._checks import is_number
 from .callbacks import Callback, _mode, _monitored, check_monitor
 
 __all__ = ["ModelCheckpoint"]
@@ -45,6 +46,8 @@ class ModelCheckpoint(Callback):
     """
 
     _state_types = {"best": (int, float), "saved": (list,)}
+    _state_checks = {"best": (is_number, "a number"),
+                     "saved": (lambda paths: all(isinstance(p, str) for p in paths), "a list of paths")}
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto") -> None:

@@ -42,6 +42,7 @@ class LearningRateSchedule(Callback):
 
     _BUILT_IN = ("step", "exponential", "cosine")
     _state_types = {"initial_lr": (int, float)}
+    _state_checks = {"initial_lr": (lambda lr: lr > 0 and math.isfinite(lr), "a learning rate > 0")}
 
     def __init__(self, schedule, step_size=10, gamma=0.1, T_max=None, eta_min=0.0) -> None:
         if isinstance(schedule, str):
