@@ -307,9 +307,10 @@ class Module:
         """Copy the arrays of ``state_dict`` into this module's parameters and buffers, in place
         (so that an optimizer holding the parameters still sees them), cast to their dtypes.
 
-        Everything is checked before anything is changed: a shape mismatch (always), or a missing
-        or an unexpected key (when ``strict``), raises ValueError naming the keys and leaves the
-        module as it was. Values may be ndarrays, Tensors, lists or numbers.
+        Everything is checked before anything is changed: a shape mismatch or a cast that changes a
+        number (NaN into an int, 1e300 into float32) always, a missing or an unexpected key when
+        ``strict``, raises ValueError naming the keys and leaves the module as it was. Values may
+        be ndarrays, Tensors, lists or numbers.
 
         Returns
         -------
@@ -348,6 +349,8 @@ class Module:
                 )
             elif not target.flags.writeable:
                 problems.append(f"the array of {key!r} in the model is read-only")
+            elif value.dtype != target.dtype:
+                value = _cast(value, target.dtype, key, problems)
             values[key] = value
         if problems:
             raise ValueError(
@@ -355,7 +358,7 @@ class Module:
                 + "\n  ".join(problems)
             )
         for key, value in values.items():
-            targets[key][...] = value  # in place, cast to the model's dtype
+            targets[key][...] = value  # in place (already in the model's dtype)
         return LoadResult(missing, unexpected)
 
     def get_config(self) -> dict:
@@ -424,6 +427,25 @@ def _as_buffer(value, name: str):
             f"buffer {name!r} must be a numpy ndarray or None, got {type(value).__name__}"
             + ("; pass tensor.data" if isinstance(value, Tensor) else "")
         )
+    return value
+
+
+def _cast(value: np.ndarray, dtype: np.dtype, key: str, problems: list) -> np.ndarray:
+    """``value`` in ``dtype``, or a problem if that changes a number (NaN into an int, overflow)."""
+    if dtype.kind in "iu":
+        if value.dtype.kind == "f" and not (np.isfinite(value).all() and (value == np.trunc(value)).all()):
+            problem = "holds values that are not whole numbers, and the model's array is"
+        elif value.size and (value.min() < np.iinfo(dtype).min or value.max() >= int(np.iinfo(dtype).max) + 1):
+            problem = "holds values outside"
+        else:
+            return value.astype(dtype)
+    else:
+        with np.errstate(over="ignore"):
+            cast = value.astype(dtype)
+        if np.array_equal(np.isfinite(cast), np.isfinite(value)):
+            return cast
+        problem = "holds values that overflow"
+    problems.append(f"{key!r} {problem} {dtype}")
     return value
 
 
