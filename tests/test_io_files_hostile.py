@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import glassnet as gn
-from crafted_files import MODEL_METADATA, measured, model_file, split, tensor_file
+from crafted_files import MODEL_METADATA, file_bytes, measured, model_file, split, tensor_file
 from glassnet import _safetensors_file as files
 from glassnet import nn
 from glassnet.io import ModelFileError
@@ -274,3 +274,26 @@ def test_loading_a_large_model_costs_a_few_times_its_size(path, layers):
     gn.save(model, path)
     loaded, _, peak = measured(gn.load, path)
     assert isinstance(loaded, nn.Sequential) and peak < 3 * os.path.getsize(path) + 2 ** 20, peak
+
+
+@pytest.mark.parametrize("item", ["{}", "[]", '{"name": "x"}'])
+def test_an_architecture_of_many_small_objects_is_refused_before_it_is_parsed(path, item):
+    """Python's JSON objects cost 20 to 45 times their text: 600 kB of "{}" took 27 MB."""
+    content = model_file('{"class": "Sequential", "children": [' + ", ".join([item] * 200_000) + "]}")
+    path.write_bytes(content)
+    error, seconds, peak = measured(gn.load, path)
+    assert isinstance(error, ModelFileError) and "more than 160000 JSON objects and arrays" in str(error)
+    assert peak < 3 * len(content) + 2 ** 20, peak
+
+
+def test_a_header_of_many_small_tensors_costs_a_bounded_multiple_of_its_size(path):
+    """A header of 20,000 empty tensors: Python's objects for it cost about 10 times its text;
+    the header's dicts go before the parser makes its own, and each view once decoded (the three
+    used to add up to 30 times the file)."""
+    header = {"__metadata__": {**MODEL_METADATA, "architecture": '{"class": "ReLU"}'}}
+    header.update({f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(20_000)})
+    content = file_bytes(header)
+    path.write_bytes(content)
+    error, _, peak = measured(gn.load, path)
+    assert isinstance(error, ModelFileError) and "that the architecture does not have" in str(error)
+    assert peak < 16 * len(content), (peak, len(content))

@@ -33,6 +33,9 @@ CONTAINERS = ("Sequential",)
 
 MAX_DEPTH = 64          # nesting of the architecture's JSON (a Sequential adds 2 levels)
 MAX_MODULES = 10_000    # modules a model file may make, the containers' included
+# JSON objects and arrays in an architecture, counted as "{" and "[" before it is parsed: a
+# module needs a few, and each costs Python 50 to 60 bytes for its 2 or 3 characters of text.
+MAX_CONTAINERS = 16 * MAX_MODULES
 SPARE_ARRAYS = 64       # parameters and buffers beyond the file's tensors, and values beyond
 SPARE_VALUES = 2 ** 16  # theirs, that a build may make before it is refused
 MAX_PROBLEMS = 10       # listed in a message; the others are counted
@@ -66,6 +69,10 @@ def architecture(metadata: dict, path: str):
 
 def parse(text: str, path: str | None):
     """The architecture JSON ``text`` as Python values, no deeper than MAX_DEPTH."""
+    if isinstance(text, str) and text.count("{") + text.count("[") > MAX_CONTAINERS:
+        raise ModelFileError(files.problem(
+            path, f"the architecture in its metadata holds more than {MAX_CONTAINERS} JSON objects and "
+                  f"arrays, far more than {MAX_MODULES} modules (the most a model file may describe) need"))
     try:
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=files.unique_keys)
     except files.DuplicateKey as error:  # parsers differ on which entry counts

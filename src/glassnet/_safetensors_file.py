@@ -62,12 +62,17 @@ def read(path: str) -> tuple[dict, dict]:
         if name != "__metadata__" and isinstance(dtype, str) and dtype not in DTYPES:
             raise ModelFileError(problem(path, f"tensor {short(name)} has dtype {short(entry.get('dtype'))}, "
                                                f"which glassnet does not read ({_READABLE})"))
+    del header  # (the parser makes its own: a header of many small tensors costs ~10 times its size)
     try:
         views = safetensors.deserialize(data)
     except SafetensorError as error:
         raise ModelFileError(problem(path, f"it is not a valid safetensors file ({short(error)})")) from None
     del data  # each tensor has its own copy now
-    return metadata, {name: _decode(path, name, view) for name, view in views}
+    tensors = {}
+    for position, (name, view) in enumerate(views):
+        views[position] = None  # each view goes once decoded, so that views and arrays do not add up
+        tensors[name] = _decode(path, name, view)
+    return metadata, tensors
 
 
 def _file_bytes(path: str) -> bytes:
