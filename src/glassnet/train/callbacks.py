@@ -203,7 +203,7 @@ class History(Callback):
     likewise each metric, ``val_`` keys and ``lr``; ``history.epoch`` the epoch numbers."""
 
     _state_types = {"history": (dict,), "epoch": (list,)}
-    _state_checks = {"history": (is_log, "a map from log keys to lists of numbers"),
+    _state_checks = {"history": (is_log, "a map from log keys to lists"),
                      "epoch": (lambda epochs: all(map(is_count, epochs)), "a list of epoch numbers")}
 
     def __init__(self) -> None:
