@@ -1,0 +1,147 @@
+"""fit as a hostile user meets it: a loss that becomes NaN is one error that names the epoch and
+the batch, with the model left as before that step (TerminateOnNaN stops instead); Ctrl-C or an
+error inside a step leaves no half-done step; a model without parameters is named as such."""
+
+import os
+import re
+import signal
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet import losses, nn, optim
+
+
+def problem(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(int)
+
+
+def batch_norm_net():
+    return nn.Sequential(nn.Linear(3, 8, rng=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2, rng=1))
+
+
+class StateBeforeEachBatch(gn.Callback):
+    """Records (epoch, batch, model state, optimizer state) at the start of every batch."""
+
+    def on_train_begin(self, logs=None):
+        self.records = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_begin(self, batch, logs=None):
+        self.records.append((self.epoch, batch, self.model.state_dict(), self.optimizer.state_dict()))
+
+
+def assert_same_state(model, optimizer, model_state, optimizer_state):
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, model_state[key], err_msg=key)
+    now = optimizer.state_dict()["state"]
+    assert now.keys() == optimizer_state["state"].keys()
+    for index, entries in optimizer_state["state"].items():
+        for key, value in entries.items():
+            np.testing.assert_array_equal(now[index][key], value)
+
+
+def test_a_loss_that_becomes_nan_is_one_error_naming_epoch_and_batch_with_the_step_undone():
+    X, y = problem()
+    model = batch_norm_net()
+    optimizer = optim.Adam(model.parameters(), lr=1e37)  # the weights overflow within a few steps
+    record = StateBeforeEachBatch()
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError) as raised:
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=5, batch_size=8, shuffle=False,
+               callbacks=[record], verbose=0)
+    epoch, batch, model_state, optimizer_state = record.records[-1]
+    message = str(raised.value)
+    assert re.search(rf"loss became (nan|inf) at epoch {epoch + 1}, batch {batch + 1} ", message), message
+    assert "TerminateOnNaN" in message
+    # left as before the step whose loss was not finite: weights, BatchNorm's running statistics
+    # (its forward pass updated them) and Adam's moments and step count
+    assert_same_state(model, optimizer, model_state, optimizer_state)
+
+
+def test_a_run_that_ends_on_a_broken_last_step_is_an_error_too():
+    X, y = problem()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    optimizer = optim.SGD(model.parameters(), lr=1e39)  # one step: the weights overflow to inf
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match=r"at the end of epoch 1 "):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=1, batch_size=None, verbose=0)
+
+
+def test_terminate_on_nan_still_stops_quietly_with_the_last_finite_weights():
+    X, y = problem()
+    model = batch_norm_net()
+    stop = gn.TerminateOnNaN(stream=open(os.devnull, "w"))
+    with np.errstate(all="ignore"):
+        history = gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.Adam(model.parameters(), lr=1e37),
+                         epochs=5, batch_size=8, shuffle=False, callbacks=[stop], verbose=0)
+    stop.stream.close()
+    assert stop.terminated_at is not None
+    assert all(np.all(np.isfinite(value)) for value in model.state_dict().values())
+    assert len(history.epoch) == stop.terminated_at[0] + 1
+
+
+def test_a_non_finite_gradient_under_a_finite_loss_names_the_batch_and_changes_nothing():
+    X, y = problem()
+
+    def sqrt_loss(outputs, target):  # finite at 0, its gradient is not: d sqrt(u)/du = inf at u = 0
+        return (outputs * 0.0).sum().sqrt() + losses.cross_entropy(outputs, target)
+
+    sqrt_loss.from_logits = True
+    model = batch_norm_net()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+    record = StateBeforeEachBatch()
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError,
+                                                  match=r"at epoch 1, batch 1: SGD: the gradient of parameter 0"):
+        gn.fit(model, X, y, loss=sqrt_loss, optimizer=optimizer, epochs=1, batch_size=8, callbacks=[record],
+               verbose=0)
+    assert_same_state(model, optimizer, *record.records[-1][2:])
+
+
+class InterruptAtBatch(StateBeforeEachBatch):
+    """Arms ``loss`` to receive a real SIGINT, in the middle of the step of batch ``at`` (epoch 1)."""
+
+    def __init__(self, loss, at):
+        self.loss, self.at = loss, at
+
+    def on_batch_begin(self, batch, logs=None):
+        super().on_batch_begin(batch, logs)
+        self.loss.armed = self.epoch == 0 and batch == self.at
+
+
+class InterruptingLoss:
+    """cross_entropy that receives a real SIGINT after its forward pass once armed."""
+
+    from_logits, armed = True, False
+
+    def __call__(self, outputs, target):
+        value = losses.cross_entropy(outputs, target)
+        if self.armed:
+            os.kill(os.getpid(), signal.SIGINT)
+        return value
+
+
+def test_ctrl_c_in_the_middle_of_a_step_leaves_the_last_completed_step():
+    X, y = problem()
+    model = batch_norm_net()
+    optimizer = optim.Adam(model.parameters(), lr=0.01)
+    loss = InterruptingLoss()
+    record = InterruptAtBatch(loss, at=3)
+    with pytest.raises(KeyboardInterrupt):
+        gn.fit(model, X, y, loss=loss, optimizer=optimizer, epochs=2, batch_size=8, shuffle=False, metrics=(),
+               callbacks=[record], verbose=0)
+    epoch, batch, model_state, optimizer_state = record.records[-1]
+    assert (epoch, batch) == (0, 3)
+    assert_same_state(model, optimizer, model_state, optimizer_state)  # BatchNorm's statistics too
+    assert optimizer.state[0]["step"] == 3
+    assert model.training
+
+
+def test_a_model_without_parameters_is_named_as_such():
+    X, y = problem()
+    with pytest.raises(ValueError, match="the model has no parameters: there is nothing to train"):
+        gn.fit(nn.Sequential(nn.ReLU()), X[:, :2], y, loss="cross_entropy",
+               optimizer=optim.SGD([gn.Parameter(np.ones(2))], lr=0.1), verbose=0)
