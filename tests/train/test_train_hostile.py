@@ -145,3 +145,40 @@ def test_a_model_without_parameters_is_named_as_such():
     with pytest.raises(ValueError, match="the model has no parameters: there is nothing to train"):
         gn.fit(nn.Sequential(nn.ReLU()), X[:, :2], y, loss="cross_entropy",
                optimizer=optim.SGD([gn.Parameter(np.ones(2))], lr=0.1), verbose=0)
+
+
+# ---- metrics: every log key once, and a metric that fails says which ------------------------------
+def always(value, name):
+    def metric(outputs, y):
+        return value
+
+    metric.__name__ = name
+    return metric
+
+
+@pytest.mark.parametrize("metrics, message", [
+    ([lambda o, t: 1.0, lambda o, t: 2.0], "two metrics log as '<lambda>'"),
+    (["accuracy", "accuracy"], "two metrics log as 'accuracy'"),
+    ([always(0.5, "loss")], "a metric named 'loss' would hide the loss"),
+    ([always(0.5, "lr")], "a metric named 'lr' would hide the learning rate"),
+    ([always(0.5, "val_accuracy")], "a metric named 'val_accuracy'"),
+])
+def test_metrics_whose_log_keys_collide_are_refused_before_training(metrics, message):
+    X, y = problem()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=1,
+               metrics=metrics, verbose=0)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gn.evaluate(model, X, y, loss="cross_entropy", metrics=metrics)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])
+
+
+@pytest.mark.parametrize("returned", [np.array([1.0, 2.0]), "high", None])
+def test_a_metric_that_returns_no_number_is_named(returned):
+    X, y = problem()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    with pytest.raises(TypeError, match=r"metric 'odd' must return one number, got "):
+        gn.evaluate(model, X, y, loss="cross_entropy", metrics=[always(returned, "odd")])
