@@ -5,11 +5,13 @@ error inside a step leaves no half-done step; a model without parameters is name
 import os
 import re
 import signal
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import glassnet as gn
+from glassnet import functional as F
 from glassnet import losses, nn, optim
 
 
@@ -182,3 +184,23 @@ def test_a_metric_that_returns_no_number_is_named(returned):
     model = nn.Sequential(nn.Linear(3, 2, rng=0))
     with pytest.raises(TypeError, match=r"metric 'odd' must return one number, got "):
         gn.evaluate(model, X, y, loss="cross_entropy", metrics=[always(returned, "odd")])
+
+
+# ---- Ensemble: its probabilities batch by batch, as predict does ----------------------------------
+def test_ensemble_memory_is_bounded_by_the_batch_not_the_rows():
+    def build(seed):
+        model = nn.Sequential(nn.Linear(8, 256, rng=seed), nn.ReLU(), nn.Linear(256, 3, rng=seed + 1))
+        return model, optim.SGD(model.parameters(), lr=0.1)
+
+    X, y = problem(n=64)
+    ensemble = gn.train.Ensemble(build, n_models=2).fit(np.tile(X, (1, 3))[:, :8], y, loss="cross_entropy",
+                                                         epochs=1, verbose=0)
+    rows = np.random.default_rng(1).normal(size=(100_000, 8)).astype(np.float32)
+    tracemalloc.start()
+    probabilities = ensemble.predict_proba(rows)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # all at once, the hidden layer alone is 100,000 x 256 float32 = 98 MiB; 4096 rows: 4 MiB
+    assert peak < 30 * 2**20, f"{peak / 2**20:.0f} MiB"
+    unbatched = [F.softmax(gn.Tensor(gn.predict(model, rows, batch_size=None))).numpy() for model in ensemble.models]
+    np.testing.assert_allclose(probabilities, np.mean(unbatched, axis=0), rtol=1e-5, atol=1e-6)
