@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,58 @@ def test_ensemble_memory_is_bounded_by_the_batch_not_the_rows():
     assert peak < 30 * 2**20, f"{peak / 2**20:.0f} MiB"
     unbatched = [F.softmax(gn.Tensor(gn.predict(model, rows, batch_size=None))).numpy() for model in ensemble.models]
     np.testing.assert_allclose(probabilities, np.mean(unbatched, axis=0), rtol=1e-5, atol=1e-6)
+
+
+# ---- callbacks: a bad one is refused when it is made or checked, never after an epoch -------------
+def fit_three_epochs(callbacks):
+    X, y = problem()
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    before = model.state_dict()
+    try:
+        return gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), epochs=3,
+                      callbacks=callbacks, verbose=0)
+    finally:
+        fit_three_epochs.unchanged = all(np.array_equal(value, before[key])
+                                         for key, value in model.state_dict().items())
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: gn.ProgressBar(stream="log.txt"), TypeError, "ProgressBar's stream must be a file"),
+    (lambda: gn.ProgressBar(verbose="yes"), TypeError, "verbose must be an int >= 0, got str 'yes'"),
+    (lambda: gn.ProgressBar(verbose=-1), ValueError, "verbose must be an int >= 0, got -1"),
+    (lambda: gn.TerminateOnNaN(stream="log.txt"), TypeError, "TerminateOnNaN's stream must be a file"),
+    (lambda: gn.ModelCheckpoint(None), TypeError, "ModelCheckpoint path must be a str or a path"),
+])
+def test_callbacks_refuse_bad_arguments_when_made(make, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        make()
+
+
+def test_the_same_callback_twice_is_refused_before_training():
+    stopper = gn.EarlyStopping("loss", patience=1)  # twice, it would count each epoch twice
+    with pytest.raises(ValueError, match=r"callbacks hold the same EarlyStopping twice"):
+        fit_three_epochs([stopper, stopper])
+    assert fit_three_epochs.unchanged
+
+
+def test_a_checkpoint_folder_that_depends_on_the_epoch_is_checked_for_every_epoch(tmp_path):
+    (tmp_path / "e1").mkdir()
+    (tmp_path / "e2").mkdir()  # e3 is missing: the third epoch could not save
+    checkpoint = gn.ModelCheckpoint(tmp_path / "e{epoch}" / "m.safetensors", monitor="loss", save_best_only=False)
+    with pytest.raises(ValueError, match=r"the folder '.*e3' does not exist"):
+        fit_three_epochs([checkpoint])
+    assert fit_three_epochs.unchanged
+    (tmp_path / "e3").mkdir()
+    fit_three_epochs([checkpoint])
+    assert [Path(p).parent.name for p in checkpoint.saved] == ["e1", "e2", "e3"]
+
+
+def test_a_schedule_whose_lr_overflows_is_refused_before_training():
+    with pytest.raises(ValueError, match=r"the exponential schedule gives lr=inf at epoch 2"):
+        fit_three_epochs([gn.LearningRateSchedule("exponential", gamma=1e200)])
+    assert fit_three_epochs.unchanged
+
+
+def test_a_schedule_function_that_returns_no_number_is_named():
+    with pytest.raises(TypeError, match=r"the schedule function must return the lr, a number; it returned str 'x'"):
+        fit_three_epochs([gn.LearningRateSchedule(lambda epoch, lr: "x")])
