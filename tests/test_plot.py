@@ -134,7 +134,7 @@ def test_activations_figure_takes_registry_names_and_parameters():
     (np.zeros((0, 2)), np.zeros(0), {}, ValueError, "no points to draw"),
     (np.array([[0.0, np.nan], [1.0, 1.0]]), np.array([0, 1]), {}, ValueError, "X holds NaN or infinite values"),
     (np.array([["a", "b"], ["c", "d"]]), np.array([0, 1]), {}, TypeError, "X must be numeric"),
-    (np.eye(2), np.array(["cat", "dog"]), {}, TypeError, "y's labels (dtype <U3) and the model's predicted classes (int"),
+    (np.eye(2), np.array(["cat", "dog"]), {}, TypeError, "y's labels (dtype <U3) and the model's predicted"),
     (np.eye(2), np.array([0.5, 1.0]), {}, ValueError, "y must hold class labels, got values such as 0.5"),
     (np.eye(2), np.array([0, 1]), {"resolution": 0}, ValueError, "resolution must be an int >= 2, got 0"),
     (np.eye(2), np.array([0, 1]), {"resolution": 100_000}, ValueError, "resolution=100000 would score 10,000,000,000"),
