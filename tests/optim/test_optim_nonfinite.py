@@ -83,3 +83,30 @@ def test_ctrl_c_during_a_step_lands_after_every_parameter_is_updated():
         np.testing.assert_array_equal(param.data, want.data)
     assert [optimizer.state[i]["step"] for i in range(3)] == [1, 1, 1]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
+def test_ctrl_c_during_an_estimators_fit_keeps_whole_steps(monkeypatch):
+    """scikit-learn's MLPs keep what they learned when Ctrl-C stops fit (a warning): every
+    parameter has taken the same number of Adam steps, none is half a step behind."""
+    import warnings
+
+    from glassnet.sklearn import MLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    y = (X[:, 0] > 0).astype(int)
+    updates = {"count": 0}
+    original = optim.Adam._update
+
+    def update(self, weight, grad, state):
+        updates["count"] += 1
+        if updates["count"] == 30:  # the 2nd parameter of the 8th step
+            os.kill(os.getpid(), signal.SIGINT)
+        original(self, weight, grad, state)
+
+    monkeypatch.setattr(optim.Adam, "_update", update)
+    estimator = MLPClassifier(max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimator.fit(X, y)
+    steps = [estimator._optimizer.state[index]["step"] for index in range(4)]
+    assert steps == [8, 8, 8, 8]
