@@ -260,3 +260,16 @@ def test_a_schedule_whose_lr_overflows_is_refused_before_training():
 def test_a_schedule_function_that_returns_no_number_is_named():
     with pytest.raises(TypeError, match=r"the schedule function must return the lr, a number; it returned str 'x'"):
         fit_three_epochs([gn.LearningRateSchedule(lambda epoch, lr: "x")])
+
+
+# ---- a model that returns no Tensor (a recurrent layer's (output, hidden)) is named -----------------
+def test_a_model_that_returns_a_tuple_is_named_by_fit_evaluate_and_predict():
+    model = nn.Sequential(nn.GRU(3, 4))  # returns (output, hidden)
+    X, y = np.ones((6, 2, 3), np.float32), np.zeros(6, int)
+    message = r"the model returned a tuple, not a Tensor.*\(output, hidden\)"
+    with pytest.raises(TypeError, match=message):
+        gn.predict(model, X)
+    with pytest.raises(TypeError, match=message):
+        gn.evaluate(model, X, y, loss="cross_entropy")
+    with pytest.raises(TypeError, match=message):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=0.1), verbose=0)

@@ -72,10 +72,21 @@ def outputs(model, X, batch_size=None) -> np.ndarray:
     try:
         with no_grad():
             size = max(len(X), 1) if batch_size is None else batch_size
-            parts = [model(Tensor(X[start:start + size])).data for start in range(0, max(len(X), 1), size)]
+            parts = [_forward(model, X[start:start + size]) for start in range(0, max(len(X), 1), size)]
     finally:
         model.train(was_training)
     return np.concatenate(parts)  # a copy even of one part: a model may return (a view of) its input
+
+
+def _forward(model, inputs: np.ndarray) -> np.ndarray:
+    """The model's output array for ``inputs``; a TypeError when it returns no Tensor."""
+    result = model(Tensor(inputs))
+    if not isinstance(result, Tensor):
+        hint = (": a recurrent layer returns (output, hidden); wrap it in a Module whose forward returns "
+                "the output it needs") if isinstance(result, tuple) else ""
+        raise TypeError(f"the model returned a {type(result).__name__}, not a Tensor; fit, evaluate and predict "
+                        f"need one output Tensor{hint}")
+    return result.data
 
 
 def scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float]:
