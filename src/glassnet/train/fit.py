@@ -192,13 +192,14 @@ class _Step:
     All or nothing: a loss that is not finite, a NaN or infinite gradient (``optimizer.step``
     refuses it) or any error or Ctrl-C before the update raises FloatingPointError (naming the
     epoch and batch) or that error, with the model's buffers (BatchNorm's running statistics,
-    which the forward pass updates) put back: the model is as before the step. With
-    ``stop_on_nan`` (a TerminateOnNaN among the callbacks) a non-finite loss is returned instead,
+    which the forward pass updates) put back: the model is as before the step. With a
+    TerminateOnNaN among ``callbacks`` (``stop_on_nan``) a non-finite loss is returned instead,
     without a step, for that callback to act on."""
 
-    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, stop_on_nan=False) -> None:
+    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, callbacks=()) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
-        self.l1, self.l2, self.augment, self.rng, self.stop_on_nan = l1, l2, augment, rng, stop_on_nan
+        self.l1, self.l2, self.augment, self.rng = l1, l2, augment, rng
+        self.stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
         self.weights = [p for p in model.parameters() if p.ndim >= 2]
 
@@ -268,11 +269,16 @@ def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Tr
             break
 
 
-def _epoch_logs(model, optimizer, loss_fn, metric_fns, train: tuple[Any, Any],
-                validation: tuple[Any, Any] | None) -> dict:
+def _epoch_logs(step: _Step, metric_fns, train: tuple[Any, Any], validation: tuple[Any, Any] | None,
+                epoch: int) -> dict:
     """The epoch's scores in eval mode: ``loss`` and each metric on the training data, their
-    ``val_`` versions on the validation data (if any), and the learning rate ``lr``."""
+    ``val_`` versions on the validation data (if any), and the learning rate ``lr``. A training
+    loss that is not finite (the last step broke the weights) is a FloatingPointError, unless
+    a TerminateOnNaN is there to act on it."""
+    model, optimizer, loss_fn = step.model, step.optimizer, step.loss_fn
     logs = scores(model, *train, loss_fn, metric_fns, _SCORING_BATCH)
+    if not (step.stop_on_nan or math.isfinite(logs["loss"])):
+        raise FloatingPointError(_diverged(logs["loss"], epoch, None, model))
     if validation is not None:
         held_out = scores(model, *validation, loss_fn, metric_fns, _SCORING_BATCH)
         logs.update({f"val_{key}": value for key, value in held_out.items()})
@@ -330,7 +336,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     The model learns in train mode and is left in it. Bad options, data (empty, NaN (unless the
     first layer is an ``nn.Impute``), targets that do not fit the outputs, one-column accuracy with
     a loss without ``from_logits``, ...) or callbacks (each one's ``check``) raise ValueError or
-    TypeError before anything changes.
+    TypeError before anything changes. A loss that becomes NaN or infinite raises FloatingPointError
+    naming the epoch and batch, the model as before that step (a TerminateOnNaN stops instead).
 
     Parameters
     ----------
@@ -384,8 +391,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
             "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
-    stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
-    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, stop_on_nan)
+    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks)
     model.train()
     try:
         callback_list.on_train_begin()
@@ -395,10 +401,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
             batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
             _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first,
                        epoch)
-            logs = _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation)
-            if not (stop_on_nan or math.isfinite(logs["loss"])):
-                raise FloatingPointError(_diverged(logs["loss"], epoch, None, model))
-            callback_list.on_epoch_end(epoch, logs)
+            callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
             if trainer.stop_training:
                 break
         callback_list.on_train_end()
