@@ -1,5 +1,6 @@
 """Figures: each writes a real PNG; the decision boundary colours by the model's prediction."""
 
+import re
 import subprocess
 import sys
 
@@ -127,3 +128,40 @@ def test_activations_figure_takes_registry_names_and_parameters():
         plot.activations(names=["swish"])
     with pytest.raises(TypeError, match="alpha must be a real number"):
         plot.activations(names=["elu"], parameters={"elu": {"alpha": "big"}})
+
+
+@pytest.mark.parametrize("X, y, options, error, message", [
+    (np.zeros((0, 2)), np.zeros(0), {}, ValueError, "no points to draw"),
+    (np.array([[0.0, np.nan], [1.0, 1.0]]), np.array([0, 1]), {}, ValueError, "X holds NaN or infinite values"),
+    (np.array([["a", "b"], ["c", "d"]]), np.array([0, 1]), {}, TypeError, "X must be numeric"),
+    (np.eye(2), np.array(["cat", "dog"]), {}, TypeError, "y's labels (dtype <U3) and the model's predicted"),
+    (np.eye(2), np.array([0.5, 1.0]), {}, ValueError, "y must hold class labels, got values such as 0.5"),
+    (np.eye(2), np.array([0, 1]), {"resolution": 0}, ValueError, "resolution must be an int >= 2, got 0"),
+    (np.eye(2), np.array([0, 1]), {"resolution": 100_000}, ValueError, "resolution=100000 would score 10,000,000,000"),
+])
+def test_decision_boundary_refuses_what_it_cannot_draw_before_drawing(X, y, options, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        plot.decision_boundary(nn.Sequential(nn.Linear(2, 2, rng=0)), X, y, **options)
+
+
+def test_decision_boundary_draws_any_labels_a_predictor_gives(tmp_path):
+    X = np.random.default_rng(0).normal(size=(40, 2))
+    signs = np.where(X[:, 0] > 0, 1, -1)  # the perceptron's -1/+1
+
+    class Sign:
+        def predict(self, points):
+            return np.where(points[:, 0] > 0, 1, -1)
+
+    fig = plot.decision_boundary(Sign(), X, signs, resolution=30)
+    assert [len(area) > 0 for area in _filled_areas(fig)] == [True, True]  # -1 is coloured too
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == ["class -1", "class 1"]
+    names = np.where(signs > 0, "dog", "cat")
+
+    class Names:
+        def predict(self, points):
+            return np.where(points[:, 0] > 0, "dog", "cat")
+
+    fig = plot.decision_boundary(Names(), X, names, resolution=30)
+    assert [text.get_text() for text in fig.axes[0].get_legend().get_texts()] == ["class cat", "class dog"]
+    points = [collection.get_offsets() for collection in fig.axes[0].collections[-2:]]
+    np.testing.assert_allclose(points[0], X[names == "cat"])

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import functional as F
 from . import losses as _losses
-from ._checks import boolean
+from ._checks import boolean, integer
 from .tensor import Tensor
 from .train import metrics as _metrics
 from .train import predict
@@ -75,11 +75,7 @@ def decision_boundary(model, X, y, *, from_logits=None, title=None, resolution=2
     >>> X = np.array([[0.0, 0.0], [1.0, 1.0]]); y = np.array([0, 1])
     >>> fig = gn.plot.decision_boundary(model, X, y, from_logits=False, resolution=20)
     """
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
-    if len(y) != len(X):
-        raise ValueError(f"decision_boundary: {len(X)} points but {len(y)} labels")
+    X, y, resolution = _drawable(X, y, resolution)
     from_logits = boolean(from_logits, "from_logits", allow_none=True)
     plt = _pyplot()
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-3
@@ -99,24 +95,62 @@ def decision_boundary(model, X, y, *, from_logits=None, title=None, resolution=2
             classes = (scores.reshape(-1) > _metrics.logits_threshold(from_logits)).astype(int)
         else:
             classes = scores.argmax(axis=1)
+    labels = _labels(y, classes)  # class k of the plot is labels[k] (-1/+1 and names drawn too)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5, 4.5))
     else:
         fig = ax.figure
-    n_classes = int(max(classes.max(), y.max())) + 1
+    n_classes = len(labels)
     cmap = plt.get_cmap("tab10")
     levels = np.arange(n_classes + 1) - 0.5
-    ax.contourf(grid_x, grid_y, classes.reshape(grid_x.shape), levels=levels,
+    ax.contourf(grid_x, grid_y, np.searchsorted(labels, classes).reshape(grid_x.shape), levels=levels,
                 colors=[cmap(k) for k in range(n_classes)], alpha=0.25)
-    for k in range(n_classes):
-        mask = y == k
-        ax.scatter(X[mask, 0], X[mask, 1], s=12, color=cmap(k), edgecolor="k", linewidth=0.3, label=f"class {k}")
+    for k, label in enumerate(labels):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], s=12, color=cmap(k), edgecolor="k", linewidth=0.3, label=f"class {label}")
     ax.set_xlabel("x1")
     ax.set_ylabel("x2")
     ax.legend(loc="best", fontsize=8)
     if title:
         ax.set_title(title)
     return _finish(fig, path)
+
+
+_MAX_RESOLUTION = 2000  # 4 million points scored: finer than any figure shows
+
+
+def _drawable(X, y, resolution):
+    """``(X, y, resolution)`` checked before anything is drawn: 2-D finite points, one label
+    each (numbers that are whole, or names), a grid of 2 to 2000 points a side."""
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"decision_boundary draws 2-D inputs: X must have shape (n, 2), got {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"decision_boundary: X must be numeric, got dtype {X.dtype}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(f"decision_boundary: {len(X)} points but labels of shape {y.shape}")
+    if len(X) == 0:
+        raise ValueError("decision_boundary: X is empty; there are no points to draw")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("decision_boundary: X holds NaN or infinite values, which cannot be drawn")
+    if y.dtype.kind == "f" and not np.all(np.isfinite(y) & (y == np.round(y))):
+        odd = y[~(np.isfinite(y) & (y == np.round(y)))][0]
+        raise ValueError(f"decision_boundary: y must hold class labels, got values such as {odd}")
+    resolution = integer(resolution, "resolution", minimum=2)
+    if resolution > _MAX_RESOLUTION:
+        raise ValueError(f"resolution={resolution} would score {resolution ** 2:,} points; at most "
+                         f"{_MAX_RESOLUTION} a side")
+    return X, y, resolution
+
+
+def _labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """The sorted labels of ``y`` and of the predicted ``classes``, which must be of one kind."""
+    if (y.dtype.kind in "biuf") != (classes.dtype.kind in "biuf"):
+        raise TypeError(f"decision_boundary: y's labels (dtype {y.dtype}) and the model's predicted classes "
+                        f"({classes.dtype}) are not of one kind; a Module predicts class numbers 0, 1, ...")
+    return np.unique(np.concatenate([np.unique(y), np.unique(classes)]))
 
 
 def history(history, *, title=None, path=None):

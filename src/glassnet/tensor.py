@@ -24,12 +24,19 @@ __all__ = ["Parameter", "Tensor", "as_float_array", "ensure_tensor", "is_grad_en
 def as_float_array(data, dtype=None) -> np.ndarray:
     """Convert ``data`` to a float ndarray: float32 by default, float64 kept when given.
 
-    Integer and boolean inputs become float32; Python scalars and lists become float32.
+    Integer and boolean inputs become float32; Python scalars and lists become float32. A value
+    too large for ``dtype`` (float64 1e300 into float32) is a ValueError, not an inf.
     """
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
-        return np.asarray(data, dtype=float_dtype(dtype))
+        target = float_dtype(dtype)
+        try:
+            with np.errstate(over="raise"):  # 1e300 into float32: an error, never a silent inf
+                return np.asarray(data, dtype=target)
+        except FloatingPointError:
+            raise ValueError(f"the values overflow {target} (max {np.finfo(target).max:.2g}); scale them "
+                             "down, or use float64") from None
     if isinstance(data, np.ndarray):
         if data.dtype in FLOAT_DTYPES:
             return data

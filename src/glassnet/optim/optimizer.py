@@ -19,12 +19,19 @@ should cost a few element-wise passes over the weights, nothing more.
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
 from collections.abc import Mapping
 
 import numpy as np
 
 from .._checks import positive_number
 from ..tensor import Tensor
+
+# Whether Python handles Ctrl-C (not a host application embedding it): only then can step hold it
+# back for a moment and put the handler back (signal.signal cannot restore a foreign C handler).
+_SIGINT_SET_FROM_PYTHON = signal.getsignal(signal.SIGINT) is not None
 
 
 class Optimizer:
@@ -103,35 +110,71 @@ class Optimizer:
         for param in self.params:
             param.grad = None
 
-    def step(self) -> None:
+    def step(self, *, error_if_nonfinite: bool = True) -> None:
         """Update every parameter that has a gradient, in place (``param.data`` keeps its array).
 
         Parameters whose ``.grad`` is None (not used in the last backward pass) are skipped, and
         their state does not advance. ``.grad`` is only read, never written.
+
+        All or nothing: every gradient is checked before the first update, and a NaN or infinite
+        one raises FloatingPointError (naming the parameter) with no parameter and no state
+        changed; ``error_if_nonfinite=False`` applies such a step as PyTorch does (the weights
+        become NaN). Ctrl-C during the updates takes effect after the last one, never between two.
         """
         # Check every gradient first, so that a bad one leaves no parameter half-updated.
+        pending = self._checked_gradients(error_if_nonfinite)
+        # Hold back Ctrl-C until the last update (Adam's moments updated but not its weights would
+        # be half a step); signals reach only the main thread, whose handler is swapped.
+        received: list = []
+        previous = None
+        if _SIGINT_SET_FROM_PYTHON and threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+        try:
+            for index, weight, grad in pending:
+                state = self.state.get(index)
+                if state is None:
+                    state = self.state[index] = self._init_state(weight)
+                self._update(weight, grad, state)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+                if received and callable(previous):
+                    previous(signal.SIGINT, received[0])  # Python's default handler raises KeyboardInterrupt
+                elif received and previous == signal.SIG_DFL:
+                    signal.raise_signal(signal.SIGINT)
+
+    def _checked_gradients(self, error_if_nonfinite: bool) -> list:
+        """``[(index, weight, grad)]`` of the parameters that have a gradient, each checked."""
         pending = []
-        for index, param in enumerate(self.params):
-            grad = param.grad
-            if grad is None:
-                continue
-            weight = param.data
-            if grad.shape != weight.shape:
-                raise ValueError(
-                    f"{type(self).__name__}: parameter {index} has shape {weight.shape} but its "
-                    f"gradient has shape {grad.shape}"
-                )
-            if grad.dtype != weight.dtype:
-                raise TypeError(
-                    f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
-                    f"is {grad.dtype}; glassnet never casts silently"
-                )
-            pending.append((index, weight, grad))
-        for index, weight, grad in pending:
-            state = self.state.get(index)
-            if state is None:
-                state = self.state[index] = self._init_state(weight)
-            self._update(weight, grad, state)
+        total = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):  # finite values may add up past float32
+            for index, param in enumerate(self.params):
+                grad = param.grad
+                if grad is None:
+                    continue
+                weight = param.data
+                if grad.shape != weight.shape:
+                    raise ValueError(
+                        f"{type(self).__name__}: parameter {index} has shape {weight.shape} but its "
+                        f"gradient has shape {grad.shape}"
+                    )
+                if grad.dtype != weight.dtype:
+                    raise TypeError(
+                        f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
+                        f"is {grad.dtype}; glassnet never casts silently"
+                    )
+                pending.append((index, weight, grad))
+                if error_if_nonfinite:  # a NaN or inf makes the sum non-finite: one pass, no array
+                    total += float(np.add.reduce(grad, axis=None))
+        if error_if_nonfinite and not math.isfinite(total):  # then look closer (finite sums may overflow)
+            for index, weight, grad in pending:
+                if not np.isfinite(grad).all():
+                    raise FloatingPointError(
+                        f"{type(self).__name__}: the gradient of parameter {index} (shape {weight.shape}) "
+                        "holds NaN or infinite values; no parameter was changed. The loss has probably "
+                        "diverged: lower the learning rate or scale the inputs "
+                        "(step(error_if_nonfinite=False) applies it)")
+        return pending
 
     # ---- what a subclass writes -------------------------------------------------------------
     def _check_hyperparameters(self) -> None:

@@ -219,7 +219,9 @@ class StochasticSolvers:
         if self.solver == "adamw" and self.alpha:
             for weight in layer_weights:  # AdamW's decoupled decay: W = W - lr alpha W
                 weight.data *= 1.0 - optimizer.lr * self.alpha
-        optimizer.step()
+        # scikit-learn steps on whatever the gradients hold (its #29504 run carries on with NaN);
+        # a run without early_stopping ends with its non-finite-weights error after the loop.
+        optimizer.step(error_if_nonfinite=False)
         return value
 
     # ---- after each epoch -------------------------------------------------------------------------

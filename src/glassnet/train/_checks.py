@@ -24,6 +24,9 @@ def check_optimizer(optimizer, model) -> None:
                         f"got {type(optimizer).__name__}")
     params = getattr(optimizer, "params", None)
     own = {id(p) for p in model.parameters()}
+    if not own:
+        raise ValueError(f"the model has no parameters: there is nothing to train in {type(model).__name__} "
+                         "(predict and evaluate run it as it is)")
     if params is not None and not any(id(p) in own for p in params):
         raise ValueError("the optimizer holds none of this model's parameters; build it with "
                          "optimizer(model.parameters(), ...)")

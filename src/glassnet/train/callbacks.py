@@ -144,9 +144,13 @@ class CallbackList:
             self.callbacks = list(() if callbacks is None else callbacks)
         except TypeError:
             raise TypeError(f"callbacks must be a list of Callback instances, got {type(callbacks).__name__}") from None
+        seen: set = set()
         for callback in self.callbacks:
             if not isinstance(callback, Callback):
                 raise TypeError(f"callbacks must be Callback instances, got {type(callback).__name__}")
+            if id(callback) in seen:  # its hooks would run twice (an EarlyStopping counting each epoch twice)
+                raise ValueError(f"callbacks hold the same {type(callback).__name__} twice; give each once")
+            seen.add(id(callback))
         if trainer is not None:
             self.set_context(trainer)
 
@@ -221,6 +225,14 @@ class History(Callback):
     def __repr__(self) -> str:
         last = {key: round(values[-1], 4) for key, values in self.history.items()}
         return f"History(epochs={len(self.epoch)}, last={last})"
+
+
+def check_stream(stream, owner: str):
+    """``stream`` (None: the default) if it is a file-like object with ``write``, else a TypeError."""
+    if stream is not None and not callable(getattr(stream, "write", None)):
+        raise TypeError(f"{owner}'s stream must be a file (an object with write), or None; got "
+                        f"{type(stream).__name__} {str(stream)[:60]!r}")
+    return stream
 
 
 def _mode(monitor: str, mode: str) -> str:
@@ -358,7 +370,7 @@ class TerminateOnNaN(Callback):
         lambda at: at is None or (len(at) == 2 and is_count(at[0]) and is_count_or_none(at[1])), "(epoch, batch)")}
 
     def __init__(self, stream=None) -> None:
-        self.stream = stream
+        self.stream = check_stream(stream, "TerminateOnNaN")
         self.terminated_at = None
 
     def _snapshot(self):

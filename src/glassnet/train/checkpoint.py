@@ -51,7 +51,9 @@ class ModelCheckpoint(Callback):
 
     def __init__(self, path: str | os.PathLike, monitor: str = "val_loss", save_best_only: bool = True,
                  mode: str = "auto") -> None:
-        self.path, self.monitor = str(path), monitor
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint path must be a str or a path, got {type(path).__name__} {path!r}")
+        self.path, self.monitor = os.fspath(path), monitor
         self.save_best_only = boolean(save_best_only, "save_best_only")
         try:
             self.path.format(epoch=1)
@@ -67,6 +69,9 @@ class ModelCheckpoint(Callback):
         from ..io import check_savable  # io sits beside the training layer; imported when first needed
 
         _check_writable(Path(self.path.format(epoch=1)))
+        if Path(self.path.format(epoch=2)).parent != Path(self.path.format(epoch=1)).parent:
+            for epoch in range(2, trainer.params.get("epochs", 1) + 1):  # a folder per epoch: each must take files
+                _check_writable(Path(self.path.format(epoch=epoch)))
         if self.save_best_only:
             check_monitor("ModelCheckpoint", self.monitor, trainer)
         try:

@@ -11,6 +11,7 @@ from ..random import get_rng
 from ..tensor import Tensor
 from ._checks import as_inputs, fills_missing, model_dtype
 from .fit import fit
+from .scoring import BATCH_SIZE
 from .scoring import outputs as _outputs
 
 
@@ -90,6 +91,7 @@ class Ensemble:
     def predict_proba(self, X) -> np.ndarray:
         """The mean of the members' probabilities: softmax of each member's logits (one column per
         class), or for a single output column the sigmoid, returned as two columns (1 - p, p).
+        Each member runs 4096 rows at a time, as :func:`glassnet.predict` does (memory bounded).
 
         Shape
         -----
@@ -100,7 +102,7 @@ class Ensemble:
         total: float | np.ndarray = 0.0
         for model in self.models:
             inputs = as_inputs(X, model_dtype(model), purpose="predict", allow_nan=fills_missing(model))
-            logits = _outputs(model, inputs)
+            logits = _outputs(model, inputs, BATCH_SIZE)  # in batches: memory bounded, as predict
             if logits.ndim == 2 and logits.shape[1] > 1:
                 total = total + softmax(Tensor(logits)).numpy()
             else:

@@ -19,6 +19,7 @@ Then per epoch the steps (:func:`_run_epoch`, one :class:`_Step` per batch) and 
 from __future__ import annotations
 
 import contextlib
+import math
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,7 @@ from ._checks import (
 )
 from .backup import BackupAndRestore, run_settings
 from .batches import batch_bounds, batch_norm_layers
-from .callbacks import CallbackList, History
+from .callbacks import CallbackList, History, TerminateOnNaN
 from .progress import ProgressBar
 from .scoring import evaluate, metric_functions, outputs, predict, scores
 
@@ -186,15 +187,46 @@ def _batches(n: int, bounds: list, shuffle: bool, rng):
 
 class _Step:
     """One step of gradient descent on a batch: augmentation, forward pass, loss (+ penalties),
-    ``backward()``, ``optimizer.step()``. Calling it returns the batch's loss as a float."""
+    ``backward()``, ``optimizer.step()``. Calling it returns the batch's loss as a float.
 
-    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng) -> None:
+    All or nothing: a loss that is not finite, a NaN or infinite gradient (``optimizer.step``
+    refuses it) or any error or Ctrl-C before the update raises FloatingPointError (naming the
+    epoch and batch) or that error, with the model's buffers (BatchNorm's running statistics,
+    which the forward pass updates) put back: the model is as before the step. With a
+    TerminateOnNaN among ``callbacks`` (``stop_on_nan``) a non-finite loss is returned instead,
+    without a step, for that callback to act on."""
+
+    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, callbacks=()) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.l1, self.l2, self.augment, self.rng = l1, l2, augment, rng
+        self.stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
         self.weights = [p for p in model.parameters() if p.ndim >= 2]
 
-    def __call__(self, inputs: np.ndarray, targets: np.ndarray) -> float:
+    def __call__(self, inputs: np.ndarray, targets: np.ndarray, epoch: int = 0, batch: int = 0) -> float:
+        buffers = [(module, name, array, array.copy()) for module in self.model.modules()
+                   for name, array in module._buffers.items() if array is not None]
+        try:
+            value = self._loss(inputs, targets)
+            loss = float(value.data)
+            if not math.isfinite(loss):
+                if self.stop_on_nan:
+                    _put_back(buffers)
+                    return loss
+                raise FloatingPointError(_diverged(loss, epoch, batch, self.model))
+            self.optimizer.zero_grad()
+            value.backward()
+        except BaseException:
+            _put_back(buffers)
+            raise
+        try:  # a Ctrl-C during the update lands after it (optimizer.step holds it back)
+            self.optimizer.step()
+        except FloatingPointError as error:  # raised before any parameter changed
+            _put_back(buffers)
+            raise FloatingPointError(f"at epoch {epoch + 1}, batch {batch + 1}: {error}") from None
+        return loss
+
+    def _loss(self, inputs, targets):
         if self.augment is not None:
             inputs = np.asarray(self.augment(inputs, self.rng), dtype=inputs.dtype)
         value = self.loss_fn(self.model(Tensor(inputs)), targets)
@@ -202,27 +234,51 @@ class _Step:
             value = value + l1_penalty(self.weights, self.l1)
         if self.l2:
             value = value + l2_penalty(self.weights, self.l2)
-        self.optimizer.zero_grad()
-        value.backward()
-        self.optimizer.step()
-        return float(value.data)
+        return value
 
 
-def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer, first: int = 0) -> None:
+def _put_back(buffers) -> None:
+    """Restore each ``(module, name, array, saved values)``: the array object and its values."""
+    for module, name, array, saved in buffers:
+        array[...] = saved
+        setattr(module, name, array)
+
+
+def _diverged(loss: float, epoch: int, batch: int | None, model) -> str:
+    """The message of a loss that became NaN or infinite (batch None: at the epoch's end)."""
+    if batch is None:
+        where = (f"at the end of epoch {epoch + 1} (scored after its last step, which left the model as it "
+                 "is now)")
+    else:
+        where = (f"at epoch {epoch + 1}, batch {batch + 1} (counted from 1); that step was not taken: the "
+                 "model and the optimizer are as before it")
+    broken = any(not np.all(np.isfinite(p.data)) for p in model.parameters())
+    return (f"the loss became {loss} {where}" + ("; its weights already hold NaN or inf (an earlier step "
+            "diverged)" if broken else "") + ". Training has diverged: lower the learning rate or scale the "
+            "inputs, or pass callbacks=[glassnet.TerminateOnNaN()] to stop and keep the last finite weights")
+
+
+def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Trainer, first: int = 0,
+               epoch: int = 0) -> None:
     """One pass over ``batches`` (arrays of row indices, numbered from ``first``): a step each, between
     the hooks on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
     for batch, index in enumerate(batches, start=first):
         callbacks.on_batch_begin(batch)
-        callbacks.on_batch_end(batch, {"loss": step(X[index], y[index])})
+        callbacks.on_batch_end(batch, {"loss": step(X[index], y[index], epoch, batch)})
         if trainer.stop_training:
             break
 
 
-def _epoch_logs(model, optimizer, loss_fn, metric_fns, train: tuple[Any, Any],
-                validation: tuple[Any, Any] | None) -> dict:
+def _epoch_logs(step: _Step, metric_fns, train: tuple[Any, Any], validation: tuple[Any, Any] | None,
+                epoch: int) -> dict:
     """The epoch's scores in eval mode: ``loss`` and each metric on the training data, their
-    ``val_`` versions on the validation data (if any), and the learning rate ``lr``."""
+    ``val_`` versions on the validation data (if any), and the learning rate ``lr``. A training
+    loss that is not finite (the last step broke the weights) is a FloatingPointError, unless
+    a TerminateOnNaN is there to act on it."""
+    model, optimizer, loss_fn = step.model, step.optimizer, step.loss_fn
     logs = scores(model, *train, loss_fn, metric_fns, _SCORING_BATCH)
+    if not (step.stop_on_nan or math.isfinite(logs["loss"])):
+        raise FloatingPointError(_diverged(logs["loss"], epoch, None, model))
     if validation is not None:
         held_out = scores(model, *validation, loss_fn, metric_fns, _SCORING_BATCH)
         logs.update({f"val_{key}": value for key, value in held_out.items()})
@@ -280,7 +336,8 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     The model learns in train mode and is left in it. Bad options, data (empty, NaN (unless the
     first layer is an ``nn.Impute``), targets that do not fit the outputs, one-column accuracy with
     a loss without ``from_logits``, ...) or callbacks (each one's ``check``) raise ValueError or
-    TypeError before anything changes.
+    TypeError before anything changes. A loss that becomes NaN or infinite raises FloatingPointError
+    naming the epoch and batch, the model as before that step (a TerminateOnNaN stops instead).
 
     Parameters
     ----------
@@ -334,7 +391,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
             "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
-    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng)
+    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks)
     model.train()
     try:
         callback_list.on_train_begin()
@@ -342,8 +399,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         for epoch in range(first_epoch, epochs):
             callback_list.on_epoch_begin(epoch)
             batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
-            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first)
-            callback_list.on_epoch_end(epoch, _epoch_logs(model, optimizer, loss_fn, metric_fns, (X, y), validation))
+            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first,
+                       epoch)
+            callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
             if trainer.stop_training:
                 break
         callback_list.on_train_end()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from .callbacks import Callback
+from .._checks import non_negative_int
+from .callbacks import Callback, check_stream
 
 
 class ProgressBar(Callback):
@@ -35,7 +36,8 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, verbose: int = 1, stream=None) -> None:
-        self.verbose, self.stream = verbose, stream
+        self.verbose = non_negative_int(verbose, "verbose")
+        self.stream = check_stream(stream, "ProgressBar")
         self.progress = None
 
     def _out(self):

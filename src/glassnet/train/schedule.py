@@ -4,6 +4,7 @@ each epoch, from a built-in schedule (step, exponential, cosine) or a function o
 from __future__ import annotations
 
 import math
+import numbers
 
 from .._checks import non_negative_number, positive_int, positive_number
 from .callbacks import Callback
@@ -67,7 +68,11 @@ class LearningRateSchedule(Callback):
             return initial * self.gamma ** epoch
         if self.schedule == "cosine":
             return self.eta_min + (initial - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
-        return float(self.schedule(epoch, initial))
+        lr = self.schedule(epoch, initial)
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+            raise TypeError(f"the schedule function must return the lr, a number; it returned "
+                            f"{type(lr).__name__} {str(lr)[:40]!r} at epoch {epoch}")
+        return float(lr)
 
     def check(self, trainer) -> None:
         """A built-in schedule must keep every epoch's lr > 0 (a function of yours is called
@@ -75,7 +80,10 @@ class LearningRateSchedule(Callback):
         if isinstance(self.schedule, str):
             epochs = trainer.params.get("epochs", 0)
             for epoch in range(epochs):
-                lr = self.lr_at(epoch, trainer.optimizer.lr)
+                try:
+                    lr = self.lr_at(epoch, trainer.optimizer.lr)
+                except OverflowError:  # gamma ** epoch past the float range
+                    lr = math.inf
                 if not (lr > 0 and math.isfinite(lr)):
                     raise ValueError(f"the {self.schedule} schedule gives lr={lr} at epoch {epoch} "
                                      f"(of {epochs}); the learning rate must stay > 0")

@@ -11,6 +11,8 @@ by about one unit in the last place).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import losses
@@ -31,7 +33,35 @@ def metric_functions(metrics, loss_fn) -> list:
     if not isinstance(metrics, (list, tuple)):
         raise TypeError(f"metrics must be a metric's name, a function or a list of them, got "
                         f"{type(metrics).__name__} {metrics!r}; () for none")
-    return [(_metrics.name_of(m), _metrics.get(m, loss=loss_fn)) for m in metrics]
+    functions = [(_metrics.name_of(m), _metrics.get(m, loss=loss_fn)) for m in metrics]
+    _check_log_keys([key for key, _ in functions])
+    return functions
+
+
+_RESERVED = {"loss": "the loss", "lr": "the learning rate"}
+
+
+def _check_log_keys(keys: list) -> None:
+    """A ValueError for a metric whose log key another value has: the loss, ``lr``, a ``val_``
+    key or another metric (two lambdas are both '<lambda>'): one would overwrite the other."""
+    for index, key in enumerate(keys):
+        if key in _RESERVED:
+            raise ValueError(f"a metric named {key!r} would hide {_RESERVED[key]} in the logs; give your "
+                             "function another __name__")
+        if isinstance(key, str) and key.startswith("val_"):
+            raise ValueError(f"a metric named {key!r} would mix with the validation scores (val_ + a "
+                             "metric's name); give your function another __name__")
+        if key in keys[:index]:
+            raise ValueError(f"two metrics log as {key!r}, and one would overwrite the other: give each "
+                             "function its own __name__ (a lambda's is '<lambda>'), or list a metric once")
+
+
+def _number(name: str, value) -> float:
+    """A metric's result as a float, or a TypeError naming the metric."""
+    if isinstance(value, numbers.Real) or (isinstance(value, np.ndarray) and value.ndim == 0
+                                           and value.dtype.kind in "biuf"):
+        return float(value)
+    raise TypeError(f"metric {name!r} must return one number, got {type(value).__name__} {str(value)[:60]}")
 
 
 def outputs(model, X, batch_size=None) -> np.ndarray:
@@ -42,10 +72,21 @@ def outputs(model, X, batch_size=None) -> np.ndarray:
     try:
         with no_grad():
             size = max(len(X), 1) if batch_size is None else batch_size
-            parts = [model(Tensor(X[start:start + size])).data for start in range(0, max(len(X), 1), size)]
+            parts = [_forward(model, X[start:start + size]) for start in range(0, max(len(X), 1), size)]
     finally:
         model.train(was_training)
     return np.concatenate(parts)  # a copy even of one part: a model may return (a view of) its input
+
+
+def _forward(model, inputs: np.ndarray) -> np.ndarray:
+    """The model's output array for ``inputs``; a TypeError when it returns no Tensor."""
+    result = model(Tensor(inputs))
+    if not isinstance(result, Tensor):
+        hint = (": a recurrent layer returns (output, hidden); wrap it in a Module whose forward returns "
+                "the output it needs") if isinstance(result, tuple) else ""
+        raise TypeError(f"the model returned a {type(result).__name__}, not a Tensor; fit, evaluate and predict "
+                        f"need one output Tensor{hint}")
+    return result.data
 
 
 def scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float]:
@@ -53,7 +94,7 @@ def scores(model, X, y, loss_fn, metric_fns, batch_size=None) -> dict[str, float
     predicted = outputs(model, X, batch_size)
     result = {"loss": float(loss_fn(Tensor(predicted), y).item())}
     for name, metric in metric_fns:
-        result[name] = float(metric(predicted, y))
+        result[name] = _number(name, metric(predicted, y))
     return result
 
 
