@@ -84,6 +84,10 @@ def output_file(name: str, option: str) -> Path:
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{option} {name} is a folder; give a file name such as {path / 'predictions.csv'}")
+    if path.exists() and not path.is_file():   # /dev/null, /dev/stdout, a pipe: written into as it is
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{option} {name}: permission denied")
+        return path
     target = Path(os.path.realpath(path))
     folder = target.parent
     if not folder.is_dir():
@@ -118,7 +122,14 @@ def output_folder(name: str, option: str, files: Sequence[str]) -> Path:
 def written_whole(path: Path) -> Iterator[TextIO]:
     """A text file written whole or not at all: written to a temporary file beside ``path``, then
     renamed onto it. On an error the temporary file is removed and an old file at ``path`` is left
-    as it was; a new file gets the usual mode (0666 less the umask), an old one keeps its own."""
+    as it was; a new file gets the usual mode (0666 less the umask), an old one keeps its own.
+
+    A ``path`` that is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written
+    straight into, as ``>`` does: a rename would put a file where the device or pipe was."""
+    if path.exists() and not path.is_file():
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            yield file
+        return
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
         with open(handle, "w", newline="", encoding="utf-8") as file:
