@@ -147,11 +147,17 @@ def train(args, stream=None) -> dict:
                                           restore_best_weights=True))
     backup = gn.BackupAndRestore(backup_dir) if getattr(args, "resume", False) else None
     callbacks += [backup] if backup is not None else []
-    history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
-                     optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1, l2=args.l2,
-                     metrics=("accuracy",) if classifier else ("mae",),
-                     validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
-                     seed=args.seed, verbose=0 if args.quiet else 1)
+    try:
+        history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
+                         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
+                         l2=args.l2, metrics=("accuracy",) if classifier else ("mae",),
+                         validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
+                         seed=args.seed, verbose=0 if args.quiet else 1)
+    except KeyboardInterrupt:   # Ctrl-C: main says so in one line, with where the run is kept
+        if backup is None or not os.path.exists(backup.path):
+            raise
+        raise KeyboardInterrupt(f"the run is backed up in {backup_dir}: the same command (with --resume) "
+                                "continues it") from None
     train_scores = score(model, dataset.X_train, dataset.y_train, dataset.task)
     test_scores = score(model, dataset.X_test, dataset.y_test, dataset.task)
     out.mkdir(parents=True, exist_ok=True)
@@ -337,7 +343,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status: 0, or 2
-    after one line on stderr for a problem with the input (1 when the output pipe closed)."""
+    after one line on stderr for a problem with the input (1 when the output pipe closed, 130
+    after one line when interrupted with Ctrl-C)."""
     from ..io import ModelFileError
 
     parser = _parser()
@@ -357,6 +364,9 @@ def main(argv=None) -> int:
             parser.print_help()
         sys.stdout.flush()   # a closed pipe shows here, not at exit
         return 0
+    except KeyboardInterrupt as interrupt:   # Ctrl-C: no traceback; an output file is left as it was
+        print(_one_line("glassnet: interrupted" + (f"; {interrupt}" if str(interrupt) else "")), file=sys.stderr)
+        return 130   # 128 + SIGINT, as a shell reports it
     except BrokenPipeError:   # `glassnet predict ... | head`: the reader has all it wants
         _quiet_stdout()
         return 1
