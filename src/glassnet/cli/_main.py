@@ -145,7 +145,8 @@ def train(args, stream=None) -> dict:
     if args.early_stopping:
         callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
                                           restore_best_weights=True))
-    backup = gn.BackupAndRestore(backup_dir) if getattr(args, "resume", False) else None
+    # kept until the model is saved: a save that fails does not lose the run
+    backup = gn.BackupAndRestore(backup_dir, delete_checkpoint=False) if args.resume else None
     callbacks += [backup] if backup is not None else []
     try:
         history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
@@ -160,14 +161,20 @@ def train(args, stream=None) -> dict:
                                 "continues it") from None
     train_scores = score(model, dataset.X_train, dataset.y_train, dataset.task)
     test_scores = score(model, dataset.X_test, dataset.y_test, dataset.task)
-    out.mkdir(parents=True, exist_ok=True)
     info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
             "target": args.target or "label", "data": args.data,
             "classes": [str(c) for c in dataset.target_names] if classifier else None,
             "impute": args.impute}
-    with written_whole(out / "model.json") as description:   # renamed onto model.json once the model is saved
-        description.write(json.dumps(info, indent=2))
-        gn.save(model, out / "model.safetensors")
+    try:
+        _save_model(model, out, info)
+    except (OSError, ValueError) as error:
+        if backup is None:
+            raise
+        raise UsageError(f"{error}; the trained run is kept in {backup_dir}: the same command (with --resume) "
+                         "saves it without training again") from None
+    if backup is not None:   # saved: the backup has done its work
+        backup.delete_checkpoint = True
+        backup.on_train_end()
     if args.plot:
         plot.history(history, title=f"{args.data}", path=out / "loss.png")
         if classifier and dataset.n_features == 2:
@@ -180,6 +187,16 @@ def train(args, stream=None) -> dict:
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
+
+
+def _save_model(model, out: Path, info: dict) -> None:
+    """``model.safetensors`` and ``model.json`` into the folder ``out`` (made if need be)."""
+    import glassnet as gn
+
+    out.mkdir(parents=True, exist_ok=True)
+    with written_whole(out / "model.json") as description:   # renamed onto model.json once the model is saved
+        description.write(json.dumps(info, indent=2))
+        gn.save(model, out / "model.safetensors")
 
 
 def _load_data(args, stream):
