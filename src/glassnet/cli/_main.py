@@ -379,7 +379,8 @@ def main(argv=None) -> int:
             predict(args)
         else:
             parser.print_help()
-        sys.stdout.flush()   # a closed pipe shows here, not at exit
+        if sys.stdout is not None:   # None: started with stdout closed, nothing to flush
+            sys.stdout.flush()   # a closed pipe shows here, not at exit
         return 0
     except KeyboardInterrupt as interrupt:   # Ctrl-C: no traceback; an output file is left as it was
         print(_one_line("glassnet: interrupted" + (f"; {interrupt}" if str(interrupt) else "")), file=sys.stderr)
