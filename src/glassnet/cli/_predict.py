@@ -159,6 +159,9 @@ def _values(cells: list, where: list) -> np.ndarray:
             values[i] = np.nan
         if not np.isfinite(values[i]):
             raise UsageError(f"{where[i]}: {cell!r} is not a number; a regression target must be finite numbers")
+        if abs(values[i]) > np.finfo(np.float32).max:   # its squared error would overflow; the model's outputs are float32
+            raise UsageError(f"{where[i]}: {cell} does not fit in float32 (largest "
+                             f"{np.finfo(np.float32).max:.3g}), as the model's outputs")
     return values
 
 

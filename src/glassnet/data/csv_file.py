@@ -52,7 +52,9 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
     ``target_names`` is None. ``task="auto"`` decides by :func:`infer_task`. ``missing`` is as
-    for :func:`read_csv_chunks` (the features only: a label is never missing).
+    for :func:`read_csv_chunks` (the features only: a label is never missing). A feature or a
+    regression target beyond float32's range (3.4e38) is a ValueError naming its cell: glassnet's
+    datasets hold float32, where it would become infinite.
 
     Example
     -------
@@ -79,7 +81,11 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     chunks = list(read_csv_chunks(path, features, target=target, delimiter=delimiter, missing=missing))
     X = np.concatenate([chunk.X for chunk in chunks])
     labels = [(line, cell) for chunk in chunks for line, cell in zip(chunk.lines, chunk.labels or ())]
+    lines = [line for line, _ in labels]
+    _check_float32(X, lines, features, path)
     y, target_names = _encode_labels(labels, target, task, path)
+    if target_names is None:
+        _check_float32(y.reshape(-1, 1), lines, [target], path)
     return X, y, tuple(features), target_names, path.stem
 
 
@@ -368,6 +374,17 @@ def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = 
     if math.isinf(value):
         raise ValueError(f"{where}: infinite value {cell!r}")
     return value
+
+
+def _check_float32(values: np.ndarray, lines: list, columns: list, path: Path) -> None:
+    """Every value fits in float32, as a dataset stores it; else a ValueError naming the first cell
+    that does not (a cast would make it infinite)."""
+    too_big = np.abs(values) > np.finfo(np.float32).max   # NaN (a gap to impute) compares False
+    if too_big.any():
+        row, column = np.argwhere(too_big)[0]
+        raise ValueError(f"{path}, line {lines[row]}, column {columns[column]!r}: {values[row, column]:g} does "
+                         f"not fit in float32 (largest {np.finfo(np.float32).max:.3g}), as glassnet stores "
+                         "data; scale the column down")
 
 
 # ---- labels ----------------------------------------------------------------------------------
