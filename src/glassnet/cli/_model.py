@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..nn.preprocessing import IMPUTE_STRATEGIES
 from ._common import UsageError
 
 __all__ = ["ModelInfo", "load_model", "read_model_info"]
@@ -66,8 +67,8 @@ class ModelInfo:
         elif classes is not None:
             raise bad(f"'classes' must be null for a regression model, got {_short(classes)}")
         impute = data.get("impute")
-        if impute is not None and not isinstance(impute, str):
-            raise bad(f"'impute' must be a strategy name or null, got {_short(impute)}")
+        if impute is not None and impute not in IMPUTE_STRATEGIES:
+            raise bad(f"'impute' must be one of {', '.join(map(repr, IMPUTE_STRATEGIES))} or null, got {_short(impute)}")
         return cls(task, features, target, classes, impute)
 
 
@@ -116,8 +117,21 @@ def _check_fits(model, info: ModelInfo, path: str, info_path: Path) -> None:
     for a regressor): checked on the first layer, then on one row of zeros."""
     from glassnet.train import predict
 
+    from glassnet import nn
+
     n_features = len(info.features)
     first = model[0]
+    # model.json's "impute" decides whether a gap is read as NaN: the model must be the one to fill it
+    strategy = first.strategy if isinstance(first, nn.Impute) else None
+    if info.impute is not None and strategy is None:
+        raise UsageError(f"{info_path}: 'impute' is {info.impute!r} but the model has no Impute layer to fill "
+                         "missing values")
+    if info.impute is None and strategy is not None:
+        raise UsageError(f"{info_path}: 'impute' is null but the model starts with an Impute layer "
+                         f"({strategy!r}); it must say {strategy!r}")
+    if info.impute != strategy:
+        raise UsageError(f"{info_path}: 'impute' is {info.impute!r} but the model's Impute layer fills with "
+                         f"{strategy!r}")
     width = getattr(first, "in_features", None) or getattr(first, "num_features", None)
     if isinstance(width, int) and width != n_features:
         raise UsageError(f"{path}: the model takes {width} features, model.json lists {n_features}")
