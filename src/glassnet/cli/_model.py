@@ -24,7 +24,10 @@ import numpy as np
 from ..nn.preprocessing import IMPUTE_STRATEGIES
 from ._common import UsageError
 
-__all__ = ["ModelInfo", "load_model", "read_model_info"]
+__all__ = ["MAX_INFO_BYTES", "ModelInfo", "load_model", "read_model_info"]
+
+MAX_INFO_BYTES = 64 << 20
+"""The largest model.json read (64 MiB): room for a million long column names."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,10 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
     if not info_path.is_file():
         raise UsageError(f"no {info_path.name} beside {model_path}: evaluate and predict read the model's "
                          "features, classes and task from the model.json that glassnet train writes")
+    size = info_path.stat().st_size
+    if size > MAX_INFO_BYTES:   # train writes a few hundred bytes a feature name; don't read a huge file
+        raise UsageError(f"{info_path} is larger than a model description can be ({size:,} bytes; at most "
+                         f"{MAX_INFO_BYTES:,})")
     try:
         data = json.loads(info_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -109,6 +116,8 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
         raise UsageError(f"{info_path} is not JSON: not UTF-8 text") from None
     except RecursionError:
         raise UsageError(f"{info_path} is not a model description: nested too deep") from None
+    except ValueError as error:   # e.g. a number of more than 4,300 digits
+        raise UsageError(f"{info_path} is not a model description: {str(error)[:100]}") from None
     return ModelInfo.from_json(data, str(info_path))
 
 
