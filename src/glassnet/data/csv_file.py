@@ -73,7 +73,8 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     path = _existing_file(path)
     header = read_csv_header(path, delimiter)
     if target not in header:
-        raise ValueError(f"{path}: no column named {target!r}; available columns: {_quoted(header)}")
+        raise ValueError(f"{path}: no column named {target!r}; available columns: {_quoted(header)}"
+                         f"{delimiter_hint(header, delimiter)}")
     features = [name for name in header if name != target]
     if not features:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
@@ -177,7 +178,7 @@ def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int
     absent = [name for name in [*columns, *([target] if target is not None else [])] if name not in header]
     if absent:
         named = f"column named {absent[0]!r}" if len(absent) == 1 else f"columns named {_quoted(absent)}"
-        raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}")
+        raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}{delimiter_hint(header)}")
     index = [header.index(name) for name in columns]
     target_index = None if target is None else header.index(target)
     return _chunks(path, header, index, target_index, chunk_rows, delimiter, missing)
@@ -302,6 +303,9 @@ def _chunks(path: Path, header: list, index: list, target_index: int | None, chu
         next(rows)  # the header, read and checked already
         while block := list(islice(rows, chunk_rows)):
             found = True
+            # a line of spaces (an editor's last line) is blank, as an empty line is; in a one-column
+            # file it is a missing cell, and a row of empty cells always stays a row
+            block = [(line, row) for line, row in block if len(header) == 1 or row != [""]]
             for line, row in block:
                 if len(row) != len(header):
                     raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
@@ -332,6 +336,20 @@ def _header(row: list, path: Path) -> list:
         if name in header[:i]:
             raise ValueError(f"{path}: the header names column {name!r} twice")
     return header
+
+
+def delimiter_hint(header, delimiter: str = ",") -> str:
+    """``"; the file seems separated by ';' ..."`` when a one-column header holds another usual
+    separator (a spreadsheet in a comma-decimal locale writes ``;``), else ``""``.
+
+    >>> from glassnet.data.csv_file import delimiter_hint
+    >>> delimiter_hint(["a;b;label"]), delimiter_hint(["a", "b"])
+    ("; the file seems separated by ';', not ','", '')
+    """
+    if len(header) != 1:
+        return ""
+    found = [mark for mark in (";", "\t", "|") if mark != delimiter and mark in header[0]]
+    return f"; the file seems separated by {found[0]!r}, not {delimiter!r}" if found else ""
 
 
 def _quoted(names) -> str:
