@@ -50,6 +50,8 @@ def csv_file(name: str) -> Path:
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{name} is a folder, not a CSV file")
+    if path.exists() and not path.is_file():   # read twice (the header first): a pipe cannot be
+        raise UsageError(f"{name} is not a regular file (a pipe or a device); save the CSV to a file first")
     if not path.is_file():
         raise UsageError(f"no such file: {name}")
     return path

@@ -391,6 +391,9 @@ def main(argv=None) -> int:
     except UsageError as error:
         print(_one_line(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}"),
               file=sys.stderr)
+    except MissingValueError as error:   # evaluate / predict (train says so itself): not missing='nan' here
+        print(_one_line(f"glassnet: error: {error.where}; the model was trained without --impute, so every "
+                        "feature cell must hold a number: fill in or drop missing values"), file=sys.stderr)
     except (ModelFileError, OSError, ValueError, TypeError) as error:
         print(_one_line(f"glassnet: error: {error}"), file=sys.stderr)
     return 2

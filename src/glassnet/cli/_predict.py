@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.csv_file import label_name, read_csv_chunks, read_csv_header
+from ..data.csv_file import delimiter_hint, label_name, read_csv_chunks, read_csv_header
 from ._common import CHUNK_ROWS, UsageError, csv_file, data_source, format_scores, output_file, quoted, written_whole
 from ._model import ModelInfo, load_model
 
@@ -95,7 +95,7 @@ def _check_columns(path: Path, info: ModelInfo) -> None:
     missing = [name for name in info.features if name not in header]
     if missing:
         raise UsageError(f"{path} lacks the model's feature columns {quoted(missing)} (the model takes "
-                         f"{quoted(info.features)}; the file has {quoted(header)})")
+                         f"{quoted(info.features)}; the file has {quoted(header)}){delimiter_hint(header)}")
 
 
 def _file_rows(path: Path, target: str, info: ModelInfo, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
