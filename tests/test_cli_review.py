@@ -281,3 +281,25 @@ def test_a_gap_for_a_model_without_impute_speaks_of_the_command_line(folder, tmp
         line = one_line(run_cli(*command))
         assert "line 3, column 'a': empty cell; the model was trained without --impute" in line
         assert "missing=" not in line
+
+
+def test_whole_number_labels_beyond_2_53_stay_distinct(tmp_path):
+    """Ids such as 12345678901234567890 and ...891 used to become one class, named
+    '12345678901234567168' (their float64), a number the file never held."""
+    from glassnet.data import load_csv
+    from glassnet.data.csv_file import infer_task, label_name
+
+    ids = ["12345678901234567890", "12345678901234567891", "7"]
+    X = np.random.default_rng(0).normal(size=(90, 2)).round(3)
+    write_csv(tmp_path / "ids.csv", ["a", "b", "y"], [[*x, ids[i % 3]] for i, x in enumerate(X)])
+    dataset = load_csv(tmp_path / "ids.csv", target="y", task="classification")
+    assert dataset.target_names == ("7", "12345678901234567890", "12345678901234567891")
+    assert infer_task(ids * 2) == ("classification", "3 whole-number target values, each seen at least twice")
+    assert label_name("12345678901234567891") == "12345678901234567891" and label_name("2.0") == "2"
+    assert cli.main(["train", "--data", str(tmp_path / "ids.csv"), "--target", "y", "--epochs", "2", "--quiet",
+                     "--out", str(tmp_path / "run")]) == 0
+    info = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert info["classes"] == ["7", "12345678901234567890", "12345678901234567891"]
+    (tmp_path / "huge.csv").write_text("a,b,y\n1,2,1" + "0" * 400 + "\n3,4,5\n")
+    with pytest.raises(ValueError, match="line 2, column 'y': '10+' is not a usable label"):
+        load_csv(tmp_path / "huge.csv", target="y", task="regression")

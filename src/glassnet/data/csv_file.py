@@ -14,6 +14,7 @@ import codecs
 import csv
 import math
 import os
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -227,10 +228,10 @@ def infer_task(labels: Iterable[str]) -> tuple[str, str]:
     numbers = []
     for cell in labels:
         try:
-            numbers.append(float(cell))
+            numbers.append(_label_number(cell))
         except ValueError:
             return "classification", "the target holds text"
-    if not all(value.is_integer() for value in numbers):
+    if not all(isinstance(value, int) or value.is_integer() for value in numbers):
         return "regression", "the target holds numbers with fractions"
     counts = Counter(numbers)
     if len(counts) > MAX_INFERRED_CLASSES:
@@ -252,10 +253,10 @@ def label_name(cell: str) -> str:
     ('2', '0.5', 'cat')
     """
     try:
-        value = float(cell)
+        value = _label_number(cell)
     except ValueError:
         return cell
-    return _number_name(value) if math.isfinite(value) else cell
+    return _number_name(value) if isinstance(value, int) or math.isfinite(value) else cell
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -421,8 +422,11 @@ def _encode_labels(labels, target: str, task: str, path: Path):
         return np.array(numbers, dtype=np.float64), None
 
     if all(number is not None for number in numbers):  # sort numerically (2 before 10)
-        classes, y = np.unique(np.array(numbers), return_inverse=True)
-        names = tuple(_number_name(float(v)) for v in classes)
+        # Python's numbers, not NumPy's: ids beyond 2**53 stay distinct (float64 would merge them)
+        distinct = sorted(set(numbers))
+        index = {number: k for k, number in enumerate(distinct)}
+        y = np.array([index[number] for number in numbers], dtype=np.int64)
+        names = tuple(_number_name(number) for number in distinct)
     else:
         classes, y = np.unique(np.array([cell for _, cell in labels]), return_inverse=True)
         names = tuple(str(v) for v in classes)
@@ -432,20 +436,34 @@ def _encode_labels(labels, target: str, task: str, path: Path):
     return y.astype(np.int64).reshape(-1), names
 
 
-def _number_name(value: float) -> str:
+def _number_name(value: int | float) -> str:
     """A numeric class's name: as written, without ".0" (2.0 is the class "2")."""
+    if isinstance(value, int):
+        return str(value)
     return str(int(value)) if value.is_integer() else str(value)
 
 
+def _label_number(cell: str) -> int | float:
+    """A label cell as a number: an int when written as one (exact, whatever its size: float64
+    would make 12345678901234567890 into ...7168), else a float; text is a ValueError."""
+    try:
+        value = int(cell)
+    except ValueError:
+        return float(cell)
+    if abs(value) > sys.float_info.max:   # as "1e999": infinite, refused as a label
+        return math.inf if value > 0 else -math.inf
+    return value
+
+
 def _parse_label(cell: str, target: str, line: int, path: Path):
-    """The label as a float, or None when it is text; an empty, NaN or infinite label is an error."""
+    """The label as a number, or None when it is text; an empty, NaN or infinite label is an error."""
     where = f"{path}, line {line}, column {target!r}"
     if cell == "":
         raise ValueError(f"{where}: empty label; fill in or drop missing values first")
     try:
-        value = float(cell)
+        value = _label_number(cell)
     except ValueError:
         return None
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}: {cell!r} is not a usable label (NaN or infinite)")
     return value
