@@ -303,3 +303,25 @@ def test_whole_number_labels_beyond_2_53_stay_distinct(tmp_path):
     (tmp_path / "huge.csv").write_text("a,b,y\n1,2,1" + "0" * 400 + "\n3,4,5\n")
     with pytest.raises(ValueError, match="line 2, column 'y': '10+' is not a usable label"):
         load_csv(tmp_path / "huge.csv", target="y", task="regression")
+
+
+def test_a_wide_file_is_read_in_chunks_of_bounded_cells(tmp_path):
+    """4,096 rows of a 5,000-column file were held as Python strings at once: predict took 2.4 GB
+    for a 108 MB file. A chunk now holds at most MAX_CHUNK_CELLS cells."""
+    import tracemalloc
+
+    from glassnet.data.csv_file import MAX_CHUNK_CELLS, read_csv_chunks
+
+    n_rows, n_columns = 600, 2000
+    X = np.random.default_rng(0).normal(size=(n_rows, n_columns)).round(2)
+    write_csv(tmp_path / "wide.csv", [f"f{i}" for i in range(n_columns)], X.tolist())
+    tracemalloc.start()
+    sizes, total = [], 0.0
+    for chunk in read_csv_chunks(tmp_path / "wide.csv", [f"f{i}" for i in range(n_columns)]):
+        sizes.append(len(chunk.X))
+        total += chunk.X.sum()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert sizes == [MAX_CHUNK_CELLS // n_columns] * 4 + [600 - 4 * (MAX_CHUNK_CELLS // n_columns)]
+    assert total == pytest.approx(X.sum())
+    assert peak < 60 * 2**20, peak        # 600 rows at once: about 80 MiB of strings

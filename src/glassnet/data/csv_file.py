@@ -25,7 +25,7 @@ import numpy as np
 
 from .._checks import one_of, positive_int
 
-__all__ = ["MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError", "infer_task", "label_name",
+__all__ = ["MAX_CHUNK_CELLS", "MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError", "infer_task", "label_name",
            "read_csv_chunks", "read_csv_dataset", "read_csv_features", "read_csv_header"]
 
 # The spellings of a missing feature value (compared after stripping spaces, case as written):
@@ -42,6 +42,9 @@ class MissingValueError(ValueError):
         super().__init__(f"{where}; fill in or drop missing values first, or read them as NaN "
                          "(missing='nan') to impute them")
         self.where = where
+
+MAX_CHUNK_CELLS = 1 << 18
+"""The most cells :func:`read_csv_chunks` holds at a time (a chunk of a wide file has fewer rows)."""
 
 MAX_INFERRED_CLASSES = 20
 """Whole-number targets with more distinct values than this are inferred to be regression."""
@@ -135,6 +138,7 @@ class CsvChunk(NamedTuple):
 def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int = 4096,
                     delimiter: str = ",", missing: str = "error") -> Iterator[CsvChunk]:
     r"""Read a CSV file ``chunk_rows`` rows at a time: memory is bounded by the chunk, not the file.
+    A chunk of a wide file has fewer rows, so that it holds at most :data:`MAX_CHUNK_CELLS` cells.
 
     The header is read and the columns are looked up at once, so a missing column is an error
     before any row is read; a row's error (a non-numeric cell, a missing field) comes with the
@@ -156,7 +160,8 @@ def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int
     Yields
     ------
     CsvChunk
-        ``X`` of shape ``(n, len(columns))``, ``labels`` and ``lines``, with ``n <= chunk_rows``.
+        ``X`` of shape ``(n, len(columns))``, ``labels`` and ``lines``, with ``n <= chunk_rows``
+        and ``n * n_header_columns <= MAX_CHUNK_CELLS`` (but at least one row).
 
     Example
     -------
@@ -182,6 +187,8 @@ def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int
         raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}{delimiter_hint(header)}")
     index = [header.index(name) for name in columns]
     target_index = None if target is None else header.index(target)
+    # a row is held as its cells (Python strings) until it is parsed: fewer rows of a wide file
+    chunk_rows = max(1, min(chunk_rows, MAX_CHUNK_CELLS // len(header)))
     return _chunks(path, header, index, target_index, chunk_rows, delimiter, missing)
 
 
