@@ -230,7 +230,8 @@ def test_model_json_without_impute_on_an_imputing_model_is_refused(tmp_path):
     info = json.loads((tmp_path / "run" / "model.json").read_text())
     info["impute"] = None
     (tmp_path / "run" / "model.json").write_text(json.dumps(info))
-    line = one_line(run_cli("predict", str(tmp_path / "run" / "model.safetensors"), "--input", str(tmp_path / "gaps.csv")))
+    line = one_line(run_cli("predict", str(tmp_path / "run" / "model.safetensors"),
+                            "--input", str(tmp_path / "gaps.csv")))
     assert "'impute' is null but the model starts with an Impute layer" in line
 
 
@@ -260,7 +261,8 @@ def test_a_last_line_of_spaces_is_blank(folder, tmp_path):
 
 def test_a_semicolon_separated_file_gets_a_hint(folder, tmp_path):
     (tmp_path / "semi.csv").write_text("a;b;label\n1;2;x\n")
-    line = one_line(run_cli("predict", str(folder / "run" / "model.safetensors"), "--input", str(tmp_path / "semi.csv")))
+    line = one_line(run_cli("predict", str(folder / "run" / "model.safetensors"),
+                            "--input", str(tmp_path / "semi.csv")))
     assert "lacks the model's feature columns" in line and "separated by ';'" in line
 
 

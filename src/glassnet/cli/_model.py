@@ -71,7 +71,8 @@ class ModelInfo:
             raise bad(f"'classes' must be null for a regression model, got {_short(classes)}")
         impute = data.get("impute")
         if impute is not None and impute not in IMPUTE_STRATEGIES:
-            raise bad(f"'impute' must be one of {', '.join(map(repr, IMPUTE_STRATEGIES))} or null, got {_short(impute)}")
+            strategies = ", ".join(map(repr, IMPUTE_STRATEGIES))
+            raise bad(f"'impute' must be one of {strategies} or null, got {_short(impute)}")
         return cls(task, features, target, classes, impute)
 
 
@@ -124,9 +125,8 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
 def _check_fits(model, info: ModelInfo, path: str, info_path: Path) -> None:
     """The model takes as many inputs as info names features and gives one output per class (one
     for a regressor): checked on the first layer, then on one row of zeros."""
-    from glassnet.train import predict
-
     from glassnet import nn
+    from glassnet.train import predict
 
     n_features = len(info.features)
     first = model[0]

@@ -159,7 +159,7 @@ def _values(cells: list, where: list) -> np.ndarray:
             values[i] = np.nan
         if not np.isfinite(values[i]):
             raise UsageError(f"{where[i]}: {cell!r} is not a number; a regression target must be finite numbers")
-        if abs(values[i]) > np.finfo(np.float32).max:   # its squared error would overflow; the model's outputs are float32
+        if abs(values[i]) > np.finfo(np.float32).max:   # the model's outputs are float32; the square would overflow
             raise UsageError(f"{where[i]}: {cell} does not fit in float32 (largest "
                              f"{np.finfo(np.float32).max:.3g}), as the model's outputs")
     return values

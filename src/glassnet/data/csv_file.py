@@ -5,7 +5,8 @@ CSV reader.
 command line reads in chunks with ``read_csv_chunks`` (``glassnet evaluate`` and ``glassnet
 predict`` stream, so their memory does not grow with the file) and infers a target's task with
 ``infer_task``. Text is UTF-8, with or without the byte-order mark spreadsheets put first, or
-UTF-16 with its mark. This module only parses and checks.
+UTF-16 with its mark. This module only parses and checks; the target column's classes or values
+are :mod:`glassnet.data.csv_labels`'.
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ import codecs
 import csv
 import math
 import os
-import sys
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
@@ -24,9 +23,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import one_of, positive_int
+from .csv_labels import MAX_INFERRED_CLASSES, encode_labels, infer_task, label_name
 
-__all__ = ["MAX_CHUNK_CELLS", "MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError", "infer_task", "label_name",
-           "read_csv_chunks", "read_csv_dataset", "read_csv_features", "read_csv_header"]
+__all__ = ["MAX_CHUNK_CELLS", "MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError",
+           "delimiter_hint", "infer_task", "label_name", "read_csv_chunks", "read_csv_dataset", "read_csv_features",
+           "read_csv_header"]
 
 # The spellings of a missing feature value (compared after stripping spaces, case as written):
 # empty, the R / pandas / spreadsheet ones, and the "?" of the UCI repository's files. Any text
@@ -46,8 +47,6 @@ class MissingValueError(ValueError):
 MAX_CHUNK_CELLS = 1 << 18
 """The most cells :func:`read_csv_chunks` holds at a time (a chunk of a wide file has fewer rows)."""
 
-MAX_INFERRED_CLASSES = 20
-"""Whole-number targets with more distinct values than this are inferred to be regression."""
 
 
 def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *, missing: str = "error"):
@@ -88,7 +87,7 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     labels = [(line, cell) for chunk in chunks for line, cell in zip(chunk.lines, chunk.labels or ())]
     lines = [line for line, _ in labels]
     _check_float32(X, lines, features, path)
-    y, target_names = _encode_labels(labels, target, task, path)
+    y, target_names = encode_labels(labels, target, task, path)
     if target_names is None:
         _check_float32(y.reshape(-1, 1), lines, [target], path)
     return X, y, tuple(features), target_names, path.stem
@@ -212,58 +211,6 @@ def read_csv_header(path, delimiter: str = ",") -> tuple:
     if first is None:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
     return tuple(_header(first[1], path))
-
-
-def infer_task(labels: Iterable[str]) -> tuple[str, str]:
-    """``("classification" | "regression", reason)`` for a target column's cells, the rule that
-    ``load_csv(task="auto")`` and ``glassnet train`` follow:
-
-    - any cell that is not a number (text labels): classification;
-    - a number with a fractional part: regression;
-    - whole numbers only: classification when there are at most ``MAX_INFERRED_CLASSES`` (20)
-      distinct values and each is seen at least twice (a stratified split needs two per
-      class); else regression (prices, counts, years).
-
-    Example
-    -------
-    >>> from glassnet.data.csv_file import infer_task
-    >>> infer_task(["1", "2", "2", "1"])
-    ('classification', '2 whole-number target values, each seen at least twice')
-    >>> infer_task(["129000", "95000", "240500"])
-    ('regression', '3 whole-number values, 3 of them seen only once')
-    """
-    numbers = []
-    for cell in labels:
-        try:
-            numbers.append(_label_number(cell))
-        except ValueError:
-            return "classification", "the target holds text"
-    if not all(isinstance(value, int) or value.is_integer() for value in numbers):
-        return "regression", "the target holds numbers with fractions"
-    counts = Counter(numbers)
-    if len(counts) > MAX_INFERRED_CLASSES:
-        return "regression", f"{len(counts)} distinct whole-number values, more than {MAX_INFERRED_CLASSES}"
-    once = sum(1 for count in counts.values() if count < 2)
-    if once:
-        return "regression", f"{len(counts)} whole-number values, {once} of them seen only once"
-    return "classification", f"{len(counts)} whole-number target values, each seen at least twice"
-
-
-def label_name(cell: str) -> str:
-    """The class name a label cell gets from ``load_csv``: a number as written without a trailing
-    ``.0``, text as it is, so that ``"2.0"`` in one file matches the class ``"2"`` of another.
-
-    Example
-    -------
-    >>> from glassnet.data.csv_file import label_name
-    >>> label_name("2.0"), label_name("0.50"), label_name("cat")
-    ('2', '0.5', 'cat')
-    """
-    try:
-        value = _label_number(cell)
-    except ValueError:
-        return cell
-    return _number_name(value) if isinstance(value, int) or math.isfinite(value) else cell
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -411,66 +358,3 @@ def _check_float32(values: np.ndarray, lines: list, columns: list, path: Path) -
         raise ValueError(f"{path}, line {lines[row]}, column {columns[column]!r}: {values[row, column]:g} does "
                          f"not fit in float32 (largest {np.finfo(np.float32).max:.3g}), as glassnet stores "
                          "data; scale the column down")
-
-
-# ---- labels ----------------------------------------------------------------------------------
-
-def _encode_labels(labels, target: str, task: str, path: Path):
-    """Class indices and names for text or integer labels; float values for regression."""
-    numbers = [_parse_label(cell, target, line, path) for line, cell in labels]
-    if task == "auto":
-        task, _ = infer_task(cell for _, cell in labels)
-
-    if task == "regression":
-        for (line, cell), number in zip(labels, numbers):
-            if number is None:
-                raise ValueError(f"{path}, line {line}, column {target!r}: non-numeric value "
-                                 f"{cell!r}; a regression target must be numbers")
-        return np.array(numbers, dtype=np.float64), None
-
-    if all(number is not None for number in numbers):  # sort numerically (2 before 10)
-        # Python's numbers, not NumPy's: ids beyond 2**53 stay distinct (float64 would merge them)
-        distinct = sorted(set(numbers))
-        index = {number: k for k, number in enumerate(distinct)}
-        y = np.array([index[number] for number in numbers], dtype=np.int64)
-        names = tuple(_number_name(number) for number in distinct)
-    else:
-        classes, y = np.unique(np.array([cell for _, cell in labels]), return_inverse=True)
-        names = tuple(str(v) for v in classes)
-    if len(names) < 2:
-        raise ValueError(f"{path}: column {target!r} holds a single class {names[0]!r}; "
-                         "classification needs at least two")
-    return y.astype(np.int64).reshape(-1), names
-
-
-def _number_name(value: int | float) -> str:
-    """A numeric class's name: as written, without ".0" (2.0 is the class "2")."""
-    if isinstance(value, int):
-        return str(value)
-    return str(int(value)) if value.is_integer() else str(value)
-
-
-def _label_number(cell: str) -> int | float:
-    """A label cell as a number: an int when written as one (exact, whatever its size: float64
-    would make 12345678901234567890 into ...7168), else a float; text is a ValueError."""
-    try:
-        value = int(cell)
-    except ValueError:
-        return float(cell)
-    if abs(value) > sys.float_info.max:   # as "1e999": infinite, refused as a label
-        return math.inf if value > 0 else -math.inf
-    return value
-
-
-def _parse_label(cell: str, target: str, line: int, path: Path):
-    """The label as a number, or None when it is text; an empty, NaN or infinite label is an error."""
-    where = f"{path}, line {line}, column {target!r}"
-    if cell == "":
-        raise ValueError(f"{where}: empty label; fill in or drop missing values first")
-    try:
-        value = _label_number(cell)
-    except ValueError:
-        return None
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError(f"{where}: {cell!r} is not a usable label (NaN or infinite)")
-    return value
