@@ -327,3 +327,16 @@ def test_a_wide_file_is_read_in_chunks_of_bounded_cells(tmp_path):
     assert sizes == [MAX_CHUNK_CELLS // n_columns] * 4 + [600 - 4 * (MAX_CHUNK_CELLS // n_columns)]
     assert total == pytest.approx(X.sum())
     assert peak < 60 * 2**20, peak        # 600 rows at once: about 80 MiB of strings
+
+
+def test_an_empty_output_name_and_a_folder_where_the_backup_goes_fail_before_work(folder, tmp_path):
+    """``--output ""`` used to print to stdout as if no --output were given; a folder at
+    OUT/backup/backup.safetensors failed after the first epoch, naming a temporary file."""
+    line = one_line(run_cli("predict", str(folder / "run" / "model.safetensors"), "--input", str(folder / "train.csv"),
+                            "--output", ""))
+    assert line == "glassnet: error: --output needs a file name"
+    (tmp_path / "run" / "backup" / "backup.safetensors").mkdir(parents=True)
+    out = run_cli("train", "--data", str(folder / "train.csv"), "--target", "label", "--epochs", "3",
+                  "--out", str(tmp_path / "run"), "--resume")
+    assert "backup.safetensors is a folder; glassnet train writes a file there" in one_line(out)
+    assert out.stdout == ""          # before the task is even inferred

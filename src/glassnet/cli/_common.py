@@ -83,6 +83,8 @@ def format_scores(scores: dict) -> str:
 def output_file(name: str, option: str) -> Path:
     """The file ``option`` (e.g. ``--output``) asks to write, checked before any work: not a
     folder, in a folder that exists and can be written. A link is followed: its target is written."""
+    if not name:   # Path("") is the current folder
+        raise UsageError(f"{option} needs a file name")
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{option} {name} is a folder; give a file name such as {path / 'predictions.csv'}")

@@ -113,7 +113,8 @@ def train(args, stream=None) -> dict:
     from glassnet import losses, plot
 
     stream = stream or sys.stdout
-    files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else [])]
+    files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else []),
+             *([os.path.join("backup", "backup.safetensors")] if args.resume else [])]
     out = output_folder(args.out, "--out", files)   # before training: a bad --out would waste it
     backup_dir = out / "backup"  # --resume: a killed run continues from here
     if not args.resume and (backup_dir / "backup.safetensors").exists():

@@ -45,9 +45,9 @@ def predict(args, stream=None, chunk_rows: int = CHUNK_ROWS) -> int:
     import glassnet as gn
 
     stream = stream or sys.stdout
-    if stream is None and not args.output:   # started with stdout closed (`>&-`)
+    if stream is None and args.output is None:   # started with stdout closed (`>&-`)
         raise UsageError("standard output is closed: give --output FILE to write the predictions to")
-    output = output_file(args.output, "--output") if args.output else None
+    output = output_file(args.output, "--output") if args.output is not None else None
     model, info = load_model(args.model)
     path = csv_file(args.input)
     _check_columns(path, info)
