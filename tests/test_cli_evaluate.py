@@ -249,6 +249,9 @@ def test_a_model_that_imputes_reads_gaps_as_nan(pets, tmp_path, capsys, monkeypa
 
     read_csv_chunks = _predict.read_csv_chunks
     monkeypatch.setattr(_predict, "read_csv_chunks", spy)
+    # a model that imputes (model.json's "impute" must match its first layer)
+    trained = gn.load(tmp_path / "model.safetensors")
+    gn.save(gn.nn.Sequential(gn.nn.Impute(3, strategy="mean").fit(X), *trained), tmp_path / "model.safetensors")
     (tmp_path / "model.json").write_text(json.dumps({**info, "impute": "mean"}))
     for command in (["predict", model, "--input"], ["evaluate", model, "--data"]):
         with pytest.raises(RuntimeError, match="read"):

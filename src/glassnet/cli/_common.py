@@ -50,6 +50,8 @@ def csv_file(name: str) -> Path:
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{name} is a folder, not a CSV file")
+    if path.exists() and not path.is_file():   # read twice (the header first): a pipe cannot be
+        raise UsageError(f"{name} is not a regular file (a pipe or a device); save the CSV to a file first")
     if not path.is_file():
         raise UsageError(f"no such file: {name}")
     return path
@@ -81,9 +83,15 @@ def format_scores(scores: dict) -> str:
 def output_file(name: str, option: str) -> Path:
     """The file ``option`` (e.g. ``--output``) asks to write, checked before any work: not a
     folder, in a folder that exists and can be written. A link is followed: its target is written."""
+    if not name:   # Path("") is the current folder
+        raise UsageError(f"{option} needs a file name")
     path = Path(name)
     if path.is_dir():
         raise UsageError(f"{option} {name} is a folder; give a file name such as {path / 'predictions.csv'}")
+    if path.exists() and not path.is_file():   # /dev/null, /dev/stdout, a pipe: written into as it is
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{option} {name}: permission denied")
+        return path
     target = Path(os.path.realpath(path))
     folder = target.parent
     if not folder.is_dir():
@@ -118,7 +126,14 @@ def output_folder(name: str, option: str, files: Sequence[str]) -> Path:
 def written_whole(path: Path) -> Iterator[TextIO]:
     """A text file written whole or not at all: written to a temporary file beside ``path``, then
     renamed onto it. On an error the temporary file is removed and an old file at ``path`` is left
-    as it was; a new file gets the usual mode (0666 less the umask), an old one keeps its own."""
+    as it was; a new file gets the usual mode (0666 less the umask), an old one keeps its own.
+
+    A ``path`` that is not a regular file (``/dev/null``, ``/dev/stdout``, a named pipe) is written
+    straight into, as ``>`` does: a rename would put a file where the device or pipe was."""
+    if path.exists() and not path.is_file():
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            yield file
+        return
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
     try:
         with open(handle, "w", newline="", encoding="utf-8") as file:

@@ -113,7 +113,8 @@ def train(args, stream=None) -> dict:
     from glassnet import losses, plot
 
     stream = stream or sys.stdout
-    files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else [])]
+    files = ["model.safetensors", "model.json", *(["loss.png", "decision_boundary.png"] if args.plot else []),
+             *([os.path.join("backup", "backup.safetensors")] if args.resume else [])]
     out = output_folder(args.out, "--out", files)   # before training: a bad --out would waste it
     backup_dir = out / "backup"  # --resume: a killed run continues from here
     if not args.resume and (backup_dir / "backup.safetensors").exists():
@@ -145,23 +146,36 @@ def train(args, stream=None) -> dict:
     if args.early_stopping:
         callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
                                           restore_best_weights=True))
-    backup = gn.BackupAndRestore(backup_dir) if getattr(args, "resume", False) else None
+    # kept until the model is saved: a save that fails does not lose the run
+    backup = gn.BackupAndRestore(backup_dir, delete_checkpoint=False) if args.resume else None
     callbacks += [backup] if backup is not None else []
-    history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
-                     optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1, l2=args.l2,
-                     metrics=("accuracy",) if classifier else ("mae",),
-                     validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
-                     seed=args.seed, verbose=0 if args.quiet else 1)
+    try:
+        history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
+                         optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
+                         l2=args.l2, metrics=("accuracy",) if classifier else ("mae",),
+                         validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
+                         seed=args.seed, verbose=0 if args.quiet else 1)
+    except KeyboardInterrupt:   # Ctrl-C: main says so in one line, with where the run is kept
+        if backup is None or not os.path.exists(backup.path):
+            raise
+        raise KeyboardInterrupt(f"the run is backed up in {backup_dir}: the same command (with --resume) "
+                                "continues it") from None
     train_scores = score(model, dataset.X_train, dataset.y_train, dataset.task)
     test_scores = score(model, dataset.X_test, dataset.y_test, dataset.task)
-    out.mkdir(parents=True, exist_ok=True)
     info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
             "target": args.target or "label", "data": args.data,
             "classes": [str(c) for c in dataset.target_names] if classifier else None,
             "impute": args.impute}
-    with written_whole(out / "model.json") as description:   # renamed onto model.json once the model is saved
-        description.write(json.dumps(info, indent=2))
-        gn.save(model, out / "model.safetensors")
+    try:
+        _save_model(model, out, info)
+    except (OSError, ValueError) as error:
+        if backup is None:
+            raise
+        raise UsageError(f"{error}; the trained run is kept in {backup_dir}: the same command (with --resume) "
+                         "saves it without training again") from None
+    if backup is not None:   # saved: the backup has done its work
+        backup.delete_checkpoint = True
+        backup.on_train_end()
     if args.plot:
         plot.history(history, title=f"{args.data}", path=out / "loss.png")
         if classifier and dataset.n_features == 2:
@@ -174,6 +188,16 @@ def train(args, stream=None) -> dict:
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
+
+
+def _save_model(model, out: Path, info: dict) -> None:
+    """``model.safetensors`` and ``model.json`` into the folder ``out`` (made if need be)."""
+    import glassnet as gn
+
+    out.mkdir(parents=True, exist_ok=True)
+    with written_whole(out / "model.json") as description:   # renamed onto model.json once the model is saved
+        description.write(json.dumps(info, indent=2))
+        gn.save(model, out / "model.safetensors")
 
 
 def _load_data(args, stream):
@@ -337,7 +361,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); the exit status: 0, or 2
-    after one line on stderr for a problem with the input (1 when the output pipe closed)."""
+    after one line on stderr for a problem with the input (1 when the output pipe closed, 130
+    after one line when interrupted with Ctrl-C)."""
     from ..io import ModelFileError
 
     parser = _parser()
@@ -355,14 +380,21 @@ def main(argv=None) -> int:
             predict(args)
         else:
             parser.print_help()
-        sys.stdout.flush()   # a closed pipe shows here, not at exit
+        if sys.stdout is not None:   # None: started with stdout closed, nothing to flush
+            sys.stdout.flush()   # a closed pipe shows here, not at exit
         return 0
+    except KeyboardInterrupt as interrupt:   # Ctrl-C: no traceback; an output file is left as it was
+        print(_one_line("glassnet: interrupted" + (f"; {interrupt}" if str(interrupt) else "")), file=sys.stderr)
+        return 130   # 128 + SIGINT, as a shell reports it
     except BrokenPipeError:   # `glassnet predict ... | head`: the reader has all it wants
         _quiet_stdout()
         return 1
     except UsageError as error:
         print(_one_line(f"glassnet: error: {error}" if not str(error).startswith("glassnet") else f"{error}"),
               file=sys.stderr)
+    except MissingValueError as error:   # evaluate / predict (train says so itself): not missing='nan' here
+        print(_one_line(f"glassnet: error: {error.where}; the model was trained without --impute, so every "
+                        "feature cell must hold a number: fill in or drop missing values"), file=sys.stderr)
     except (ModelFileError, OSError, ValueError, TypeError) as error:
         print(_one_line(f"glassnet: error: {error}"), file=sys.stderr)
     return 2

@@ -21,9 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..nn.preprocessing import IMPUTE_STRATEGIES
 from ._common import UsageError
 
-__all__ = ["ModelInfo", "load_model", "read_model_info"]
+__all__ = ["MAX_INFO_BYTES", "ModelInfo", "load_model", "read_model_info"]
+
+MAX_INFO_BYTES = 64 << 20
+"""The largest model.json read (64 MiB): room for a million long column names."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,9 @@ class ModelInfo:
         elif classes is not None:
             raise bad(f"'classes' must be null for a regression model, got {_short(classes)}")
         impute = data.get("impute")
-        if impute is not None and not isinstance(impute, str):
-            raise bad(f"'impute' must be a strategy name or null, got {_short(impute)}")
+        if impute is not None and impute not in IMPUTE_STRATEGIES:
+            strategies = ", ".join(map(repr, IMPUTE_STRATEGIES))
+            raise bad(f"'impute' must be one of {strategies} or null, got {_short(impute)}")
         return cls(task, features, target, classes, impute)
 
 
@@ -99,6 +104,10 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
     if not info_path.is_file():
         raise UsageError(f"no {info_path.name} beside {model_path}: evaluate and predict read the model's "
                          "features, classes and task from the model.json that glassnet train writes")
+    size = info_path.stat().st_size
+    if size > MAX_INFO_BYTES:   # train writes a few hundred bytes a feature name; don't read a huge file
+        raise UsageError(f"{info_path} is larger than a model description can be ({size:,} bytes; at most "
+                         f"{MAX_INFO_BYTES:,})")
     try:
         data = json.loads(info_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
@@ -108,16 +117,30 @@ def read_model_info(info_path: Path, model_path: str) -> ModelInfo:
         raise UsageError(f"{info_path} is not JSON: not UTF-8 text") from None
     except RecursionError:
         raise UsageError(f"{info_path} is not a model description: nested too deep") from None
+    except ValueError as error:   # e.g. a number of more than 4,300 digits
+        raise UsageError(f"{info_path} is not a model description: {str(error)[:100]}") from None
     return ModelInfo.from_json(data, str(info_path))
 
 
 def _check_fits(model, info: ModelInfo, path: str, info_path: Path) -> None:
     """The model takes as many inputs as info names features and gives one output per class (one
     for a regressor): checked on the first layer, then on one row of zeros."""
+    from glassnet import nn
     from glassnet.train import predict
 
     n_features = len(info.features)
     first = model[0]
+    # model.json's "impute" decides whether a gap is read as NaN: the model must be the one to fill it
+    strategy = first.strategy if isinstance(first, nn.Impute) else None
+    if info.impute is not None and strategy is None:
+        raise UsageError(f"{info_path}: 'impute' is {info.impute!r} but the model has no Impute layer to fill "
+                         "missing values")
+    if info.impute is None and strategy is not None:
+        raise UsageError(f"{info_path}: 'impute' is null but the model starts with an Impute layer "
+                         f"({strategy!r}); it must say {strategy!r}")
+    if info.impute != strategy:
+        raise UsageError(f"{info_path}: 'impute' is {info.impute!r} but the model's Impute layer fills with "
+                         f"{strategy!r}")
     width = getattr(first, "in_features", None) or getattr(first, "num_features", None)
     if isinstance(width, int) and width != n_features:
         raise UsageError(f"{path}: the model takes {width} features, model.json lists {n_features}")

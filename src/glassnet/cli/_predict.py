@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.csv_file import label_name, read_csv_chunks, read_csv_header
+from ..data.csv_file import delimiter_hint, label_name, read_csv_chunks, read_csv_header
 from ._common import CHUNK_ROWS, UsageError, csv_file, data_source, format_scores, output_file, quoted, written_whole
 from ._model import ModelInfo, load_model
 
@@ -45,7 +45,9 @@ def predict(args, stream=None, chunk_rows: int = CHUNK_ROWS) -> int:
     import glassnet as gn
 
     stream = stream or sys.stdout
-    output = output_file(args.output, "--output") if args.output else None
+    if stream is None and args.output is None:   # started with stdout closed (`>&-`)
+        raise UsageError("standard output is closed: give --output FILE to write the predictions to")
+    output = output_file(args.output, "--output") if args.output is not None else None
     model, info = load_model(args.model)
     path = csv_file(args.input)
     _check_columns(path, info)
@@ -93,7 +95,7 @@ def _check_columns(path: Path, info: ModelInfo) -> None:
     missing = [name for name in info.features if name not in header]
     if missing:
         raise UsageError(f"{path} lacks the model's feature columns {quoted(missing)} (the model takes "
-                         f"{quoted(info.features)}; the file has {quoted(header)})")
+                         f"{quoted(info.features)}; the file has {quoted(header)}){delimiter_hint(header)}")
 
 
 def _file_rows(path: Path, target: str, info: ModelInfo, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -157,6 +159,9 @@ def _values(cells: list, where: list) -> np.ndarray:
             values[i] = np.nan
         if not np.isfinite(values[i]):
             raise UsageError(f"{where[i]}: {cell!r} is not a number; a regression target must be finite numbers")
+        if abs(values[i]) > np.finfo(np.float32).max:   # the model's outputs are float32; the square would overflow
+            raise UsageError(f"{where[i]}: {cell} does not fit in float32 (largest "
+                             f"{np.finfo(np.float32).max:.3g}), as the model's outputs")
     return values
 
 

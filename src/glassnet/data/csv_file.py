@@ -5,7 +5,8 @@ CSV reader.
 command line reads in chunks with ``read_csv_chunks`` (``glassnet evaluate`` and ``glassnet
 predict`` stream, so their memory does not grow with the file) and infers a target's task with
 ``infer_task``. Text is UTF-8, with or without the byte-order mark spreadsheets put first, or
-UTF-16 with its mark. This module only parses and checks.
+UTF-16 with its mark. This module only parses and checks; the target column's classes or values
+are :mod:`glassnet.data.csv_labels`'.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import codecs
 import csv
 import math
 import os
-from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
@@ -23,9 +23,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .._checks import one_of, positive_int
+from .csv_labels import MAX_INFERRED_CLASSES, encode_labels, infer_task, label_name
 
-__all__ = ["MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError", "infer_task", "label_name",
-           "read_csv_chunks", "read_csv_dataset", "read_csv_features", "read_csv_header"]
+__all__ = ["MAX_CHUNK_CELLS", "MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError",
+           "delimiter_hint", "infer_task", "label_name", "read_csv_chunks", "read_csv_dataset", "read_csv_features",
+           "read_csv_header"]
 
 # The spellings of a missing feature value (compared after stripping spaces, case as written):
 # empty, the R / pandas / spreadsheet ones, and the "?" of the UCI repository's files. Any text
@@ -42,8 +44,9 @@ class MissingValueError(ValueError):
                          "(missing='nan') to impute them")
         self.where = where
 
-MAX_INFERRED_CLASSES = 20
-"""Whole-number targets with more distinct values than this are inferred to be regression."""
+MAX_CHUNK_CELLS = 1 << 18
+"""The most cells :func:`read_csv_chunks` holds at a time (a chunk of a wide file has fewer rows)."""
+
 
 
 def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto", *, missing: str = "error"):
@@ -52,7 +55,9 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     ``X`` is float64 of shape ``(n_samples, n_features)``; for classification ``y`` holds int64
     class indices and ``target_names`` the class names; for regression ``y`` is float64 and
     ``target_names`` is None. ``task="auto"`` decides by :func:`infer_task`. ``missing`` is as
-    for :func:`read_csv_chunks` (the features only: a label is never missing).
+    for :func:`read_csv_chunks` (the features only: a label is never missing). A feature or a
+    regression target beyond float32's range (3.4e38) is a ValueError naming its cell: glassnet's
+    datasets hold float32, where it would become infinite.
 
     Example
     -------
@@ -71,7 +76,8 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     path = _existing_file(path)
     header = read_csv_header(path, delimiter)
     if target not in header:
-        raise ValueError(f"{path}: no column named {target!r}; available columns: {_quoted(header)}")
+        raise ValueError(f"{path}: no column named {target!r}; available columns: {_quoted(header)}"
+                         f"{delimiter_hint(header, delimiter)}")
     features = [name for name in header if name != target]
     if not features:
         raise ValueError(f"{path}: the only column is the target {target!r}; no feature columns")
@@ -79,7 +85,11 @@ def read_csv_dataset(path, target: str, delimiter: str = ",", task: str = "auto"
     chunks = list(read_csv_chunks(path, features, target=target, delimiter=delimiter, missing=missing))
     X = np.concatenate([chunk.X for chunk in chunks])
     labels = [(line, cell) for chunk in chunks for line, cell in zip(chunk.lines, chunk.labels or ())]
-    y, target_names = _encode_labels(labels, target, task, path)
+    lines = [line for line, _ in labels]
+    _check_float32(X, lines, features, path)
+    y, target_names = encode_labels(labels, target, task, path)
+    if target_names is None:
+        _check_float32(y.reshape(-1, 1), lines, [target], path)
     return X, y, tuple(features), target_names, path.stem
 
 
@@ -127,6 +137,7 @@ class CsvChunk(NamedTuple):
 def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int = 4096,
                     delimiter: str = ",", missing: str = "error") -> Iterator[CsvChunk]:
     r"""Read a CSV file ``chunk_rows`` rows at a time: memory is bounded by the chunk, not the file.
+    A chunk of a wide file has fewer rows, so that it holds at most :data:`MAX_CHUNK_CELLS` cells.
 
     The header is read and the columns are looked up at once, so a missing column is an error
     before any row is read; a row's error (a non-numeric cell, a missing field) comes with the
@@ -148,7 +159,8 @@ def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int
     Yields
     ------
     CsvChunk
-        ``X`` of shape ``(n, len(columns))``, ``labels`` and ``lines``, with ``n <= chunk_rows``.
+        ``X`` of shape ``(n, len(columns))``, ``labels`` and ``lines``, with ``n <= chunk_rows``
+        and ``n * n_header_columns <= MAX_CHUNK_CELLS`` (but at least one row).
 
     Example
     -------
@@ -171,9 +183,11 @@ def read_csv_chunks(path, columns, *, target: str | None = None, chunk_rows: int
     absent = [name for name in [*columns, *([target] if target is not None else [])] if name not in header]
     if absent:
         named = f"column named {absent[0]!r}" if len(absent) == 1 else f"columns named {_quoted(absent)}"
-        raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}")
+        raise ValueError(f"{path}: no {named}; available columns: {_quoted(header)}{delimiter_hint(header)}")
     index = [header.index(name) for name in columns]
     target_index = None if target is None else header.index(target)
+    # a row is held as its cells (Python strings) until it is parsed: fewer rows of a wide file
+    chunk_rows = max(1, min(chunk_rows, MAX_CHUNK_CELLS // len(header)))
     return _chunks(path, header, index, target_index, chunk_rows, delimiter, missing)
 
 
@@ -197,58 +211,6 @@ def read_csv_header(path, delimiter: str = ",") -> tuple:
     if first is None:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
     return tuple(_header(first[1], path))
-
-
-def infer_task(labels: Iterable[str]) -> tuple[str, str]:
-    """``("classification" | "regression", reason)`` for a target column's cells, the rule that
-    ``load_csv(task="auto")`` and ``glassnet train`` follow:
-
-    - any cell that is not a number (text labels): classification;
-    - a number with a fractional part: regression;
-    - whole numbers only: classification when there are at most ``MAX_INFERRED_CLASSES`` (20)
-      distinct values and each is seen at least twice (a stratified split needs two per
-      class); else regression (prices, counts, years).
-
-    Example
-    -------
-    >>> from glassnet.data.csv_file import infer_task
-    >>> infer_task(["1", "2", "2", "1"])
-    ('classification', '2 whole-number target values, each seen at least twice')
-    >>> infer_task(["129000", "95000", "240500"])
-    ('regression', '3 whole-number values, 3 of them seen only once')
-    """
-    numbers = []
-    for cell in labels:
-        try:
-            numbers.append(float(cell))
-        except ValueError:
-            return "classification", "the target holds text"
-    if not all(value.is_integer() for value in numbers):
-        return "regression", "the target holds numbers with fractions"
-    counts = Counter(numbers)
-    if len(counts) > MAX_INFERRED_CLASSES:
-        return "regression", f"{len(counts)} distinct whole-number values, more than {MAX_INFERRED_CLASSES}"
-    once = sum(1 for count in counts.values() if count < 2)
-    if once:
-        return "regression", f"{len(counts)} whole-number values, {once} of them seen only once"
-    return "classification", f"{len(counts)} whole-number target values, each seen at least twice"
-
-
-def label_name(cell: str) -> str:
-    """The class name a label cell gets from ``load_csv``: a number as written without a trailing
-    ``.0``, text as it is, so that ``"2.0"`` in one file matches the class ``"2"`` of another.
-
-    Example
-    -------
-    >>> from glassnet.data.csv_file import label_name
-    >>> label_name("2.0"), label_name("0.50"), label_name("cat")
-    ('2', '0.5', 'cat')
-    """
-    try:
-        value = float(cell)
-    except ValueError:
-        return cell
-    return _number_name(value) if math.isfinite(value) else cell
 
 
 # ---- reading ---------------------------------------------------------------------------------
@@ -296,6 +258,9 @@ def _chunks(path: Path, header: list, index: list, target_index: int | None, chu
         next(rows)  # the header, read and checked already
         while block := list(islice(rows, chunk_rows)):
             found = True
+            # a line of spaces (an editor's last line) is blank, as an empty line is; in a one-column
+            # file it is a missing cell, and a row of empty cells always stays a row
+            block = [(line, row) for line, row in block if len(header) == 1 or row != [""]]
             for line, row in block:
                 if len(row) != len(header):
                     raise ValueError(f"{path}, line {line}: expected {len(header)} fields like the "
@@ -326,6 +291,20 @@ def _header(row: list, path: Path) -> list:
         if name in header[:i]:
             raise ValueError(f"{path}: the header names column {name!r} twice")
     return header
+
+
+def delimiter_hint(header, delimiter: str = ",") -> str:
+    """``"; the file seems separated by ';' ..."`` when a one-column header holds another usual
+    separator (a spreadsheet in a comma-decimal locale writes ``;``), else ``""``.
+
+    >>> from glassnet.data.csv_file import delimiter_hint
+    >>> delimiter_hint(["a;b;label"]), delimiter_hint(["a", "b"])
+    ("; the file seems separated by ';', not ','", '')
+    """
+    if len(header) != 1:
+        return ""
+    found = [mark for mark in (";", "\t", "|") if mark != delimiter and mark in header[0]]
+    return f"; the file seems separated by {found[0]!r}, not {delimiter!r}" if found else ""
 
 
 def _quoted(names) -> str:
@@ -370,47 +349,12 @@ def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = 
     return value
 
 
-# ---- labels ----------------------------------------------------------------------------------
-
-def _encode_labels(labels, target: str, task: str, path: Path):
-    """Class indices and names for text or integer labels; float values for regression."""
-    numbers = [_parse_label(cell, target, line, path) for line, cell in labels]
-    if task == "auto":
-        task, _ = infer_task(cell for _, cell in labels)
-
-    if task == "regression":
-        for (line, cell), number in zip(labels, numbers):
-            if number is None:
-                raise ValueError(f"{path}, line {line}, column {target!r}: non-numeric value "
-                                 f"{cell!r}; a regression target must be numbers")
-        return np.array(numbers, dtype=np.float64), None
-
-    if all(number is not None for number in numbers):  # sort numerically (2 before 10)
-        classes, y = np.unique(np.array(numbers), return_inverse=True)
-        names = tuple(_number_name(float(v)) for v in classes)
-    else:
-        classes, y = np.unique(np.array([cell for _, cell in labels]), return_inverse=True)
-        names = tuple(str(v) for v in classes)
-    if len(names) < 2:
-        raise ValueError(f"{path}: column {target!r} holds a single class {names[0]!r}; "
-                         "classification needs at least two")
-    return y.astype(np.int64).reshape(-1), names
-
-
-def _number_name(value: float) -> str:
-    """A numeric class's name: as written, without ".0" (2.0 is the class "2")."""
-    return str(int(value)) if value.is_integer() else str(value)
-
-
-def _parse_label(cell: str, target: str, line: int, path: Path):
-    """The label as a float, or None when it is text; an empty, NaN or infinite label is an error."""
-    where = f"{path}, line {line}, column {target!r}"
-    if cell == "":
-        raise ValueError(f"{where}: empty label; fill in or drop missing values first")
-    try:
-        value = float(cell)
-    except ValueError:
-        return None
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: {cell!r} is not a usable label (NaN or infinite)")
-    return value
+def _check_float32(values: np.ndarray, lines: list, columns: list, path: Path) -> None:
+    """Every value fits in float32, as a dataset stores it; else a ValueError naming the first cell
+    that does not (a cast would make it infinite)."""
+    too_big = np.abs(values) > np.finfo(np.float32).max   # NaN (a gap to impute) compares False
+    if too_big.any():
+        row, column = np.argwhere(too_big)[0]
+        raise ValueError(f"{path}, line {lines[row]}, column {columns[column]!r}: {values[row, column]:g} does "
+                         f"not fit in float32 (largest {np.finfo(np.float32).max:.3g}), as glassnet stores "
+                         "data; scale the column down")
