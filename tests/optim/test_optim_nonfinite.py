@@ -73,11 +73,11 @@ class InterruptedAdam(optim.Adam):
         super()._update(weight, grad, state)
 
 
-def test_ctrl_c_during_a_step_lands_after_every_parameter_is_updated():
+def test_ctrl_c_during_a_step_in_whole_steps_lands_after_every_parameter_is_updated():
     params, reference = three_parameters(), three_parameters()
     optimizer, expected = InterruptedAdam(params, lr=0.1), optim.Adam(reference, lr=0.1)
     one_step(expected, reference)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt), optim.whole_steps():
         one_step(optimizer, params)
     for param, want in zip(params, reference):  # the whole step, not part of it
         np.testing.assert_array_equal(param.data, want.data)
@@ -110,3 +110,27 @@ def test_ctrl_c_during_an_estimators_fit_keeps_whole_steps(monkeypatch):
         estimator.fit(X, y)
     steps = [estimator._optimizer.state[index]["step"] for index in range(4)]
     assert steps == [8, 8, 8, 8]
+
+
+def test_whole_steps_installs_its_handler_once_per_run_and_leaves_a_foreign_one_alone():
+    """Outside whole_steps a step changes no signal handler (no cost per step); inside, Ctrl-C
+    between steps is an ordinary KeyboardInterrupt; a handler of the user's is left as it is."""
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    params = three_parameters()
+    optimizer = optim.Adam(params, lr=0.1)
+    one_step(optimizer, params)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt), optim.whole_steps():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        os.kill(os.getpid(), signal.SIGINT)  # not inside a step: it lands at once
+        raise AssertionError("the interrupt should have landed")
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    received = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        with optim.whole_steps():
+            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+            os.kill(os.getpid(), signal.SIGINT)
+        assert received == [signal.SIGINT]
+    finally:
+        signal.signal(signal.SIGINT, previous)

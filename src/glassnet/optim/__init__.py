@@ -15,12 +15,12 @@ from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .clip import clip_grad_norm, clip_grad_value
 from .factory import OPTIMIZERS, make_optimizer
-from .optimizer import Optimizer
+from .optimizer import Optimizer, whole_steps
 from .penalties import l1_penalty, l2_penalty
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
     "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm",
-    "clip_grad_value", "l1_penalty", "l2_penalty", "OPTIMIZERS", "make_optimizer",
+    "clip_grad_value", "l1_penalty", "l2_penalty", "OPTIMIZERS", "make_optimizer", "whole_steps",
 ]

@@ -19,6 +19,7 @@ should cost a few element-wise passes over the weights, nothing more.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import threading
@@ -29,9 +30,42 @@ import numpy as np
 from .._checks import positive_number
 from ..tensor import Tensor
 
-# Whether Python handles Ctrl-C (not a host application embedding it): only then can step hold it
-# back for a moment and put the handler back (signal.signal cannot restore a foreign C handler).
-_SIGINT_SET_FROM_PYTHON = signal.getsignal(signal.SIGINT) is not None
+
+class _Interrupts:
+    """The SIGINT handler of :func:`whole_steps`: Ctrl-C raises KeyboardInterrupt at once, as
+    Python's own handler does, except while an optimizer updates its parameters (Adam's moments
+    moved but not its weights would be half a step): then it lands right after the last update."""
+
+    def __init__(self) -> None:
+        self.updating = False
+        self.received = False
+
+    def __call__(self, signum, frame) -> None:
+        if not self.updating:
+            raise KeyboardInterrupt
+        self.received = True
+
+
+_INTERRUPTS = _Interrupts()
+_MAIN_THREAD = threading.main_thread().ident
+
+
+@contextlib.contextmanager
+def whole_steps():
+    """Within this block a Ctrl-C during :meth:`Optimizer.step` takes effect after the step's last
+    update, never between two parameters' updates. ``glassnet.fit`` and the scikit-learn
+    estimators train inside it; it installs its handler once per run (not once per step, which
+    would cost more than a small step), only in the main thread and only over Python's own
+    handler (a handler of yours is left alone)."""
+    if threading.get_ident() != _MAIN_THREAD or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    _INTERRUPTS.updating = _INTERRUPTS.received = False
+    signal.signal(signal.SIGINT, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 class Optimizer:
@@ -119,16 +153,14 @@ class Optimizer:
         All or nothing: every gradient is checked before the first update, and a NaN or infinite
         one raises FloatingPointError (naming the parameter) with no parameter and no state
         changed; ``error_if_nonfinite=False`` applies such a step as PyTorch does (the weights
-        become NaN). Ctrl-C during the updates takes effect after the last one, never between two.
+        become NaN). Inside :func:`whole_steps` (``fit`` and the estimators train there) a Ctrl-C
+        during the updates takes effect after the last one, never between two.
         """
         # Check every gradient first, so that a bad one leaves no parameter half-updated.
         pending = self._checked_gradients(error_if_nonfinite)
-        # Hold back Ctrl-C until the last update (Adam's moments updated but not its weights would
-        # be half a step); signals reach only the main thread, whose handler is swapped.
-        received: list = []
-        previous = None
-        if _SIGINT_SET_FROM_PYTHON and threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(frame))
+        interrupts = _INTERRUPTS
+        in_main = threading.get_ident() == _MAIN_THREAD  # signals reach the main thread only
+        interrupts.updating = in_main
         try:
             for index, weight, grad in pending:
                 state = self.state.get(index)
@@ -136,12 +168,11 @@ class Optimizer:
                     state = self.state[index] = self._init_state(weight)
                 self._update(weight, grad, state)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
-                if received and callable(previous):
-                    previous(signal.SIGINT, received[0])  # Python's default handler raises KeyboardInterrupt
-                elif received and previous == signal.SIG_DFL:
-                    signal.raise_signal(signal.SIGINT)
+            if in_main:
+                interrupts.updating = False
+        if in_main and interrupts.received:  # a Ctrl-C held back by whole_steps: it lands now
+            interrupts.received = False
+            raise KeyboardInterrupt
 
     def _checked_gradients(self, error_if_nonfinite: bool) -> list:
         """``[(index, weight, grad)]`` of the parameters that have a gradient, each checked."""

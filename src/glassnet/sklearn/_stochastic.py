@@ -97,7 +97,8 @@ class StochasticSolvers:
         try:
             # over/invalid: a diverging run ends with one clear error (the loss is checked each
             # step), or, with early_stopping, with the best epoch's weights
-            with np.errstate(over="ignore", invalid="ignore"):
+            # whole_steps: a Ctrl-C lands between two steps, never inside one
+            with np.errstate(over="ignore", invalid="ignore"), optim.whole_steps():
                 for _ in range(self.max_iter):
                     order, loss = self._epoch(X, targets, weights, order, bounds, layer_weights, rng)
                     if self._end_of_epoch(loss, len(X), validation) or incremental:

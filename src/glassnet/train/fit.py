@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import losses
 from .._checks import boolean, integer, non_negative_int, non_negative_number, number_in_range, positive_int
-from ..optim import l1_penalty, l2_penalty
+from ..optim import l1_penalty, l2_penalty, whole_steps
 from ..random import get_rng
 from ..random import seed as _seed
 from ..tensor import Tensor
@@ -219,7 +219,7 @@ class _Step:
         except BaseException:
             _put_back(buffers)
             raise
-        try:  # a Ctrl-C during the update lands after it (optimizer.step holds it back)
+        try:  # a Ctrl-C during the update lands after it (fit trains inside optim.whole_steps)
             self.optimizer.step()
         except FloatingPointError as error:  # raised before any parameter changed
             _put_back(buffers)
@@ -394,17 +394,18 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks)
     model.train()
     try:
-        callback_list.on_train_begin()
-        first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
-        for epoch in range(first_epoch, epochs):
-            callback_list.on_epoch_begin(epoch)
-            batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
-            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list, trainer, first,
-                       epoch)
-            callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
-            if trainer.stop_training:
-                break
-        callback_list.on_train_end()
+        with whole_steps():  # a Ctrl-C lands between two steps, never inside one
+            callback_list.on_train_begin()
+            first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
+            for epoch in range(first_epoch, epochs):
+                callback_list.on_epoch_begin(epoch)
+                batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
+                _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list,
+                           trainer, first, epoch)
+                callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
+                if trainer.stop_training:
+                    break
+            callback_list.on_train_end()
     finally:
         progress.close()  # a live bar must not outlive an exception or Ctrl-C
         model.train()
