@@ -130,7 +130,9 @@ def train(args, stream=None) -> dict:
                          "--impute mean|median|constant to fill them") from None
     classifier = dataset.task == "classification"
     n_outputs = dataset.n_classes if classifier else 1
-    y_train = dataset.y_train if classifier else dataset.y_train.reshape(-1, 1)
+    # a regressor learns the standardized target (prices in the 100,000s would swamp the loss),
+    # and its last layer is rescaled after training, so that the saved model predicts in units
+    y_train, target_scale = (dataset.y_train, None) if classifier else _standardized(dataset.y_train)
     gn.seed(args.seed)
     with warnings.catch_warnings(record=True) as caught:  # e.g. a column with no value to impute from
         warnings.simplefilter("always")
@@ -160,6 +162,8 @@ def train(args, stream=None) -> dict:
             raise
         raise KeyboardInterrupt(f"the run is backed up in {backup_dir}: the same command (with --resume) "
                                 "continues it") from None
+    if target_scale is not None:
+        _predict_in_units(model, *target_scale)
     train_scores = score(model, dataset.X_train, dataset.y_train, dataset.task)
     test_scores = score(model, dataset.X_test, dataset.y_test, dataset.task)
     info = {"task": dataset.task, "features": [str(f) for f in dataset.feature_names],
@@ -188,6 +192,22 @@ def train(args, stream=None) -> dict:
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
+
+
+def _standardized(y: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """``((y - mean) / std`` as a column, ``(mean, std))``; a constant target keeps std 1."""
+    mean, std = float(y.mean()), float(y.std())
+    std = std if std > 0 else 1.0
+    return ((y - mean) / std).reshape(-1, 1), (mean, std)
+
+
+def _predict_in_units(model, mean: float, std: float) -> None:
+    """Fold ``y = mean + std * output`` into the last Linear layer (w -> std w, b -> std b + mean),
+    so that the model trained on the standardized target predicts the target itself."""
+    last = model[-1]
+    last.weight.data *= last.weight.data.dtype.type(std)
+    last.bias.data *= last.bias.data.dtype.type(std)
+    last.bias.data += last.bias.data.dtype.type(mean)
 
 
 def _save_model(model, out: Path, info: dict) -> None:
