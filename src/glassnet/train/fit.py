@@ -202,9 +202,11 @@ class _Step:
         self.stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
         self.weights = [p for p in model.parameters() if p.ndim >= 2]
+        # The modules that hold buffers, found once (a model without any copies nothing per step).
+        self.buffered = [module for module in model.modules() if module._buffers]
 
     def __call__(self, inputs: np.ndarray, targets: np.ndarray, epoch: int = 0, batch: int = 0) -> float:
-        buffers = [(module, name, array, array.copy()) for module in self.model.modules()
+        buffers = [(module, name, array, array.copy()) for module in self.buffered
                    for name, array in module._buffers.items() if array is not None]
         try:
             value = self._loss(inputs, targets)
