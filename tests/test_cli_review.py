@@ -3,7 +3,6 @@ running ``glassnet train / evaluate / predict`` as a careless or hostile user wo
 subprocess, and pins the fixed behaviour (one line on stderr, the documented exit status,
 nothing half written, no wrong number)."""
 
-import csv
 import json
 import os
 import signal
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from csv_rows import write_rows as write_csv
 from glassnet import cli
 
 
@@ -29,14 +29,6 @@ def one_line(out, status: int = 2) -> str:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     return lines[0]
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 @pytest.fixture(scope="module")
