@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from csv_rows import write_rows
+from cli_helpers import write_rows
 from glassnet import cli
 
 CLASSES = ("cat", "dog", "emu")

@@ -11,19 +11,13 @@ import numpy as np
 import pytest
 
 import glassnet as gn
+from cli_helpers import one_line
 from glassnet import cli
 
 
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "glassnet", *args], capture_output=True, text=True,
                           timeout=300, cwd=cwd)
-
-
-def one_line(out) -> str:
-    assert out.returncode == 2, (out.returncode, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

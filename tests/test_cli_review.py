@@ -15,20 +15,14 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from csv_rows import write_rows as write_csv
+from cli_helpers import one_line
+from cli_helpers import write_rows as write_csv
 from glassnet import cli
 
 
 def run_cli(*args, cwd=None, **options):
     return subprocess.run([sys.executable, "-m", "glassnet", *args], capture_output=True, text=True,
                           timeout=300, cwd=cwd, **options)
-
-
-def one_line(out, status: int = 2) -> str:
-    assert out.returncode == status, (out.returncode, out.stderr)
-    lines = out.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
