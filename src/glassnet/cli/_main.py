@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -144,13 +145,7 @@ def train(args, stream=None) -> dict:
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
     decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
     optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)
-    callbacks: list = []
-    if args.early_stopping:
-        callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
-                                          restore_best_weights=True))
-    # kept until the model is saved: a save that fails does not lose the run
-    backup = gn.BackupAndRestore(backup_dir, delete_checkpoint=False) if args.resume else None
-    callbacks += [backup] if backup is not None else []
+    callbacks, backup = _callbacks(args, backup_dir)
     try:
         history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
                          optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
@@ -192,6 +187,19 @@ def train(args, stream=None) -> dict:
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
+
+
+def _callbacks(args, backup_dir: Path) -> tuple[list, Any]:
+    """``(callbacks, the BackupAndRestore among them or None)`` for ``--early-stopping`` and
+    ``--resume``; the backup is kept until the model is saved (a failed save loses nothing)."""
+    import glassnet as gn
+
+    callbacks: list = []
+    if args.early_stopping:
+        callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
+                                          restore_best_weights=True))
+    backup = gn.BackupAndRestore(backup_dir, delete_checkpoint=False) if args.resume else None
+    return callbacks + ([backup] if backup is not None else []), backup
 
 
 def _standardized(y: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:

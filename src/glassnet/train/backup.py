@@ -31,11 +31,11 @@ from .._checks import boolean, positive_int
 from .._version import __version__
 from ..random import get_rng
 from ._checks import generator_problem
+from ._state_codec import contiguous, decode, encode
 from .callbacks import Callback
 from .progress import ProgressBar
 
 _FORMAT, _FORMAT_VERSION, _FILE = "glassnet.backup", "1", "backup.safetensors"
-_MAX_DEPTH = 100  # nesting of a saved state: a hostile file must not reach Python's recursion limit
 _STATE_KEYS = {"epoch", "batch", "stop", "optimizer", "callbacks", "generators", "epoch_start", "start"}
 
 
@@ -266,7 +266,7 @@ class BackupAndRestore(Callback):
                  "callbacks": [[type(c).__name__, c.state_dict()] for c in self._kept],
                  "generators": [g.bit_generator.state for g in _generators(model, self._rng)],
                  "epoch_start": self._epoch_start if batch else None, "start": self._start}
-        tensors = {f"model.{name}": _contiguous(array) for name, array in model._state_items()}
+        tensors = {f"model.{name}": contiguous(array) for name, array in model._state_items()}
         text = json.dumps(encode(state, tensors, "the training state"), allow_nan=False)
         metadata = {"format": _FORMAT, "format_version": _FORMAT_VERSION, "glassnet_version": __version__,
                     "signature": json.dumps(self._signature, allow_nan=False), "state": text}
@@ -385,11 +385,6 @@ def _differences(saved: dict, current: dict) -> list:
     return out
 
 
-def _contiguous(array: np.ndarray) -> np.ndarray:
-    """``array`` in C order (np.ascontiguousarray makes 0-d arrays 1-d: num_batches_tracked)."""
-    return array if array.flags.c_contiguous else array.copy(order="C")
-
-
 def _fsync_folder(folder: str) -> None:
     with contextlib.suppress(OSError):  # not every system opens folders (Windows)
         descriptor = os.open(folder, os.O_RDONLY)
@@ -397,62 +392,3 @@ def _fsync_folder(folder: str) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-# ---- states as JSON plus arrays ---------------------------------------------------------------------
-def encode(value, arrays: dict, where: str):
-    """``value`` as a JSON value; its arrays go into ``arrays`` (named ``state.<n>``) and are
-    referenced by name. Tuples and dicts (whose keys may be ints, as an optimizer's) are tagged so
-    that they come back as they were; floats JSON cannot hold are written by name ("nan", "inf")."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (np.bool_, np.integer, np.floating)):
-        value = value.item()
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return value if np.isfinite(value) else {"float": repr(value)}
-    if isinstance(value, np.ndarray):
-        name = f"state.{len(arrays)}"
-        arrays[name] = _contiguous(value)
-        return {"array": name}
-    if isinstance(value, (list, tuple)):
-        items = [encode(item, arrays, f"{where}[{index}]") for index, item in enumerate(value)]
-        return {"tuple": items} if isinstance(value, tuple) else items
-    if isinstance(value, dict):
-        pairs = []
-        for key, item in value.items():
-            if isinstance(key, np.integer):
-                key = int(key)
-            if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise TypeError(f"BackupAndRestore cannot save {where}: its key {key!r} is not a str or an int")
-            pairs.append([key, encode(item, arrays, f"{where}[{key!r}]")])
-        return {"dict": pairs}
-    raise TypeError(f"BackupAndRestore cannot save {where}: it is a {type(value).__name__}; a state may hold "
-                    "None, bools, numbers, strings, NumPy arrays, lists, tuples and dicts")
-
-
-def decode(node, arrays: dict, depth: int = 0):
-    """The value :func:`encode` wrote as ``node``, with the arrays it references; anything else
-    in ``node`` raises ValueError."""
-    if depth > _MAX_DEPTH:
-        raise ValueError(f"the state is nested more than {_MAX_DEPTH} deep")
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    if isinstance(node, list):
-        return [decode(item, arrays, depth + 1) for item in node]
-    if isinstance(node, dict) and len(node) == 1:
-        ((tag, body),) = node.items()
-        if tag == "array" and isinstance(body, str) and body.startswith("state.") and body in arrays:
-            return arrays[body]
-        if tag == "float" and body in ("nan", "inf", "-inf"):
-            return float(body)
-        if tag == "tuple" and isinstance(body, list):
-            return tuple(decode(item, arrays, depth + 1) for item in body)
-        if tag == "dict" and isinstance(body, list) and all(
-                isinstance(pair, list) and len(pair) == 2 and isinstance(pair[0], (str, int))
-                and not isinstance(pair[0], bool) for pair in body):
-            if len({key for key, _ in body}) != len(body):
-                raise ValueError(f"the state names a key twice in {json.dumps(node)[:80]}")
-            return {key: decode(item, arrays, depth + 1) for key, item in body}
-    raise ValueError(f"the state holds {json.dumps(node)[:80]}, which is no saved value")

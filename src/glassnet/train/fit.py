@@ -317,6 +317,17 @@ def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys
 
 
 @contextlib.contextmanager
+def _closed_after(progress, model):
+    """The run's end, however it ends: a live bar must not outlive an exception or Ctrl-C, and
+    the model is left in train mode."""
+    try:
+        yield
+    finally:
+        progress.close()
+        model.train()
+
+
+@contextlib.contextmanager
 def _unchanged_on_error(rng):
     """Without a seed the validation split is drawn from glassnet's default generator: a fit
     that fails its checks puts the generator back, so that it has changed nothing at all."""
@@ -395,20 +406,16 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         _seed(seed)
     step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks)
     model.train()
-    try:
-        with whole_steps():  # a Ctrl-C lands between two steps, never inside one
-            callback_list.on_train_begin()
-            first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
-            for epoch in range(first_epoch, epochs):
-                callback_list.on_epoch_begin(epoch)
-                batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
-                _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list,
-                           trainer, first, epoch)
-                callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
-                if trainer.stop_training:
-                    break
-            callback_list.on_train_end()
-    finally:
-        progress.close()  # a live bar must not outlive an exception or Ctrl-C
-        model.train()
+    with _closed_after(progress, model), whole_steps():  # Ctrl-C lands between two steps, never in one
+        callback_list.on_train_begin()
+        first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
+        for epoch in range(first_epoch, epochs):
+            callback_list.on_epoch_begin(epoch)
+            batches, first = _batches(len(X), bounds, shuffle, rng), first_batch if epoch == first_epoch else 0
+            _run_epoch(step, X, y, backup._skip(batches, first) if backup else batches, callback_list,
+                       trainer, first, epoch)
+            callback_list.on_epoch_end(epoch, _epoch_logs(step, metric_fns, (X, y), validation, epoch))
+            if trainer.stop_training:
+                break
+        callback_list.on_train_end()
     return history
