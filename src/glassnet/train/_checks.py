@@ -149,7 +149,7 @@ def generator_problem(kind: type, state) -> str | None:
     generator of every glassnet run, is checked entry by entry."""
     if kind is np.random.PCG64:
         def count(value, limit: int) -> bool:
-            return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < limit
+            return is_count(value) and value < limit
         inner = state.get("state") if isinstance(state, dict) else None
         if (not isinstance(state, dict) or set(state) != {"bit_generator", "state", "has_uint32", "uinteger"}
                 or state["bit_generator"] != "PCG64" or not isinstance(inner, dict) or set(inner) != {"state", "inc"}):

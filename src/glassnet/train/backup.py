@@ -30,7 +30,7 @@ from .. import _safetensors_file as files
 from .._checks import boolean, positive_int
 from .._version import __version__
 from ..random import get_rng
-from ._checks import generator_problem
+from ._checks import generator_problem, is_count
 from ._state_codec import contiguous, decode, encode
 from .callbacks import Callback
 from .progress import ProgressBar
@@ -301,7 +301,7 @@ def _read(path: str) -> dict:
         raise bad(f"its metadata is not a valid backup ({str(error)[:200]})") from None
     if not isinstance(signature, dict) or not isinstance(state, dict) or set(state) != _STATE_KEYS:
         raise bad(f"its state must hold exactly {sorted(_STATE_KEYS)}")
-    checks = {"epoch": _count(state["epoch"]), "batch": _count(state["batch"]), "stop": isinstance(state["stop"], bool),
+    checks = {"epoch": is_count(state["epoch"]), "batch": is_count(state["batch"]), "stop": isinstance(state["stop"], bool),
               "optimizer": isinstance(state["optimizer"], dict),
               "callbacks": isinstance(state["callbacks"], list) and all(
                   isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) and isinstance(c[1], dict)
@@ -315,10 +315,6 @@ def _read(path: str) -> dict:
     if len(model) + len(state_arrays) != len(tensors):
         raise bad("it holds tensors that are neither weights nor state")
     return {"signature": signature, "model": model, **state}
-
-
-def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _no_constant(name: str):
