@@ -301,7 +301,8 @@ def _read(path: str) -> dict:
         raise bad(f"its metadata is not a valid backup ({str(error)[:200]})") from None
     if not isinstance(signature, dict) or not isinstance(state, dict) or set(state) != _STATE_KEYS:
         raise bad(f"its state must hold exactly {sorted(_STATE_KEYS)}")
-    checks = {"epoch": is_count(state["epoch"]), "batch": is_count(state["batch"]), "stop": isinstance(state["stop"], bool),
+    checks = {"epoch": is_count(state["epoch"]), "batch": is_count(state["batch"]),
+              "stop": isinstance(state["stop"], bool),
               "optimizer": isinstance(state["optimizer"], dict),
               "callbacks": isinstance(state["callbacks"], list) and all(
                   isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) and isinstance(c[1], dict)
