@@ -157,7 +157,7 @@ def write_atomically(path: str, tensors: dict, metadata: dict) -> None:
         raise FileNotFoundError(f"cannot save to '{path}': it is a symlink to '{target}', whose folder "
                                 "does not exist")
     info = _existing(path, target)
-    temporary, descriptor = _new_temporary_file(directory, name)
+    temporary, descriptor = new_temporary_file(directory, name)
     try:
         with os.fdopen(descriptor, "wb") as file:
             if info is not None:
@@ -198,7 +198,7 @@ def _keep_owner(descriptor: int, info: os.stat_result) -> None:
             return
 
 
-def _new_temporary_file(directory: str, name: str) -> tuple[str, int]:
+def new_temporary_file(directory: str, name: str) -> tuple[str, int]:
     """(path, open descriptor) of a new, empty file ``.name.<random>.tmp`` in ``directory``, the
     name cut to its first 32 characters so that the temporary name is short whatever the target's.
     Unlike tempfile.mkstemp (mode 0600), its permissions follow the umask, as for any file the

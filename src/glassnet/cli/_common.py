@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
@@ -134,19 +133,16 @@ def written_whole(path: Path) -> Iterator[TextIO]:
         with open(path, "w", newline="", encoding="utf-8") as file:
             yield file
         return
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:100]}.", suffix=".tmp")
+    from .._safetensors_file import new_temporary_file  # the one model files are written through
+
+    temporary, handle = new_temporary_file(str(path.parent), path.name)   # mode 0666 less the umask
     try:
         with open(handle, "w", newline="", encoding="utf-8") as file:
             yield file
-        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
+        if path.exists():
+            os.chmod(temporary, path.stat().st_mode & 0o7777)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)   # the only way to read it is to set it: put it straight back
-    os.umask(mask)
-    return mask
