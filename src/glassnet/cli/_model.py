@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._safetensors_file import short
 from ..nn.preprocessing import IMPUTE_STRATEGIES
 from ._common import UsageError
 
@@ -56,23 +57,23 @@ class ModelInfo:
             return UsageError(f"{where}: {message}")
 
         if not isinstance(data, dict):
-            raise bad(f"must hold a JSON object (task, features, target, classes), got {_short(data)}")
+            raise bad(f"must hold a JSON object (task, features, target, classes), got {short(data)}")
         task = data.get("task")
         if task not in ("classification", "regression"):
-            raise bad(f"'task' must be 'classification' or 'regression', got {_short(task)}")
+            raise bad(f"'task' must be 'classification' or 'regression', got {short(task)}")
         features = _names(data.get("features"), "features", "column names", where)
         target = data.get("target")
         if not isinstance(target, str) or not target:
-            raise bad(f"'target' must be a column name (a string), got {_short(target)}")
+            raise bad(f"'target' must be a column name (a string), got {short(target)}")
         classes = data.get("classes")
         if task == "classification":
             classes = _names(classes, "classes", "class names", where)
         elif classes is not None:
-            raise bad(f"'classes' must be null for a regression model, got {_short(classes)}")
+            raise bad(f"'classes' must be null for a regression model, got {short(classes)}")
         impute = data.get("impute")
         if impute is not None and impute not in IMPUTE_STRATEGIES:
             strategies = ", ".join(map(repr, IMPUTE_STRATEGIES))
-            raise bad(f"'impute' must be one of {strategies} or null, got {_short(impute)}")
+            raise bad(f"'impute' must be one of {strategies} or null, got {short(impute)}")
         return cls(task, features, target, classes, impute)
 
 
@@ -158,7 +159,7 @@ def _check_fits(model, info: ModelInfo, path: str, info_path: Path) -> None:
 
 def _names(value, key: str, what: str, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
-        raise UsageError(f"{where}: '{key}' must be a list of {what} (strings), got {_short(value)}")
+        raise UsageError(f"{where}: '{key}' must be a list of {what} (strings), got {short(value)}")
     if not value:
         raise UsageError(f"{where}: '{key}' is empty")
     seen: set[str] = set()
@@ -167,9 +168,3 @@ def _names(value, key: str, what: str, where: str) -> tuple[str, ...]:
             raise UsageError(f"{where}: '{key}' names {name!r} twice")
         seen.add(name)
     return tuple(value)
-
-
-def _short(value, limit: int = 60) -> str:
-    """``repr(value)``, cut to ``limit`` characters: a message stays one short line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
