@@ -88,21 +88,21 @@ def _output_format(info: ModelInfo):
 
 
 # ---- rows to score ---------------------------------------------------------------------------
-def _check_columns(path: Path, info: ModelInfo) -> None:
-    """Every feature the model takes is a column of the file (by name; order and other columns
-    do not matter); else one message naming the missing ones."""
+def _check_columns(path: Path, info: ModelInfo) -> tuple:
+    """The file's header, after checking that every feature the model takes is a column of it (by
+    name; order and other columns do not matter); else one message naming the missing ones."""
     header = read_csv_header(path)
     missing = [name for name in info.features if name not in header]
     if missing:
         raise UsageError(f"{path} lacks the model's feature columns {quoted(missing)} (the model takes "
                          f"{quoted(info.features)}; the file has {quoted(header)}){delimiter_hint(header)}")
+    return header
 
 
 def _file_rows(path: Path, target: str, info: ModelInfo, chunk_rows: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """``(X, y)`` chunks of a whole CSV file: the model's features, the labels as the indices of
     the model's classes (or the target's values, for a regressor)."""
-    _check_columns(path, info)
-    if target not in read_csv_header(path):
+    if target not in _check_columns(path, info):
         raise UsageError(f"{path}: no column named {target!r}, the model's target; give --target COLUMN "
                          "to score against another column")
     missing = "nan" if info.impute else "error"
