@@ -69,7 +69,7 @@ def as_inputs(X, dtype, name="X", purpose="train on", allow_nan=False) -> np.nda
     if X.ndim == 0:
         raise ValueError(f"{name} is a single value (shape ()); it needs one row per sample")
     if len(X) == 0 and purpose is not None:
-        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to {purpose or 'do'}")
+        raise ValueError(f"{name} is empty (shape {X.shape}); there is nothing to {purpose}")
     if 0 in X.shape[1:]:
         raise ValueError(f"{name} has shape {X.shape}: no input values per sample")
     source = X

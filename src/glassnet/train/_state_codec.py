@@ -16,7 +16,6 @@ def contiguous(array: np.ndarray) -> np.ndarray:
     return array if array.flags.c_contiguous else array.copy(order="C")
 
 
-
 def encode(value, arrays: dict, where: str):
     """``value`` as a JSON value; its arrays go into ``arrays`` (named ``state.<n>``) and are
     referenced by name. Tuples and dicts (whose keys may be ints, as an optimizer's) are tagged so
