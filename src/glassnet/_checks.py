@@ -41,6 +41,7 @@ _T = TypeVar("_T")
 __all__ = [
     "FLOAT_DTYPES", "boolean", "float_dtype", "integer", "non_negative_int", "non_negative_number",
     "number_in_range", "one_of", "positive_int", "positive_number", "probability", "real_number",
+    "too_large_for",
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -296,3 +297,17 @@ def one_of(value: _T, name: str, choices: Iterable[object]) -> _T:
     if not any(value is choice or value == choice for choice in choices):
         raise ValueError(f"{name} must be {options}, got {value!r}")
     return value
+
+
+def too_large_for(values: np.ndarray, dtype) -> np.ndarray:
+    """Where ``values`` holds a finite number beyond what the float ``dtype`` holds (1e300 for
+    float32, whose largest is 3.4e38): a boolean mask of the values a cast would make infinite,
+    so that an error can name them rather than say "NaN or infinite". NaN and inf are not marked.
+
+    >>> import numpy as np
+    >>> from glassnet._checks import too_large_for
+    >>> too_large_for(np.array([1.0, 1e300, np.inf, np.nan]), np.float32)
+    array([False,  True, False, False])
+    """
+    values = np.asarray(values)
+    return np.isfinite(values) & (np.abs(values) > np.finfo(dtype).max)

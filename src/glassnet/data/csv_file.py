@@ -22,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._checks import one_of, positive_int
+from .._checks import one_of, positive_int, too_large_for
 from .csv_labels import MAX_INFERRED_CLASSES, encode_labels, infer_task, label_name
 
 __all__ = ["MAX_CHUNK_CELLS", "MAX_INFERRED_CLASSES", "MISSING_CELLS", "CsvChunk", "MissingValueError",
@@ -352,7 +352,7 @@ def _parse_number(cell: str, column: str, line: int, path: Path, missing: str = 
 def _check_float32(values: np.ndarray, lines: list, columns: list, path: Path) -> None:
     """Every value fits in float32, as a dataset stores it; else a ValueError naming the first cell
     that does not (a cast would make it infinite)."""
-    too_big = np.abs(values) > np.finfo(np.float32).max   # NaN (a gap to impute) compares False
+    too_big = too_large_for(values, np.float32)   # NaN (a gap to impute) is not marked
     if too_big.any():
         row, column = np.argwhere(too_big)[0]
         raise ValueError(f"{path}, line {lines[row]}, column {columns[column]!r}: {values[row, column]:g} does "

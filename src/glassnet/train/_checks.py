@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from .._checks import too_large_for
 from ..nn.container import Sequential
 from ..nn.module import Module
 from ..tensor import Tensor
@@ -43,9 +44,6 @@ def fills_missing(model) -> bool:
     while isinstance(model, Sequential) and len(model):
         model = model[0]
     return bool(getattr(model, "accepts_missing", False))
-
-
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _as_array(values, name: str) -> np.ndarray:
@@ -90,11 +88,11 @@ def as_inputs(X, dtype, name="X", purpose="train on", allow_nan=False) -> np.nda
 def _check_overflow(values: np.ndarray, name: str, dtype) -> None:
     """Tell a value too large for ``dtype`` (float32) from a NaN or inf: both end as inf there."""
     values = values.reshape(-1)
-    too_large = np.isfinite(values) & (np.abs(values) > _FLOAT32_MAX)
-    if np.any(too_large) and np.dtype(dtype) == np.float32:
-        example = values[np.argmax(too_large)]
-        raise ValueError(f"{name} holds values that overflow float32 (max {_FLOAT32_MAX:.2g}), e.g. {example!s}; "
-                         "scale them down, or use a float64 model")
+    too_large = too_large_for(values, dtype)
+    if np.any(too_large):
+        example, dtype = values[np.argmax(too_large)], np.dtype(dtype)
+        raise ValueError(f"{name} holds values that overflow {dtype.name} (max {np.finfo(dtype).max:.2g}), "
+                         f"e.g. {example!s}; scale them down, or use a float64 model")
 
 
 def as_targets(y, n: int, name="y", dtype=np.float32) -> np.ndarray:
