@@ -196,13 +196,14 @@ def test_sklearn_mlp_takes_the_builders_activation_names(iris):
     assert set(gn.functional.hidden_activation_names(aliases=True)) == set(choices)
 
 
-@pytest.mark.parametrize("solver", ["adagrad", "rmsprop", "adamw"])
+@pytest.mark.parametrize("solver", ["adagrad", "rmsprop", "adamw", "adamax"])
 def test_sklearn_mlp_extra_solvers_learn_iris(iris, solver):
     X, y = iris
     model = MLPClassifier((10,), solver=solver, learning_rate_init=0.02, max_iter=150, random_state=0).fit(X, y)
     assert model.score(X, y) > 0.93
     assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
-    assert type(model._optimizer).__name__ == {"adagrad": "Adagrad", "rmsprop": "RMSprop", "adamw": "Adam"}[solver]
+    assert type(model._optimizer).__name__ == {"adagrad": "Adagrad", "rmsprop": "RMSprop", "adamw": "Adam",
+                                             "adamax": "Adamax"}[solver]
 
 
 def test_sklearn_mlp_adamw_decays_weights_not_biases(iris):

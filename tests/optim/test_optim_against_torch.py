@@ -52,6 +52,10 @@ CASES = {
     "adamw-strong-decay-amsgrad": (
         lambda p: optim.AdamW(p, lr=0.01, weight_decay=0.5, amsgrad=True),
         lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.5, amsgrad=True)),
+    "adamax": (lambda p: optim.Adamax(p), lambda p: torch.optim.Adamax(p)),
+    "adamax-betas-eps-decay": (
+        lambda p: optim.Adamax(p, lr=0.02, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1),
+        lambda p: torch.optim.Adamax(p, lr=0.02, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1)),
 }
 
 
@@ -63,7 +67,7 @@ def test_float64_weights_match_torch_after_every_step(name):
 
 
 @pytest.mark.parametrize("name", ["sgd-nesterov", "adagrad-eps0", "rmsprop-centered-momentum",
-                                  "adam-amsgrad", "adamw"])
+                                  "adam-amsgrad", "adamw", "adamax"])
 def test_float32_weights_match_torch_float32(name):
     # Both sides round to float32 in different orders; measured at most 6e-7 after 25 steps.
     ours, theirs = CASES[name]
@@ -71,7 +75,7 @@ def test_float32_weights_match_torch_float32(name):
 
 
 @pytest.mark.parametrize("name", ["sgd-momentum", "adagrad-eps0", "rmsprop-centered-momentum",
-                                  "adam-amsgrad"])
+                                  "adam-amsgrad", "adamax"])
 def test_parameters_without_gradient_are_skipped_like_torch(name):
     # W1 and b2 get no gradient at any step: both libraries leave them (and their state) alone,
     # and Adam's per-parameter step count stays in step with torch's.

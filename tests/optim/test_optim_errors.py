@@ -51,6 +51,10 @@ def test_lr_is_checked_when_a_schedule_sets_it():
     (lambda: optim.Adam(params(), betas=0.9), TypeError, r"betas must be a pair \(beta1, beta2\), got 0.9"),
     (lambda: optim.AdamW(params(), weight_decay=-0.01), ValueError, "weight_decay must be >= 0, got -0.01"),
     (lambda: optim.Adam(params(), eps=-1.0), ValueError, "eps must be >= 0, got -1.0"),
+    (lambda: optim.Adamax(params(), betas=(0.9, 1.5)), ValueError, r"betas\[1\] must be in \[0, 1\), got 1.5"),
+    (lambda: optim.Adamax(params(), betas=[0.9]), TypeError, r"betas must be a pair \(beta1, beta2\), got \[0.9\]"),
+    (lambda: optim.Adamax(params(), eps=-1e-8), ValueError, "eps must be >= 0, got -1e-08"),
+    (lambda: optim.Adamax(params(), weight_decay=-1.0), ValueError, "weight_decay must be >= 0, got -1.0"),
 ])
 def test_bad_hyperparameters(make, error, message):
     with pytest.raises(error, match=message):

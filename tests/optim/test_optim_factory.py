@@ -19,6 +19,7 @@ def params():
     ("rmsprop", optim.RMSprop, dict(alpha=0.99)),
     ("adam", optim.Adam, dict(betas=(0.9, 0.999), weight_decay=0.0)),
     ("adamw", optim.AdamW, dict(weight_decay=0.01)),
+    ("adamax", optim.Adamax, dict(betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)),
 ])
 def test_each_name_makes_its_optimizer(name, cls, settings):
     optimizer = optim.make_optimizer(name, params(), 0.05)

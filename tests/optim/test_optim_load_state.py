@@ -87,6 +87,7 @@ def test_not_a_dict_is_a_type_error():
     (lambda p: optim.Adagrad(p, lr=0.1), "sum"),
     (lambda p: optim.RMSprop(p, lr=0.01, momentum=0.9), "square_avg"),
     (lambda p: optim.Adam(p, lr=0.01, amsgrad=True), "max_exp_avg_sq"),
+    (lambda p: optim.Adamax(p, lr=0.01), "exp_inf"),
 ])
 def test_a_negative_sum_of_squares_is_refused(make, key):
     """No run makes these negative; the square root of one would put NaN in the weights."""

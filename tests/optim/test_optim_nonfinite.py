@@ -13,6 +13,7 @@ from glassnet import optim
 MAKERS = [
     lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), lambda ps: optim.Adagrad(ps, lr=0.1),
     lambda ps: optim.RMSprop(ps, lr=0.1), lambda ps: optim.Adam(ps, lr=0.1), lambda ps: optim.AdamW(ps, lr=0.1),
+    lambda ps: optim.Adamax(ps, lr=0.1),
 ]
 
 

@@ -14,6 +14,7 @@ OPTIMIZERS = {
                                                           weight_decay=0.01),
     "adam-amsgrad-decay": lambda p: optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.01),
     "adamw": lambda p: optim.AdamW(p, lr=0.01),
+    "adamax-decay": lambda p: optim.Adamax(p, lr=0.01, weight_decay=0.01),
 }
 
 

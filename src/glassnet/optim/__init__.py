@@ -12,7 +12,7 @@ Example
 """
 
 from .adagrad import Adagrad
-from .adam import Adam, AdamW
+from .adam import Adam, Adamax, AdamW
 from .clip import clip_grad_norm, clip_grad_value
 from .factory import OPTIMIZERS, make_optimizer
 from .optimizer import Optimizer, whole_steps
@@ -21,6 +21,6 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
-    "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm",
+    "Adagrad", "Adam", "Adamax", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm",
     "clip_grad_value", "l1_penalty", "l2_penalty", "OPTIMIZERS", "make_optimizer", "whole_steps",
 ]

@@ -1,4 +1,4 @@
-"""Adam and AdamW: momentum plus RMSprop's per-weight scaling, with bias correction."""
+"""Adam, AdamW and Adamax: momentum plus a per-weight scale of the step, with bias correction."""
 
 from __future__ import annotations
 
@@ -6,6 +6,16 @@ import numpy as np
 
 from .._checks import boolean, non_negative_number, number_in_range
 from .optimizer import Optimizer
+
+
+def _betas(betas) -> tuple[float, float]:
+    """(beta1, beta2) as two floats in [0, 1); TypeError or ValueError naming the bad one."""
+    pair = betas.tolist() if isinstance(betas, np.ndarray) else betas
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    beta1, beta2 = (number_in_range(beta, f"betas[{i}]", 0, 1, include_high=False)
+                    for i, beta in enumerate(pair))
+    return beta1, beta2
 
 
 class Adam(Optimizer):
@@ -68,14 +78,7 @@ class Adam(Optimizer):
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
     def _check_hyperparameters(self) -> None:
-        betas = self.betas
-        if isinstance(betas, np.ndarray):
-            betas = betas.tolist()
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {self.betas!r}")
-        beta1, beta2 = (number_in_range(beta, f"betas[{i}]", 0, 1, include_high=False)
-                        for i, beta in enumerate(betas))
-        self.betas = (beta1, beta2)
+        self.betas = _betas(self.betas)
         self.eps = non_negative_number(self.eps, "eps")
         self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
         self.amsgrad = boolean(self.amsgrad, "amsgrad")
@@ -150,3 +153,80 @@ class AdamW(Adam):
                  weight_decay: float = 0.01, amsgrad: bool = False) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad)
+
+
+class Adamax(Optimizer):
+    """Adamax (Kingma and Ba, section 7.1): Adam with the infinity norm in place of the root mean
+    square, as ``torch.optim.Adamax`` computes it::
+
+        m = beta1 * m + (1 - beta1) * grad            first moment, starts at 0
+        u = max(beta2 * u, |grad| + eps)              a decaying maximum of |grad|, starts at 0
+        w = w - (lr / (1 - beta1^t)) * m / u          only m needs bias correction
+
+    u is a running maximum, not an average, so it does not start too small and needs no bias
+    correction. Each weight moves by at most about lr / (1 - beta1^t) per step.
+    ``weight_decay`` (wd) is L2 regularization: ``grad`` becomes ``grad + wd * w`` first.
+
+    Parameters
+    ----------
+    params : iterable of Parameter
+        The tensors to optimize, e.g. ``model.parameters()``.
+    lr : float
+        The learning rate (> 0); PyTorch's default 2e-3.
+    betas : (float, float)
+        (beta1, beta2), each in [0, 1).
+    eps : float
+        Added to |grad| inside the maximum (>= 0), so u > 0.
+    weight_decay : float
+        L2 penalty factor (>= 0).
+
+    State per parameter: ``"step"`` (t), ``"exp_avg"`` (m), ``"exp_inf"`` (u): PyTorch's names.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w = gn.Parameter(np.array([1.0, -3.0]))
+    >>> opt = gn.optim.Adamax([w], lr=0.1, eps=0.0)
+    >>> (w * w).sum().backward()
+    >>> opt.step()                        # step 1: m_hat / u = sign(grad)
+    >>> w.data
+    array([ 0.9, -2.9])
+    """
+
+    _hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    _non_negative_state = ("exp_inf",)
+    betas: tuple[float, float]
+    eps: float
+    weight_decay: float
+
+    def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _check_hyperparameters(self) -> None:
+        self.betas = _betas(self.betas)
+        self.eps = non_negative_number(self.eps, "eps")
+        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+
+    def _init_state(self, weight: np.ndarray) -> dict:
+        return {"step": 0, "exp_avg": np.zeros_like(weight), "exp_inf": np.zeros_like(weight)}
+
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
+        beta1, beta2 = self.betas
+        state["step"] += 1
+        grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+        work = self._buffer(weight, 1)
+
+        exp_avg = state["exp_avg"]
+        np.subtract(grad, exp_avg, out=work)                    # torch's lerp: m + (1 - beta1)(g - m)
+        work *= 1.0 - beta1
+        exp_avg += work
+        exp_inf = state["exp_inf"]
+        exp_inf *= beta2
+        np.abs(grad, out=work)
+        work += self.eps
+        np.maximum(exp_inf, work, out=exp_inf)                  # u = max(beta2 u, |g| + eps)
+
+        np.divide(exp_avg, exp_inf, out=work)
+        work *= self.lr / (1.0 - beta1 ** state["step"])
+        weight -= work                                          # w = w - lr m_hat / u

@@ -15,7 +15,7 @@ import inspect
 
 from .._checks import one_of
 from .adagrad import Adagrad
-from .adam import Adam, AdamW
+from .adam import Adam, Adamax, AdamW
 from .optimizer import Optimizer
 from .rmsprop import RMSprop
 from .sgd import SGD
@@ -31,6 +31,7 @@ _PRESETS = {
     "rmsprop": (RMSprop, {}),
     "adam": (Adam, {}),
     "adamw": (AdamW, {}),
+    "adamax": (Adamax, {}),
 }
 OPTIMIZERS = tuple(_PRESETS)
 
@@ -42,7 +43,7 @@ def make_optimizer(name: str, params, lr: float, **hyperparameters) -> Optimizer
     ----------
     name : str
         One of ``OPTIMIZERS``: 'sgd' (plain), 'momentum' (SGD with momentum 0.9), 'nesterov'
-        (the same with Nesterov's look-ahead), 'adagrad', 'rmsprop', 'adam', 'adamw'.
+        (the same with Nesterov's look-ahead), 'adagrad', 'rmsprop', 'adam', 'adamw', 'adamax'.
     params : iterable of Parameter
         E.g. ``model.parameters()``.
     lr : float
@@ -54,7 +55,7 @@ def make_optimizer(name: str, params, lr: float, **hyperparameters) -> Optimizer
     Returns
     -------
     Optimizer
-        An ``SGD``, ``Adagrad``, ``RMSprop``, ``Adam`` or ``AdamW``.
+        An ``SGD``, ``Adagrad``, ``RMSprop``, ``Adam``, ``AdamW`` or ``Adamax``.
 
     Raises
     ------

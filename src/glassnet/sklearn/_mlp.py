@@ -38,7 +38,7 @@ from ..tensor import Tensor, no_grad
 from ..train import predict as _predict_outputs
 from ._stochastic import NON_FINITE, StochasticSolvers
 
-STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw"}
+STOCHASTIC_SOLVERS = {"sgd", "adam", "adagrad", "rmsprop", "adamw", "adamax"}
 # glassnet.init's initializers by their own names (not the glorot_/kaiming_ aliases);
 # 'xavier_uniform' is scikit-learn's scheme, drawn from random_state as scikit-learn draws it
 INITS = {name for name, function in init.INITIALIZERS.items() if init.name_of(function) == name}

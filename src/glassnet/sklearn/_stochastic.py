@@ -1,4 +1,4 @@
-"""The stochastic solvers of the MLP estimators ('sgd', 'adam', 'adagrad', 'rmsprop', 'adamw'):
+"""The stochastic solvers of the MLP estimators ('sgd', 'adam', 'adagrad', 'rmsprop', 'adamw', 'adamax'):
 mini-batch epochs, and after each the record scikit-learn keeps and its stopping rule.
 
 One epoch shuffles the samples (scikit-learn's stream), takes one optimizer step per batch on
@@ -133,6 +133,7 @@ class StochasticSolvers:
             "adagrad": {"eps": self.epsilon},
             "rmsprop": {"alpha": self.beta_2, "eps": self.epsilon},
             "adam": {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon},
+            "adamax": {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon},
         }
         return optim.make_optimizer(name, self.model_.parameters(), self.learning_rate_init,
                                     **hyperparameters[name])

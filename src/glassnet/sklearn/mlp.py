@@ -6,7 +6,7 @@ Change one import and keep your code::
 
 Every parameter of scikit-learn's estimators keeps its name, default and meaning; the fitted
 attributes and methods are the same. glassnet adds what scikit-learn's MLP lacks: more hidden
-activations, the solvers 'adagrad', 'rmsprop' and 'adamw', ``dropout``, ``batch_norm``, ``l1``,
+activations, the solvers 'adagrad', 'rmsprop', 'adamw' and 'adamax', ``dropout``, ``batch_norm``, ``l1``,
 ``init``, ``class_weight`` and the regression losses 'absolute_error' and 'huber'; and
 ``model_``, the trained glassnet network, to inspect, plot or save with ``glassnet.save``.
 """
@@ -43,14 +43,15 @@ _PARAMETERS = """
         'sigmoid'), 'tanh', 'relu', and every other activation of glassnet's registry usable
         between hidden layers ('leaky_relu' (slope 0.01), 'elu', 'gelu', 'silu', ...):
         ``glassnet.functional.hidden_activation_names(aliases=True)``.
-    solver : {'adam', 'sgd', 'lbfgs', 'adagrad', 'rmsprop', 'adamw'}, default='adam'
+    solver : {'adam', 'sgd', 'lbfgs', 'adagrad', 'rmsprop', 'adamw', 'adamax'}, default='adam'
         'sgd': the course's SGD, with ``momentum`` (v = momentum v + lr grad; w = w - v) and
         Nesterov's look-ahead (``nesterovs_momentum``); 'adam' (``beta_1``, ``beta_2``,
         ``epsilon``, added to sqrt(v) before the bias correction as scikit-learn does);
         'lbfgs': scipy's L-BFGS-B on the whole training set, as
         scikit-learn; 'adagrad' (the course's form, ``epsilon`` inside the square root),
         'rmsprop' (``beta_2`` is the decay of the squared-gradient average) and 'adamw'
-        (``alpha`` becomes AdamW's decoupled weight decay, W = W - lr alpha W per step).
+        (``alpha`` becomes AdamW's decoupled weight decay, W = W - lr alpha W per step);
+        'adamax' (``beta_1``, ``beta_2``, ``epsilon``: Adam with a decaying maximum of |grad|).
     alpha : float >= 0, default=1e-4
         L2 penalty: adds alpha/2 ||W||^2 / n_batch to the loss (weights only, not biases).
     batch_size : int or 'auto', default='auto'
