@@ -76,14 +76,20 @@ def as_parameters(*, allow_neg_inf: bool = False, **values) -> list[Tensor]:
     return result
 
 
+def first_bad(values: np.ndarray, mask: np.ndarray) -> str:
+    """The first value where ``mask`` holds, for a message: ``-0.1``, or ``-0.1 (and 3 more)``."""
+    bad = np.asarray(values)[mask]
+    more = f" (and {bad.size - 1} more)" if bad.size > 1 else ""
+    return f"{float(bad.flat[0]):g}{more}"
+
+
 def check_finite(values: np.ndarray, name: str, *, allow_neg_inf: bool = False) -> None:
-    bad_mask = ~np.isfinite(values)
+    bad = ~np.isfinite(values)
     if allow_neg_inf:
-        bad_mask &= ~np.isneginf(values)
-    if np.any(bad_mask):
-        bad = values[bad_mask]
-        expected = "finite or -inf" if allow_neg_inf else "finite"
-        raise ValueError(f"{name} must be {expected}, got {bad.size} such value(s), e.g. {bad.flat[0]}")
+        bad &= ~np.isneginf(values)
+    if np.any(bad):
+        raise ValueError(f"{name} must be {'finite or -inf' if allow_neg_inf else 'finite'}, "
+                         f"got {first_bad(values, bad)}")
 
 
 def broadcast_shape(first: tuple, second: tuple, what: str) -> tuple:

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._base import Distribution, as_parameters, clamp_probs
+from ._base import Distribution, as_parameters, clamp_probs, first_bad
 
 __all__ = ["Bernoulli"]
 
@@ -54,7 +54,7 @@ class Bernoulli(Distribution):
         (self._param,) = as_parameters(**{self._given: given})
         data = self._param.data
         if self._given == "probs" and np.any((data < 0) | (data > 1)):
-            raise ValueError(f"probs must be in [0, 1], got {data[(data < 0) | (data > 1)].flat[0]}")
+            raise ValueError(f"probs must be in [0, 1], got {first_bad(data, (data < 0) | (data > 1))}")
         super().__init__(self._param.shape, constant=not isinstance(given, Tensor))
 
     def _parameters(self) -> dict:
@@ -95,7 +95,7 @@ class Bernoulli(Distribution):
         value = self._value(value, allow_bool=True)
         if np.any((value.data != 0) & (value.data != 1)):
             raise ValueError("Bernoulli.log_prob: value must hold only 0s and 1s (the support), got "
-                             f"{value.data[(value.data != 0) & (value.data != 1)].flat[0]}")
+                             f"{first_bad(value.data, (value.data != 0) & (value.data != 1))}")
         logits = self.logits
         # log sigmoid(l) = l - softplus(l) and log(1 - sigmoid(l)) = -softplus(l): no log(0)
         return value * logits - ops.softplus(logits)

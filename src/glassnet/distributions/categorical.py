@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._base import Distribution, _numeric_array, as_parameters, broadcast_shape, clamp_probs
+from ._base import Distribution, _numeric_array, as_parameters, broadcast_shape, clamp_probs, first_bad
 from .bernoulli import one_of_probs_logits
 
 __all__ = ["Categorical"]
@@ -56,10 +56,12 @@ class Categorical(Distribution):
                              f"category (the last axis), got shape {param.shape}")
         if self._given == "probs":
             if np.any(param.data < 0):
-                raise ValueError(f"probs must be >= 0, got {param.data[param.data < 0].flat[0]}")
-            if np.any(param.data.sum(axis=-1) <= 0):
-                raise ValueError("probs must have a positive sum along the last axis (the categories); "
-                                 "a row sums to 0")
+                raise ValueError(f"probs must be >= 0, got {first_bad(param.data, param.data < 0)}")
+            with np.errstate(over="ignore"):  # a sum beyond float32: named just below
+                sums = param.data.sum(axis=-1)
+            if np.any(sums <= 0) or not np.all(np.isfinite(sums)):
+                raise ValueError("probs must have a positive, finite sum along the last axis (the categories); "
+                                 f"a row sums to {first_bad(sums, (sums <= 0) | ~np.isfinite(sums))}")
             self._param = param / param.sum(axis=-1, keepdims=True)  # normalized, as in PyTorch
         else:
             if np.any(np.isneginf(param.data).all(axis=-1)):
@@ -124,10 +126,10 @@ class Categorical(Distribution):
         array = _numeric_array(value, "value")
         if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
             raise ValueError("Categorical.log_prob: value must hold integers (category indices), got "
-                             f"{array[~(np.isfinite(array) & (array == np.round(array)))].flat[0]}")
+                             f"{first_bad(array, ~(np.isfinite(array) & (array == np.round(array))))}")
         if np.any((array < 0) | (array >= self.num_categories)):
             raise ValueError(f"Categorical.log_prob: value must be a category in [0, {self.num_categories - 1}], "
-                             f"got {array[(array < 0) | (array >= self.num_categories)].flat[0]}")
+                             f"got {first_bad(array, (array < 0) | (array >= self.num_categories))}")
         return array.astype(np.int64)
 
     def entropy(self) -> Tensor:

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..random import get_rng
 from ..tensor import Tensor
-from ._base import Distribution, as_parameters, as_sample_shape, broadcast_shape, broadcast_to
+from ._base import Distribution, as_parameters, as_sample_shape, broadcast_shape, broadcast_to, first_bad
 
 __all__ = ["Normal"]
 
@@ -50,7 +50,7 @@ class Normal(Distribution):
         constant = not isinstance(loc, Tensor) and not isinstance(scale, Tensor)
         loc, scale = as_parameters(loc=loc, scale=scale)
         if np.any(scale.data <= 0):
-            raise ValueError(f"scale must be > 0, got {scale.data.min()}")
+            raise ValueError(f"scale must be > 0, got {first_bad(scale.data, scale.data <= 0)}")
         batch_shape = broadcast_shape(loc.shape, scale.shape, "Normal: loc and scale")
         self.loc = broadcast_to(loc, batch_shape)
         self.scale = broadcast_to(scale, batch_shape)
