@@ -6,6 +6,7 @@ and optimizer is checked against finite differences and against PyTorch in the t
 
 from . import (
     data,
+    distributions,
     functional,
     init,
     io,
@@ -37,7 +38,7 @@ from .train import (
 )
 
 __all__ = [
-    "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "functional",
+    "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "distributions", "functional",
     "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "seed", "stack", "tensor", "where",
     "io", "load", "load_weights", "save", "save_weights",
