@@ -114,7 +114,8 @@ def test_a_few_epochs_beat_the_independent_pixel_baseline(vae, tmp_path, capsys)
     printed = capsys.readouterr().out
     assert result["epochs_run"] == vae.FAST_EPOCHS
     val = result["val_losses"]
-    assert val[-1] < val[0] - 15 and val[-1] < val[4] - 3  # still falling
+    assert val[-1] < val[0] - 10 and val[-1] < val[12] - 1.5  # still falling in the second half
+    assert result["best_epoch"] >= vae.FAST_EPOCHS - 3
     assert result["test_nelbo"] < result["baseline_nll"] - 1.5
     assert f"test negative ELBO {result['test_nelbo']:.2f} nats per image" in printed
     names = ["vae_digits_loss.png", "vae_digits_reconstructions.png", "vae_digits_samples.png",
