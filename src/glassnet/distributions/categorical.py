@@ -6,7 +6,15 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._base import Distribution, _numeric_array, as_parameters, broadcast_shape, clamp_probs, first_bad
+from ._base import (
+    Distribution,
+    _numeric_array,
+    as_parameters,
+    broadcast_shape,
+    broadcast_to,
+    clamp_probs,
+    first_bad,
+)
 from .bernoulli import one_of_probs_logits
 
 __all__ = ["Categorical"]
@@ -113,8 +121,7 @@ class Categorical(Distribution):
         broadcast of ``value`` and batch_shape."""
         index = self._index(value)
         shape = broadcast_shape(index.shape, self.batch_shape, "Categorical.log_prob: value and batch_shape")
-        logits = self.logits
-        table = logits + np.zeros(shape + (self.num_categories,), dtype=self.dtype)
+        table = broadcast_to(self.logits, shape + (self.num_categories,))  # one row of log p per value
         rows = table.reshape(-1, self.num_categories)
         flat = np.broadcast_to(index, shape).reshape(-1)
         return rows[np.arange(flat.size), flat].reshape(shape)  # pick log p_x in each row
