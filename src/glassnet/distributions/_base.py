@@ -30,7 +30,7 @@ def _describe(value) -> str:
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
-def _numeric_array(value, name: str, *, allow_bool: bool = False) -> np.ndarray:
+def numeric_array(value, name: str, *, allow_bool: bool = False) -> np.ndarray:
     """``value`` (not a Tensor) as a NumPy array of real numbers, or a TypeError naming ``name``."""
     kinds = "biuf" if allow_bool else "iuf"
     array = None
@@ -54,7 +54,7 @@ def as_parameters(*, allow_neg_inf: bool = False, **values) -> list[Tensor]:
     probability 0).
     """
     tensors = {name: value for name, value in values.items() if isinstance(value, Tensor)}
-    arrays = {name: _numeric_array(value, name) for name, value in values.items() if name not in tensors}
+    arrays = {name: numeric_array(value, name) for name, value in values.items() if name not in tensors}
     dtypes = {tensor.dtype for tensor in tensors.values()}
     if len(dtypes) > 1:
         listed = ", ".join(f"{name} {tensor.dtype}" for name, tensor in tensors.items())
@@ -204,7 +204,7 @@ class Distribution:
                 raise TypeError(f"value has dtype {value.dtype}, the distribution {self.dtype}; "
                                 "convert one with .astype()")
         else:
-            value = Tensor(_numeric_array(value, "value", allow_bool=allow_bool).astype(self.dtype))
+            value = Tensor(numeric_array(value, "value", allow_bool=allow_bool).astype(self.dtype))
         broadcast_shape(value.shape, self._batch_shape + self._event_shape,
                         f"{type(self).__name__}.log_prob: value and batch_shape")
         return value

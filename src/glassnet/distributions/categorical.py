@@ -8,12 +8,12 @@ from .. import ops
 from ..tensor import Tensor
 from ._base import (
     Distribution,
-    _numeric_array,
     as_parameters,
     broadcast_shape,
     broadcast_to,
     clamp_probs,
     first_bad,
+    numeric_array,
 )
 from .bernoulli import one_of_probs_logits
 
@@ -130,7 +130,7 @@ class Categorical(Distribution):
         """``value`` as an integer array of categories in [0, K), or a clear error."""
         if isinstance(value, Tensor):
             value = value.data
-        array = _numeric_array(value, "value")
+        array = numeric_array(value, "value")
         if array.dtype.kind == "f" and not np.all(np.isfinite(array) & (array == np.round(array))):
             raise ValueError("Categorical.log_prob: value must hold integers (category indices), got "
                              f"{first_bad(array, ~(np.isfinite(array) & (array == np.round(array))))}")
