@@ -76,7 +76,5 @@ def _segment_sum(values: np.ndarray, index: np.ndarray, axis: int, size: int) ->
     shape = list(values.shape)
     shape[axis] = size
     out = np.zeros(shape, dtype=values.dtype)
-    target = [slice(None)] * values.ndim
-    target[axis] = index[starts]
-    out[tuple(target)] = sums
+    out[(slice(None),) * axis + (index[starts],)] = sums
     return out
