@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import glassnet as gn
+import glassnet.ops.interpolate
 from glassnet import functional as F
 from glassnet import nn
 from glassnet.functional.interpolate import linear_source, nearest_source
@@ -44,7 +45,10 @@ def interpolation(mode, size, scale_factor):
 
 @pytest.mark.parametrize("mode, spatial, size, scale_factor", CASES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_interpolate_matches_torch(mode, spatial, size, scale_factor, dtype):
+@pytest.mark.parametrize("backward", ["matrix", "segment sums"])
+def test_interpolate_matches_torch(mode, spatial, size, scale_factor, dtype, backward, monkeypatch):
+    if backward == "segment sums":  # the path of large axes, taken here for small ones
+        monkeypatch.setattr(glassnet.ops.interpolate, "DENSE_LIMIT", 0)
     x = np.random.default_rng(0).normal(size=(2, 3) + spatial)
     tolerance = dict(atol=1e-12, rtol=1e-12) if dtype == np.float64 else dict(atol=1e-5, rtol=1e-5)
     check_against_torch(*interpolation(mode, size, scale_factor), x, dtype=dtype, **tolerance)
@@ -66,6 +70,13 @@ def test_nearest_with_an_integer_factor_repeats_and_its_gradient_sums_the_copies
     assert np.array_equal(y.data, np.repeat(x.data, 3, axis=-1))
     y.backward(np.arange(9.0).reshape(1, 1, 9))
     assert np.array_equal(x.grad, [[[0 + 1 + 2, 3 + 4 + 5, 6 + 7 + 8]]])
+
+
+def test_a_long_axis_takes_the_segment_sums_and_matches_torch():
+    x = np.random.default_rng(8).normal(size=(1, 2, 2100))  # 2100 * 4200 > DENSE_LIMIT
+    assert 2100 * 4200 > glassnet.ops.interpolate.DENSE_LIMIT
+    for mode in ("nearest", "linear"):
+        check_against_torch(*interpolation(mode, None, 2), x, atol=1e-12, rtol=1e-12)
 
 
 def test_downsampling_leaves_entries_nobody_reads_with_zero_gradient():
@@ -194,6 +205,8 @@ def test_upsample_arguments_are_checked_when_built(kwargs, error, match):
     ((1, 2, 4), dict(scale_factor=0.2), ValueError, "at least 1 entry"),
     ((1, 2, 4), dict(size=(3, 3)), ValueError, "one entry per spatial axis"),
     ((1, 2, 4), dict(scale_factor=2, mode="area"), ValueError, "mode"),
+    ((1, 2, 0), dict(size=3), ValueError, "every spatial axis of the input needs at least 1 entry"),
+    ((1, 2, 3, 0), dict(scale_factor=2), ValueError, "at least 1 entry, got shape"),
 ])
 def test_interpolate_rejects_bad_arguments(shape, kwargs, error, match):
     with pytest.raises(error, match=match):
