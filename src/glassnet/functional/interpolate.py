@@ -29,7 +29,10 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
     is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is float32 for
     float32 inputs. PyTorch's 2-D kernel (``shortcuts``) copies an axis whose size does not change
     and halves indices (j // 2) when the size doubles, whatever the scale factor; its 1-D kernel
-    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1).
+    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Two PyTorch
+    quirks stay out: its 1-D backward takes the shortcuts its forward does not (glassnet's
+    gradient is always the gradient of the output it returned), and its 2-D kernel sometimes
+    skips the doubling shortcut for outputs of thousands of entries (glassnet never does).
 
     Example
     -------
