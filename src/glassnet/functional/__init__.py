@@ -4,7 +4,8 @@ per family:
 - ``activations``: the activation functions (step, sigmoid, tanh, relu, leaky_relu, ...: every
   name in ``ACTIVATIONS``) and their registry (``ACTIVATIONS``, ``get_activation``)
 - ``core``: linear, dropout
-- ``conv``: conv1d, conv2d, max/avg pooling, global_avg_pool, flatten
+- ``conv``: conv1d, conv2d, conv_transpose (1d, 2d), max/avg pooling, global_avg_pool, flatten
+- ``interpolate``: interpolate (nearest, linear, bilinear resizing)
 - ``normalization``: batch_norm, layer_norm
 - ``attention``: scaled_dot_product_attention, attention_bias, sinusoidal_positional_encoding
 - ``embeddings``: embedding
@@ -23,17 +24,33 @@ array([0., 2.])
 from . import activations
 from .activations import *  # noqa: F403 (the activations and their registry: activations.__all__)
 from .attention import attention_bias, scaled_dot_product_attention, sinusoidal_positional_encoding
-from .conv import avg_pool1d, avg_pool2d, conv1d, conv2d, flatten, global_avg_pool, max_pool1d, max_pool2d
+from .conv import (
+    avg_pool1d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    conv_transpose,
+    conv_transpose1d,
+    conv_transpose2d,
+    flatten,
+    global_avg_pool,
+    max_pool1d,
+    max_pool2d,
+)
 from .core import dropout, linear
 from .embeddings import embedding
+from .interpolate import interpolate
 from .normalization import batch_norm, layer_norm
 
 __all__ = [
     # linear maps and dropout
     "dropout", "linear",
     # convolution, pooling, flatten
-    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "flatten", "global_avg_pool", "max_pool1d",
+    "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose", "conv_transpose1d",
+    "conv_transpose2d", "flatten", "global_avg_pool", "max_pool1d",
     "max_pool2d",
+    # resizing
+    "interpolate",
     # normalization
     "batch_norm", "layer_norm",
     # attention and positional encoding

@@ -11,8 +11,8 @@ from .._checks import boolean, integer
 from ..ops.conv import expand, pool_arguments
 from ..tensor import Tensor, ensure_tensor
 
-__all__ = ["avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "flatten", "global_avg_pool", "max_pool1d",
-           "max_pool2d"]
+__all__ = ["avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose", "conv_transpose1d",
+           "conv_transpose2d", "flatten", "global_avg_pool", "max_pool1d", "max_pool2d"]
 
 
 def _conv(x, weight, bias, stride, padding, dilation, d: int, name: str) -> Tensor:
@@ -60,6 +60,89 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1) -> Tensor:
     (2, 4, 4, 4)
     """
     return _conv(x, weight, bias, stride, padding, dilation, 2, "conv2d")
+
+
+def conv_transpose(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1) -> Tensor:
+    """Transposed convolution, 1-D or 2-D as the weight's rank says (3 or 4 dimensions): the
+    adjoint of :func:`conv1d` / :func:`conv2d` with the same weight, stride, padding and
+    dilation, so ``<conv(x, w), y> == <x, conv_transpose(y, w)>``. Each input position scatters
+    its values, weighted by the kernel, onto output positions ``stride`` apart: a stride-2 layer
+    doubles the length (``kernel_size=4, stride=2, padding=1`` maps L to exactly 2 L).
+
+        y[n, o, stride * i + dilation * a - padding] += sum over c of  x[n, c, i] * w[c, o, a]
+
+    Shapes: x ``(N, C_in, *size)``, weight ``(C_in, C_out, *kernel)`` (PyTorch's layout for this
+    op), bias ``(C_out,)`` -> ``(N, C_out, *out)`` with, on each axis,
+    out = (size - 1) stride - 2 padding + dilation (kernel - 1) + output_padding + 1.
+    ``output_padding`` (smaller than the stride or the dilation) adds entries at the end. Sizes:
+    an int (every axis) or a tuple. No ``groups``: PyTorch's ``conv_transpose1d`` takes
+    ``groups`` before ``dilation``, so pass ``dilation`` by name when porting.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> x = gn.Tensor(np.ones((2, 8, 5)))
+    >>> F.conv_transpose(x, gn.Tensor(np.ones((8, 3, 4))), stride=2, padding=1).shape
+    (2, 3, 10)
+    """
+    weight = ensure_tensor(weight)
+    if weight.ndim not in (3, 4):
+        raise ValueError(f"conv_transpose needs a weight of 3 dimensions (in_channels, out_channels, "
+                         f"k) or 4 (in_channels, out_channels, kH, kW), got shape {weight.shape}")
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, dilation,
+                           weight.ndim - 2, "conv_transpose")
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1) -> Tensor:
+    """1-D transposed convolution: :func:`conv_transpose` with a weight ``(C_in, C_out, k)``.
+
+    Shapes: x ``(N, C_in, L)`` -> ``(N, C_out, L_out)``,
+    L_out = (L - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> x = gn.Tensor(np.array([[[1.0, 2.0]]]))
+    >>> F.conv_transpose1d(x, gn.Tensor(np.array([[[1.0, 10.0, 100.0]]])), stride=2).numpy()
+    array([[[  1.,  10., 102.,  20., 200.]]])
+    """
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, dilation, 1,
+                           "conv_transpose1d")
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1) -> Tensor:
+    """2-D transposed convolution: :func:`conv_transpose` with a weight ``(C_in, C_out, kH, kW)``;
+    sizes are an int (both axes) or a pair (height, width).
+
+    Shapes: x ``(N, C_in, H, W)`` -> ``(N, C_out, H_out, W_out)``, each size as in
+    :func:`conv_transpose1d`.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> from glassnet import functional as F
+    >>> x = gn.Tensor(np.ones((2, 16, 4, 4)))
+    >>> F.conv_transpose2d(x, gn.Tensor(np.ones((16, 8, 4, 4))), stride=2, padding=1).shape
+    (2, 8, 8, 8)
+    """
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, dilation, 2,
+                           "conv_transpose2d")
+
+
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, dilation, d: int,
+                    name: str) -> Tensor:
+    weight = ensure_tensor(weight)  # an array is a constant weight
+    if weight.ndim != d + 2:
+        raise ValueError(f"{name} needs a weight of {d + 2} dimensions (in_channels, out_channels, "
+                         f"*kernel), got shape {weight.shape}")
+    x = ensure_tensor(x, dtype=weight.dtype)
+    bias = None if bias is None else ensure_tensor(bias, dtype=weight.dtype)
+    return ops.conv_transpose(x, weight, bias, expand(stride, d, "stride"),
+                              expand(padding, d, "padding", 0),
+                              expand(output_padding, d, "output_padding", 0),
+                              expand(dilation, d, "dilation"))
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:

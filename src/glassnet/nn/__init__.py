@@ -17,6 +17,7 @@ from .attention import MultiheadAttention
 from .builder import mlp
 from .container import Sequential
 from .conv import Conv1d, Conv2d
+from .conv_transpose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Linear
@@ -30,19 +31,22 @@ from .pooling import (
     GlobalAvgPool2d,
     MaxPool1d,
     MaxPool2d,
+    Unflatten,
 )
 from .preprocessing import Impute, Standardize
 from .recurrent import GRU, LSTM, RNN
 from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+from .upsample import Upsample
 
 __all__ = [
-    "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "Embedding", "Flatten",
+    "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
+    "Embedding", "Flatten",
     "GlobalAvgPool1d", "GlobalAvgPool2d", "Impute", "LayerNorm", "MaxPool1d", "MaxPool2d",
     "BatchNorm1d", "Dropout", "Linear", "LoadResult", "Module", "Parameter", "Sequential", "Standardize",
     "make_activation",
     "GRU", "LSTM", "RNN",
     "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
-    "mlp",
+    "mlp", "Unflatten", "Upsample",
 ]
 __all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry
 

@@ -42,20 +42,24 @@ class _ConvNd(Module):
         self.weight_init = None if weight_init is None else init.get(weight_init)
         self.bias_init = None if bias_init is None else init.get(bias_init)
         self.dtype = float_dtype(dtype)
-        self.weight = Parameter(state_array((self.out_channels, self.in_channels) + self.kernel_size,
-                                         self.dtype))
+        self.weight = Parameter(state_array(self._weight_shape(), self.dtype))
         if bias:
             self.bias = Parameter(state_array(self.out_channels, self.dtype))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters(rng)
 
+    def _weight_shape(self) -> tuple:
+        return (self.out_channels, self.in_channels) + self.kernel_size
+
     def reset_parameters(self, rng=None) -> None:
         """Refill the weight and bias in place. Default (no initializer given): PyTorch's,
-        U(-a, a) with a = 1 / sqrt(fan_in) for both, fan_in = in_channels * prod(kernel_size).
+        U(-a, a) with a = 1 / sqrt(fan_in) for both, fan_in = weight.shape[1] * prod(kernel_size)
+        (``init.fans``, as PyTorch computes it): in_channels * prod(kernel_size) for Conv, and
+        out_channels * prod(kernel_size) for ConvTranspose, whose weight is (in, out, *kernel).
         ``rng``: seed, Generator or None."""
         generator = get_rng(rng)  # one generator for both: a seed must not be reused
-        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
+        bound = 1.0 / math.sqrt(init.fans(self.weight.shape)[0])
         for parameter, initializer in ((self.weight, self.weight_init), (self.bias, self.bias_init)):
             if parameter is None:
                 continue
@@ -68,14 +72,17 @@ class _ConvNd(Module):
             parameter.data[...] = values
 
     def forward(self, x) -> Tensor:
+        self._check_input(x)
+        return self._function(x, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation)
+
+    def _check_input(self, x) -> None:
         shape = np.shape(x.data if isinstance(x, Tensor) else x)
         d = len(self._spatial)
         if len(shape) != d + 2 or shape[1] != self.in_channels:
             expected = ", ".join(("N", str(self.in_channels)) + self._spatial)
             raise ValueError(f"{type(self).__name__} expects input of shape ({expected}) ({d + 2} "
                              f"dims), got {shape}")
-        return self._function(x, self.weight, self.bias, self.stride, self.padding,
-                              self.dilation)
 
     def get_config(self) -> dict:
         """The arguments that rebuild this layer. An initializer is recorded by its name in

@@ -6,11 +6,13 @@ padded input, of shape ``(N, C, *out, *kernel)``, whose entry ``[n, c, i, j, ...
 the input value that kernel offset ``(a, b, ...)`` sees at output position ``(i, j, ...)``.
 Building it copies nothing (``numpy.lib.stride_tricks.as_strided``).
 
-* ``conv`` copies the view once into a matrix with one row per output position ("im2col") and
+* ``conv`` copies the view once into a matrix with one row per output position (``im2col``) and
   computes every output with ONE matrix product against the flattened weights.
 * The backward of each op loops over the kernel offsets only (k*k iterations for a k x k kernel,
   never over output positions): the gradient that offset ``(a, b)`` sends back lands on a strided
-  slice of the padded input, which is added in place. No ``np.add.at``.
+  slice of the padded input, which is added in place (``col2im``). No ``np.add.at``.
+* ``glassnet.ops.conv_transpose`` is conv's adjoint, built from the same two pieces swapped: its
+  forward is a matrix product and ``col2im``, its input gradient ``im2col`` and a product.
 
 Output size along each spatial axis (PyTorch's formula, floor division):
 
@@ -125,6 +127,36 @@ def _gather_offsets(grads, padded_shape, dtype, kernel, stride, dilation, out, p
     return padded_grad
 
 
+def im2col(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> np.ndarray:
+    """The windows of ``padded`` ``(N, C, *spatial)`` as a matrix ``(N * prod(out), C *
+    prod(kernel))``: one row per output position ``(n, i)``, holding the C * K input values its
+    window sees, channel-major. The transpose of the window view (N, C, *out, *kernel) -> (N,
+    *out, C, *kernel) is free; the reshape is the one copy."""
+    d = len(kernel)
+    n, channels = padded.shape[:2]
+    spatial, kernel_axes = tuple(range(2, 2 + d)), tuple(range(2 + d, 2 + 2 * d))
+    return (_windows(padded, kernel, stride, dilation, out)
+            .transpose((0,) + spatial + (1,) + kernel_axes)
+            .reshape(n * math.prod(out), channels * math.prod(kernel)))
+
+
+def col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+           out: tuple, padding: tuple, x_shape: tuple) -> np.ndarray:
+    """The adjoint of :func:`im2col` followed by the crop of the padding: every entry of the
+    matrix ``cols`` ``(N * prod(out), C * prod(kernel))`` is added onto the input entry its
+    window position saw, and the interior ``x_shape`` of the padded sum is returned (a view).
+
+    The column block of kernel offset a, viewed as ``(N, C, *out)``, lands on one strided slice
+    of the padded array, so the loop runs over the K kernel offsets, never over positions."""
+    d = len(kernel)
+    n, channels = padded_shape[:2]
+    # (N, *out, C, *kernel) viewed as (N, C, *out, *kernel), like the windows.
+    channels_first = (0, d + 1) + tuple(range(1, d + 1)) + tuple(range(2 + d, 2 + 2 * d))
+    blocks = cols.reshape((n,) + out + (channels,) + kernel).transpose(channels_first)
+    return _gather_offsets(lambda k, offset: blocks[(Ellipsis,) + offset], padded_shape,
+                           cols.dtype, kernel, stride, dilation, out, padding, x_shape)
+
+
 # ---- convolution ----------------------------------------------------------------------------
 def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = (1,),
          padding: tuple = (0,), dilation: tuple = (1,)) -> Tensor:
@@ -164,11 +196,8 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
 
     padded = _pad(x.data, padding)
     padded_shape = padded.shape  # the closure keeps the shape, not the padded copy
-    # (N, C, *out, *kernel) -> (N, *out, C, *kernel): one row per output position; the reshape
-    # is the one copy of the forward (im2col).
-    spatial, kernel_axes = tuple(range(2, 2 + d)), tuple(range(2 + d, 2 + 2 * d))
-    cols = (_windows(padded, kernel, stride, dilation, out)
-            .transpose((0,) + spatial + (1,) + kernel_axes).reshape(rows, row_size))
+    cols = im2col(padded, kernel, stride, dilation, out)  # (N * L, C * K)
+    spatial = tuple(range(2, 2 + d))
     w2 = weight.data.reshape(out_channels, row_size)
     y = cols @ w2.T  # (N * L, O): BLAS reads the transposed weight in place
     if bias is not None:
@@ -185,13 +214,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=0)
         if x.requires_grad:
-            # d cols (N, *out, C, *kernel), viewed as (N, C, *out, *kernel) like the windows: the
-            # slice of kernel offset a, (N, C, *out), goes back to the entries that a saw.
-            dcols = (g2 @ w2).reshape((n,) + out + (channels,) + kernel)
-            dcols = dcols.transpose(channels_first + kernel_axes)
-            gx = _gather_offsets(lambda k, offset: dcols[(Ellipsis,) + offset],
-                                 padded_shape, g.dtype, kernel, stride, dilation, out, padding,
-                                 x.shape)
+            gx = col2im(g2 @ w2, padded_shape, kernel, stride, dilation, out, padding, x.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
