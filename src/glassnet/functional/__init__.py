@@ -5,6 +5,7 @@ per family:
   name in ``ACTIVATIONS``) and their registry (``ACTIVATIONS``, ``get_activation``)
 - ``core``: linear, dropout
 - ``conv``: conv1d, conv2d, conv_transpose (1d, 2d), max/avg pooling, global_avg_pool, flatten
+- ``interpolate``: interpolate (nearest, linear, bilinear resizing)
 - ``normalization``: batch_norm, layer_norm
 - ``attention``: scaled_dot_product_attention, attention_bias, sinusoidal_positional_encoding
 - ``embeddings``: embedding
@@ -38,6 +39,7 @@ from .conv import (
 )
 from .core import dropout, linear
 from .embeddings import embedding
+from .interpolate import interpolate
 from .normalization import batch_norm, layer_norm
 
 __all__ = [
@@ -47,6 +49,8 @@ __all__ = [
     "avg_pool1d", "avg_pool2d", "conv1d", "conv2d", "conv_transpose", "conv_transpose1d",
     "conv_transpose2d", "flatten", "global_avg_pool", "max_pool1d",
     "max_pool2d",
+    # resizing
+    "interpolate",
     # normalization
     "batch_norm", "layer_norm",
     # attention and positional encoding

@@ -31,10 +31,12 @@ from .pooling import (
     GlobalAvgPool2d,
     MaxPool1d,
     MaxPool2d,
+    Unflatten,
 )
 from .preprocessing import Impute, Standardize
 from .recurrent import GRU, LSTM, RNN
 from .transformer import PositionalEncoding, TransformerEncoder, TransformerEncoderLayer
+from .upsample import Upsample
 
 __all__ = [
     "AvgPool1d", "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d",
@@ -44,7 +46,7 @@ __all__ = [
     "make_activation",
     "GRU", "LSTM", "RNN",
     "MultiheadAttention", "PositionalEncoding", "TransformerEncoder", "TransformerEncoderLayer",
-    "mlp",
+    "mlp", "Unflatten", "Upsample",
 ]
 __all__ += activation.__all__  # Step, Sigmoid, ..., Identity: one per registry entry
 

@@ -1,8 +1,9 @@
-"""Pooling layers (max, average, global average) and :class:`Flatten`. They have no parameters;
+"""Pooling layers (max, average, global average), :class:`Flatten` and :class:`Unflatten`. They have no parameters;
 the math is in ``glassnet.functional`` (primitives and backward in ``glassnet.ops.conv``)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -10,11 +11,11 @@ import numpy as np
 from .. import functional as F
 from .._checks import boolean, integer
 from ..ops.conv import expand, pool_arguments
-from ..tensor import Tensor
+from ..tensor import Tensor, ensure_tensor
 from .module import Module
 
 __all__ = ["AvgPool1d", "AvgPool2d", "Flatten", "GlobalAvgPool1d", "GlobalAvgPool2d", "MaxPool1d",
-           "MaxPool2d"]
+           "MaxPool2d", "Unflatten"]
 
 
 def _check_rank(layer: Module, x, spatial: tuple) -> None:
@@ -257,3 +258,53 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into the axes ``unflattened_size``, the inverse of :class:`Flatten`:
+    from a Linear layer's features back to feature maps, e.g. ``(N, 32 * 5)`` -> ``(N, 32, 5)``
+    before a transposed convolution. As in PyTorch, ``dim`` may be negative and one entry of
+    ``unflattened_size`` may be -1 (inferred).
+
+    Shape
+    -----
+    - input: ``(*before, S, *after)`` with S on axis ``dim``
+    - output: ``(*before, *unflattened_size, *after)``, prod(unflattened_size) = S
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> nn.Unflatten(1, (32, 5))(np.zeros((100, 160))).shape
+    (100, 32, 5)
+    >>> nn.Unflatten(-1, (2, -1))(np.zeros((4, 3, 10))).shape
+    (4, 3, 2, 5)
+    """
+
+    def __init__(self, dim: int, unflattened_size) -> None:
+        super().__init__()
+        self.dim = integer(dim, "dim")
+        if not isinstance(unflattened_size, (tuple, list)) or not unflattened_size:
+            raise TypeError(f"unflattened_size must be a non-empty tuple of ints, got {unflattened_size!r}")
+        sizes = tuple(integer(n, "unflattened_size") for n in unflattened_size)
+        if any(n < 1 and n != -1 for n in sizes) or sizes.count(-1) > 1:
+            raise ValueError(f"unflattened_size must hold positive ints and at most one -1, got {unflattened_size!r}")
+        self.unflattened_size = sizes
+
+    def forward(self, x) -> Tensor:
+        x = ensure_tensor(x)
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"Unflatten: dim {self.dim} is out of range for an input of shape {x.shape}")
+        axis = self.dim % x.ndim
+        size, known = x.shape[axis], math.prod(n for n in self.unflattened_size if n != -1)
+        if (size != known) if -1 not in self.unflattened_size else (size % known != 0):
+            raise ValueError(f"Unflatten: axis {self.dim} of the input (shape {x.shape}) has {size} "
+                             f"entries, which cannot be split into {self.unflattened_size}")
+        sizes = tuple(size // known if n == -1 else n for n in self.unflattened_size)
+        return x.reshape(x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+    def get_config(self) -> dict:
+        return {"dim": self.dim, "unflattened_size": self.unflattened_size}
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -38,6 +38,7 @@ from .fused import (
     softmax,
     softmax_cross_entropy,
 )
+from .interpolate import interpolate_axis
 from .linalg import matmul
 from .normalization import layer_norm
 from .recurrent import gru_layer, lstm_layer, rnn_layer
@@ -46,7 +47,8 @@ from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, tran
 
 __all__ = [
     "abs", "add", "astype", "avg_pool", "binary_cross_entropy", "binary_cross_entropy_with_logits",
-    "clip", "concatenate", "conv", "conv_transpose", "div", "embedding", "erf", "exp", "getitem", "layer_norm",
+    "clip", "concatenate", "conv", "conv_transpose", "div", "embedding", "erf", "exp", "getitem",
+    "interpolate_axis", "layer_norm",
     "l1_penalty", "l2_penalty",
     "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
