@@ -34,7 +34,32 @@ def test_linear_autoencoder_finds_pca_and_nonlinear_ones_beat_it(tmp_path, capsy
                                       "autoencoder_denoising.png"])
 
 
-@pytest.mark.parametrize("name", ["autoencoder_digits"])
+def test_conv_autoencoder_beats_pca_at_the_same_code_size(tmp_path, capsys):
+    result, printed = run_example("conv_autoencoder_mnist1d", tmp_path, capsys)
+    assert (result["n_train"], result["n_test"]) == (4000, 1000)
+    assert sorted(result["results"]) == [4, 8]
+    for k, r in result["results"].items():
+        assert r["conv_ae"] < 0.97 * r["pca"], k
+        assert r["conv_ae"] < r["dense_ae"], k
+        assert f"k = {k:<7d} {r['pca']:.4f}    {r['conv_ae']:.4f} ({r['conv_ae'] / r['pca']:.3f})" in printed
+    # PCA's errors do not depend on training: the variance outside 4 and 8 components
+    assert result["results"][4]["pca"] == pytest.approx(0.4637, abs=1e-4)
+    assert result["results"][8]["pca"] == pytest.approx(0.2556, abs=1e-4)
+    assert_figures(result, tmp_path, ["conv_autoencoder_mnist1d.png"])
+
+
+def test_conv_autoencoder_shapes_and_both_decoders():
+    module = load_example("conv_autoencoder_mnist1d")
+    X = np.random.default_rng(0).normal(size=(3, 40)).astype(np.float32)
+    for decoder in ("transpose", "upsample"):
+        model = module.conv_autoencoder(5, np.random.default_rng(0), channels=4, decoder=decoder)
+        assert model.encoder(X).shape == (3, 5)
+        assert model(X).shape == (3, 40)
+    with pytest.raises(ValueError, match="decoder must be 'transpose' or 'upsample', got 'nearest'"):
+        module.conv_autoencoder(5, 0, decoder="nearest")
+
+
+@pytest.mark.parametrize("name", ["autoencoder_digits", "conv_autoencoder_mnist1d"])
 def test_command_line_options(name):
     module = load_example(name)
     args = module._parse_args(["--fast", "--out", "figures", "--seed", "3"])
