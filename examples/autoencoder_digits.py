@@ -12,7 +12,7 @@ the split). The reconstruction error is the mean squared error per pixel on the 
 
 (a) A *linear* autoencoder, Linear(64 -> k) then Linear(k -> 64), no activation. Its best
     reconstruction is the orthogonal projection onto the k-dimensional principal subspace of the
-    training data (Baldi & Hornik 1989: the squared error of a linear bottleneck has no minimum
+    training data (Baldi & Hornik 1989: the squared error of a linear bottleneck has no local minimum
     but PCA's, every other critical point is a saddle), so trained well it reaches PCA's error.
     Here (Adam, lr 0.02 decaying to 2e-5 on a cosine, batches of 128, 300 epochs) it lands within
     0.1% of PCA's test error for k = 2 and k = 8, and the space its decoder spans is PCA's (the
@@ -21,15 +21,17 @@ the split). The reconstruction error is the mean squared error per pixel on the 
     the same reconstruction, so a linear autoencoder learns the subspace, not the axes.
 (b) A nonlinear autoencoder 64-128-k-128-64 (ReLU hidden layers, a linear code, a sigmoid output
     for pixels in [0, 1]; Adam, lr 3e-3 on a cosine, batches of 256, 200 epochs) bends its
-    code to the data: a lower test error than PCA at both code sizes, by about a quarter at
-    k = 2 and 40% at k = 8.
+    code to the data: a lower test error than PCA at both code sizes, by about 25% at k = 2
+    and 45% at k = 8 (seeds 0, 1, 2: 0.041, 0.038, 0.040 against PCA's 0.053 at k = 2; 0.0139,
+    0.0138, 0.0131 against 0.0246 at k = 8).
 (c) A denoising autoencoder (Vincent et al. 2008): the same network as (b) with k = 8, trained
     to give back the clean image from an input with Gaussian noise (std 0.3) added anew to
     every batch. On the test images with noise of the same kind (clean images as the target) it
-    beats PCA (the noisy image projected onto the principal subspace) and the plain autoencoder
-    of (b), which never saw noise.
+    beats PCA (the noisy image projected onto the principal subspace; its error about 0.036) by
+    a third (0.023), and the plain autoencoder of (b), which never saw noise, by more: trained
+    only on clean digits, that one does worse than PCA on noisy inputs (0.044-0.051).
 
-The full run (seven networks) takes about half a minute on a laptop CPU.
+The full run (seven networks) took 21-33 s on a 2-core machine that other jobs shared.
 
     python examples/autoencoder_digits.py [--fast] [--out DIR] [--seed N]
 

@@ -31,7 +31,7 @@ still: 0.276 at k = 8, seed 0).
 linear) then Conv1d(k 3, pad 1) at each step; at seed 0 it reached 0.244 at k = 8 (transposed
 convolutions: 0.237) and trained about twice as slowly here.
 
-The full run (four networks) takes about half a minute on a laptop CPU.
+The full run (four networks) took 40-50 s on a 2-core machine that other jobs shared.
 
     python examples/conv_autoencoder_mnist1d.py [--fast] [--out DIR] [--seed N]
 
