@@ -114,6 +114,8 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_co
     if align_corners is not None and (mode == "nearest" or align_corners is not False):
         raise ValueError(f"interpolate: align_corners must be None (or False for linear modes), got "
                          f"{align_corners!r}; only PyTorch's align_corners=False arithmetic is implemented")
+    if not all(x.shape[2:]):
+        raise ValueError(f"interpolate: every spatial axis of the input needs at least 1 entry, got shape {x.shape}")
     sizes, factors = resize_arguments(size, scale_factor, x.shape[2:])
     # Last axis first: PyTorch's bilinear is linear along W inside linear along H.
     for axis in reversed(range(d)):

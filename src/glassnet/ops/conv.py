@@ -6,11 +6,13 @@ padded input, of shape ``(N, C, *out, *kernel)``, whose entry ``[n, c, i, j, ...
 the input value that kernel offset ``(a, b, ...)`` sees at output position ``(i, j, ...)``.
 Building it copies nothing (``numpy.lib.stride_tricks.as_strided``).
 
-* ``conv`` copies the view once into a matrix with one row per output position ("im2col") and
+* ``conv`` copies the view once into a matrix with one row per output position (``im2col``) and
   computes every output with ONE matrix product against the flattened weights.
 * The backward of each op loops over the kernel offsets only (k*k iterations for a k x k kernel,
   never over output positions): the gradient that offset ``(a, b)`` sends back lands on a strided
-  slice of the padded input, which is added in place. No ``np.add.at``.
+  slice of the padded input, which is added in place (``col2im``). No ``np.add.at``.
+* ``glassnet.ops.conv_transpose`` is conv's adjoint, built from the same two pieces swapped: its
+  forward is a matrix product and ``col2im``, its input gradient ``im2col`` and a product.
 
 Output size along each spatial axis (PyTorch's formula, floor division):
 
