@@ -38,6 +38,11 @@ def models(dtype):
         "batchnorm2d": (batch_norm_2d, images),
         "conv": (nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, rng=7, dtype=dtype), nn.MaxPool2d(2), nn.Flatten(),
                                nn.Linear(16, 2, rng=8, dtype=dtype)), images),
+        "conv-transpose-upsample": (nn.Sequential(
+            nn.Flatten(), nn.Linear(75, 12, rng=9, dtype=dtype), nn.Unflatten(1, (3, 2, 2)),
+            nn.ConvTranspose2d(3, 2, 4, stride=2, padding=1, rng=10, dtype=dtype), nn.Upsample(scale_factor=1.5),
+            nn.Flatten(2), nn.ConvTranspose1d(2, 1, 3, stride=2, output_padding=1, bias=False, rng=11, dtype=dtype),
+            nn.Upsample(size=40, mode="linear")), images),
     }
 
 

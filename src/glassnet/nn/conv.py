@@ -72,14 +72,17 @@ class _ConvNd(Module):
             parameter.data[...] = values
 
     def forward(self, x) -> Tensor:
+        self._check_input(x)
+        return self._function(x, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation)
+
+    def _check_input(self, x) -> None:
         shape = np.shape(x.data if isinstance(x, Tensor) else x)
         d = len(self._spatial)
         if len(shape) != d + 2 or shape[1] != self.in_channels:
             expected = ", ".join(("N", str(self.in_channels)) + self._spatial)
             raise ValueError(f"{type(self).__name__} expects input of shape ({expected}) ({d + 2} "
                              f"dims), got {shape}")
-        return self._function(x, self.weight, self.bias, self.stride, self.padding,
-                              self.dilation)
 
     def get_config(self) -> dict:
         """The arguments that rebuild this layer. An initializer is recorded by its name in

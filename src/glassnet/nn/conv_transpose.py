@@ -26,10 +26,10 @@ class _ConvTransposeNd(_ConvNd):
         d = len(self._spatial)
         # Checked before anything is built: PyTorch's rule (see glassnet.ops.conv_transpose).
         output_padding = expand(output_padding, d, "output_padding", minimum=0)
-        stride_, dilation_ = expand(stride, d, "stride"), expand(dilation, d, "dilation")
-        if any(op >= s and op >= dl for op, s, dl in zip(output_padding, stride_, dilation_)):
+        strides, dilations = expand(stride, d, "stride"), expand(dilation, d, "dilation")
+        if any(op >= s and op >= dl for op, s, dl in zip(output_padding, strides, dilations)):
             raise ValueError(f"output_padding {output_padding} must be smaller than either stride "
-                             f"{stride_} or dilation {dilation_} on every axis")
+                             f"{strides} or dilation {dilations} on every axis")
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, bias=bias, weight_init=weight_init, bias_init=bias_init,
                          dtype=dtype, rng=rng)
@@ -39,12 +39,7 @@ class _ConvTransposeNd(_ConvNd):
         return (self.in_channels, self.out_channels) + self.kernel_size
 
     def forward(self, x) -> Tensor:
-        shape = np.shape(x.data if isinstance(x, Tensor) else x)
-        d = len(self._spatial)
-        if len(shape) != d + 2 or shape[1] != self.in_channels:
-            expected = ", ".join(("N", str(self.in_channels)) + self._spatial)
-            raise ValueError(f"{type(self).__name__} expects input of shape ({expected}) ({d + 2} "
-                             f"dims), got {shape}")
+        self._check_input(x)
         return self._function(x, self.weight, self.bias, self.stride, self.padding,
                               self.output_padding, self.dilation)
 
