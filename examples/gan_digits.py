@@ -22,19 +22,25 @@ as in DCGAN, so that D passes gradient back to G even where a unit is off):
     D: x (64) -> 256 -> 256 -> 1                 a logit: log-odds that x is real
 
 Optimizer: Adam with lr 2e-4 and betas (0.5, 0.999) for both players, batches of 64, 4,000 steps
-(1,500 with ``fast``). The betas are the DCGAN recipe (Radford et al., 2016) and are this
-example's guard against mode collapse (a generator that draws only a few of the digits): with
-beta1 = 0.9 the momentum keeps pushing G after D has moved on, and the two players overshoot and
-cycle from digit to digit; a smaller beta1 and learning rate keep the game close to its
-equilibrium. With them, no digit was dropped at any seed measured (0-3 at 4,000 steps), so no
-further remedy (minibatch standard deviation, packing) is needed here; ``examples/gan_ring.py``
-shows a collapse and its repair.
+(1,500 with ``fast``). These are the DCGAN settings (Radford et al., 2016), and they are this
+example's remedy for mode collapse, the course's warning about GANs: a generator that draws a few
+digits well and the others rarely or never. With Adam's defaults instead (lr 1e-3, betas
+(0.9, 0.999)) the same networks collapse: at seeds 0, 1, 2 the rarest digit gets 0.0%, 0.1% and
+1.0% of the samples while another gets 22-40%. The usual reading: large steps, carried on by a
+heavy momentum (beta1 0.9) after D has already moved, let G chase D's current weak spot, piling onto
+the digits D accepts now and dropping the others; smaller, less persistent steps keep the game near
+its equilibrium (the two changes were made together and not measured apart). With them every digit
+keeps its share. The other well-known remedies (a minibatch-standard-deviation feature or packing in
+D, label smoothing, instance noise) were not needed here; ``examples/gan_ring.py`` shows a collapse
+repaired in the discriminator.
 
 How good are the fakes? A classifier trained on the real training digits (a 64-256-10 MLP,
 glassnet.fit, ~98% on the 450 test digits) labels 1,000 generated samples. A generator that
 covers the data gives every digit about a tenth of them (the target: at least 4% each), and one
 that draws clear digits gets confident labels (the target: mean top-class probability >= 0.8).
-At full settings (seeds 0, 1, 2): see the README's "Generative models" section.
+Measured at full settings, seeds 0, 1, 2: the rarest digit gets 6.7%, 6.0%, 6.8% of the samples
+(the commonest, 3 or 8, about 16%), the mean top-class probability is 0.889, 0.889, 0.896, and the
+judge's test accuracy 0.982, 0.980, 0.984; about 50 s per run on 2 busy cores.
 
     python examples/gan_digits.py [--fast] [--out DIR] [--seed N]
 
