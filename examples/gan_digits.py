@@ -222,7 +222,8 @@ def _histogram_figure(fractions: np.ndarray, path: Path) -> Path:
     ax.set_xticks(range(10))
     ax.set_xlabel("digit (classifier's label)")
     ax.set_ylabel(f"share of {N_SAMPLES} samples")
-    ax.legend(fontsize=8)
+    ax.set_ylim(0, max(0.12, fractions.max()) * 1.3)  # room above the bars for the legend
+    ax.legend(fontsize=8, loc="upper center", ncol=2)
     ax.set_title("which digits the generator draws")
     fig.tight_layout()
     return _save(fig, path)

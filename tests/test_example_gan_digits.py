@@ -45,13 +45,14 @@ def test_shortened_run_draws_every_digit_clearly(tmp_path, capsys):
     # Clear digits: the judge's mean top-class probability (seeds 0-9: 0.825-0.855).
     assert result["mean_top_probability"] >= 0.8
 
-    # The game was played: one loss of each player per step, both finite, and neither player won
-    # outright (D's loss stays away from 0, G's does not run off), both near their equilibrium values.
+    # The game was played, and neither player won it: a winning D drives its loss towards 0 and
+    # G's up without bound; a losing D sits at 2 log 2 = 1.39 (it cannot tell real from fake).
+    # Means of the last 200 steps at seeds 0-9: D 1.03-1.11, G 1.00-1.11.
     d_losses, g_losses = np.array(result["d_losses"]), np.array(result["g_losses"])
     assert d_losses.shape == g_losses.shape == (1500,)
     assert np.isfinite(d_losses).all() and np.isfinite(g_losses).all()
-    assert 0.5 < d_losses[-200:].mean() < 2 * math.log(2) + 0.1
-    assert math.log(2) - 0.1 < g_losses[-200:].mean() < 2.0
+    assert 0.9 < d_losses[-200:].mean() < 1.3 < 2 * math.log(2)
+    assert 0.9 < g_losses[-200:].mean() < 1.3
 
     assert f"test accuracy {result['classifier_accuracy']:.3f}" in printed
     assert "    share    " + " ".join(f"{fraction:5.3f}" for fraction in result["histogram"]) in printed
