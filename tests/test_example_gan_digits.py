@@ -44,6 +44,7 @@ def test_shortened_run_draws_every_digit_clearly(tmp_path, capsys):
     assert result["min_fraction"] >= 0.015
     # Clear digits: the judge's mean top-class probability (seeds 0-9: 0.825-0.855).
     assert result["mean_top_probability"] >= 0.8
+    assert result["mean_top_probability"] < result["real_mean_top_probability"] <= 1.0  # fakes are not yet real
 
     # The game was played, and neither player won it: a winning D drives its loss towards 0 and
     # G's up without bound; a losing D sits at 2 log 2 = 1.39 (it cannot tell real from fake).
