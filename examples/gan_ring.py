@@ -51,7 +51,7 @@ ANGLES = 2 * np.pi * np.arange(N_MODES) / N_MODES
 MODES = (RADIUS * np.stack([np.cos(ANGLES), np.sin(ANGLES)], axis=1)).astype(np.float32)  # (8, 2)
 N_EVALUATION = 2500  # samples the metric is computed on, as in PacGAN
 NOISE_DIM, HIDDEN = 2, 128
-STEPS, FAST_STEPS = 6000, 3000
+STEPS, FAST_STEPS = 6000, 4000
 BATCH_SIZE = 128  # D inputs per step, real and fake each: 128 * pack samples, as PacGAN counts
 LEARNING_RATE, G_LEARNING_RATE, BETA1 = 1e-3, 5e-3, 0.7
 DECAY_FROM, FINAL_LR_FACTOR = 0.6, 0.01  # lr falls geometrically from 60% of the steps to 1%
@@ -204,7 +204,7 @@ def _steps_figure(runs: dict, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     columns = len(next(iter(runs.values())))
-    fig, axes = plt.subplots(len(runs), columns, figsize=(2.6 * columns, 2.8 * len(runs)), squeeze=False)
+    fig, axes = plt.subplots(len(runs), columns, figsize=(2.6 * columns, 3.0 * len(runs)), squeeze=False)
     for row, (name, snapshots) in zip(axes, runs.items()):
         for ax, snapshot in zip(row, snapshots):
             _draw(ax, snapshot["samples"], f"{name}, step {snapshot['step']}: {snapshot['modes']} modes, "
@@ -234,7 +234,10 @@ def _parse_args(argv=None):
     parser.add_argument("--fast", action="store_true", help=f"train {FAST_STEPS} steps instead of {STEPS}")
     parser.add_argument("--out", default="examples-output", help="folder for the figures (default examples-output)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights, the noise and the data (default 0)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    return args
 
 
 if __name__ == "__main__":
