@@ -207,7 +207,7 @@ def _steps_figure(runs: dict, path: Path) -> Path:
     fig, axes = plt.subplots(len(runs), columns, figsize=(2.6 * columns, 3.0 * len(runs)), squeeze=False)
     for row, (name, snapshots) in zip(axes, runs.items()):
         for ax, snapshot in zip(row, snapshots):
-            _draw(ax, snapshot["samples"], f"{name}, step {snapshot['step']}: {snapshot['modes']} modes, "
+            _draw(ax, snapshot["samples"], f"{name}, step {snapshot['step']}: {snapshot['modes']}/{N_MODES} modes, "
                                            f"{snapshot['high_quality']:.0%}")
     fig.suptitle("G's samples (blue) over the 8 modes (red: 3-std discs)")
     fig.tight_layout()
