@@ -15,6 +15,7 @@ import numpy as np
 import glassnet as gn
 from glassnet import functional as F
 from glassnet import losses, nn, optim
+from glassnet.distributions import Categorical, Normal, kl_divergence
 from glassnet.sklearn import MLPClassifier
 
 
@@ -57,6 +58,26 @@ def training(X: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {key: float(value) for key, value in scores.items()}
 
 
+def generative(seed: int = 0) -> float:
+    """A convolutional VAE step as DESIGN.md names its parts: rsample, log_prob, kl_divergence."""
+    encoder = nn.Sequential(nn.Conv1d(1, 4, 3, stride=2, padding=1, rng=seed), nn.ReLU(), nn.Flatten(),
+                            nn.Linear(16, 4, rng=seed))
+    decoder = nn.Sequential(nn.Linear(2, 16, rng=seed), nn.Unflatten(1, (4, 4)),
+                            nn.ConvTranspose1d(4, 3, 4, stride=2, padding=1, rng=seed),
+                            nn.Upsample(scale_factor=1, mode="nearest"))
+    x = gn.Tensor(np.zeros((5, 1, 8), dtype=np.float32))
+    codes = encoder(x)
+    q = Normal(codes[:, :2], (0.5 * codes[:, 2:]).exp())
+    z: gn.Tensor = q.rsample(rng=seed)
+    p_x = Categorical(logits=decoder(z).transpose(0, 2, 1))        # (5, 8, 3): 3 values per position
+    elbo = p_x.log_prob(np.ones((5, 8))).sum(axis=1) - kl_divergence(q, Normal(0.0, 1.0)).sum(axis=1)
+    optimizer = optim.Adamax([*encoder.parameters(), *decoder.parameters()], lr=1e-3)
+    optimizer.zero_grad()
+    (-elbo.mean()).backward()
+    optimizer.step()
+    return float(elbo.mean().item())
+
+
 def files(model: nn.Module) -> nn.Module:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.safetensors"
@@ -78,6 +99,7 @@ def main() -> None:
     y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)
     tensors()
     training(X, y)
+    generative()
     model = files(network())
     assert isinstance(model, nn.Sequential)
     with warnings.catch_warnings():
