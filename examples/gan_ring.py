@@ -15,8 +15,9 @@ where the plain GAN does that: Adam with beta1 = ``BETA1`` (0.7) and a generator
 faster than its discriminator (lr 5e-3 against 1e-3). Both GANs train ``STEPS`` steps on fresh
 samples, with the learning rates decayed geometrically to 1% over the last 40% of the steps so
 that the samples settle. The plain GAN's samples sit in one blob hopping from mode to mode for
-most of training (the figure's top row); when the learning rates decay it either stays on one mode
-or smears along the ring, and far fewer of its samples are high quality.
+most of training (the figure's top row: 0 or 1 mode at 10% and 25% of the steps, every seed);
+when the learning rates decay it either stays on one mode or spreads along the ring, and fewer of
+its samples are high quality.
 
 The fix is packing, as PacGAN (Lin et al. 2018) does: D judges ``PACK`` = 2 samples at once, their
 coordinates concatenated into one 4-D input, real pairs against fake pairs. Packing magnifies a
@@ -28,6 +29,12 @@ Metric, as PacGAN defines it, on 2,500 samples of G: a sample is *high quality* 
 3 standard deviations (0.03) of the nearest mode's mean; a mode is *covered* if at least one
 high-quality sample is nearest to it. Published (PacGAN, the 2-D ring, larger networks, mean +- std
 over runs): GAN 6.3 +- 0.5 modes / 98.2% high quality, PacGAN2 7.9 +- 0.1 / 95.6%, VEEGAN 8 / 52.9%.
+
+Measured here (8,000 steps, seeds 0, 1, 2): the plain GAN 7 / 92.4%, 1 / 0.0%, 8 / 91.9% (mean 5.3
+modes, 61.4%); PacGAN2 8 / 97.6%, 8 / 97.8%, 8 / 97.6% (mean 8.0 modes, 97.7%). Seeds 3, 4, 5:
+GAN 7 / 87.0%, 1 / 3.4%, 8 / 89.5%; PacGAN2 8 / 96.4%, 8 / 96.8%, 8 / 95.3%. With 6,000 steps
+PacGAN2 ends at 94.6-96.3%: the last steps at a small learning rate sharpen the modes. Both GANs
+together take 25-30 s on 2 cores.
 
     python examples/gan_ring.py [--fast] [--out DIR] [--seed N]
 
@@ -51,7 +58,7 @@ ANGLES = 2 * np.pi * np.arange(N_MODES) / N_MODES
 MODES = (RADIUS * np.stack([np.cos(ANGLES), np.sin(ANGLES)], axis=1)).astype(np.float32)  # (8, 2)
 N_EVALUATION = 2500  # samples the metric is computed on, as in PacGAN
 NOISE_DIM, HIDDEN = 2, 128
-STEPS, FAST_STEPS = 6000, 4000
+STEPS, FAST_STEPS = 8000, 4000
 BATCH_SIZE = 128  # D inputs per step, real and fake each: 128 * pack samples, as PacGAN counts
 LEARNING_RATE, G_LEARNING_RATE, BETA1 = 1e-3, 5e-3, 0.7
 DECAY_FROM, FINAL_LR_FACTOR = 0.6, 0.01  # lr falls geometrically from 60% of the steps to 1%
