@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.decomposition import PCA  # the baseline (examples/autoencoder_digits.py writes it out from the SVD)
 
 import glassnet as gn
 from glassnet import losses, nn, optim
@@ -62,22 +63,6 @@ DENSE = {False: (60, 3e-3, 128), True: (30, 3e-3, 128)}
 def reconstruction_error(reconstructed, X) -> float:
     """Mean squared error per value: mean over signals and positions of (x_hat - x)^2."""
     return float(np.mean((np.asarray(reconstructed, np.float64) - X) ** 2))
-
-
-class PCA:
-    """Principal component analysis from the SVD of the centred training data: the k directions
-    of largest variance. ``encode(X)`` -> (n, k) codes, ``decode(codes)`` -> (n, 40)."""
-
-    def __init__(self, X_train: np.ndarray, k: int) -> None:
-        self.mean = X_train.mean(axis=0)
-        _, _, Vt = np.linalg.svd(X_train - self.mean, full_matrices=False)
-        self.components = Vt[:k]  # (k, 40), orthonormal rows
-
-    def encode(self, X):
-        return (X - self.mean) @ self.components.T
-
-    def decode(self, codes):
-        return codes @ self.components + self.mean
 
 
 class Autoencoder(nn.Module):
@@ -149,10 +134,10 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     results, models = {}, {}
     for k in CODE_SIZES:
-        pca = PCA(X_train, k)
+        pca = PCA(k).fit(X_train)
         conv = train(conv_autoencoder(k, rng), X_train, CONV[fast], seed)
         dense = train(dense_autoencoder(k, rng), X_train, DENSE[fast], seed)
-        results[k] = {"pca": reconstruction_error(pca.decode(pca.encode(X_test)), X_test),
+        results[k] = {"pca": reconstruction_error(pca.inverse_transform(pca.transform(X_test)), X_test),
                       "conv_ae": reconstruction_error(run(conv, X_test), X_test),
                       "conv_ae_train": reconstruction_error(run(conv, X_train), X_train),
                       "dense_ae": reconstruction_error(run(dense, X_test), X_test),
@@ -186,7 +171,7 @@ def _figure(path: Path, X_test, y_test, pca, conv) -> Path:
     import matplotlib.pyplot as plt
 
     shown = [int(np.flatnonzero(y_test == digit)[0]) for digit in range(10)]  # one test signal of each digit
-    pca_signals, conv_signals = pca.decode(pca.encode(X_test[shown])), run(conv, X_test[shown])
+    pca_signals, conv_signals = pca.inverse_transform(pca.transform(X_test[shown])), run(conv, X_test[shown])
     fig, axes = plt.subplots(2, 5, figsize=(15, 5.5), sharex=True, sharey=True)
     for ax, index, pca_signal, conv_signal in zip(axes.flat, shown, pca_signals, conv_signals):
         ax.plot(X_test[index], color="black", linewidth=2, label="signal")
