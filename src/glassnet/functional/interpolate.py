@@ -29,10 +29,12 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
     is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is float32 for
     float32 inputs. PyTorch's 2-D kernel (``shortcuts``) copies an axis whose size does not change
     and halves indices (j // 2) when the size doubles, whatever the scale factor; its 1-D kernel
-    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Two PyTorch
-    quirks stay out: its 1-D backward takes the shortcuts its forward does not (glassnet's
-    gradient is always the gradient of the output it returned), and its 2-D kernel sometimes
-    skips the doubling shortcut for outputs of thousands of entries (glassnet never does).
+    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Three PyTorch
+    quirks stay out: its 1-D backward takes the shortcuts its forward does not, and for float64
+    it uses a float32 scale where its forward uses a float64 one (81 / 2.7 reads entry 30, its
+    gradient goes to 29); glassnet's gradient is always the gradient of the output it returned.
+    And its 2-D kernel sometimes skips the doubling shortcut for outputs of thousands of
+    entries (glassnet never does).
 
     Example
     -------
@@ -59,7 +61,8 @@ def linear_source(n_in: int, n_out: int, scale_factor: float | None, dtype) -> t
         index0 = min(floor(position), n_in - 1),  index1 = index0 + 1 (n_in - 1 at the end),
         lam = position - index0, clipped to [0, 1]
 
-    computed in the input's dtype, as PyTorch does. An axis whose size does not change is copied.
+    with the scale in the input's dtype and the position computed in float64, then rounded to
+    the input's dtype, as PyTorch does. An axis whose size does not change is copied.
 
     Example
     -------
@@ -73,7 +76,8 @@ def linear_source(n_in: int, n_out: int, scale_factor: float | None, dtype) -> t
         index = np.arange(n_in)
         return index, index, np.zeros(n_in, dtype=dtype)
     scale = kind(1.0 / scale_factor) if scale_factor is not None else kind(n_in) / kind(n_out)
-    position = np.maximum(scale * (np.arange(n_out, dtype=dtype) + kind(0.5)) - kind(0.5), kind(0))
+    # PyTorch's j + 0.5 is a double, so the product is too: rounded to the dtype only at the end.
+    position = np.maximum(np.float64(scale) * (np.arange(n_out) + 0.5) - 0.5, 0).astype(dtype)
     index0 = np.minimum(np.floor(position.astype(np.float32)).astype(np.int64), n_in - 1)
     lam = np.clip(position - index0.astype(dtype), 0, 1).astype(dtype)
     index1 = index0 + (index0 < n_in - 1)
