@@ -258,7 +258,12 @@ def _parse_args(argv=None):
     parser.add_argument("--fast", action="store_true", help="1,500 GAN steps instead of 4,000")
     parser.add_argument("--out", default="examples-output", help="folder for the figures (default examples-output)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights, the noise (default 0)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
+    return args
 
 
 if __name__ == "__main__":

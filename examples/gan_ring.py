@@ -244,6 +244,8 @@ def _parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
     return args
 
 
