@@ -59,3 +59,17 @@ def test_float64_nearest_1d_gradient_is_the_gradient_of_the_returned_output():
     # <interpolate(x), g> == <x, grad>: the adjoint identity, exact for a gather.
     assert np.isclose(np.sum(y.numpy() * upstream), np.sum(x * t.grad), rtol=1e-12)
     assert np.isclose(t.grad[0, 0, 30], upstream[0, 0, 81:84].sum(), rtol=1e-12)
+
+
+# ---- conv_transpose: bad operands -----------------------------------------------------------
+@pytest.mark.parametrize("x_shape, w_shape", [
+    ((1, 3, 4), (3, 2, 0)), ((1, 3, 4, 4), (3, 2, 0, 2)), ((1, 0, 4), (0, 2, 3)), ((1, 3, 4), (3, 0, 2)),
+])
+def test_an_empty_weight_is_refused_as_pytorch_does(x_shape, w_shape):
+    # A zero-size kernel used to return bias-only outputs of a made-up size ((1, 2, 3) here);
+    # PyTorch raises for each of these.
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.conv_transpose1d(torch.ones(x_shape), torch.ones(w_shape)) if len(w_shape) == 3 \
+            else torch.nn.functional.conv_transpose2d(torch.ones(x_shape), torch.ones(w_shape))
+    with pytest.raises(ValueError, match=r"needs at least 1 entry on every axis, got shape"):
+        F.conv_transpose(np.ones(x_shape), np.ones(w_shape))
