@@ -182,7 +182,8 @@ def autoencoder_1d(dtype=np.float64):
     return nn.Sequential(
         nn.Conv1d(1, 4, 3, stride=2, padding=1, rng=0, dtype=dtype), nn.ReLU(), nn.Flatten(),
         nn.Linear(32, 6, rng=1, dtype=dtype), nn.Linear(6, 32, rng=2, dtype=dtype), nn.Unflatten(1, (4, -1)),
-        nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1, rng=3, dtype=dtype), nn.Upsample(scale_factor=(1.5,), mode="linear"),
+        nn.ConvTranspose1d(4, 2, 4, stride=2, padding=1, rng=3, dtype=dtype),
+        nn.Upsample(scale_factor=(1.5,), mode="linear"),
         nn.ConvTranspose1d(2, 1, (3,), padding=(6,), dilation=2, bias=False, rng=4, dtype=dtype))
 
 
@@ -262,9 +263,11 @@ def test_load_state_dict_with_wrong_shapes_changes_nothing():
 
 
 def test_float64_layers_pass_gradcheck_on_inputs_and_weights():
-    layer = nn.ConvTranspose2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0), dtype=np.float64, rng=0)
+    layer = nn.ConvTranspose2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0),
+                               dtype=np.float64, rng=0)
     x = gn.Tensor(np.random.default_rng(2).normal(size=(2, 2, 3, 4)), requires_grad=True)
-    assert gn.gradcheck(lambda t, w, b: F.conv_transpose2d(t, w, b, (2, 1), (0, 1), (1, 0)), x, layer.weight, layer.bias)
+    assert gn.gradcheck(lambda t, w, b: F.conv_transpose2d(t, w, b, (2, 1), (0, 1), (1, 0)),
+                        x, layer.weight, layer.bias)
     assert gn.gradcheck(lambda t: F.interpolate(t, scale_factor=(1.7, 0.6), mode="bilinear"), x)
     assert gn.gradcheck(lambda t: nn.Unflatten(1, (1, 2))(t) * t.reshape(2, 1, 2, 3, 4), x)
 
@@ -272,13 +275,15 @@ def test_float64_layers_pass_gradcheck_on_inputs_and_weights():
 def test_non_contiguous_and_nan_inputs_behave_as_in_torch():
     x = np.random.default_rng(3).normal(size=(2, 4, 3, 5))[:, ::2, :, ::-1].transpose(0, 1, 3, 2)
     x[0, 1, 2, 1] = np.nan
-    layer = nn.ConvTranspose2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0), dtype=np.float64, rng=0)
+    layer = nn.ConvTranspose2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0),
+                               dtype=np.float64, rng=0)
     reference = torch.nn.ConvTranspose2d(2, 3, (2, 3), stride=(2, 1), padding=(0, 1), output_padding=(1, 0))
     with torch.no_grad():
         reference.weight.copy_(torch.tensor(layer.weight.data))
         reference.bias.copy_(torch.tensor(layer.bias.data))
-    np.testing.assert_array_equal(np.isnan(layer(x).numpy()), np.isnan(reference(torch.tensor(x.copy())).detach().numpy()))
-    np.testing.assert_allclose(layer(x).numpy(), reference(torch.tensor(x.copy())).detach().numpy(), atol=1e-12)
+    expected = reference(torch.tensor(x.copy())).detach().numpy()
+    np.testing.assert_array_equal(np.isnan(layer(x).numpy()), np.isnan(expected))
+    np.testing.assert_allclose(layer(x).numpy(), expected, atol=1e-12)
     for mode in ("nearest", "bilinear"):
         ours = F.interpolate(gn.Tensor(x), scale_factor=2.5, mode=mode).numpy()
         np.testing.assert_allclose(ours, torch.nn.functional.interpolate(torch.tensor(x.copy()), scale_factor=2.5,
