@@ -132,7 +132,7 @@ def test_random_interpolations_match_torch(seed):
     if factor is not None:  # at least one output entry per axis (PyTorch refuses 0 as we do)
         size = tuple(max(n, int(np.ceil(1 / f))) for n, f in zip(size, factors))
     if mode == "nearest" and d == 1 and factor is not None and int(size[0] * factors[0]) in (size[0], 2 * size[0]):
-        factors = None  # PyTorch's 1-D backward shortcut (documented in nearest_source): values only
+        factors = None  # PyTorch's backward shortcut (documented in nearest_source): values only
     dtype = (np.float32, np.float64)[seed % 2]
     x = rng.normal(size=(2, 3) + size)
 
@@ -324,3 +324,25 @@ def test_a_conv_autoencoder_trains_in_fit_and_resumes_from_a_backup_bit_for_bit(
     assert resumed_history.history["loss"] == history.history["loss"]
     for (name, a), (_, b) in zip(model.state_dict().items(), resumed.state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("shape, scale_factor", [
+    ((1, 1, 64, 1), (2.001, 1.0)), ((1, 1, 63, 2), (2.001, 1.0)), ((2, 3, 40, 40), (2.01, 1.3)),
+    ((1, 2, 30, 30), (2.01, 1.3)), ((1, 1, 128, 1), (1.001, 1.0)), ((1, 1, 127, 1), (1.001, 1.0)),
+    ((2, 1, 3000, 2), (2.0001, 1.0)), ((1, 1, 5, 400), (1.0, 2.001)), ((1, 1, 33, 64), (2.01, 1.0)),
+])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_2d_nearest_takes_pytorchs_shortcuts_only_on_small_images(shape, scale_factor, dtype):
+    # PyTorch's 2-D kernel copies an unchanged axis and halves indices on a doubled one only
+    # while the output's height + width <= 128; beyond, it reads floor(j / scale_factor) like
+    # any other size. glassnet took the shortcuts at every size: (1, 1, 64, 1) * 2.001 read
+    # entry 1 at output 2 where PyTorch reads entry 0. (PyTorch's backward takes the shortcuts
+    # at every size, whatever its forward read: ours is the adjoint of the output we return.)
+    x = np.random.default_rng(0).normal(size=shape).astype(dtype)
+    t = gn.Tensor(x, requires_grad=True)
+    y = F.interpolate(t, scale_factor=scale_factor)
+    np.testing.assert_array_equal(y.numpy(), torch.nn.functional.interpolate(torch.tensor(x), scale_factor=scale_factor))
+    upstream = np.random.default_rng(1).normal(size=y.shape).astype(dtype)
+    y.backward(upstream)
+    assert np.isclose(np.sum(y.numpy().astype(np.float64) * upstream), np.sum(x.astype(np.float64) * t.grad),
+                      rtol=1e-5 if dtype == np.float32 else 1e-12)

@@ -15,9 +15,10 @@ from .. import ops
 from .._checks import one_of
 from ..tensor import Tensor, ensure_tensor
 
-__all__ = ["interpolate", "linear_source", "nearest_source"]
+__all__ = ["SHORTCUT_LIMIT", "interpolate", "linear_source", "nearest_source"]
 
 MODES = {"nearest": (1, 2), "linear": (1,), "bilinear": (2,)}  # mode -> the spatial ranks it takes
+SHORTCUT_LIMIT = 128  # output height + width up to which PyTorch's 2-D nearest takes shortcuts
 
 
 def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, shortcuts: bool) -> np.ndarray:
@@ -26,15 +27,16 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
         index[j] = min(floor(j * scale), n_in - 1),   scale = 1 / scale_factor, or n_in / n_out
 
     ``scale_factor`` given (not None): its inverse is the scale, as PyTorch uses it. The product
-    is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is float32 for
-    float32 inputs. PyTorch's 2-D kernel (``shortcuts``) copies an axis whose size does not change
-    and halves indices (j // 2) when the size doubles, whatever the scale factor; its 1-D kernel
-    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Three PyTorch
-    quirks stay out: its 1-D backward takes the shortcuts its forward does not, and for float64
+    is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is in
+    ``dtype`` (PyTorch's 1-D kernel: the input's; its 2-D kernel: float32, whatever the input).
+    ``shortcuts``: PyTorch's 2-D kernel on small images (the two output sizes adding up to at
+    most ``SHORTCUT_LIMIT`` = 128) copies an axis whose size does not change and halves indices
+    (j // 2) when the size doubles, whatever the scale factor; on larger images, and in 1-D, it
+    does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Two PyTorch
+    quirks stay out: its backward (1-D and 2-D, at every size) takes the shortcuts its forward
+    does not, and for float64 1-D
     it uses a float32 scale where its forward uses a float64 one (81 / 2.7 reads entry 30, its
     gradient goes to 29); glassnet's gradient is always the gradient of the output it returned.
-    And its 2-D kernel sometimes skips the doubling shortcut for outputs of thousands of
-    entries (glassnet never does).
 
     Example
     -------
@@ -46,7 +48,7 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
         return np.arange(n_out)
     if shortcuts and n_out == 2 * n_in:
         return np.arange(n_out) // 2
-    work = np.dtype(np.float32 if shortcuts else dtype).type  # 2-D: PyTorch's scale is a float
+    work = np.dtype(np.float32 if shortcuts else dtype).type  # shortcuts: the 2-D kernel, float scale
     scale = work(1.0 / scale_factor) if scale_factor is not None else work(n_in) / work(n_out)
     position = (np.arange(n_out, dtype=work) * scale).astype(np.float32)
     return np.minimum(np.floor(position).astype(np.int64), n_in - 1)
@@ -128,7 +130,9 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_co
     for axis in reversed(range(d)):
         n_in, n_out, factor = x.shape[2 + axis], sizes[axis], factors[axis]
         if mode == "nearest":
-            x = ops.interpolate_axis(x, 2 + axis, nearest_source(n_in, n_out, factor, x.dtype, d == 2))
+            shortcuts = d == 2 and sum(sizes) <= SHORTCUT_LIMIT  # as PyTorch's 2-D kernel does
+            source = nearest_source(n_in, n_out, factor, np.float32 if d == 2 else x.dtype, shortcuts)
+            x = ops.interpolate_axis(x, 2 + axis, source)
         else:
             x = ops.interpolate_axis(x, 2 + axis, *linear_source(n_in, n_out, factor, x.dtype))
     return x
