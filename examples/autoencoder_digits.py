@@ -141,6 +141,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast`` trains for fewer epochs (the claims still hold); ``out``: a folder for the figures.
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     X_train, X_test, _, y_test = load_data()
     rng = np.random.default_rng(seed)

@@ -143,6 +143,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     ``fast`` trains for fewer epochs (the conv autoencoder still beats PCA); ``out``: a folder
     for the figure (None: no figure).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     data = load_mnist1d()
     X_train, X_test = data.X_train, data.X_test

@@ -138,6 +138,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast``: 1,500 GAN steps instead of 4,000. ``out``: a folder for the figures (None: no figures).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     X_train, X_test, y_train, y_test = load_data(seed)

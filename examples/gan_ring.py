@@ -146,6 +146,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast`` trains FAST_STEPS steps instead of STEPS. ``out``: a folder for the figures (None: none).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     steps = FAST_STEPS if fast else STEPS
     snapshot_steps = sorted({steps // 10, steps // 4, steps // 2, steps})

@@ -172,6 +172,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast`` trains for at most FAST_EPOCHS epochs. ``out``: a folder for the figures (None: no
     figures)."""
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     X_train, X_val, X_test = load_split()
     baseline = independent_pixels_nll(X_train, X_test)

@@ -37,3 +37,13 @@ def test_an_out_that_is_a_file_is_refused_before_training(name, tmp_path, capsys
     assert f"error: --out must be a folder, got the file {target}" in capsys.readouterr().err
     assert target.read_bytes() == b"not a folder"
     assert module._parse_args(["--out", str(tmp_path), "--seed", "0"]).out == str(tmp_path)
+
+
+@pytest.mark.parametrize("name", GENERATIVE)
+def test_main_with_a_folder_that_cannot_be_made_fails_before_training(name, tmp_path, capsys):
+    # Was a FileExistsError / FileNotFoundError from mkdir once training was over (a minute lost).
+    blocker = tmp_path / "a file"
+    blocker.write_bytes(b"")
+    with pytest.raises(OSError):
+        load_example(name).main(fast=True, out=blocker / "figures", seed=0)
+    assert capsys.readouterr().out == ""  # nothing trained, nothing printed
