@@ -347,3 +347,14 @@ def test_2d_nearest_takes_pytorchs_shortcuts_only_on_small_images(shape, scale_f
     y.backward(upstream)
     assert np.isclose(np.sum(y.numpy().astype(np.float64) * upstream), np.sum(x.astype(np.float64) * t.grad),
                       rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [{"scale_factor": 1e308}, {"scale_factor": 1e20}, {"scale_factor": (1.0, 1e300)},
+                                    {"size": 10 ** 30}, {"size": (2, 2 ** 63)}])
+def test_a_resize_beyond_any_array_is_a_clear_value_error(kwargs):
+    # Was OverflowError ("cannot convert float infinity to integer") or NumPy's bare
+    # "Maximum allowed size exceeded"; the layer from a model file fails the same way.
+    with pytest.raises(ValueError, match="asks for more output entries than an array can index"):
+        F.interpolate(np.zeros((1, 1, 10, 10)), **kwargs)
+    with pytest.raises(ValueError, match="asks for more output entries than an array can index"):
+        nn.Upsample(**kwargs)(np.zeros((1, 1, 10, 10)))

@@ -140,8 +140,12 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_co
 
 def resize_arguments(size, scale_factor, spatial: tuple) -> tuple:
     """``(sizes, factors)``, one entry per spatial axis (factors None when ``size`` is given),
-    after :func:`check_resize` and the check that no output axis is empty."""
+    after :func:`check_resize` and the checks that no output axis is empty or beyond indexing."""
     sizes, factors = check_resize(size, scale_factor, len(spatial))
+    given = sizes if sizes is not None else tuple(n * f for n, f in zip(spatial, factors))
+    if not all(n < np.iinfo(np.intp).max for n in given):  # inf included: no index reaches it
+        raise ValueError(f"interpolate: size {size!r} / scale_factor {scale_factor!r} on spatial size "
+                         f"{spatial} asks for more output entries than an array can index")
     if sizes is not None:
         return sizes, (None,) * len(spatial)
     sizes = tuple(math.floor(n * f) for n, f in zip(spatial, factors))  # PyTorch: int(n * f)
