@@ -358,3 +358,12 @@ def test_a_resize_beyond_any_array_is_a_clear_value_error(kwargs):
         F.interpolate(np.zeros((1, 1, 10, 10)), **kwargs)
     with pytest.raises(ValueError, match="asks for more output entries than an array can index"):
         nn.Upsample(**kwargs)(np.zeros((1, 1, 10, 10)))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"stride": (2, 1), "padding": 1, "dilation": (1, 2), "output_padding": (1, 0), "bias": False},
+    {"stride": 2, "output_padding": 1, "bias": False}, {"stride": 2, "output_padding": 1}, {"bias": False}, {},
+])
+def test_repr_is_pytorchs(kwargs):
+    # output_padding came after bias=False ("..., bias=False, output_padding=(1, 0)").
+    assert repr(nn.ConvTranspose2d(2, 3, (3, 2), **kwargs)) == repr(torch.nn.ConvTranspose2d(2, 3, (3, 2), **kwargs))
