@@ -128,6 +128,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     ``fast`` trains for fewer epochs (the conv autoencoder still beats PCA); ``out``: a folder
     for the figure (None: no figure).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     data = load_mnist1d()
     X_train, X_test = data.X_train, data.X_test
@@ -191,7 +193,12 @@ def _parse_args(argv=None):
     parser.add_argument("--fast", action="store_true", help="train for fewer epochs (the claims still hold)")
     parser.add_argument("--out", default="examples-output", help="folder for the figure (default examples-output)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and batches (default 0)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
+    return args
 
 
 if __name__ == "__main__":

@@ -138,6 +138,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast``: 1,500 GAN steps instead of 4,000. ``out``: a folder for the figures (None: no figures).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     X_train, X_test, y_train, y_test = load_data(seed)
@@ -258,7 +260,12 @@ def _parse_args(argv=None):
     parser.add_argument("--fast", action="store_true", help="1,500 GAN steps instead of 4,000")
     parser.add_argument("--out", default="examples-output", help="folder for the figures (default examples-output)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights, the noise (default 0)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
+    return args
 
 
 if __name__ == "__main__":

@@ -146,6 +146,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
     ``fast`` trains FAST_STEPS steps instead of STEPS. ``out``: a folder for the figures (None: none).
     """
+    if out is not None:  # a folder that cannot be made fails now, not after training
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     steps = FAST_STEPS if fast else STEPS
     snapshot_steps = sorted({steps // 10, steps // 4, steps // 2, steps})
@@ -244,6 +246,8 @@ def _parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seed < 0:
         parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
     return args
 
 

@@ -15,9 +15,10 @@ from .. import ops
 from .._checks import one_of
 from ..tensor import Tensor, ensure_tensor
 
-__all__ = ["interpolate", "linear_source", "nearest_source"]
+__all__ = ["SHORTCUT_LIMIT", "interpolate", "linear_source", "nearest_source"]
 
 MODES = {"nearest": (1, 2), "linear": (1,), "bilinear": (2,)}  # mode -> the spatial ranks it takes
+SHORTCUT_LIMIT = 128  # output height + width up to which PyTorch's 2-D nearest takes shortcuts
 
 
 def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, shortcuts: bool) -> np.ndarray:
@@ -26,13 +27,16 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
         index[j] = min(floor(j * scale), n_in - 1),   scale = 1 / scale_factor, or n_in / n_out
 
     ``scale_factor`` given (not None): its inverse is the scale, as PyTorch uses it. The product
-    is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is float32 for
-    float32 inputs. PyTorch's 2-D kernel (``shortcuts``) copies an axis whose size does not change
-    and halves indices (j // 2) when the size doubles, whatever the scale factor; its 1-D kernel
+    is rounded to float32 before the floor, as PyTorch's ``floorf`` does; the scale is in
+    ``dtype`` (PyTorch's 1-D kernel: the input's; its 2-D kernel: float32, whatever the input).
+    ``shortcuts``: PyTorch's 2-D kernel on small images (the two output sizes adding up to at
+    most ``SHORTCUT_LIMIT`` = 128) copies an axis whose size does not change and halves indices
+    (j // 2) when the size doubles, whatever the scale factor; on larger images, and in 1-D, it
     does not (``interpolate(x, scale_factor=1.2)`` on 3 entries reads 0, 0, 1). Two PyTorch
-    quirks stay out: its 1-D backward takes the shortcuts its forward does not (glassnet's
-    gradient is always the gradient of the output it returned), and its 2-D kernel sometimes
-    skips the doubling shortcut for outputs of thousands of entries (glassnet never does).
+    quirks stay out: its backward (1-D and 2-D, at every size) takes the shortcuts its forward
+    does not, and for float64 1-D
+    it uses a float32 scale where its forward uses a float64 one (81 / 2.7 reads entry 30, its
+    gradient goes to 29); glassnet's gradient is always the gradient of the output it returned.
 
     Example
     -------
@@ -44,7 +48,7 @@ def nearest_source(n_in: int, n_out: int, scale_factor: float | None, dtype, sho
         return np.arange(n_out)
     if shortcuts and n_out == 2 * n_in:
         return np.arange(n_out) // 2
-    work = np.dtype(np.float32 if shortcuts else dtype).type  # 2-D: PyTorch's scale is a float
+    work = np.dtype(np.float32 if shortcuts else dtype).type  # shortcuts: the 2-D kernel, float scale
     scale = work(1.0 / scale_factor) if scale_factor is not None else work(n_in) / work(n_out)
     position = (np.arange(n_out, dtype=work) * scale).astype(np.float32)
     return np.minimum(np.floor(position).astype(np.int64), n_in - 1)
@@ -59,7 +63,8 @@ def linear_source(n_in: int, n_out: int, scale_factor: float | None, dtype) -> t
         index0 = min(floor(position), n_in - 1),  index1 = index0 + 1 (n_in - 1 at the end),
         lam = position - index0, clipped to [0, 1]
 
-    computed in the input's dtype, as PyTorch does. An axis whose size does not change is copied.
+    with the scale in the input's dtype and the position computed in float64, then rounded to
+    the input's dtype, as PyTorch does. An axis whose size does not change is copied.
 
     Example
     -------
@@ -73,7 +78,8 @@ def linear_source(n_in: int, n_out: int, scale_factor: float | None, dtype) -> t
         index = np.arange(n_in)
         return index, index, np.zeros(n_in, dtype=dtype)
     scale = kind(1.0 / scale_factor) if scale_factor is not None else kind(n_in) / kind(n_out)
-    position = np.maximum(scale * (np.arange(n_out, dtype=dtype) + kind(0.5)) - kind(0.5), kind(0))
+    # PyTorch's j + 0.5 is a double, so the product is too: rounded to the dtype only at the end.
+    position = np.maximum(np.float64(scale) * (np.arange(n_out) + 0.5) - 0.5, 0).astype(dtype)
     index0 = np.minimum(np.floor(position.astype(np.float32)).astype(np.int64), n_in - 1)
     lam = np.clip(position - index0.astype(dtype), 0, 1).astype(dtype)
     index1 = index0 + (index0 < n_in - 1)
@@ -124,7 +130,9 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_co
     for axis in reversed(range(d)):
         n_in, n_out, factor = x.shape[2 + axis], sizes[axis], factors[axis]
         if mode == "nearest":
-            x = ops.interpolate_axis(x, 2 + axis, nearest_source(n_in, n_out, factor, x.dtype, d == 2))
+            shortcuts = d == 2 and sum(sizes) <= SHORTCUT_LIMIT  # as PyTorch's 2-D kernel does
+            source = nearest_source(n_in, n_out, factor, np.float32 if d == 2 else x.dtype, shortcuts)
+            x = ops.interpolate_axis(x, 2 + axis, source)
         else:
             x = ops.interpolate_axis(x, 2 + axis, *linear_source(n_in, n_out, factor, x.dtype))
     return x
@@ -132,8 +140,12 @@ def interpolate(x, size=None, scale_factor=None, mode: str = "nearest", align_co
 
 def resize_arguments(size, scale_factor, spatial: tuple) -> tuple:
     """``(sizes, factors)``, one entry per spatial axis (factors None when ``size`` is given),
-    after :func:`check_resize` and the check that no output axis is empty."""
+    after :func:`check_resize` and the checks that no output axis is empty or beyond indexing."""
     sizes, factors = check_resize(size, scale_factor, len(spatial))
+    given = sizes if sizes is not None else tuple(n * f for n, f in zip(spatial, factors))
+    if not all(n < np.iinfo(np.intp).max for n in given):  # inf included: no index reaches it
+        raise ValueError(f"interpolate: size {size!r} / scale_factor {scale_factor!r} on spatial size "
+                         f"{spatial} asks for more output entries than an array can index")
     if sizes is not None:
         return sizes, (None,) * len(spatial)
     sizes = tuple(math.floor(n * f) for n, f in zip(spatial, factors))  # PyTorch: int(n * f)

@@ -47,10 +47,10 @@ class _ConvTransposeNd(_ConvNd):
         return {**super().get_config(), "output_padding": self.output_padding}
 
     def extra_repr(self) -> str:
-        text = super().extra_repr()
+        text = super().extra_repr().removesuffix(", bias=False")
         if any(self.output_padding):
             text += f", output_padding={self.output_padding}"
-        return text
+        return text + (", bias=False" if self.bias is None else "")  # PyTorch's order
 
 
 class ConvTranspose1d(_ConvTransposeNd):

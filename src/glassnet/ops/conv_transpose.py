@@ -124,6 +124,9 @@ def _check_transposed_operands(x, weight, bias, stride, padding, output_padding,
     if d < 1:
         raise ValueError(f"conv_transpose: the weight must have shape (in_channels, out_channels, "
                          f"*kernel), got {weight.shape}")
+    if 0 in weight.shape:  # PyTorch refuses it too; an empty kernel would give bias-only outputs
+        raise ValueError(f"conv_transpose: the weight (in_channels, out_channels, *kernel) needs at least "
+                         f"1 entry on every axis, got shape {weight.shape}")
     if x.ndim != weight.ndim:
         raise ValueError(f"conv_transpose: weight {weight.shape} needs an input of {weight.ndim} "
                          f"dimensions (N, C_in, *spatial), got shape {x.shape}")
