@@ -262,6 +262,18 @@ def test_functional_errors():
         F.conv2d(x, gn.Tensor(np.zeros((4, 3, 3, 3))), gn.Tensor(np.zeros(3)))
 
 
+@pytest.mark.parametrize("input_shape, weight_shape", [
+    ((1, 2, 5), (2, 2, 0)),        # an empty kernel: the output would be the bias alone
+    ((1, 2, 5), (0, 2, 3)),        # no filters
+    ((1, 0, 5), (2, 0, 3)),        # no input channels
+    ((1, 2, 5, 5), (2, 2, 3, 0)),
+])
+def test_an_empty_weight_is_refused(input_shape, weight_shape):
+    conv = F.conv1d if len(weight_shape) == 3 else F.conv2d
+    with pytest.raises(ValueError, match=r"needs at least 1 entry on every axis, got shape"):
+        conv(gn.Tensor(np.zeros(input_shape)), gn.Tensor(np.zeros(weight_shape)))
+
+
 def test_float_dtype_is_kept_and_arrays_are_converted():
     layer = nn.Conv1d(2, 3, 3, rng=0)
     out = layer(np.ones((1, 2, 5)))  # a float64 array becomes the layer's float32

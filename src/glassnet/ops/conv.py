@@ -225,6 +225,9 @@ def _check_conv_operands(x, weight, bias, stride, padding, dilation) -> None:
     d = weight.ndim - 2
     if d < 1:
         raise ValueError(f"conv: the weight must have shape (O, C, *kernel), got {weight.shape}")
+    if 0 in weight.shape:  # an empty kernel would give outputs of the bias alone (PyTorch refuses it)
+        raise ValueError(f"conv: the weight (O, C, *kernel) needs at least 1 entry on every axis, "
+                         f"got shape {weight.shape}")
     if x.ndim != weight.ndim:
         raise ValueError(f"conv: weight {weight.shape} needs an input of {weight.ndim} dimensions "
                          f"(N, C, *spatial), got shape {x.shape}")
