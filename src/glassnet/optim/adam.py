@@ -176,7 +176,8 @@ class Adamax(Optimizer):
     betas : (float, float)
         (beta1, beta2), each in [0, 1).
     eps : float
-        Added to |grad| inside the maximum (>= 0), so u > 0.
+        Added to |grad| inside the maximum (>= 0), so u > 0. With eps = 0, a weight whose
+        gradient has always been 0 gets m / u = 0 / 0 = NaN, as in PyTorch.
     weight_decay : float
         L2 penalty factor (>= 0).
 
@@ -227,6 +228,7 @@ class Adamax(Optimizer):
         work += self.eps
         np.maximum(exp_inf, work, out=exp_inf)                  # u = max(beta2 u, |g| + eps)
 
-        np.divide(exp_avg, exp_inf, out=work)
-        work *= self.lr / (1.0 - beta1 ** state["step"])
+        # (lr / (1 - beta1^t)) * m / u, multiplied before the division as torch's addcdiv does
+        np.multiply(exp_avg, self.lr / (1.0 - beta1 ** state["step"]), out=work)
+        work /= exp_inf
         weight -= work                                          # w = w - lr m_hat / u
