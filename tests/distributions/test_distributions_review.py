@@ -32,3 +32,32 @@ def test_bernoulli_entropy_from_probs_at_the_edges_equals_torch_without_an_absol
     probs = np.array([0.0, 1e-300, 1e-20, 0.3, 1 - 1e-12, 1.0])
     np.testing.assert_allclose(Bernoulli(probs=probs).entropy().data,
                                TD.Bernoulli(probs=torch.tensor(probs)).entropy().numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("swap", [False, True])
+def test_kl_of_two_constant_distributions_takes_the_float64_one_in_either_order(swap):
+    """Numbers make float32, float64 arrays float64: the pair is computed in float64, as a float64
+    array beside a number is, whichever comes first (was float32 with the numbers first)."""
+    from glassnet.distributions import Categorical, Normal, kl_divergence
+
+    pairs = [(Normal(0.0, 1.0), Normal(np.array([1e-3]), np.array([1.0 + 1e-12])),
+              TD.Normal(torch.tensor(0.0, dtype=torch.float64), torch.tensor(1.0, dtype=torch.float64)),
+              TD.Normal(torch.tensor([1e-3], dtype=torch.float64), torch.tensor([1.0 + 1e-12], dtype=torch.float64))),
+             (Categorical(probs=[0.5, 0.5]), Categorical(logits=np.array([0.0, 0.3])),
+              TD.Categorical(probs=torch.tensor([0.5, 0.5], dtype=torch.float64)),
+              TD.Categorical(logits=torch.tensor([0.0, 0.3], dtype=torch.float64)))]
+    for p, q, tp, tq in pairs:
+        if swap:
+            p, q, tp, tq = q, p, tq, tp
+        kl = kl_divergence(p, q)
+        assert kl.dtype == np.float64
+        np.testing.assert_allclose(kl.data, TD.kl_divergence(tp, tq).numpy(), rtol=1e-12, atol=0)
+
+
+def test_kl_against_a_constant_that_overflows_the_tensors_dtype_names_the_overflow():
+    import glassnet as gn
+    from glassnet.distributions import Normal, kl_divergence
+
+    p = Normal(gn.Tensor(np.zeros(1, np.float32)), 1.0)
+    with pytest.raises(ValueError, match=r"Normal scale: the values overflow float32"):
+        kl_divergence(p, Normal(np.zeros(1), np.array([1e300])))

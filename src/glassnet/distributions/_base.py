@@ -140,7 +140,13 @@ class Distribution:
 
     def _astype(self, dtype) -> Distribution:
         """The same distribution in another float dtype (for a constant one, see __init__)."""
-        return type(self)(**{name: tensor.data.astype(dtype) for name, tensor in self._parameters().items()})
+        arrays = {}
+        for name, tensor in self._parameters().items():
+            try:
+                arrays[name] = Tensor(tensor.data, dtype=dtype).data
+            except ValueError as error:  # 1e300 into float32
+                raise ValueError(f"{type(self).__name__} {name}: {error}") from None
+        return type(self)(**arrays)
 
     @property
     def batch_shape(self) -> tuple:
