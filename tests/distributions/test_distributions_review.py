@@ -61,3 +61,16 @@ def test_kl_against_a_constant_that_overflows_the_tensors_dtype_names_the_overfl
     p = Normal(gn.Tensor(np.zeros(1, np.float32)), 1.0)
     with pytest.raises(ValueError, match=r"Normal scale: the values overflow float32"):
         kl_divergence(p, Normal(np.zeros(1), np.array([1e300])))
+
+
+def test_repr_names_each_parameter_as_pytorch_does():
+    """A number's value, a larger parameter's shape (PyTorch: 'Normal(loc: 0.0, scale: 1.0)'),
+    then the dtype (was only the batch shape and dtype, with no parameter)."""
+    import glassnet as gn
+    from glassnet.distributions import Categorical, Normal
+
+    assert repr(Normal(0.0, 1.0)) == "Normal(loc: 0.0, scale: 1.0, dtype=float32)"
+    assert repr(Normal(np.zeros((2, 1)), np.ones(3))) == "Normal(loc: (2, 3), scale: (2, 3), dtype=float64)"
+    assert repr(Bernoulli(probs=0.25)) == "Bernoulli(probs: 0.25, dtype=float32)"
+    assert repr(Bernoulli(logits=gn.Tensor(np.zeros(3)))) == "Bernoulli(logits: (3,), dtype=float64)"
+    assert repr(Categorical(logits=np.zeros((2, 3, 4)))) == "Categorical(logits: (2, 3, 4), dtype=float64)"

@@ -220,7 +220,10 @@ class Distribution:
         return Tensor(np.full(self._batch_shape, np.nan, dtype=self.dtype))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(batch_shape={self._batch_shape}, dtype={self.dtype})"
+        """PyTorch's form: each parameter's value when it is one number, else its shape; then the dtype."""
+        shown = [f"{name}: {float(tensor.data) if tensor.ndim == 0 else tensor.shape}"
+                 for name, tensor in self._parameters().items()]
+        return f"{type(self).__name__}({', '.join(shown)}, dtype={self.dtype})"
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
