@@ -175,3 +175,29 @@ def test_make_optimizer_and_the_cli_give_adamax(tmp_path, monkeypatch):
                      "--weight-decay", "0.001", "--out", str(tmp_path)]) == 0
     assert type(seen[-1]) is optim.Adamax and seen[-1].lr == 0.01 and seen[-1].weight_decay == 0.001
     assert seen[-1].state and all(entry["step"] > 0 for entry in seen[-1].state.values())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("betas", [(0.0, 0.9), (0.5, 0.999)], ids=str)
+def test_beta1_of_0_or_one_half_follows_torch_bit_for_bit_on_every_step(dtype, betas):
+    """For 1 - beta1 >= 0.5 torch's lerp computes g - (g - m)(1 - w), not m + w (g - m): exact
+    for beta1 = 0 (m = g) and beta1 = 0.5 (a GAN's usual setting), where no multiply-add rounds."""
+    history = side_by_side(dtype, 8, normal, lr=0.05, betas=betas)
+    for ours, theirs in history:
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("beta1", [0.0, 0.5])
+def test_adams_first_moment_follows_torch_bit_for_bit_for_beta1_of_0_or_one_half(beta1):
+    rng = np.random.default_rng(4)
+    ours, theirs = gn.Parameter(rng.normal(size=(50, 20))), torch.tensor(rng.normal(size=(50, 20)), requires_grad=True)
+    ours_opt = optim.Adam([ours], lr=0.01, betas=(beta1, 0.99))
+    theirs_opt = torch.optim.Adam([theirs], lr=0.01, betas=(beta1, 0.99), foreach=False)
+    for _ in range(6):
+        grad = rng.normal(size=ours.shape)
+        ours.grad, theirs.grad = grad.copy(), torch.tensor(grad)
+        ours_opt.step()
+        theirs_opt.step()
+        np.testing.assert_array_equal(ours_opt.state_dict()["state"][0]["exp_avg"],
+                                      theirs_opt.state[theirs]["exp_avg"].numpy())
