@@ -140,7 +140,7 @@ class Distribution:
 
     def _astype(self, dtype) -> Distribution:
         """The same distribution in another float dtype (for a constant one, see __init__)."""
-        arrays = {}
+        arrays: dict = {}
         for name, tensor in self._parameters().items():
             try:
                 arrays[name] = Tensor(tensor.data, dtype=dtype).data
