@@ -74,3 +74,20 @@ def test_repr_names_each_parameter_as_pytorch_does():
     assert repr(Bernoulli(probs=0.25)) == "Bernoulli(probs: 0.25, dtype=float32)"
     assert repr(Bernoulli(logits=gn.Tensor(np.zeros(3)))) == "Bernoulli(logits: (3,), dtype=float64)"
     assert repr(Categorical(logits=np.zeros((2, 3, 4)))) == "Categorical(logits: (2, 3, 4), dtype=float64)"
+
+
+def test_kl_divergence_finds_the_closed_form_for_a_subclass_as_pytorch_does():
+    """torch dispatches kl_divergence along the classes' MRO (was NotImplementedError here)."""
+    from glassnet.distributions import Normal, kl_divergence
+
+    class Prior(Normal):
+        pass
+
+    class TorchPrior(TD.Normal):
+        pass
+
+    ours = kl_divergence(Normal(np.array(0.0), np.array(1.0)), Prior(np.array(1.0), np.array(2.0)))
+    zero, one, two = (torch.tensor(x, dtype=torch.float64) for x in (0.0, 1.0, 2.0))
+    theirs = TD.kl_divergence(TD.Normal(zero, one), TorchPrior(one, two))
+    np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-12, atol=0)
+    assert kl_divergence(Prior(0.0, 1.0), Prior(0.0, 1.0)).item() == 0.0

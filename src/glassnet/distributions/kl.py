@@ -92,7 +92,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             raise TypeError(f"kl_divergence: {name} must be a distribution (Normal, Bernoulli, Categorical), "
                             f"got {type(value).__name__}")
     for (p_type, q_type), closed_form in _KL.items():
-        if type(p) is p_type and type(q) is q_type:
+        if isinstance(p, p_type) and isinstance(q, q_type):  # a subclass too, as PyTorch dispatches
             p, q = _one_dtype(p, q)
             broadcast_shape(p.batch_shape, q.batch_shape, "kl_divergence: the batch shapes of p and q")
             return closed_form(p, q)  # type: ignore[operator]
