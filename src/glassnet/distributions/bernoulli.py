@@ -90,7 +90,7 @@ class Bernoulli(Distribution):
         return (generator.random(shape) < self.probs.data).astype(self.dtype)
 
     def log_prob(self, value) -> Tensor:
-        """log p(x) = x log p + (1 - x) log(1 - p) = x l - softplus(l), one number per entry of
+        """log p(x) = x log p + (1 - x) log(1 - p) = -((1 - x) l + softplus(-l)), one number per entry of
         the broadcast of ``value`` (0s and 1s) and batch_shape."""
         value = self._value(value, allow_bool=True)
         if np.any((value.data != 0) & (value.data != 1)):
