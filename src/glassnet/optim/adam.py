@@ -239,5 +239,6 @@ class Adamax(Optimizer):
 
         # (lr / (1 - beta1^t)) * m / u, multiplied before the division as torch's addcdiv does
         np.multiply(exp_avg, self.lr / (1.0 - beta1 ** state["step"]), out=work)
-        work /= exp_inf
+        with np.errstate(divide="ignore", invalid="ignore"):  # u = 0 only with eps = 0: NaN, as in torch
+            work /= exp_inf
         weight -= work                                          # w = w - lr m_hat / u
