@@ -140,7 +140,13 @@ class Distribution:
 
     def _astype(self, dtype) -> Distribution:
         """The same distribution in another float dtype (for a constant one, see __init__)."""
-        return type(self)(**{name: tensor.data.astype(dtype) for name, tensor in self._parameters().items()})
+        arrays: dict = {}
+        for name, tensor in self._parameters().items():
+            try:
+                arrays[name] = Tensor(tensor.data, dtype=dtype).data
+            except ValueError as error:  # 1e300 into float32
+                raise ValueError(f"{type(self).__name__} {name}: {error}") from None
+        return type(self)(**arrays)
 
     @property
     def batch_shape(self) -> tuple:
@@ -214,7 +220,10 @@ class Distribution:
         return Tensor(np.full(self._batch_shape, np.nan, dtype=self.dtype))
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(batch_shape={self._batch_shape}, dtype={self.dtype})"
+        """PyTorch's form: each parameter's value when it is one number, else its shape; then the dtype."""
+        shown = [f"{name}: {float(tensor.data) if tensor.ndim == 0 else tensor.shape}"
+                 for name, tensor in self._parameters().items()]
+        return f"{type(self).__name__}({', '.join(shown)}, dtype={self.dtype})"
 
 
 def clamp_probs(probs: Tensor) -> Tensor:

@@ -90,17 +90,19 @@ class Bernoulli(Distribution):
         return (generator.random(shape) < self.probs.data).astype(self.dtype)
 
     def log_prob(self, value) -> Tensor:
-        """log p(x) = x log p + (1 - x) log(1 - p) = x l - softplus(l), one number per entry of
+        """log p(x) = x log p + (1 - x) log(1 - p) = -((1 - x) l + softplus(-l)), one number per entry of
         the broadcast of ``value`` (0s and 1s) and batch_shape."""
         value = self._value(value, allow_bool=True)
         if np.any((value.data != 0) & (value.data != 1)):
             raise ValueError("Bernoulli.log_prob: value must hold only 0s and 1s (the support), got "
                              f"{first_bad(value.data, (value.data != 0) & (value.data != 1))}")
         logits = self.logits
-        # log sigmoid(l) = l - softplus(l) and log(1 - sigmoid(l)) = -softplus(l): no log(0)
-        return value * logits - ops.softplus(logits)
+        # log sigmoid(l) = -softplus(-l) and log(1 - sigmoid(l)) = -l - softplus(-l): no log(0).
+        # In PyTorch's order (minus its binary_cross_entropy_with_logits), so that the rounding
+        # at large |l| is PyTorch's too.
+        return -((1 - value) * logits + ops.softplus(-logits))
 
     def entropy(self) -> Tensor:
-        """H = -p log p - (1 - p) log(1 - p) = softplus(l) - p l, shape ``batch_shape``."""
+        """H = -p log p - (1 - p) log(1 - p) = (1 - p) l + softplus(-l), shape ``batch_shape``."""
         logits = self.logits
-        return ops.softplus(logits) - self.probs * logits
+        return (1 - self.probs) * logits + ops.softplus(-logits)  # PyTorch's order, as in log_prob

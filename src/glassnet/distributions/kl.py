@@ -48,9 +48,12 @@ def _kl_categorical_categorical(p: Categorical, q: Categorical) -> Tensor:
 
 def _one_dtype(p: Distribution, q: Distribution) -> tuple:
     """p and q in one dtype: a distribution made of numbers and arrays alone takes the other's
-    dtype (as a constant does in a + b); two made from Tensors of different dtypes are an error."""
+    dtype (as a constant does in a + b); of two such, the float64 one wins (as a float64 array
+    does beside a number); two made from Tensors of different dtypes are an error."""
     if p.dtype == q.dtype:
         return p, q
+    if p._constant and q._constant:
+        return (p, q._astype(p.dtype)) if p.dtype == np.float64 else (p._astype(q.dtype), q)
     if q._constant:
         return p, q._astype(p.dtype)
     if p._constant:
@@ -89,7 +92,7 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
             raise TypeError(f"kl_divergence: {name} must be a distribution (Normal, Bernoulli, Categorical), "
                             f"got {type(value).__name__}")
     for (p_type, q_type), closed_form in _KL.items():
-        if type(p) is p_type and type(q) is q_type:
+        if isinstance(p, p_type) and isinstance(q, q_type):  # a subclass too, as PyTorch dispatches
             p, q = _one_dtype(p, q)
             broadcast_shape(p.batch_shape, q.batch_shape, "kl_divergence: the batch shapes of p and q")
             return closed_form(p, q)  # type: ignore[operator]

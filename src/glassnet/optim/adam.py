@@ -18,6 +18,20 @@ def _betas(betas) -> tuple[float, float]:
     return beta1, beta2
 
 
+def _lerp_into(exp_avg: np.ndarray, grad: np.ndarray, beta1: float, work: np.ndarray) -> None:
+    """exp_avg = beta1 exp_avg + (1 - beta1) grad, in place, in the order torch's lerp uses:
+    m + w (g - m) for a small weight w = 1 - beta1 < 0.5, else g - (g - m)(1 - w), which is g
+    itself for beta1 = 0 (as in PyTorch; m + (g - m) need not round back to g)."""
+    weight = 1.0 - beta1
+    np.subtract(grad, exp_avg, out=work)
+    if weight < 0.5:
+        work *= weight
+        exp_avg += work
+    else:
+        work *= 1.0 - weight
+        np.subtract(grad, work, out=exp_avg)
+
+
 class Adam(Optimizer):
     """Adam, with PyTorch's bias correction (element-wise; t counts this parameter's steps)::
 
@@ -101,10 +115,7 @@ class Adam(Optimizer):
         work = self._buffer(weight, 1)
 
         exp_avg = state["exp_avg"]
-        # m + (1 - beta1)(g - m) = beta1 m + (1 - beta1) g, in the order torch's lerp uses.
-        np.subtract(grad, exp_avg, out=work)
-        work *= 1.0 - beta1
-        exp_avg += work
+        _lerp_into(exp_avg, grad, beta1, work)                  # m = beta1 m + (1 - beta1) g
         exp_avg_sq = state["exp_avg_sq"]
         exp_avg_sq *= beta2
         np.multiply(grad, grad, out=work)
@@ -176,7 +187,8 @@ class Adamax(Optimizer):
     betas : (float, float)
         (beta1, beta2), each in [0, 1).
     eps : float
-        Added to |grad| inside the maximum (>= 0), so u > 0.
+        Added to |grad| inside the maximum (>= 0), so u > 0. With eps = 0, a weight whose
+        gradient has always been 0 gets m / u = 0 / 0 = NaN, as in PyTorch.
     weight_decay : float
         L2 penalty factor (>= 0).
 
@@ -218,15 +230,15 @@ class Adamax(Optimizer):
         work = self._buffer(weight, 1)
 
         exp_avg = state["exp_avg"]
-        np.subtract(grad, exp_avg, out=work)                    # torch's lerp: m + (1 - beta1)(g - m)
-        work *= 1.0 - beta1
-        exp_avg += work
+        _lerp_into(exp_avg, grad, beta1, work)                  # m = beta1 m + (1 - beta1) g
         exp_inf = state["exp_inf"]
         exp_inf *= beta2
         np.abs(grad, out=work)
         work += self.eps
         np.maximum(exp_inf, work, out=exp_inf)                  # u = max(beta2 u, |g| + eps)
 
-        np.divide(exp_avg, exp_inf, out=work)
-        work *= self.lr / (1.0 - beta1 ** state["step"])
+        # (lr / (1 - beta1^t)) * m / u, multiplied before the division as torch's addcdiv does
+        np.multiply(exp_avg, self.lr / (1.0 - beta1 ** state["step"]), out=work)
+        with np.errstate(divide="ignore", invalid="ignore"):  # u = 0 only with eps = 0: NaN, as in torch
+            work /= exp_inf
         weight -= work                                          # w = w - lr m_hat / u
