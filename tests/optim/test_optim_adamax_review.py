@@ -198,3 +198,18 @@ def test_adams_first_moment_follows_torch_bit_for_bit_for_beta1_of_0_or_one_half
         theirs_opt.step()
         np.testing.assert_array_equal(ours_opt.state_dict()["state"][0]["exp_avg"],
                                       theirs_opt.state[theirs]["exp_avg"].numpy())
+
+
+def test_adam_eps_zero_on_a_zero_gradient_is_nan_as_in_torch_without_a_warning():
+    """Adam's 0 / 0 (eps = 0, a weight whose gradient was always 0) makes NaN as torch does, and
+    the whole step is taken: no RuntimeWarning stops it halfway when warnings are errors."""
+    ours = gn.Parameter(np.array([1.0, 2.0]))
+    theirs = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    opt, ref = optim.Adam([ours], lr=0.1, eps=0.0), torch.optim.Adam([theirs], lr=0.1, eps=0.0)
+    ours.grad = np.array([0.0, 3.0])
+    theirs.grad = torch.tensor([0.0, 3.0], dtype=torch.float64)
+    opt.step(error_if_nonfinite=False)
+    ref.step()
+    np.testing.assert_array_equal(np.isnan(ours.data), torch.isnan(theirs.detach()).numpy())
+    np.testing.assert_allclose(ours.data[1], theirs.detach().numpy()[1], rtol=1e-15)
+    assert opt.state[0]["step"] == 1

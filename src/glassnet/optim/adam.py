@@ -132,7 +132,8 @@ class Adam(Optimizer):
         np.sqrt(second, out=work)
         work /= bias_correction2 ** 0.5
         work += self.eps                                        # sqrt(v_hat) + eps
-        np.divide(exp_avg, work, out=work)
+        with np.errstate(divide="ignore", invalid="ignore"):  # 0 only with eps = 0: NaN, as in torch
+            np.divide(exp_avg, work, out=work)
         work *= step_size
         weight -= work                                          # w = w - lr m_hat / (sqrt(v_hat) + eps)
 
