@@ -281,3 +281,14 @@ def test_a_saved_decoder_with_every_new_layer_loads_the_same(tmp_path, dtype):
     loaded = gn.load(path)
     assert repr(loaded) == repr(model)
     assert np.array_equal(loaded(x).numpy(), expected)
+
+
+def test_the_scale_factor_comes_first_as_the_issue_writes_it():
+    """``nn.Upsample(scale_factor, mode)``: Upsample(2) doubles (torch.nn.Upsample(2) would mean
+    size 2); by name, each argument is PyTorch's."""
+    x = np.arange(6.0).reshape(1, 2, 3)
+    expected = torch.nn.Upsample(scale_factor=2, mode="linear")(torch.tensor(x)).numpy()
+    np.testing.assert_array_equal(nn.Upsample(2, "linear")(gn.Tensor(x)).numpy(), expected)
+    assert nn.Upsample(2)(np.zeros((1, 1, 4, 5))).shape == (1, 1, 8, 10)
+    assert nn.Upsample(size=7)(np.zeros((1, 1, 3))).shape == (1, 1, 7)
+    assert nn.Upsample(0.5, size=None)(np.zeros((1, 1, 6))).shape == (1, 1, 3)

@@ -20,10 +20,12 @@ class Upsample(Module):
     decoder's alternative to a transposed convolution (no parameters, no checkerboard pattern;
     follow it with a convolution to learn the details).
 
+    ``Upsample(2)`` doubles every spatial size: the scale factor comes first, as the layer is
+    mostly used, where PyTorch's ``torch.nn.Upsample(2)`` would mean an output SIZE of 2 (its
+    first argument is ``size``). Given by name, every argument means what it means in PyTorch.
+
     Parameters
     ----------
-    size : int, tuple of ints or None
-        The output's spatial size (one int for every axis, or one per axis).
     scale_factor : number, tuple of numbers or None
         Multiplier of each spatial size; the output size is floor(n * scale_factor). Exactly one
         of ``size`` and ``scale_factor`` is given.
@@ -31,6 +33,8 @@ class Upsample(Module):
         "nearest": each output copies input entry floor(j / scale_factor) (1-D or 2-D);
         "linear" (1-D) and "bilinear" (2-D): each output mixes the two input entries around the
         point its cell centre maps to, position = (j + 0.5) / scale_factor - 0.5.
+    size : int, tuple of ints or None
+        The output's spatial size (one int for every axis, or one per axis).
     align_corners : None or False
         PyTorch's argument; only its ``False`` arithmetic is implemented.
 
@@ -46,13 +50,15 @@ class Upsample(Module):
     -------
     >>> import numpy as np
     >>> from glassnet import nn
-    >>> nn.Upsample(scale_factor=2)(np.array([[[1.0, 2.0]]])).numpy()
+    >>> nn.Upsample(2)(np.array([[[1.0, 2.0]]])).numpy()
     array([[[1., 1., 2., 2.]]])
-    >>> nn.Upsample(scale_factor=2, mode="bilinear")(np.zeros((8, 3, 4, 5))).shape
+    >>> nn.Upsample(2, "bilinear")(np.zeros((8, 3, 4, 5))).shape
     (8, 3, 8, 10)
+    >>> nn.Upsample(size=(6, 7), mode="bilinear")(np.zeros((8, 3, 4, 5))).shape
+    (8, 3, 6, 7)
     """
 
-    def __init__(self, size=None, scale_factor=None, mode: str = "nearest", align_corners=None) -> None:
+    def __init__(self, scale_factor=None, mode: str = "nearest", size=None, align_corners=None) -> None:
         super().__init__()
         self.mode = one_of(mode, "mode", tuple(MODES))
         # Checked now, not at the first call: valid for one of the ranks the mode takes.
