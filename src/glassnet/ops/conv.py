@@ -186,7 +186,8 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     >>> gn.ops.conv(x, w).numpy()
     array([[[-2., -2., -2.]]])
     """
-    _check_conv_operands(x, weight, bias, stride, padding, dilation)
+    check_operands("conv", x, weight, bias, "(O, C, *kernel)", 1, stride=stride, padding=padding,
+                   dilation=dilation)
     d = weight.ndim - 2
     kernel = weight.shape[2:]
     n, channels = x.shape[:2]
@@ -221,27 +222,34 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     return Tensor._from_op(y, parents, backward, "conv")
 
 
-def _check_conv_operands(x, weight, bias, stride, padding, dilation) -> None:
+def check_operands(op: str, x, weight, bias, layout: str, in_axis: int, **sizes: tuple) -> None:
+    """PyTorch's checks of a convolution's operands, as ValueError/TypeError naming ``op``.
+
+    ``layout`` names the weight's axes for the messages; ``in_axis`` is the weight axis that
+    must match the input's channels (1 for conv's ``(O, C, *kernel)``, 0 for the transposed
+    convolution's ``(in_channels, out_channels, *kernel)``; the other one is the bias's length);
+    ``sizes``: stride, padding, ... each a tuple with one entry per spatial axis."""
     d = weight.ndim - 2
     if d < 1:
-        raise ValueError(f"conv: the weight must have shape (O, C, *kernel), got {weight.shape}")
+        raise ValueError(f"{op}: the weight must have shape {layout}, got {weight.shape}")
     if 0 in weight.shape:  # an empty kernel would give outputs of the bias alone (PyTorch refuses it)
-        raise ValueError(f"conv: the weight (O, C, *kernel) needs at least 1 entry on every axis, "
+        raise ValueError(f"{op}: the weight {layout} needs at least 1 entry on every axis, "
                          f"got shape {weight.shape}")
     if x.ndim != weight.ndim:
-        raise ValueError(f"conv: weight {weight.shape} needs an input of {weight.ndim} dimensions "
+        raise ValueError(f"{op}: weight {weight.shape} needs an input of {weight.ndim} dimensions "
                          f"(N, C, *spatial), got shape {x.shape}")
-    if x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv: weight {weight.shape} needs {weight.shape[1]} input channels on "
-                         f"axis 1, got {x.shape[1]} (input shape {x.shape})")
+    if x.shape[1] != weight.shape[in_axis]:
+        raise ValueError(f"{op}: weight {weight.shape} {layout} needs {weight.shape[in_axis]} input "
+                         f"channels on axis 1, got {x.shape[1]} (input shape {x.shape})")
     if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        raise TypeError(f"conv: input dtype {x.dtype} differs from weight dtype {weight.dtype}"
+        raise TypeError(f"{op}: input dtype {x.dtype} differs from weight dtype {weight.dtype}"
                         + ("" if bias is None else f" or bias dtype {bias.dtype}"))
-    if bias is not None and bias.shape != weight.shape[:1]:
-        raise ValueError(f"conv: bias must have shape {weight.shape[:1]}, got {bias.shape}")
-    for name, value in (("stride", stride), ("padding", padding), ("dilation", dilation)):
+    out_channels = weight.shape[1 - in_axis]
+    if bias is not None and bias.shape != (out_channels,):
+        raise ValueError(f"{op}: bias must have shape {(out_channels,)}, got {bias.shape}")
+    for name, value in sizes.items():
         if len(value) != d:
-            raise ValueError(f"conv: {name} needs {d} entries (one per spatial axis), got {value}")
+            raise ValueError(f"{op}: {name} needs {d} entries (one per spatial axis), got {value}")
 
 
 # ---- pooling --------------------------------------------------------------------------------

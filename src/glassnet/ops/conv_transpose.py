@@ -36,7 +36,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import _pad, col2im, im2col
+from .conv import _pad, check_operands, col2im, im2col
 
 __all__ = ["conv_transpose", "transposed_output_size"]
 
@@ -119,31 +119,10 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
 
 
 def _check_transposed_operands(x, weight, bias, stride, padding, output_padding, dilation) -> tuple:
-    """PyTorch's checks, as ValueError/TypeError; returns the output's spatial shape."""
-    d = weight.ndim - 2
-    if d < 1:
-        raise ValueError(f"conv_transpose: the weight must have shape (in_channels, out_channels, "
-                         f"*kernel), got {weight.shape}")
-    if 0 in weight.shape:  # PyTorch refuses it too; an empty kernel would give bias-only outputs
-        raise ValueError(f"conv_transpose: the weight (in_channels, out_channels, *kernel) needs at least "
-                         f"1 entry on every axis, got shape {weight.shape}")
-    if x.ndim != weight.ndim:
-        raise ValueError(f"conv_transpose: weight {weight.shape} needs an input of {weight.ndim} "
-                         f"dimensions (N, C_in, *spatial), got shape {x.shape}")
-    if x.shape[1] != weight.shape[0]:
-        raise ValueError(f"conv_transpose: weight {weight.shape} (in_channels, out_channels, *kernel) "
-                         f"needs {weight.shape[0]} input channels on axis 1, got {x.shape[1]} "
-                         f"(input shape {x.shape})")
-    if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-        raise TypeError(f"conv_transpose: input dtype {x.dtype} differs from weight dtype {weight.dtype}"
-                        + ("" if bias is None else f" or bias dtype {bias.dtype}"))
-    if bias is not None and bias.shape != weight.shape[1:2]:
-        raise ValueError(f"conv_transpose: bias must have shape {weight.shape[1:2]} (out_channels,), "
-                         f"got {bias.shape}")
-    for name, value in (("stride", stride), ("padding", padding), ("output_padding", output_padding),
-                        ("dilation", dilation)):
-        if len(value) != d:
-            raise ValueError(f"conv_transpose: {name} needs {d} entries (one per spatial axis), got {value}")
+    """conv's checks (weight ``(in_channels, out_channels, *kernel)``) and PyTorch's on
+    output_padding and the output's size, as ValueError/TypeError; returns the output's spatial shape."""
+    check_operands("conv_transpose", x, weight, bias, "(in_channels, out_channels, *kernel)", 0,
+                   stride=stride, padding=padding, output_padding=output_padding, dilation=dilation)
     if any(op >= s and op >= dl for op, s, dl in zip(output_padding, stride, dilation)):
         raise ValueError(f"conv_transpose: output_padding {output_padding} must be smaller than "
                          f"either stride {stride} or dilation {dilation} on every axis")
