@@ -158,9 +158,10 @@ class Distribution:
 
     @property
     def dtype(self) -> np.dtype:
-        """The float dtype of the parameters, of the samples and of every result."""
-        raise NotImplementedError
+        """The float dtype of the parameters (one for all), of the samples and of every result."""
+        return next(iter(self._parameters().values())).dtype
 
+    @property
     @property
     def mean(self) -> Tensor:
         raise NotImplementedError

@@ -61,10 +61,6 @@ class Bernoulli(Distribution):
         return {self._given: self._param}
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._param.dtype
-
-    @property
     def probs(self) -> Tensor:
         """p: the parameter itself, or sigmoid(logits)."""
         return self._param if self._given == "probs" else ops.sigmoid(self._param)

@@ -83,10 +83,6 @@ class Categorical(Distribution):
         return {self._given: self._param}
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._param.dtype
-
-    @property
     def probs(self) -> Tensor:
         """p, shape ``(*batch_shape, K)``: the normalized probs, or softmax(logits)."""
         return self._param if self._given == "probs" else ops.softmax(self._param, axis=-1)

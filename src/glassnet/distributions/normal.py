@@ -60,10 +60,6 @@ class Normal(Distribution):
         return {"loc": self.loc, "scale": self.scale}
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.loc.dtype
-
-    @property
     def mean(self) -> Tensor:
         return self.loc
 
