@@ -51,7 +51,11 @@ def match_state(module, state_dict: Mapping, strict: bool) -> tuple[dict, LoadRe
     and the keys that did not match; or ValueError listing every problem (a shape, a cast that
     changes a number, and when ``strict`` a missing or an unexpected key). Changes nothing."""
     targets = OrderedDict(module._state_items())
-    missing = [key for key in targets if key not in state_dict]
+    # PyTorch's leniency for checkpoints older than a buffer (BatchNorm's num_batches_tracked): a
+    # layer class lists such buffers in _optional_state; missing, they are kept and not reported.
+    optional = {prefix + "." * bool(prefix) + name for prefix, layer in module.named_modules(remove_duplicate=False)
+                for name in getattr(layer, "_optional_state", ())}
+    missing = [key for key in targets if key not in state_dict and key not in optional]
     unexpected = _in_torch_order(module, [key for key in state_dict if key not in targets])
     problems = []
     if strict and missing:

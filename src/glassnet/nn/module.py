@@ -386,8 +386,8 @@ class Module:
         Returns
         -------
         LoadResult
-            ``(missing_keys, unexpected_keys)``: PyTorch's ``_IncompatibleKeys``, in its order
-            (but a missing ``num_batches_tracked``, which PyTorch skips, is reported).
+            ``(missing_keys, unexpected_keys)``: PyTorch's ``_IncompatibleKeys``, in its order (as
+            in PyTorch, a BatchNorm's ``num_batches_tracked`` may be missing: it is kept).
 
         Example
         -------

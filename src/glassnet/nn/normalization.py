@@ -23,6 +23,7 @@ class _BatchNorm(Module):
     _ndims: tuple = ()
     _shapes: str = ""
     keeps_running_stats = True  # so Module.freeze() keeps a frozen BatchNorm in evaluation mode
+    _optional_state = ("num_batches_tracked",)  # load_state_dict accepts a state without it, as PyTorch
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32) -> None:
