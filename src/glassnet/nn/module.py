@@ -123,9 +123,8 @@ class Module:
         self.__dict__[name] = value
 
     def _store(self, store: str, name: str) -> OrderedDict:
-        """The dict ``store`` of this module, with ``name`` removed from every other place. A
-        name already in ``store`` keeps its place, as in PyTorch: ``model.body = new_body``
-        leaves the body first in ``state_dict()`` and ``model[0] = layer`` first in a Sequential."""
+        """The dict ``store`` of this module, with ``name`` removed from every other place (in
+        ``store`` it keeps its place, as in PyTorch: ``model[0] = layer`` stays first)."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot register {name!r} before Module.__init__() has run: call "
@@ -173,9 +172,8 @@ class Module:
     # ---- walking the tree --------------------------------------------------------------------
     def named_modules(self, prefix: str = "", remove_duplicate: bool = True,
                       _seen: set | None = None) -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module ("" by default) and every descendant, parents
-        before their children, in registration order (PyTorch's order). A module reached by
-        several paths is yielded once, under its first name, unless ``remove_duplicate=False``."""
+        """(dotted name, module) for this module ("" by default) and every descendant in PyTorch's
+        order; a module reached by several paths once, unless ``remove_duplicate=False``."""
         if _seen is None:
             remove_duplicate = boolean(remove_duplicate, "remove_duplicate")
         seen = set() if _seen is None else _seen
@@ -238,16 +236,15 @@ class Module:
         return sum(parameter.size for parameter in self.parameters())
 
     # ---- modes, gradients and freezing -------------------------------------------------------
-    #: True for a layer that updates running statistics in training mode (BatchNorm): freeze()
-    #: keeps it in eval mode. Set by the layer class. freeze() sets _eval_locked on such an
-    #: instance; train() then records the mode it asks for (what unfreeze() on it restores).
+    #: True for a layer that updates running statistics in training mode (BatchNorm), set by
+    #: its class. freeze() sets _eval_locked on it: train() keeps it in eval mode and records
+    #: the mode asked for (what unfreeze() on it restores).
     keeps_running_stats: ClassVar[bool] = False
     _eval_locked = False
     _asked_training = False
 
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (``mode=False``: evaluation mode) here and in every sub-module, but
-        a frozen part's BatchNorm layers stay in evaluation mode (see :meth:`freeze`)."""
+        """Training mode (``mode=False``: evaluation) here and below; frozen BatchNorm stays in eval."""
         mode = boolean(mode, "mode")
         if self._eval_locked:
             self._asked_training = mode
@@ -281,8 +278,6 @@ class Module:
         >>> model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
         >>> [p.requires_grad for p in model[0].requires_grad_(False).parameters()]
         [False, False]
-        >>> model.num_parameters(), sum(p.size for p in model.parameters() if p.requires_grad)
-        (17, 5)
         """
         requires_grad = boolean(requires_grad, "requires_grad")
         for parameter in self.parameters():
@@ -301,10 +296,9 @@ class Module:
         with the new data's, so the "frozen" body changes. Here it keeps the source data's
         statistics and computes, in training as in evaluation, what it computed when trained.
 
-        ``freeze()`` on a part of a model (``model.body.freeze()``) survives ``model.train()`` on
-        the whole (``glassnet.fit`` calls it). Whether a module is frozen is not saved: state
-        dicts and model files hold values only (PyTorch does not save ``requires_grad`` either),
-        so call ``freeze()`` again after ``glassnet.load``.
+        ``model.body.freeze()`` survives ``model.train()`` (which ``glassnet.fit`` calls). Being
+        frozen is not saved: state dicts and model files hold values only (PyTorch does not save
+        ``requires_grad`` either); call ``freeze()`` again after ``glassnet.load``.
 
         Example
         -------
@@ -324,10 +318,9 @@ class Module:
         return self
 
     def unfreeze(self) -> Module:
-        """Undo :meth:`freeze` on this module and its descendants: ``requires_grad_(True)``, and
-        the running-statistics layers follow ``train()`` and ``eval()`` again, starting in this
-        module's mode (the mode ``train()`` last asked for, if this module is such a layer itself).
-        Returns ``self``; harmless on a module that was never frozen.
+        """Undo :meth:`freeze` here and below: ``requires_grad_(True)``, and BatchNorm follows
+        ``train()``/``eval()`` again, from this module's mode (or the mode ``train()`` last asked
+        of it, if it is a BatchNorm itself). Returns ``self``; harmless if nothing was frozen.
 
         Example
         -------
