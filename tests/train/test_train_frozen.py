@@ -96,6 +96,18 @@ def test_fit_with_l2_penalizes_only_the_trainable_weights():
     np.testing.assert_allclose(seen[0], expected, rtol=1e-5)
 
 
+def test_unfreeze_then_fit_trains_the_body_and_its_batchnorm_again():
+    model, before = trained(OPTIMIZERS["adamw"], all_parameters=False, epochs=1)
+    model.body.unfreeze()
+    X, y = target_data()
+    gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optim.AdamW(model.parameters(), lr=0.01), epochs=1,
+           batch_size=16, seed=0, verbose=0)
+    state = model.body.state_dict()
+    for key in ("0.weight", "1.weight", "1.running_mean", "1.running_var"):
+        assert not np.array_equal(state[key], before["body." + key]), key
+    assert model.body[1].training
+
+
 # ---- the optimizer built over ALL the model's parameters, frozen ones included (needs the lead's
 # optimizer change: before it, an optimizer refuses a parameter with requires_grad=False)
 
@@ -125,15 +137,3 @@ def test_a_step_skips_a_frozen_parameter_even_with_a_stale_gradient(name):
     for key, array in model.body.state_dict().items():
         assert array.tobytes() == before[key].tobytes(), key
     assert all(np.array_equal(p.grad, stale[id(p)]) for p in model.body.parameters())
-
-
-def test_unfreeze_then_fit_trains_the_body_and_its_batchnorm_again():
-    model, before = trained(OPTIMIZERS["adamw"], all_parameters=True, epochs=1)
-    model.body.unfreeze()
-    X, y = target_data()
-    gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optim.AdamW(model.parameters(), lr=0.01), epochs=1,
-           batch_size=16, seed=0, verbose=0)
-    state = model.body.state_dict()
-    for key in ("0.weight", "1.weight", "1.running_mean", "1.running_var"):
-        assert not np.array_equal(state[key], before["body." + key]), key
-    assert model.body[1].training
