@@ -229,3 +229,13 @@ def test_named_modules_without_removing_duplicates_matches_pytorch():
     assert [type(m).__name__ for m in ours.children()] == ["Linear", "Sequential"]
     with pytest.raises(TypeError, match="remove_duplicate must be True or False"):
         list(ours.named_modules(remove_duplicate="no"))
+
+
+def test_freeze_and_unfreeze_a_module_without_parameters_and_inside_a_frozen_parent():
+    relu = nn.ReLU()
+    assert relu.freeze() is relu and relu.unfreeze() is relu and relu.train().training
+    model = batchnorm_model().freeze()
+    model.train()
+    model[1].unfreeze()  # only the head trains again; the body stays frozen, its BatchNorm in eval
+    assert [name for name, p in model.named_parameters() if p.requires_grad] == ["1.weight", "1.bias"]
+    assert not model[0][1].training
