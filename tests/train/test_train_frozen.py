@@ -48,9 +48,10 @@ def trained(make_optimizer, conv=False, all_parameters=True, l2=0.01, epochs=3):
     params = model.parameters() if all_parameters else [p for p in model.parameters() if p.requires_grad]
     X, y = target_data(conv)
     before = model.state_dict()
-    gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=make_optimizer(params), epochs=epochs,
+    optimizer = make_optimizer(params)
+    gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optimizer, epochs=epochs,
            batch_size=16, seed=0, verbose=0, l2=l2)
-    return model, before
+    return model, before, optimizer
 
 
 def assert_body_untouched(model, before):
@@ -69,7 +70,7 @@ def assert_head_trained(model, before):
 
 @pytest.mark.parametrize("conv", [False, True], ids=["batchnorm1d", "batchnorm2d"])
 def test_fit_leaves_a_frozen_body_bit_identical_optimizer_over_the_trainable_parameters(conv):
-    model, before = trained(OPTIMIZERS["sgd_momentum_decay"], conv, all_parameters=False)
+    model, before, _ = trained(OPTIMIZERS["sgd_momentum_decay"], conv, all_parameters=False)
     assert_body_untouched(model, before)
     assert_head_trained(model, before)
 
@@ -97,7 +98,7 @@ def test_fit_with_l2_penalizes_only_the_trainable_weights():
 
 
 def test_unfreeze_then_fit_trains_the_body_and_its_batchnorm_again():
-    model, before = trained(OPTIMIZERS["adamw"], all_parameters=False, epochs=1)
+    model, before, _ = trained(OPTIMIZERS["adamw"], all_parameters=False, epochs=1)
     model.body.unfreeze()
     X, y = target_data()
     gn.fit(model, X, y, loss=losses.cross_entropy, optimizer=optim.AdamW(model.parameters(), lr=0.01), epochs=1,
@@ -114,11 +115,12 @@ def test_unfreeze_then_fit_trains_the_body_and_its_batchnorm_again():
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("conv", [False, True], ids=["batchnorm1d", "batchnorm2d"])
 def test_fit_with_an_optimizer_over_all_parameters_leaves_the_frozen_body_bit_identical(name, conv):
-    model, before = trained(OPTIMIZERS[name], conv, all_parameters=True)
+    model, before, optimizer = trained(OPTIMIZERS[name], conv, all_parameters=True)
     assert_body_untouched(model, before)
     assert_head_trained(model, before)
+    assert sorted(optimizer.state) == list(range(4, 10))  # no state for the body's 4 parameters
     # holding the frozen parameters changes nothing for the others: the same run as without them
-    reference, _ = trained(OPTIMIZERS[name], conv, all_parameters=False)
+    reference, _, _ = trained(OPTIMIZERS[name], conv, all_parameters=False)
     for key, array in reference.state_dict().items():
         assert array.tobytes() == model.state_dict()[key].tobytes(), key
 
