@@ -78,6 +78,21 @@ def generative(seed: int = 0) -> float:
     return float(elbo.mean().item())
 
 
+def reuse(X: np.ndarray, y: np.ndarray) -> list[float]:
+    """Transfer as DESIGN.md names it: freeze, a new head, parameter groups, strict=False."""
+    model = nn.Sequential(nn.Linear(2, 8, rng=0), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 2, rng=1))
+    body: nn.Module = model[:3].freeze()
+    model[-1] = nn.Linear(8, 2, rng=2)
+    missing, unexpected = nn.Sequential(nn.Linear(2, 8)).load_state_dict(model.state_dict(), strict=False)
+    assert missing == [] and "3.weight" in unexpected
+    body.unfreeze()
+    optimizer = optim.SGD([{"params": body.parameters(), "lr": 1e-4}, {"params": model[-1].parameters()}],
+                          lr=1e-2, momentum=0.9)
+    optimizer.add_param_group({"params": [gn.Parameter(np.zeros(2))], "lr": 1e-3})
+    gn.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=1, verbose=0)
+    return [float(group["lr"]) for group in optimizer.param_groups]
+
+
 def files(model: nn.Module) -> nn.Module:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "model.safetensors"
@@ -100,6 +115,7 @@ def main() -> None:
     tensors()
     training(X, y)
     generative()
+    reuse(X, y)
     model = files(network())
     assert isinstance(model, nn.Sequential)
     with warnings.catch_warnings():
