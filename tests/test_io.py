@@ -508,3 +508,18 @@ def test_readme_saving_models_example_runs(tmp_path, monkeypatch):
     assert sorted(os.listdir(tmp_path)) == ["model.safetensors", "weights.safetensors"]
     assert repr(namespace["model"]) == repr(model) and namespace["model"] is not model
     assert_same_state(namespace["model"], model)
+
+
+def test_the_tensors_of_a_file_come_back_in_name_order(tmp_path):
+    """The parser lists tensors in a hash map's order, which changes from process to process; the
+    reader sorts them by name (as safetensors' safe_open does), so that what follows from the
+    order (load_weights' unexpected_keys) is the same in every run."""
+    from glassnet import _safetensors_file as files
+
+    names = [f"layer{i}.{part}" for i in range(12) for part in ("weight", "bias")]
+    path = str(tmp_path / "many.safetensors")
+    files.write_atomically(path, {name: np.zeros(2, np.float32) for name in reversed(names)}, {})
+    assert list(files.read(path)[1]) == sorted(names)
+    model = nn.Sequential(nn.Linear(2, 2))
+    result = gn.load_weights(model, path, strict=False)
+    assert result.unexpected_keys == sorted(names) and result.missing_keys == ["0.weight", "0.bias"]

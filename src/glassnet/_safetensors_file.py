@@ -68,6 +68,7 @@ def read(path: str) -> tuple[dict, dict]:
     except SafetensorError as error:
         raise ModelFileError(problem(path, f"it is not a valid safetensors file ({short(error)})")) from None
     del data  # each tensor has its own copy now
+    views.sort(key=lambda item: item[0])  # by name, as safe_open lists them: the parser's order is a hash map's
     tensors = {}
     for position, (name, view) in enumerate(views):
         views[position] = None  # each view goes once decoded, so that views and arrays do not add up
