@@ -220,7 +220,7 @@ class Optimizer(Saving):
 
     def _snapshot(self, group: dict) -> tuple:
         """What was checked of a group: its parameters (by identity), its keys, its values."""
-        return (tuple(map(id, group["params"])), len(group), *(group.get(key) for key in self._hyperparameters))
+        return (tuple(map(id, group["params"])), len(group), *map(group.get, self._hyperparameters))
 
     def _refresh(self) -> None:
         """Check again the groups edited since the last step (a schedule's lr, a momentum set by
@@ -234,9 +234,9 @@ class Optimizer(Saving):
                              "by position, so groups can only be added (add_param_group)")
         while len(checked) < len(groups):  # appended by hand: checked as add_param_group would
             self.add_param_group(groups.pop(len(checked)))
-        start = 0
+        start, snapshot = 0, self._snapshot
         for index, group in enumerate(groups):
-            if self._snapshot(group) != checked[index]:
+            if snapshot(group) != checked[index]:
                 where = f"param group {index}, "
                 self._refuse_unknown(group, where)
                 if "params" not in group:
