@@ -13,22 +13,7 @@ from glassnet import ops
 from oracle import check_against_torch, check_finite_differences
 
 
-# ---- ops.vector_norm, the primitive under both -------------------------------------------------
-@pytest.mark.parametrize("keepdims", [False, True])
-@pytest.mark.parametrize("axis", [None, 0, -1, (0, 2)], ids=str)
-def test_vector_norm(axis, keepdims, rng):
-    x = rng.normal(size=(2, 3, 4))
-    dim = (0, 1, 2) if axis is None else axis
-
-    def torch_norm(t):
-        return torch.linalg.vector_norm(t, 2, dim=dim, keepdim=keepdims)
-
-    check_finite_differences(lambda t: ops.vector_norm(t, axis, keepdims), x)
-    check_against_torch(lambda t: ops.vector_norm(t, axis, keepdims), torch_norm, x)
-    check_against_torch(lambda t: ops.vector_norm(t, axis, keepdims), torch_norm, x,
-                        dtype=np.float32, atol=1e-5, rtol=1e-5)
-
-
+# ---- ops.vector_norm, the primitive under both (every axis: tests/test_ops_reduce.py) ----------
 def test_vector_norm_of_a_zero_vector_has_torch_subgradient_zero():
     x = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
     out = check_against_torch(lambda t: ops.vector_norm(t, 1), lambda t: torch.linalg.vector_norm(t, 2, 1), x)
