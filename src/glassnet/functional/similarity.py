@@ -23,7 +23,7 @@ def normalize(x, axis: int = -1, eps: float = 1e-12) -> Tensor:
 
     PyTorch's ``F.normalize(x, p=2, dim=axis, eps=eps)``. A vector shorter than ``eps`` is
     divided by ``eps`` (a zero vector stays zero, with no 0 / 0); there the clamp passes no
-    gradient to the norm, so dy/dx = 1 / eps, as in PyTorch.
+    gradient to the norm, so dy/dx = I / eps, as in PyTorch.
 
     Shapes: x ``(*)`` -> the shape of x.
 
