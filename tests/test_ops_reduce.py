@@ -1,4 +1,4 @@
-"""Reductions (sum, mean, max, min, var, logsumexp) against finite differences and PyTorch, for
+"""Reductions (sum, mean, max, min, var, logsumexp, vector_norm) against finite differences and PyTorch, for
 every kind of axis (None, int, negative, tuple) with and without keepdims."""
 
 import numpy as np
@@ -29,6 +29,7 @@ REDUCTIONS = {  # name: (glassnet (x, axis, keepdims), torch (t, dim, keepdim))
     "var": (lambda x, a, k: x.var(axis=a, keepdims=k),
             lambda t, d, k: torch.var(t, d, correction=0, keepdim=k)),
     "logsumexp": (lambda x, a, k: ops.logsumexp(x, a, k), lambda t, d, k: torch.logsumexp(t, d, k)),
+    "vector_norm": (lambda x, a, k: ops.vector_norm(x, a, k), lambda t, d, k: torch.linalg.vector_norm(t, 2, d, k)),
 }
 AXES = [None, 0, 1, -1, (0, 2), (-1, 0), (0, 1, 2)]
 
@@ -102,7 +103,7 @@ def test_mean_and_sum_values_are_exact_for_small_integers():
     assert x.sum().item() == 276.0
 
 
-@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "logsumexp"])
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "var", "logsumexp", "vector_norm"])
 @pytest.mark.parametrize("axis", [3, -4, (0, 3)], ids=str)
 def test_axis_out_of_range_is_a_clear_error(name, axis):
     fn, _ = REDUCTIONS[name]

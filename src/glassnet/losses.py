@@ -27,6 +27,10 @@ A loss of your own (a function, a lambda) sets it the same way, e.g.
 ``functools.partial`` of a loss takes the attribute of the loss it wraps. ``fit(loss="name")``
 looks the name up in ``LOSSES`` (``losses.get``).
 
+``info_nce`` (SimCLR's contrastive loss) is the one loss of two network outputs, the projections
+of two views, with no target: it is not in ``LOSSES`` (``fit`` calls ``loss(model(X), y)``); a
+training loop of its own calls it.
+
 Example
 -------
 >>> import numpy as np, glassnet as gn
@@ -43,6 +47,7 @@ import numpy as np
 
 from . import ops
 from ._checks import one_of, positive_number
+from .functional.similarity import normalize
 from .tensor import Tensor, ensure_tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -286,3 +291,73 @@ def kl_div(prediction, target, reduction: str = "mean") -> Tensor:
     safe = ops.where(positive, prediction, 1.0)  # log(yhat) is needed only where y > 0
     terms = y_log_y - target * ops.log(safe)
     return _reduce(terms.sum(axis=-1), reduction, "kl_div")
+
+
+def info_nce(z1, z2, temperature: float = 0.5, reduction: str = "mean") -> Tensor:
+    """SimCLR's NT-Xent (normalized temperature-scaled cross-entropy) of two views' projections.
+
+    Row i of ``z1`` and row i of ``z2`` are two augmented views of sample i. The 2N rows
+    z_1..z_2N (z1's, then z2's) are compared by cosine similarity s_ik = z_i . z_k / (|z_i| |z_k|)
+    (each norm at least 1e-8, ``F.cosine_similarity``'s eps). Each of the 2N rows is an anchor i
+    whose positive j is its other view (j = i + N or i - N) and whose negatives are the other
+    2N - 2 rows:
+
+        l(i, j) = -log( exp(s_ij / t) / sum_{k != i} exp(s_ik / t) )
+        L = 1/(2N) sum_{i=1}^{2N} l(i, j(i))
+
+    a cross-entropy over the 2N - 1 other rows with the positive as the class. The anchor's own
+    term drops out of the sum (a masked, max-shifted log-sum-exp: no overflow, no -1e9 constant).
+    With N = 1 the positive is the only other row: L = 0, nothing to contrast (PyTorch's
+    formulation with the diagonal masked gives 0 too).
+
+    Parameters
+    ----------
+    z1, z2 : Tensor, shape (N, D)
+        Projections of the first and the second view, N >= 1, one dtype.
+    temperature : float
+        t > 0: a small t sharpens the softmax over the negatives (SimCLR: 0.1 to 1).
+    reduction : {"mean", "sum", "none"}
+        "none" returns the 2N terms l(i, j(i)), z1's anchors first.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> z = gn.Tensor(np.array([[1.0, 0.0], [0.0, 1.0]]), requires_grad=True)
+    >>> loss = gn.losses.info_nce(z, z, temperature=1.0)  # each positive identical: s_ij = 1
+    >>> round(loss.item(), 4)  # -log(e / (e + 2 e^0)) for every anchor
+    0.5514
+    >>> loss.backward()
+    """
+    _check_reduction(reduction)
+    temperature = positive_number(temperature, "info_nce: temperature")
+    z1, z2 = _views(z1, z2, temperature)
+    n = z1.shape[0]
+    unit = normalize(ops.concatenate([z1, z2], axis=0), axis=1, eps=1e-8)  # (2N, D)
+    logits = (unit @ unit.T) * (1.0 / temperature)  # s_ik / t, (2N, 2N)
+    anchors = np.arange(2 * n)
+    positives = (anchors + n) % (2 * n)  # the other view of the same sample
+    # k != i: the anchor's own entry is exp(-inf) = 0 in the sum, and gets no gradient (where).
+    others = ops.where(anchors[:, None] != anchors[None, :], logits, -np.inf)
+    terms = ops.logsumexp(others, axis=1) - logits[anchors, positives]
+    return _reduce(terms, reduction, "info_nce")
+
+
+def _views(z1, z2, temperature: float) -> tuple:
+    """z1 and z2 as Tensors of one shape (N, D), N, D >= 1, one dtype, finite, or a clear error."""
+    if isinstance(z1, Tensor) and isinstance(z2, Tensor) and z1.dtype != z2.dtype:
+        raise TypeError(f"info_nce: z1 and z2 have dtypes {z1.dtype} and {z2.dtype}; convert one with "
+                        ".astype() (glassnet never upcasts silently)")
+    z1 = ensure_tensor(z1, dtype=z2.dtype if isinstance(z2, Tensor) else None)
+    z2 = ensure_tensor(z2, dtype=z1.dtype)
+    if z1.ndim != 2 or z1.shape != z2.shape:
+        raise ValueError(f"info_nce: z1 and z2 must have one shape (N, D), the projections of two views "
+                         f"of N samples, got {z1.shape} and {z2.shape}")
+    if z1.shape[0] == 0 or z1.shape[1] == 0:
+        raise ValueError(f"info_nce: needs at least one sample and one feature, got shape {z1.shape}")
+    for name, z in (("z1", z1), ("z2", z2)):
+        if not np.all(np.isfinite(z.data)):
+            raise ValueError(f"info_nce: {name} contains NaN or inf")
+    if 1.0 / temperature > float(np.finfo(z1.dtype).max):
+        raise ValueError(f"info_nce: temperature {temperature:g} is too small for {z1.dtype}: "
+                         "1 / temperature overflows")
+    return z1, z2

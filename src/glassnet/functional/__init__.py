@@ -9,6 +9,7 @@ per family:
 - ``normalization``: batch_norm, layer_norm
 - ``attention``: scaled_dot_product_attention, attention_bias, sinusoidal_positional_encoding
 - ``embeddings``: embedding
+- ``similarity``: normalize, cosine_similarity
 
 The primitives that need their own backward live in ``glassnet.ops``; these functions compose
 them, check their arguments and accept ints or tuples for sizes, as PyTorch's do.
@@ -41,6 +42,7 @@ from .core import dropout, linear
 from .embeddings import embedding
 from .interpolate import interpolate
 from .normalization import batch_norm, layer_norm
+from .similarity import cosine_similarity, normalize
 
 __all__ = [
     # linear maps and dropout
@@ -57,5 +59,7 @@ __all__ = [
     "attention_bias", "scaled_dot_product_attention", "sinusoidal_positional_encoding",
     # embedding
     "embedding",
+    # unit vectors and cosine similarity
+    "cosine_similarity", "normalize",
 ]
 __all__ += activations.__all__

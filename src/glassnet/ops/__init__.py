@@ -42,7 +42,7 @@ from .interpolate import interpolate_axis
 from .linalg import matmul
 from .normalization import layer_norm
 from .recurrent import gru_layer, lstm_layer, rnn_layer
-from .reduce import logsumexp, max, mean, min, sum, var
+from .reduce import logsumexp, max, mean, min, sum, var, vector_norm
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
 
 __all__ = [
@@ -53,6 +53,6 @@ __all__ = [
     "linear", "log", "log1p", "log_softmax", "logsumexp", "matmul", "max", "max_pool", "maximum", "mean", "min",
     "minimum", "mul", "neg", "permute", "power", "relu", "reshape", "sigmoid", "softmax",
     "softmax_cross_entropy", "softplus", "sqrt", "stack", "step", "sub", "sum", "swapaxes", "tanh",
-    "transpose", "var", "where", "gru_layer", "lstm_layer", "rnn_layer",
+    "transpose", "var", "vector_norm", "where", "gru_layer", "lstm_layer", "rnn_layer",
     "causal_mask", "mask_bias", "masked_softmax", "self_attention",
 ]

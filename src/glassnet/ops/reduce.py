@@ -1,4 +1,4 @@
-"""Reductions over axes: sum, mean, max, min, var, logsumexp. Each backward stands under its
+"""Reductions over axes: sum, mean, max, min, var, logsumexp, vector_norm. Each backward stands under its
 forward and spreads the gradient back over the reduced axes.
 
 Example
@@ -108,3 +108,29 @@ def logsumexp(a: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
         return _restore(g, axes, keepdims) * (exps / total)
 
     return Tensor._from_op(out if keepdims else np.squeeze(out, axis=axes), (a,), backward, "logsumexp")
+
+
+def vector_norm(a: Tensor, axis=-1, keepdims: bool = False) -> Tensor:
+    """The Euclidean norm ||a||_2 = sqrt(sum a^2) along ``axis`` (PyTorch's linalg.vector_norm).
+
+    d||a||/da = a / ||a||, taken as 0 for a zero vector: the subgradient PyTorch uses. Composed of
+    sqrt and sum, the gradient of a zero vector would be 0 * 1 / (2 sqrt(0)) = nan.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import Tensor, ops
+    >>> x = Tensor(np.array([[3.0, 4.0], [0.0, 0.0]]), requires_grad=True)
+    >>> ops.vector_norm(x, axis=1).sum().backward()
+    >>> x.grad
+    array([[0.6, 0.8],
+           [0. , 0. ]])
+    """
+    axes = _axes(axis, a.ndim)
+    norm = np.sqrt((a.data * a.data).sum(axis=axes, keepdims=True))
+
+    def backward(g):
+        # a = 0 wherever the norm is 0, so dividing by 1 there gives the subgradient 0.
+        return _restore(g, axes, keepdims) * (a.data / np.where(norm > 0, norm, 1))
+
+    return Tensor._from_op(norm if keepdims else np.squeeze(norm, axis=axes), (a,), backward, "vector_norm")
