@@ -357,3 +357,24 @@ def test_parameters_put_in_a_group_by_hand_are_checked():
     opt.param_groups[0]["params"].append(gn.Parameter(np.ones(2)))  # would shift b's and c's states
     with pytest.raises(ValueError, match="param group 0, its parameters were changed after the optimizer made"):
         opt.step()
+
+
+@pytest.mark.parametrize("how", ["pickle", "deepcopy"])
+def test_a_copied_optimizer_steps_on_its_own_copies(how):
+    """A pickled or deep-copied optimizer (a scikit-learn estimator saved with joblib) holds new
+    parameter objects: it steps on them as the original would on its own."""
+    import pickle
+
+    params = [gn.Parameter(np.ones(3)), gn.Parameter(np.ones(2))]
+    opt = optim.Adam([{"params": params[:1], "lr": 0.1}, {"params": params[1:]}], lr=0.01)
+    for p in params:
+        p.grad = np.full(p.shape, 0.5)
+    opt.step()
+    clone = pickle.loads(pickle.dumps(opt)) if how == "pickle" else copy.deepcopy(opt)
+    assert clone.params[0] is not params[0]
+    for p in clone.params:
+        p.grad = np.full(p.shape, 0.5)
+    clone.step()
+    opt.step()
+    for a, b in zip(opt.params, clone.params):
+        np.testing.assert_array_equal(a.data, b.data)

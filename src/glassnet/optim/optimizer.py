@@ -176,6 +176,14 @@ class Optimizer(Saving):
         self.param_groups.append(group)
         self._checked.append(self._snapshot(group))
 
+    def __getstate__(self) -> dict:
+        # What _refresh compares holds the parameters' ids, which a copy or pickle changes.
+        return {key: value for key, value in self.__dict__.items() if key not in ("_checked", "_work")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _work={})
+        self._checked = [self._snapshot(group) for group in self.param_groups]
+
     @property
     def params(self) -> list:
         return [param for group in self.param_groups for param in group["params"]]
