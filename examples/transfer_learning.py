@@ -207,7 +207,13 @@ def caveat(seed: int, source_steps: int) -> dict:
 def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     """Train the source network, compare the three ways at each label budget, then the caveat;
     print and return the numbers. ``fast``: fewer source steps and a smaller target test set.
-    ``out``: a folder for the figure (None: no figure)."""
+    ``out``: a folder for the figure (None: no figure), made first, before any training."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed}")
+    if out is not None:
+        Path(out).mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     X_source, X_source_test, y_source, y_source_test = data.load_mnist1d()
     X_target, y_target = target_task(POOL_SIZE + (1000 if fast else 4000))
@@ -284,7 +290,12 @@ def _parse_args(argv=None):
     parser.add_argument("--fast", action="store_true", help="a shorter run (fewer source steps, a smaller test set)")
     parser.add_argument("--out", default="examples-output", help="folder for the figure (default examples-output)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights, the batches and the labels drawn")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be >= 0, got {args.seed}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # found now, not after training
+        parser.error(f"--out must be a folder, got the file {args.out}")
+    return args
 
 
 if __name__ == "__main__":
