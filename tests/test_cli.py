@@ -141,11 +141,12 @@ def test_l2_is_fits_penalty_and_weight_decay_is_the_optimizers(tmp_path, monkeyp
     common = ["train", "--data", "xor", "--epochs", "1", "--quiet", "--out", str(tmp_path)]
     assert cli.main([*common, "--l2", "0.003", "--l1", "0.002"]) == 0
     assert seen[-1]["l2"] == 0.003 and seen[-1]["l1"] == 0.002
-    assert seen[-1]["optimizer"].weight_decay == 0.0
+    assert seen[-1]["optimizer"].param_groups[0]["weight_decay"] == 0.0
     assert cli.main([*common, "--weight-decay", "0.05", "--optimizer", "sgd"]) == 0
-    assert seen[-1]["l2"] == 0.0 and seen[-1]["optimizer"].weight_decay == 0.05
+    assert seen[-1]["l2"] == 0.0 and seen[-1]["optimizer"].param_groups[0]["weight_decay"] == 0.05
     assert cli.main([*common, "--optimizer", "adamw"]) == 0
-    assert type(seen[-1]["optimizer"]).__name__ == "AdamW" and seen[-1]["optimizer"].weight_decay == 0.01
+    adamw = seen[-1]["optimizer"]
+    assert type(adamw).__name__ == "AdamW" and adamw.param_groups[0]["weight_decay"] == 0.01
 
 
 @pytest.mark.parametrize("option", ["--l1", "--l2", "--weight-decay"])

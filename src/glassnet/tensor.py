@@ -333,7 +333,9 @@ class Tensor:
 
 
 class Parameter(Tensor):
-    """A Tensor that is a learnable weight of a Module: it always requires a gradient."""
+    """A Tensor that is a learnable weight of a Module. It requires a gradient unless it is frozen
+    (``requires_grad = False``, e.g. by ``Module.freeze()``): then backward gives it none and the
+    optimizers leave it alone."""
 
     __slots__ = ()
 

@@ -48,13 +48,15 @@ def relative_deviation(ours: np.ndarray, theirs: np.ndarray) -> float:
 
 
 def run_side_by_side(make_ours, make_theirs, steps: int = 25, rtol: float = 1e-7,
-                     dtype=np.float64, skip=None) -> float:
+                     dtype=np.float64, skip=None, before_step=None) -> float:
     """Train both networks for ``steps`` steps; assert that the weights agree after every step.
 
     ``make_ours(params)`` / ``make_theirs(params)`` build the two optimizers. ``skip`` (a set of
     parameter indices) drops those gradients before each step on both sides, to check that a
-    parameter without a gradient is left alone. Returns the largest relative deviation seen
-    (see :func:`relative_deviation`) so that a test can report or bound it.
+    parameter without a gradient is left alone. ``before_step(step, optimizer, reference, ours,
+    theirs)``, if given, runs before each step (to edit or add parameter groups). Returns the
+    largest relative deviation seen (see :func:`relative_deviation`) so that a test can report or
+    bound it.
     """
     weights = initial_weights()
     ours = [gn.Parameter(w.astype(dtype)) for w in weights]
@@ -77,6 +79,8 @@ def run_side_by_side(make_ours, make_theirs, steps: int = 25, rtol: float = 1e-7
         for index in skip or ():
             ours[index].grad = None
             theirs[index].grad = None
+        if before_step is not None:
+            before_step(step, optimizer, reference, ours, theirs)
         optimizer.step()
         reference.step()
         for index, (p, t) in enumerate(zip(ours, theirs)):

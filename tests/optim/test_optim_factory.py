@@ -24,15 +24,15 @@ def params():
 def test_each_name_makes_its_optimizer(name, cls, settings):
     optimizer = optim.make_optimizer(name, params(), 0.05)
     assert type(optimizer) is cls and optimizer.lr == 0.05 and len(optimizer.params) == 2
-    assert {key: getattr(optimizer, key) for key in settings} == settings
+    assert {key: optimizer.param_groups[0][key] for key in settings} == settings
     assert name in optim.OPTIMIZERS
 
 
 def test_hyperparameters_override_what_the_name_implies():
     optimizer = optim.make_optimizer("momentum", params(), 0.1, momentum=0.5, weight_decay=1e-3)
-    assert optimizer.momentum == 0.5 and optimizer.weight_decay == 1e-3
+    assert optimizer.param_groups[0]["momentum"] == 0.5 and optimizer.param_groups[0]["weight_decay"] == 1e-3
     adamw = optim.make_optimizer("adamw", params(), 0.1, weight_decay=0.0, betas=(0.8, 0.9))
-    assert adamw.weight_decay == 0.0 and adamw.betas == (0.8, 0.9)
+    assert adamw.param_groups[0]["weight_decay"] == 0.0 and adamw.param_groups[0]["betas"] == (0.8, 0.9)
 
 
 def test_errors():

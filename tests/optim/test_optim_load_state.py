@@ -29,7 +29,7 @@ def assert_refused(optimizer, state_dict, error, words):
     with pytest.raises(error, match=words):
         optimizer.load_state_dict(state_dict)
     after = optimizer.state_dict()
-    assert after["hyperparameters"] == before["hyperparameters"]
+    assert after["param_groups"] == before["param_groups"]
     assert after["state"].keys() == before["state"].keys()
     for index, entries in before["state"].items():
         assert after["state"][index].keys() == entries.keys()
@@ -65,10 +65,16 @@ def edited(state_dict, edit):
     (lambda s: s["state"].update({"1": s["state"][1]}), ValueError, r"two states for parameter 1"),
     (lambda s: s["state"].update({7: s["state"][1]}), ValueError, r"state for parameter 7, but Adam has 2"),
     (lambda s: s.update(state=[1]), TypeError, r"'state' must be a dict, got list"),
-    (lambda s: s.update(hyperparameters=[1]), TypeError, r"'hyperparameters' must be a dict, got list"),
-    (lambda s: s.update(param_groups=[]), ValueError, r"unknown entries \['param_groups'\]"),
+    (lambda s: s.update(param_groups={"lr": 1.0}), TypeError, r"'param_groups' must be a list, got dict"),
+    (lambda s: s.update(param_groups=[]), ValueError, r"the state has 0 parameter groups, Adam has 1"),
+    (lambda s: s.update(param_groups=[1]), TypeError, r"param group 0 must be a dict, got int"),
+    (lambda s: s["param_groups"][0].update(params=[1, 0]), ValueError, r"param group 0 holds the parameters \[1, 0\]"),
+    (lambda s: s["param_groups"][0].update(lr=-1.0), ValueError, r"param group 0: lr must be > 0, got -1.0"),
+    (lambda s: s["param_groups"][0].update(momentum=0.9), ValueError,
+     r"param group 0: unknown hyperparameter 'momentum'"),
+    (lambda s: s.update(hyperparameters={}), ValueError, r"unknown entries \['hyperparameters'\]"),
     (lambda s: s.update(type="SGD"), ValueError, r"saved by SGD, not Adam"),
-    (lambda s: s["hyperparameters"].update(amsgrad=True), ValueError, r"parameter 0 lacks 'max_exp_avg_sq'"),
+    (lambda s: s["param_groups"][0].update(amsgrad=True), ValueError, r"parameter 0 lacks 'max_exp_avg_sq'"),
 ])
 def test_a_bad_adam_state_is_refused_and_changes_nothing(edit, error, words):
     params, optimizer, saved = trained()
@@ -104,7 +110,7 @@ def test_sgd_without_momentum_keeps_no_state_and_refuses_one():
     momentum = optim.SGD([gn.Parameter(np.ones((4, 3), np.float32)), gn.Parameter(np.ones(3, np.float32))],
                          lr=0.1, momentum=0.9)
     # was KeyError at the next step
-    assert_refused(momentum, {**saved, "hyperparameters": {}}, ValueError, "parameter 0 lacks 'velocity'")
+    assert_refused(momentum, {**saved, "param_groups": [{}]}, ValueError, "parameter 0 lacks 'velocity'")
 
 
 def test_nan_in_a_state_is_kept_as_it_was_saved():

@@ -68,10 +68,10 @@ def test_error_if_nonfinite_false_applies_the_step_as_pytorch_does():
 class InterruptedAdam(optim.Adam):
     """Adam that receives a real SIGINT while it updates its second parameter."""
 
-    def _update(self, weight, grad, state):
+    def _update(self, weight, grad, state, group):
         if weight.shape == (4,):
             os.kill(os.getpid(), signal.SIGINT)
-        super()._update(weight, grad, state)
+        super()._update(weight, grad, state, group)
 
 
 def test_ctrl_c_during_a_step_in_whole_steps_lands_after_every_parameter_is_updated():
@@ -98,11 +98,11 @@ def test_ctrl_c_during_an_estimators_fit_keeps_whole_steps(monkeypatch):
     updates = {"count": 0}
     original = optim.Adam._update
 
-    def update(self, weight, grad, state):
+    def update(self, weight, grad, state, group):
         updates["count"] += 1
         if updates["count"] == 30:  # the 2nd parameter of the 8th step
             os.kill(os.getpid(), signal.SIGINT)
-        original(self, weight, grad, state)
+        original(self, weight, grad, state, group)
 
     monkeypatch.setattr(optim.Adam, "_update", update)
     estimator = MLPClassifier(max_iter=50, random_state=0)

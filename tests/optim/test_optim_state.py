@@ -89,7 +89,7 @@ def test_state_dict_round_trip_resumes_exactly(name):
         resumed.step()
     for a, b in zip(straight, resumed_params):
         np.testing.assert_array_equal(a.data, b.data)
-    assert resumed.state_dict()["hyperparameters"] == saved["hyperparameters"]
+    assert resumed.state_dict()["param_groups"] == saved["param_groups"]
 
 
 def test_state_dict_is_a_copy_and_restores_hyperparameters():
@@ -99,8 +99,8 @@ def test_state_dict_is_a_copy_and_restores_hyperparameters():
     optimizer.step()
     saved = optimizer.state_dict()
     assert saved["type"] == "Adam"
-    assert saved["hyperparameters"] == {"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8,
-                                        "weight_decay": 0.0, "amsgrad": False}
+    assert saved["param_groups"] == [{"lr": 0.01, "betas": (0.9, 0.999), "eps": 1e-8,
+                                      "weight_decay": 0.0, "amsgrad": False, "params": [0, 1, 2]}]
     assert saved["state"][0]["step"] == 1
     m = saved["state"][0]["exp_avg"].copy()
     optimizer.step()
@@ -108,7 +108,7 @@ def test_state_dict_is_a_copy_and_restores_hyperparameters():
 
     other = optim.Adam(model(np.float64), lr=0.5, betas=(0.5, 0.5))
     other.load_state_dict(saved)
-    assert (other.lr, other.betas) == (0.01, (0.9, 0.999))
+    assert (other.lr, other.param_groups[0]["betas"]) == (0.01, (0.9, 0.999))
     np.testing.assert_array_equal(other.state[0]["exp_avg"], m)
 
 
@@ -121,10 +121,10 @@ def test_load_state_dict_errors_leave_the_optimizer_unchanged():
     with pytest.raises(ValueError, match="saved by SGD, not Adam"):
         optim.Adam(model(np.float64)).load_state_dict(saved)
     bad = optimizer.state_dict()
-    bad["hyperparameters"]["momentum"] = 1.5
+    bad["param_groups"][0]["momentum"] = 1.5
     with pytest.raises(ValueError, match=r"momentum must be in \[0, 1\), got 1.5"):
         optimizer.load_state_dict(bad)
-    assert optimizer.momentum == 0.9
+    assert optimizer.param_groups[0]["momentum"] == 0.9
     wrong_shape = optim.SGD(model(np.float64)[::-1], lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match=r"'velocity' of parameter 0 has shape \(4, 3\)"):
         wrong_shape.load_state_dict(saved)

@@ -268,8 +268,8 @@ def test_callbacks_state_dicts_round_trip():
     copy.load_state_dict(stopper.state_dict())
     assert (copy.wait, copy.best, copy.best_epoch) == (2, 0.25, None)
     schedule = gn.LearningRateSchedule("step")
-    schedule.initial_lr = 0.3
-    assert schedule.state_dict() == {"initial_lr": 0.3}
+    schedule.initial_lr = [0.3, 0.01]  # one per parameter group
+    assert schedule.state_dict() == {"initial_lr": [0.3, 0.01]}
     with pytest.raises(ValueError, match="'wait'"):
         copy.load_state_dict({"wait": "two"})
     with pytest.raises(ValueError, match="'nope'"):

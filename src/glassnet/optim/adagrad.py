@@ -20,8 +20,9 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter
-        The tensors to optimize, e.g. ``model.parameters()``.
+    params : iterable of Parameter, or of dict
+        The tensors to optimize, e.g. ``model.parameters()``, or parameter groups
+        ``[{"params": body, "lr": 1e-4}, {"params": head}]`` (see :class:`Optimizer`).
     lr : float
         The learning rate eta (> 0).
     eps : float
@@ -41,7 +42,9 @@ class Adagrad(Optimizer):
     steps less). With the default eps = 1e-10 the difference is small: in the tests (a
     small MLP, lr = 0.1, 25 steps, float64) the weights differ from PyTorch's by at most 3e-6 of
     the largest weight. With eps = 0 the two formulas are the same and agree to rounding.
-    PyTorch's ``lr_decay`` is not provided.
+    PyTorch's ``lr_decay`` is not provided. With parameter groups, each group's G starts at its own
+    ``initial_accumulator_value``; torch.optim.Adagrad (2.13) starts every group at the
+    constructor's value.
 
     State per parameter: ``"sum"`` (G).
 
@@ -58,31 +61,28 @@ class Adagrad(Optimizer):
 
     _hyperparameters = ("lr", "eps", "weight_decay", "initial_accumulator_value")
     _non_negative_state = ("sum",)
-    eps: float
-    weight_decay: float
-    initial_accumulator_value: float
 
     def __init__(self, params, lr: float = 0.01, eps: float = 1e-10, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0) -> None:
         super().__init__(params, lr, eps=eps, weight_decay=weight_decay,
                          initial_accumulator_value=initial_accumulator_value)
 
-    def _check_hyperparameters(self) -> None:
-        self.eps = non_negative_number(self.eps, "eps")
-        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
-        self.initial_accumulator_value = non_negative_number(
-            self.initial_accumulator_value, "initial_accumulator_value")
+    def _check_group(self, group: dict) -> None:
+        group["eps"] = non_negative_number(group["eps"], "eps")
+        group["weight_decay"] = non_negative_number(group["weight_decay"], "weight_decay")
+        group["initial_accumulator_value"] = non_negative_number(
+            group["initial_accumulator_value"], "initial_accumulator_value")
 
-    def _init_state(self, weight: np.ndarray) -> dict:
-        return {"sum": np.full_like(weight, self.initial_accumulator_value)}
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
+        return {"sum": np.full_like(weight, group["initial_accumulator_value"])}
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        grad = self._gradient_with_decay(weight, grad, group["weight_decay"], slot=0)
         work = self._buffer(weight, 1)
         accumulated = state["sum"]
         accumulated += np.multiply(grad, grad, out=work)      # G = G + grad^2
-        np.add(accumulated, self.eps, out=work)
+        np.add(accumulated, group["eps"], out=work)
         np.sqrt(work, out=work)                                # sqrt(G + eps)
         np.divide(grad, work, out=work)
-        work *= self.lr
+        work *= group["lr"]
         weight -= work                                         # w = w - eta / sqrt(G + eps) * grad

@@ -52,8 +52,9 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter
-        The tensors to optimize, e.g. ``model.parameters()``.
+    params : iterable of Parameter, or of dict
+        The tensors to optimize, e.g. ``model.parameters()``, or parameter groups
+        ``[{"params": body, "lr": 1e-4}, {"params": head}]`` (see :class:`Optimizer`).
     lr : float
         The learning rate (> 0).
     betas : (float, float)
@@ -81,37 +82,34 @@ class Adam(Optimizer):
 
     _hyperparameters = ("lr", "betas", "eps", "weight_decay", "amsgrad")
     _non_negative_state = ("exp_avg_sq", "max_exp_avg_sq")
-    betas: tuple[float, float]
-    eps: float
-    weight_decay: float
-    amsgrad: bool
     _decoupled = False
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, amsgrad: bool = False) -> None:
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
 
-    def _check_hyperparameters(self) -> None:
-        self.betas = _betas(self.betas)
-        self.eps = non_negative_number(self.eps, "eps")
-        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
-        self.amsgrad = boolean(self.amsgrad, "amsgrad")
+    def _check_group(self, group: dict) -> None:
+        group["betas"] = _betas(group["betas"])
+        group["eps"] = non_negative_number(group["eps"], "eps")
+        group["weight_decay"] = non_negative_number(group["weight_decay"], "weight_decay")
+        group["amsgrad"] = boolean(group["amsgrad"], "amsgrad")
 
-    def _init_state(self, weight: np.ndarray) -> dict:
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
         state = {"step": 0, "exp_avg": np.zeros_like(weight), "exp_avg_sq": np.zeros_like(weight)}
-        if self.amsgrad:
+        if group["amsgrad"]:
             state["max_exp_avg_sq"] = np.zeros_like(weight)
         return state
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        beta1, beta2 = self.betas
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        beta1, beta2 = group["betas"]
+        lr, weight_decay = group["lr"], group["weight_decay"]
         state["step"] += 1
         step = state["step"]
         if self._decoupled:
-            if self.weight_decay:
-                weight *= 1.0 - self.lr * self.weight_decay     # AdamW: w = w - lr wd w
+            if weight_decay:
+                weight *= 1.0 - lr * weight_decay               # AdamW: w = w - lr wd w
         else:
-            grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+            grad = self._gradient_with_decay(weight, grad, weight_decay, slot=0)
         work = self._buffer(weight, 1)
 
         exp_avg = state["exp_avg"]
@@ -121,17 +119,17 @@ class Adam(Optimizer):
         np.multiply(grad, grad, out=work)
         work *= 1.0 - beta2
         exp_avg_sq += work                                      # v = beta2 v + (1 - beta2) g^2
-        if self.amsgrad:
+        if group["amsgrad"]:
             second = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         else:
             second = exp_avg_sq
 
         bias_correction1 = 1.0 - beta1 ** step
         bias_correction2 = 1.0 - beta2 ** step
-        step_size = self.lr / bias_correction1
+        step_size = lr / bias_correction1
         np.sqrt(second, out=work)
         work /= bias_correction2 ** 0.5
-        work += self.eps                                        # sqrt(v_hat) + eps
+        work += group["eps"]                                    # sqrt(v_hat) + eps
         with np.errstate(divide="ignore", invalid="ignore"):  # 0 only with eps = 0: NaN, as in torch
             np.divide(exp_avg, work, out=work)
         work *= step_size
@@ -181,8 +179,9 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter
-        The tensors to optimize, e.g. ``model.parameters()``.
+    params : iterable of Parameter, or of dict
+        The tensors to optimize, e.g. ``model.parameters()``, or parameter groups
+        ``[{"params": body, "lr": 1e-4}, {"params": head}]`` (see :class:`Optimizer`).
     lr : float
         The learning rate (> 0); PyTorch's default 2e-3.
     betas : (float, float)
@@ -208,26 +207,23 @@ class Adamax(Optimizer):
 
     _hyperparameters = ("lr", "betas", "eps", "weight_decay")
     _non_negative_state = ("exp_inf",)
-    betas: tuple[float, float]
-    eps: float
-    weight_decay: float
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
-    def _check_hyperparameters(self) -> None:
-        self.betas = _betas(self.betas)
-        self.eps = non_negative_number(self.eps, "eps")
-        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
+    def _check_group(self, group: dict) -> None:
+        group["betas"] = _betas(group["betas"])
+        group["eps"] = non_negative_number(group["eps"], "eps")
+        group["weight_decay"] = non_negative_number(group["weight_decay"], "weight_decay")
 
-    def _init_state(self, weight: np.ndarray) -> dict:
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
         return {"step": 0, "exp_avg": np.zeros_like(weight), "exp_inf": np.zeros_like(weight)}
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        beta1, beta2 = self.betas
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        beta1, beta2 = group["betas"]
         state["step"] += 1
-        grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+        grad = self._gradient_with_decay(weight, grad, group["weight_decay"], slot=0)
         work = self._buffer(weight, 1)
 
         exp_avg = state["exp_avg"]
@@ -235,11 +231,11 @@ class Adamax(Optimizer):
         exp_inf = state["exp_inf"]
         exp_inf *= beta2
         np.abs(grad, out=work)
-        work += self.eps
+        work += group["eps"]
         np.maximum(exp_inf, work, out=exp_inf)                  # u = max(beta2 u, |g| + eps)
 
         # (lr / (1 - beta1^t)) * m / u, multiplied before the division as torch's addcdiv does
-        np.multiply(exp_avg, self.lr / (1.0 - beta1 ** state["step"]), out=work)
+        np.multiply(exp_avg, group["lr"] / (1.0 - beta1 ** state["step"]), out=work)
         with np.errstate(divide="ignore", invalid="ignore"):  # u = 0 only with eps = 0: NaN, as in torch
             work /= exp_inf
         weight -= work                                          # w = w - lr m_hat / u

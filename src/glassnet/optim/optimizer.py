@@ -1,4 +1,4 @@
-"""The optimizer base class: a list of parameters, a learning rate, per-parameter state.
+"""The optimizer base class: parameter groups with their hyperparameters, per-parameter state.
 
 An optimizer turns the gradients that ``backward()`` left in each parameter's ``.grad`` into a
 change of the parameter's values. The training loop is always the same three lines::
@@ -7,10 +7,12 @@ change of the parameter's values. The training loop is always the same three lin
     loss.backward()           # fill ``.grad`` of every parameter
     optimizer.step()          # move ``.data`` against the gradient
 
-A subclass only writes the update of one parameter, ``_update(weight, grad, state)``, in place on
-the NumPy array ``weight``. The base class handles the bookkeeping: it skips parameters without a
-gradient, keeps the state of each parameter (velocity, running averages, step count) in
-``state[index]``, validates hyperparameters, and saves and loads all of that.
+A subclass only writes the update of one parameter, ``_update(weight, grad, state, group)``, in
+place on the NumPy array ``weight``, with the hyperparameters of the parameter's group. The base
+class handles the bookkeeping: the parameter groups (PyTorch's ``param_groups``), skipping frozen
+parameters and those without a gradient, the state of each parameter (velocity, running averages,
+step count) in ``state[index]``, validating hyperparameters, and (with ``_saving.py``) saving and
+loading all of that.
 
 Updates are written with NumPy's in-place operators and ``out=`` arguments into a small shared work
 area, so that a step allocates no temporary array per parameter: in a training loop the optimizer
@@ -28,7 +30,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from .._checks import positive_number
-from ..tensor import Tensor
+from ._groups import group_parameters, group_specs
+from ._groups import tensor_list as _tensors  # noqa: F401  (clipping and penalties import it from here)
+from ._saving import Saving
 
 
 class _Interrupts:
@@ -68,33 +72,43 @@ def whole_steps():
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-class Optimizer:
-    """Base class of the optimizers: holds the parameters, ``lr`` and the per-parameter ``state``.
+class Optimizer(Saving):
+    """Base class of the optimizers: parameter groups, each with its hyperparameters, and the
+    per-parameter ``state``.
 
     Parameters
     ----------
-    params : iterable of Parameter
+    params : iterable of Parameter, or iterable of dict
         The tensors to optimize, e.g. ``model.parameters()`` (a generator is fine: it is read once
-        into a list). Each must be a Tensor with ``requires_grad=True``; the list must not be empty
-        or hold the same tensor twice.
+        into a list), or parameter groups as PyTorch writes them: dicts ``{"params": ..., "lr": ...}``
+        whose missing hyperparameters are the optimizer's arguments. Each parameter appears once.
+        A frozen parameter (``requires_grad=False``) may be included: ``step`` skips it while it
+        is frozen (no update, no weight decay, no state), even if it holds an old gradient.
     lr : float
-        The learning rate eta (> 0). A public attribute: a schedule may change it between steps.
+        The learning rate eta (> 0); the default of every group.
 
     Attributes
     ----------
-    params : list of Tensor
-        The parameters, in the order given.
+    param_groups : list of dict
+        One dict per group: ``"params"`` (its list of parameters) and its hyperparameters
+        (``"lr"``, ``"momentum"``, ...). Edit the values between steps (a learning-rate schedule
+        sets ``"lr"``): ``step`` checks an edited group again before changing anything. Add a
+        group with :meth:`add_param_group`.
+    defaults : dict
+        The hyperparameters given to the constructor, which fill a new group's missing ones.
     lr : float
-        The learning rate; setting it checks the value again.
+        The learning rate of an optimizer with one group; setting it checks the value. With
+        several groups, read or set ``param_groups[i]["lr"]`` (``lr`` is then an AttributeError).
+    params : list of Tensor
+        Every group's parameters, in order: ``state`` is kept by this position.
     state : dict
         ``state[i]`` holds the state of ``params[i]`` (a dict of arrays and counts), made on the
         first step that parameter has a gradient.
 
     Subclasses list their hyperparameters in ``_hyperparameters`` and pass them by name to
-    ``super().__init__(params, lr, name=value, ...)``, which sets them and calls
-    ``_check_hyperparameters()`` (checks from ``glassnet._checks``; also run by
-    ``load_state_dict``). They make a parameter's state in ``_init_state(weight)`` and update it in
-    ``_update(weight, grad, state)``.
+    ``super().__init__(params, lr, name=value, ...)``; they check and normalize one group's values
+    in ``_check_group(group)`` (checks from ``glassnet._checks``), make a parameter's state in
+    ``_init_state(weight, group)`` and update it in ``_update(weight, grad, state, group)``.
 
     Example
     -------
@@ -105,6 +119,13 @@ class Optimizer:
     >>> opt.step()
     >>> w.data
     array([ 0.8, -1.6])
+
+    Parameter groups: a body that learns slowly and a head that learns fast.
+
+    >>> body, head = gn.Parameter(np.ones(2)), gn.Parameter(np.ones(2))
+    >>> opt = gn.optim.SGD([{"params": [body], "lr": 0.01}, {"params": [head]}], lr=0.1)
+    >>> [group["lr"] for group in opt.param_groups]
+    [0.01, 0.1]
     """
 
     _hyperparameters: tuple = ("lr",)
@@ -112,27 +133,128 @@ class Optimizer:
     _non_negative_state: tuple = ()
 
     def __init__(self, params, lr: float, **hyperparameters) -> None:
-        self.params = _parameter_list(params, type(self).__name__)
-        self.lr = lr
-        # A subclass passes its own hyperparameters (those of ``_hyperparameters`` but lr) by
-        # name: they are set, then checked and normalized together by _check_hyperparameters.
-        for name, value in hyperparameters.items():
-            setattr(self, name, value)
-        if hyperparameters:
-            self._check_hyperparameters()
         self.state: dict = {}
         # Work arrays shared by all parameters (they are updated one after another): one flat
         # array per (dtype, slot), viewed in each parameter's shape. Not state: never saved.
         self._work: dict = {}
+        self.param_groups: list[dict] = []
+        self._checked: list[tuple] = []  # each group's values when last checked (see _refresh)
+        self.defaults = self._checked_values({"lr": lr, **hyperparameters}, "")
+        specs, as_dicts = group_specs(params, type(self).__name__)
+        for spec in specs:  # a plain list of parameters: messages need not name its group
+            self.add_param_group(spec, _where=None if as_dicts else "")
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: the parameter groups hold no parameter; nothing to optimize")
 
-    # ---- the learning rate ----------------------------------------------------------------
+    # ---- the groups -------------------------------------------------------------------------
+    def add_param_group(self, param_group: Mapping, *, _where: str | None = None) -> None:
+        """Add a group ``{"params": ..., hyperparameter: value}`` (the missing hyperparameters are
+        ``defaults``); its parameters must not be in another group. Checked before anything
+        changes. Useful to start training a layer later (unfreezing a body gradually).
+
+        Example
+        -------
+        >>> import numpy as np, glassnet as gn
+        >>> opt = gn.optim.Adam([gn.Parameter(np.zeros(3))], lr=0.01)
+        >>> opt.add_param_group({"params": [gn.Parameter(np.zeros(2))], "lr": 1e-4})
+        >>> [(len(g["params"]), g["lr"]) for g in opt.param_groups]
+        [(1, 0.01), (1, 0.0001)]
+        """
+        owner = type(self).__name__
+        where = f"param group {len(self.param_groups)}, " if _where is None else _where
+        if not isinstance(param_group, Mapping):
+            raise TypeError(f"{owner}: a parameter group must be a dict with 'params', "
+                            f"got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError(f"{owner}: {where}the group has no 'params' entry")
+        self._refuse_unknown(param_group, where)
+        taken = {id(param) for param in self.params}
+        params = group_parameters(param_group["params"], owner, where, taken)
+        given = {key: value for key, value in param_group.items() if key != "params"}
+        values = self._checked_values({**self.defaults, **given}, where)
+        group = {"params": params, **values}
+        self.param_groups.append(group)
+        self._checked.append(self._snapshot(group))
+
+    @property
+    def params(self) -> list:
+        return [param for group in self.param_groups for param in group["params"]]
+
     @property
     def lr(self) -> float:
-        return self._lr
+        return self._only_group()["lr"]
 
     @lr.setter
     def lr(self, value) -> None:
-        self._lr = positive_number(value, "lr")
+        self._only_group()["lr"] = positive_number(value, "lr")
+
+    def _only_group(self) -> dict:
+        if len(self.param_groups) != 1:
+            raise AttributeError(
+                f"{type(self).__name__} has {len(self.param_groups)} parameter groups, each with its own "
+                "learning rate: read or set optimizer.param_groups[i]['lr']")
+        return self.param_groups[0]
+
+    def _refuse_unknown(self, values: Mapping, where: str) -> None:
+        unknown = [key for key in values if key != "params" and key not in self._hyperparameters]
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: {where}unknown hyperparameter "
+                             f"{', '.join(repr(key)[:40] for key in unknown)}; it takes "
+                             f"{', '.join(self._hyperparameters)}")
+
+    def _checked_values(self, values: dict, where: str) -> dict:
+        """A checked and normalized copy of one group's hyperparameters (``lr``, then the
+        subclass's ``_check_group``); errors start with ``where``."""
+        values = dict(values)
+        missing = [key for key in self._hyperparameters if key not in values]
+        try:
+            if missing:
+                raise ValueError(f"the group lacks {', '.join(map(repr, missing))}")
+            values["lr"] = positive_number(values["lr"], "lr")
+            self._check_group(values)
+        except (TypeError, ValueError) as error:
+            if not where:
+                raise
+            raise type(error)(f"{type(self).__name__}: {where}{error}") from None
+        return values
+
+    def _snapshot(self, group: dict) -> tuple:
+        return (len(group), *(group.get(key) for key in self._hyperparameters))
+
+    def _refresh(self) -> None:
+        """Check again the groups edited since the last step (a schedule's lr, a momentum set by
+        hand) and take in a group appended to ``param_groups`` directly; a bad value raises
+        before anything changes. A check that turns on an option (amsgrad, momentum) gives the
+        group's state the entries it now needs (zeros), one that turns it off drops them."""
+        groups, checked = self.param_groups, self._checked
+        if len(groups) < len(checked):
+            raise ValueError(f"{type(self).__name__}: a group was removed from param_groups; the state is kept "
+                             "by position, so groups can only be added (add_param_group)")
+        while len(checked) < len(groups):  # appended by hand: checked as add_param_group would
+            self.add_param_group(groups.pop(len(checked)))
+        start = 0
+        for index, group in enumerate(groups):
+            if self._snapshot(group) != checked[index]:
+                where = f"param group {index}, "
+                self._refuse_unknown(group, where)
+                values = self._checked_values({k: v for k, v in group.items() if k != "params"}, where)
+                group.update(values)
+                checked[index] = self._snapshot(group)
+                self._fit_states(group, start)
+            start += len(group["params"])
+
+    def _fit_states(self, group: dict, start: int) -> None:
+        """Give the states of ``group``'s parameters (positions from ``start``) exactly the entries
+        its hyperparameters need: new ones as ``_init_state`` makes them, unneeded ones dropped."""
+        needed = self._init_state(np.empty(0), group).keys()  # the entries alone, nothing allocated
+        for position, param in enumerate(group["params"], start):
+            state = self.state.get(position)
+            if state is None or state.keys() == needed:
+                continue
+            for key in [key for key in state if key not in needed]:
+                del state[key]
+            for key, value in self._init_state(param.data, group).items():
+                state.setdefault(key, value)
 
     # ---- the training loop ----------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -141,32 +263,37 @@ class Optimizer:
         None (rather than an array of zeros) lets the next ``backward()`` store its gradient
         without adding into an old one, and lets ``step()`` skip parameters that got none.
         """
-        for param in self.params:
-            param.grad = None
+        for group in self.param_groups:
+            for param in group["params"]:
+                param.grad = None
 
     def step(self, *, error_if_nonfinite: bool = True) -> None:
-        """Update every parameter that has a gradient, in place (``param.data`` keeps its array).
+        """Update every parameter that has a gradient, in place (``param.data`` keeps its array),
+        with the hyperparameters of its group.
 
-        Parameters whose ``.grad`` is None (not used in the last backward pass) are skipped, and
-        their state does not advance. ``.grad`` is only read, never written.
+        Parameters whose ``.grad`` is None (not used in the last backward pass) or that are frozen
+        (``requires_grad=False``) are skipped, and their state does not advance. ``.grad`` is only
+        read, never written.
 
-        All or nothing: every gradient is checked before the first update, and a NaN or infinite
-        one raises FloatingPointError (naming the parameter) with no parameter and no state
+        All or nothing: edited groups are checked again and every gradient is checked before the
+        first update; a bad hyperparameter raises ValueError/TypeError and a NaN or infinite
+        gradient FloatingPointError (naming the parameter), with no parameter and no state
         changed; ``error_if_nonfinite=False`` applies such a step as PyTorch does (the weights
         become NaN). Inside :func:`whole_steps` (``fit`` and the estimators train there) a Ctrl-C
         during the updates takes effect after the last one, never between two.
         """
+        self._refresh()
         # Check every gradient first, so that a bad one leaves no parameter half-updated.
         pending = self._checked_gradients(error_if_nonfinite)
         interrupts = _INTERRUPTS
         in_main = threading.get_ident() == _MAIN_THREAD  # signals reach the main thread only
         interrupts.updating = in_main
         try:
-            for index, weight, grad in pending:
+            for index, weight, grad, group in pending:
                 state = self.state.get(index)
                 if state is None:
-                    state = self.state[index] = self._init_state(weight)
-                self._update(weight, grad, state)
+                    state = self.state[index] = self._init_state(weight, group)
+                self._update(weight, grad, state, group)
         finally:
             if in_main:
                 interrupts.updating = False
@@ -175,30 +302,34 @@ class Optimizer:
             raise KeyboardInterrupt
 
     def _checked_gradients(self, error_if_nonfinite: bool) -> list:
-        """``[(index, weight, grad)]`` of the parameters that have a gradient, each checked."""
+        """``[(index, weight, grad, group)]`` of the trainable parameters that have a gradient,
+        each checked."""
         pending = []
         total = 0.0
+        index = -1
         with np.errstate(over="ignore", invalid="ignore"):  # finite values may add up past float32
-            for index, param in enumerate(self.params):
-                grad = param.grad
-                if grad is None:
-                    continue
-                weight = param.data
-                if grad.shape != weight.shape:
-                    raise ValueError(
-                        f"{type(self).__name__}: parameter {index} has shape {weight.shape} but its "
-                        f"gradient has shape {grad.shape}"
-                    )
-                if grad.dtype != weight.dtype:
-                    raise TypeError(
-                        f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
-                        f"is {grad.dtype}; glassnet never casts silently"
-                    )
-                pending.append((index, weight, grad))
-                if error_if_nonfinite:  # a NaN or inf makes the sum non-finite: one pass, no array
-                    total += float(np.add.reduce(grad, axis=None))
+            for group in self.param_groups:
+                for param in group["params"]:
+                    index += 1
+                    grad = param.grad
+                    if grad is None or not param.requires_grad:
+                        continue
+                    weight = param.data
+                    if grad.shape != weight.shape:
+                        raise ValueError(
+                            f"{type(self).__name__}: parameter {index} has shape {weight.shape} but its "
+                            f"gradient has shape {grad.shape}"
+                        )
+                    if grad.dtype != weight.dtype:
+                        raise TypeError(
+                            f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
+                            f"is {grad.dtype}; glassnet never casts silently"
+                        )
+                    pending.append((index, weight, grad, group))
+                    if error_if_nonfinite:  # a NaN or inf makes the sum non-finite: one pass, no array
+                        total += float(np.add.reduce(grad, axis=None))
         if error_if_nonfinite and not math.isfinite(total):  # then look closer (finite sums may overflow)
-            for index, weight, grad in pending:
+            for index, weight, grad, _ in pending:
                 if not np.isfinite(grad).all():
                     raise FloatingPointError(
                         f"{type(self).__name__}: the gradient of parameter {index} (shape {weight.shape}) "
@@ -208,16 +339,17 @@ class Optimizer:
         return pending
 
     # ---- what a subclass writes -------------------------------------------------------------
-    def _check_hyperparameters(self) -> None:
-        """Check and normalize the hyperparameters with ``glassnet._checks`` (TypeError for a wrong
-        type, ValueError for a wrong value); ``lr`` is checked by its setter."""
+    def _check_group(self, group: dict) -> None:
+        """Check and normalize one group's hyperparameters in place with ``glassnet._checks``
+        (TypeError for a wrong type, ValueError for a wrong value); ``lr`` is already checked."""
 
-    def _init_state(self, weight: np.ndarray) -> dict:
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
         """The state of a parameter before its first update (arrays shaped like ``weight``)."""
         return {}
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        """Change ``weight`` in place from ``grad`` (read only) and ``state`` (updated in place)."""
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        """Change ``weight`` in place from ``grad`` (read only), ``state`` (updated in place) and
+        the hyperparameters of its ``group``."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update")
 
     def _buffer(self, weight: np.ndarray, slot: int) -> np.ndarray:
@@ -228,7 +360,7 @@ class Optimizer:
         key = (weight.dtype, slot)
         flat = self._work.get(key)
         if flat is None or flat.size < weight.size:
-            largest = max(p.data.size for p in self.params if p.data.dtype == weight.dtype)
+            largest = max((p.data.size for p in self.params if p.data.dtype == weight.dtype), default=0)
             flat = self._work[key] = np.empty(max(largest, weight.size), dtype=weight.dtype)
         return flat[: weight.size].reshape(weight.shape)
 
@@ -240,164 +372,13 @@ class Optimizer:
         decayed += grad
         return decayed
 
-    # ---- saving and loading -----------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """A copy of the optimizer's hyperparameters and per-parameter state.
-
-        Returns ``{"type": class name, "hyperparameters": {name: value},
-        "state": {index: {name: array copy or int}}}``; later steps do not change it.
-        """
-        return {
-            "type": type(self).__name__,
-            "hyperparameters": {name: getattr(self, name) for name in self._hyperparameters},
-            "state": {
-                index: {key: _copy(value) for key, value in entries.items()}
-                for index, entries in self.state.items()
-            },
-        }
-
-    def load_state_dict(self, state_dict: Mapping) -> None:
-        """Restore what :meth:`state_dict` saved, for the same parameters in the same order.
-
-        Everything is checked before anything changes: the type, the hyperparameters (as the
-        constructor checks them) and each parameter's state, which must hold exactly the entries
-        this optimizer keeps with those hyperparameters: a step count (an int >= 0) and arrays of
-        the parameter's shape and dtype (nothing is cast), no sum of squares negative. A problem
-        raises TypeError or ValueError and leaves the optimizer as it was. NaN is loaded as saved
-        (a diverged run resumes as it was). Arrays are copied: the saved dict stays untouched.
-        """
-        name = type(self).__name__
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict expects the dict of state_dict(), got {type(state_dict).__name__}")
-        unknown = set(state_dict) - {"type", "hyperparameters", "state"}
-        if unknown:
-            raise ValueError(f"load_state_dict: unknown entries {sorted(map(str, unknown))}; {name}.state_dict() "
-                             "holds 'type', 'hyperparameters' and 'state'")
-        saved_type = state_dict.get("type", name)
-        if saved_type != name:
-            raise ValueError(f"load_state_dict: the state was saved by {str(saved_type)[:60]}, not {name}")
-        hyperparameters, saved_state = state_dict.get("hyperparameters", {}), state_dict.get("state", {})
-        for entry, value in (("hyperparameters", hyperparameters), ("state", saved_state)):
-            if not isinstance(value, Mapping):
-                raise TypeError(f"load_state_dict: {entry!r} must be a dict, got {type(value).__name__}")
-        unknown = set(hyperparameters) - set(self._hyperparameters)
-        if unknown:
-            raise ValueError(f"load_state_dict: unknown hyperparameters {sorted(map(str, unknown))} for {name}")
-        previous = {key: getattr(self, key) for key in self._hyperparameters}
-        try:
-            for key, value in hyperparameters.items():
-                setattr(self, key, value)
-            self._check_hyperparameters()
-            state = {}  # checked against these hyperparameters: they decide the entries (amsgrad, momentum)
-            for index, entries in saved_state.items():
-                position = self._parameter_index(index)
-                if position in state:
-                    raise ValueError(f"load_state_dict: two states for parameter {position} ({index!r})")
-                state[position] = self._restored(position, entries)
-        except BaseException:
-            for key, value in previous.items():
-                setattr(self, key, value)
-            raise
-        self.state = state
-
-    def _parameter_index(self, index) -> int:
-        """A state's key as the position of its parameter: an int, or its digits (a JSON key)."""
-        if isinstance(index, str) and index.isdigit():
-            index = int(index)
-        if not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_)):
-            raise TypeError(f"load_state_dict: parameter index {repr(index)[:40]} is not an int")
-        if not 0 <= index < len(self.params):
-            raise ValueError(f"load_state_dict: state for parameter {index}, but {type(self).__name__} has "
-                             f"{len(self.params)} parameters")
-        return int(index)
-
-    def _restored(self, index: int, entries) -> dict:
-        """A copy of the saved state of parameter ``index``, after checking it holds what
-        ``_init_state`` makes: the same entries, ints as ints >= 0, arrays like the parameter."""
-        name, weight = type(self).__name__, self.params[index].data
-        if not isinstance(entries, Mapping):
-            raise TypeError(f"load_state_dict: the state of parameter {index} must be a dict, got "
-                            f"{type(entries).__name__}")
-        expected = self._init_state(np.empty(0, weight.dtype))  # the entries and their kinds, no allocation
-        missing = [key for key in expected if key not in entries]
-        unknown = [key for key in entries if key not in expected]
-        if missing:
-            raise ValueError(f"load_state_dict: the state of parameter {index} lacks {', '.join(map(repr, missing))}")
-        if unknown:
-            raise ValueError(f"load_state_dict: the state of parameter {index} has entries "
-                             f"{', '.join(repr(key)[:40] for key in unknown)} that {name} does not keep")
-        restored: dict[str, int | np.ndarray] = {}
-        for key, kind in expected.items():
-            value, what = entries[key], f"load_state_dict: {key!r} of parameter {index}"
-            if isinstance(kind, int):
-                if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)):
-                    raise TypeError(f"{what} is {str(value)[:40]}; a step count is an int >= 0")
-                if value < 0:
-                    raise ValueError(f"{what} is {value}; a step count is an int >= 0")
-                restored[key] = int(value)
-                continue
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if value.dtype != weight.dtype:
-                raise TypeError(f"{what} has dtype {value.dtype}, the parameter has dtype {weight.dtype}; "
-                                "nothing is cast")
-            if value.shape != weight.shape:
-                raise ValueError(f"{what} has shape {value.shape}, the parameter has shape {weight.shape}")
-            if key in self._non_negative_state and (value < 0).any():
-                raise ValueError(f"{what} holds negative values, which no run makes (a sum of squares)")
-            restored[key] = value.copy()
-        return restored
-
     def __repr__(self) -> str:
-        settings = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
-        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+        def settings(group: dict) -> str:
+            values = ", ".join(f"{key}={group[key]!r}" for key in self._hyperparameters)
+            return f"{len(group['params'])} parameters, {values}"
 
+        if len(self.param_groups) == 1:
+            return f"{type(self).__name__}({settings(self.param_groups[0])})"
+        groups = ", ".join(f"[{settings(group)}]" for group in self.param_groups)
+        return f"{type(self).__name__}({len(self.param_groups)} groups: {groups})"
 
-# ---- parameter lists (shared by the optimizers, clipping and penalties) -------------------------
-def _parameter_list(params, owner: str) -> list:
-    """``params`` as a list of distinct Tensors that require grad, or a clear error."""
-    if isinstance(params, Tensor):
-        # A Tensor is iterable (row by row), which would silently optimize copies of its rows.
-        raise TypeError(f"{owner}: params must be an iterable of Parameters; wrap a single one in a list")
-    try:
-        params = list(params)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: params must be an iterable of Parameters (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
-        ) from None
-    if not params:
-        raise ValueError(f"{owner}: got an empty list of parameters; nothing to optimize")
-    seen = set()
-    for index, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(
-                f"{owner}: parameter {index} is a {type(param).__name__}, expected a Parameter "
-                "(a Tensor with requires_grad=True)"
-            )
-        if not param.requires_grad:
-            raise ValueError(f"{owner}: parameter {index} does not require grad, so it can never be updated")
-        if id(param) in seen:
-            raise ValueError(f"{owner}: parameter {index} appears twice in the list")
-        seen.add(id(param))
-    return params
-
-
-def _tensors(params, owner: str) -> list:
-    """``params`` (a Tensor or an iterable of Tensors) as a list of Tensors, or a clear error."""
-    if isinstance(params, Tensor):
-        return [params]
-    try:
-        params = list(params)
-    except TypeError:
-        raise TypeError(
-            f"{owner}: params must be a Tensor or an iterable of Tensors (e.g. model.parameters()), "
-            f"got {type(params).__name__}"
-        ) from None
-    for index, param in enumerate(params):
-        if not isinstance(param, Tensor):
-            raise TypeError(f"{owner}: item {index} is a {type(param).__name__}, expected a Tensor")
-    return params
-
-
-def _copy(value):
-    return value.copy() if isinstance(value, np.ndarray) else value

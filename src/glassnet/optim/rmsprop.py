@@ -30,8 +30,9 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter
-        The tensors to optimize, e.g. ``model.parameters()``.
+    params : iterable of Parameter, or of dict
+        The tensors to optimize, e.g. ``model.parameters()``, or parameter groups
+        ``[{"params": body, "lr": 1e-4}, {"params": head}]`` (see :class:`Optimizer`).
     lr : float
         The learning rate (> 0).
     alpha : float
@@ -61,42 +62,38 @@ class RMSprop(Optimizer):
 
     _hyperparameters = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
     _non_negative_state = ("square_avg",)
-    alpha: float
-    eps: float
-    weight_decay: float
-    momentum: float
-    centered: bool
 
     def __init__(self, params, lr: float = 0.01, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False) -> None:
         super().__init__(params, lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                          momentum=momentum, centered=centered)
 
-    def _check_hyperparameters(self) -> None:
-        self.alpha = number_in_range(self.alpha, "alpha", 0, 1, include_high=False)
-        self.eps = non_negative_number(self.eps, "eps")
-        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
-        self.momentum = number_in_range(self.momentum, "momentum", 0, 1, include_high=False)
-        self.centered = boolean(self.centered, "centered")
+    def _check_group(self, group: dict) -> None:
+        group["alpha"] = number_in_range(group["alpha"], "alpha", 0, 1, include_high=False)
+        group["eps"] = non_negative_number(group["eps"], "eps")
+        group["weight_decay"] = non_negative_number(group["weight_decay"], "weight_decay")
+        group["momentum"] = number_in_range(group["momentum"], "momentum", 0, 1, include_high=False)
+        group["centered"] = boolean(group["centered"], "centered")
 
-    def _init_state(self, weight: np.ndarray) -> dict:
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
         state = {"square_avg": np.zeros_like(weight)}
-        if self.centered:
+        if group["centered"]:
             state["grad_avg"] = np.zeros_like(weight)
-        if self.momentum:
+        if group["momentum"]:
             state["momentum_buffer"] = np.zeros_like(weight)
         return state
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        grad = self._gradient_with_decay(weight, grad, self.weight_decay, slot=0)
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        alpha, momentum = group["alpha"], group["momentum"]
+        grad = self._gradient_with_decay(weight, grad, group["weight_decay"], slot=0)
         work = self._buffer(weight, 1)
-        decay = 1.0 - self.alpha
+        decay = 1.0 - alpha
         square_avg = state["square_avg"]
-        square_avg *= self.alpha
+        square_avg *= alpha
         np.multiply(grad, grad, out=work)
         work *= decay
         square_avg += work                                     # v = alpha v + (1 - alpha) g^2
-        if self.centered:
+        if group["centered"]:
             grad_avg = state["grad_avg"]
             # m + (1 - alpha)(g - m) = alpha m + (1 - alpha) g, in the order torch's lerp uses.
             np.subtract(grad, grad_avg, out=work)
@@ -109,13 +106,13 @@ class RMSprop(Optimizer):
             np.sqrt(work, out=work)
         else:
             np.sqrt(square_avg, out=work)
-        work += self.eps
+        work += group["eps"]
         np.divide(grad, work, out=work)                        # g / (sqrt(v) + eps)
-        if self.momentum:
+        if momentum:
             buffer = state["momentum_buffer"]
-            buffer *= self.momentum
+            buffer *= momentum
             buffer += work                                     # b = mu b + g / (sqrt(v) + eps)
-            weight -= np.multiply(buffer, self.lr, out=work)
+            weight -= np.multiply(buffer, group["lr"], out=work)
         else:
-            work *= self.lr
+            work *= group["lr"]
             weight -= work

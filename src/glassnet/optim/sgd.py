@@ -29,8 +29,9 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    params : iterable of Parameter
-        The tensors to optimize, e.g. ``model.parameters()``.
+    params : iterable of Parameter, or of dict
+        The tensors to optimize, e.g. ``model.parameters()``, or parameter groups
+        ``[{"params": body, "lr": 1e-4}, {"params": head}]`` (see :class:`Optimizer`).
     lr : float
         The learning rate eta (> 0).
     momentum : float
@@ -44,7 +45,7 @@ class SGD(Optimizer):
     -----
     **Relation to torch.optim.SGD.** PyTorch keeps a buffer without the learning rate,
     ``b = gamma * b + grad`` and steps ``w = w - lr * b``; that buffer is ``v / lr`` here. With a
-    constant learning rate the two give the same weights (checked step by step in the tests).
+    constant learning rate (per parameter group) the two give the same weights (checked step by step in the tests).
     When ``lr`` changes during training (a schedule), they differ: here the old velocity keeps the
     step size it was made with and only the new gradient gets the new ``lr``, while PyTorch scales
     its whole buffer, past included, by the new ``lr``. glassnet follows the course's formula, in
@@ -66,35 +67,33 @@ class SGD(Optimizer):
     """
 
     _hyperparameters = ("lr", "momentum", "nesterov", "weight_decay")
-    momentum: float
-    nesterov: bool
-    weight_decay: float
 
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
 
-    def _check_hyperparameters(self) -> None:
-        self.momentum = number_in_range(self.momentum, "momentum", 0, 1, include_high=False)
-        self.weight_decay = non_negative_number(self.weight_decay, "weight_decay")
-        self.nesterov = boolean(self.nesterov, "nesterov")
-        if self.nesterov and self.momentum == 0.0:
+    def _check_group(self, group: dict) -> None:
+        group["momentum"] = number_in_range(group["momentum"], "momentum", 0, 1, include_high=False)
+        group["weight_decay"] = non_negative_number(group["weight_decay"], "weight_decay")
+        group["nesterov"] = boolean(group["nesterov"], "nesterov")
+        if group["nesterov"] and group["momentum"] == 0.0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
 
-    def _init_state(self, weight: np.ndarray) -> dict:
-        return {"velocity": np.zeros_like(weight)} if self.momentum else {}
+    def _init_state(self, weight: np.ndarray, group: dict) -> dict:
+        return {"velocity": np.zeros_like(weight)} if group["momentum"] else {}
 
-    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict) -> None:
-        grad = self._gradient_with_decay(weight, grad, self.weight_decay)
-        scaled = np.multiply(grad, self.lr, out=self._buffer(weight, 0))  # eta * grad
-        if not self.momentum:
+    def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
+        momentum = group["momentum"]
+        grad = self._gradient_with_decay(weight, grad, group["weight_decay"])
+        scaled = np.multiply(grad, group["lr"], out=self._buffer(weight, 0))  # eta * grad
+        if not momentum:
             weight -= scaled
             return
         velocity = state["velocity"]
-        velocity *= self.momentum
+        velocity *= momentum
         velocity += scaled                       # v = gamma v + eta grad
-        if self.nesterov:
+        if group["nesterov"]:
             weight -= scaled                     # w = w - eta grad - gamma v
-            weight -= np.multiply(velocity, self.momentum, out=scaled)
+            weight -= np.multiply(velocity, momentum, out=scaled)
         else:
             weight -= velocity                   # w = w - v

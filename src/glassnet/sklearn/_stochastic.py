@@ -217,7 +217,7 @@ class StochasticSolvers:
             # glassnet's Adam) after it; this eps at step t makes the two steps equal.
             state = optimizer.state.get(0)
             step = (state["step"] if state else 0) + 1
-            cast(optim.Adam, optimizer).eps = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
+            optimizer.param_groups[0]["eps"] = self.epsilon / math.sqrt(1.0 - self.beta_2 ** step)
         if self.solver == "adamw" and self.alpha:
             for weight in layer_weights:  # AdamW's decoupled decay: W = W - lr alpha W
                 weight.data *= 1.0 - optimizer.lr * self.alpha

@@ -20,17 +20,24 @@ def check_model(model) -> None:
 
 
 def check_optimizer(optimizer, model) -> None:
-    if not all(hasattr(optimizer, name) for name in ("step", "zero_grad", "lr")):
-        raise TypeError(f"optimizer must be a glassnet.optim optimizer (step, zero_grad, lr), "
+    if not all(hasattr(optimizer, name) for name in ("step", "zero_grad", "param_groups")):
+        raise TypeError(f"optimizer must be a glassnet.optim optimizer (step, zero_grad, param_groups), "
                         f"got {type(optimizer).__name__}")
     params = getattr(optimizer, "params", None)
     own = {id(p) for p in model.parameters()}
     if not own:
         raise ValueError(f"the model has no parameters: there is nothing to train in {type(model).__name__} "
                          "(predict and evaluate run it as it is)")
-    if params is not None and not any(id(p) in own for p in params):
+    if params is None:
+        return
+    held = [p for p in params if id(p) in own]
+    if not held:
         raise ValueError("the optimizer holds none of this model's parameters; build it with "
                          "optimizer(model.parameters(), ...)")
+    if not any(p.requires_grad for p in held):
+        raise ValueError(f"every parameter of {type(model).__name__} that the optimizer holds is frozen "
+                         "(requires_grad=False): training would change nothing; unfreeze a part "
+                         "(module.unfreeze() or requires_grad_(True))")
 
 
 def model_dtype(model):

@@ -351,7 +351,7 @@ def _signature(model, optimizer, data: dict, settings: dict) -> dict:
     signature = {
         "layers": [[name, type(module).__name__] for name, module in model.named_modules()],
         "weights": [[name, list(array.shape), str(array.dtype)] for name, array in model._state_items()],
-        "optimizer": [type(optimizer).__name__, optimizer.state_dict().get("hyperparameters", {})],
+        "optimizer": [type(optimizer).__name__, optimizer.state_dict().get("param_groups", [])],
         **settings, **{name: _digest(arrays) for name, arrays in data.items()},
     }
     plain = json.dumps(signature, default=lambda value: value.item() if hasattr(value, "item") else repr(value))

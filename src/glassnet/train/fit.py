@@ -274,7 +274,8 @@ def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Tr
 def _epoch_logs(step: _Step, metric_fns, train: tuple[Any, Any], validation: tuple[Any, Any] | None,
                 epoch: int) -> dict:
     """The epoch's scores in eval mode: ``loss`` and each metric on the training data, their
-    ``val_`` versions on the validation data (if any), and the learning rate ``lr``. A training
+    ``val_`` versions on the validation data (if any), and the learning rate ``lr`` (of the first
+    parameter group). A training
     loss that is not finite (the last step broke the weights) is a FloatingPointError, unless
     a TerminateOnNaN is there to act on it."""
     model, optimizer, loss_fn = step.model, step.optimizer, step.loss_fn
@@ -284,7 +285,7 @@ def _epoch_logs(step: _Step, metric_fns, train: tuple[Any, Any], validation: tup
     if validation is not None:
         held_out = scores(model, *validation, loss_fn, metric_fns, _SCORING_BATCH)
         logs.update({f"val_{key}": value for key, value in held_out.items()})
-    logs["lr"] = optimizer.lr
+    logs["lr"] = optimizer.param_groups[0]["lr"]  # with parameter groups: the first group's
     return logs
 
 
