@@ -151,26 +151,6 @@ def new_head(source, rng) -> nn.Sequential:
     return model
 
 
-class _Optimizers:
-    """PROTOTYPE until parameter groups land: two optimizers stepped together."""
-
-    def __init__(self, *optimizers) -> None:
-        self.optimizers = optimizers
-        self.params = [p for o in optimizers for p in o.params]
-
-    @property
-    def lr(self) -> float:
-        return self.optimizers[-1].lr
-
-    def zero_grad(self) -> None:
-        for o in self.optimizers:
-            o.zero_grad()
-
-    def step(self, **kwargs) -> None:
-        for o in self.optimizers:
-            o.step(**kwargs)
-
-
 def _freeze(module) -> None:  # PROTOTYPE until Module.freeze() lands
     for p in module.parameters():
         p.requires_grad = False
@@ -193,8 +173,8 @@ def few_label_runs(source, X_pool, y_pool, X_test, y_test, seed: int) -> dict:
         train(probe, X, y, optim.Adam(probe.head.parameters(), lr=HEAD_LR), FEW_LABEL_STEPS, seed)
 
         tuned = new_head(source, rng)
-        optimizer = _Optimizers(optim.Adam(tuned.body.parameters(), lr=BODY_LR),
-                                optim.Adam(tuned.head.parameters(), lr=HEAD_LR))
+        optimizer = optim.Adam([{"params": tuned.body.parameters(), "lr": BODY_LR},  # parameter groups
+                                {"params": tuned.head.parameters()}], lr=HEAD_LR)
         train(tuned, X, y, optimizer, FEW_LABEL_STEPS, seed)
 
         for name, model in (("scratch", scratch), ("probe", probe), ("fine_tune", tuned)):
@@ -262,7 +242,7 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     _table("target test accuracy", {"scratch": results["scratch"], "probe (frozen body, new head)":
                                     results["probe"], "fine-tune (body lr / 10)": results["fine_tune"]})
     gain = [tuned - scratch for tuned, scratch in zip(results["fine_tune"], results["scratch"], strict=True)]
-    print("fine-tune - scratch:  " + " ".join(f"{value:+7.3f}" for value in gain))
+    print(f"{'    fine-tune - scratch':<34}" + " ".join(f"{value:+7.3f}" for value in gain))
 
     unrelated = caveat(seed, FAST_CAVEAT_STEPS if fast else CAVEAT_STEPS)
     print(f"caveat, unrelated tasks: 8x8 digits, an MLP trained on digits 0-4 (training accuracy "
@@ -281,9 +261,9 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
 
 
 def _table(title: str, rows: dict) -> None:
-    print(f"{title:<32}" + "".join(f"{k:>7}" for k in LABELS_PER_CLASS) + "  labels per class")
+    print(f"{title:<34}" + "".join(f"{k:>7}" for k in LABELS_PER_CLASS) + "  labels per class")
     for name, values in rows.items():
-        print(f"    {name:<28}" + "".join(f"{value:7.3f}" for value in values))
+        print(f"    {name:<30}" + "".join(f"{value:7.3f}" for value in values))
 
 
 def _figure(results: dict, source_on_target: float, unrelated: dict, path: Path) -> Path:
