@@ -242,7 +242,7 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     _table("target test accuracy", {"scratch": results["scratch"], "probe (frozen body, new head)":
                                     results["probe"], "fine-tune (body lr / 10)": results["fine_tune"]})
     gain = [tuned - scratch for tuned, scratch in zip(results["fine_tune"], results["scratch"], strict=True)]
-    print(f"{'    fine-tune - scratch':<34}" + " ".join(f"{value:+7.3f}" for value in gain))
+    print(f"{'    fine-tune - scratch':<34}" + "".join(f"{value:+7.3f}" for value in gain))
 
     unrelated = caveat(seed, FAST_CAVEAT_STEPS if fast else CAVEAT_STEPS)
     print(f"caveat, unrelated tasks: 8x8 digits, an MLP trained on digits 0-4 (training accuracy "
