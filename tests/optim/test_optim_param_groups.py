@@ -337,3 +337,23 @@ def test_a_run_with_groups_and_a_schedule_resumes_exactly(tmp_path):
     for a, b in zip(straight.parameters(), resumed.parameters()):
         assert np.array_equal(a.data, b.data)
     assert [g["lr"] for g in resumed_opt.param_groups] == [g["lr"] for g in straight_opt.param_groups]
+
+
+def test_parameters_put_in_a_group_by_hand_are_checked():
+    a, b, c = (gn.Parameter(np.ones(2)) for _ in range(3))
+    opt = optim.SGD([{"params": [a]}, {"params": [b]}], lr=0.1, momentum=0.9)
+    opt.param_groups[1]["params"].append(b)  # twice: it would be updated twice
+    with pytest.raises(ValueError, match="param group 1, parameter 1 appears twice"):
+        opt.step()
+    opt.param_groups[1]["params"] = [b, a]
+    with pytest.raises(ValueError, match="param group 1, parameter 1 is already in another parameter group"):
+        opt.step()
+    opt.param_groups[1]["params"] = [b]
+    a.grad, b.grad, c.grad = np.ones(2), np.ones(2), np.ones(2)
+    opt.step()
+    opt.param_groups[1]["params"].append(c)  # appended to the last group: every state keeps its place
+    opt.step()
+    assert sorted(opt.state) == [0, 1, 2] and not np.array_equal(c.data, np.ones(2))
+    opt.param_groups[0]["params"].append(gn.Parameter(np.ones(2)))  # would shift b's and c's states
+    with pytest.raises(ValueError, match="param group 0, its parameters were changed after the optimizer made"):
+        opt.step()

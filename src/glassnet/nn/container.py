@@ -18,7 +18,9 @@ class Sequential(Module):
     names with an ``OrderedDict`` of name -> module.
 
     Indexing follows PyTorch: ``model[i]`` is a module (negative i counts from the end),
-    ``model[i:j]`` a new Sequential holding the same modules under their original names.
+    ``model[i:j]`` a new Sequential holding the same modules under their original names;
+    ``model[i] = module`` replaces one (a new head: ``model[-1] = nn.Linear(16, 3)``) and
+    ``del model[i]`` removes one (the others are renumbered "0", "1", ..., as in PyTorch).
 
     Shape
     -----
@@ -74,11 +76,33 @@ class Sequential(Module):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
+        return self._modules[self._name_at(index, "ints or slices")]
+
+    def __setitem__(self, index, module: Module) -> None:
+        """``model[i] = layer``: replace the module at position ``i`` (negative counts from the
+        end), which keeps its name, so ``model[-1] = nn.Linear(16, 3)`` puts a new head in place."""
+        name = self._name_at(index, "ints (a slice cannot be assigned)")
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential holds Modules: cannot put a {type(module).__name__} at index {index}")
+        self.add_module(name, module)
+
+    def __delitem__(self, index) -> None:
+        """``del model[i]`` or ``del model[i:j]``: remove modules; the rest are then renamed
+        "0", "1", ... in order, as PyTorch does (even names given by an OrderedDict)."""
+        removed = list(self._modules)[index] if isinstance(index, slice) else [self._name_at(index, "ints or slices")]
+        kept = [module for name, module in self._modules.items() if name not in removed]
+        for name in list(self._modules):
+            delattr(self, name)
+        for position, module in enumerate(kept):
+            self.add_module(str(position), module)
+
+    def _name_at(self, index, expected: str) -> str:
+        """The name of the module at the int ``index``, or TypeError / IndexError."""
         if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"Sequential indices must be ints or slices, got {type(index).__name__}")
+            raise TypeError(f"Sequential indices must be {expected}, got {type(index).__name__}")
         if not -len(self) <= index < len(self):
             raise IndexError(f"index {index} is out of range for a Sequential of {len(self)} modules")
-        return list(self._modules.values())[index]
+        return list(self._modules)[index]
 
     def forward(self, x):
         for module in self:

@@ -11,22 +11,15 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple
+from typing import ClassVar
 
 import numpy as np
 
 from .._checks import boolean
-from ..tensor import Parameter, Tensor
-from ._state import _construction_guard, state_array
+from ..tensor import Parameter
+from ._state import LoadResult, _as_buffer, _check_name, _construction_guard, match_state, state_array
 
 __all__ = ["LoadResult", "Module", "Parameter", "state_array"]
-
-class LoadResult(NamedTuple):
-    """What :meth:`Module.load_state_dict` did not match (both lists are empty when strict)."""
-
-    missing_keys: list
-    unexpected_keys: list
-
 
 class Module:
     """Base class of every layer and model.
@@ -130,14 +123,16 @@ class Module:
         self.__dict__[name] = value
 
     def _store(self, store: str, name: str) -> OrderedDict:
-        """The dict ``store`` of this module, with ``name`` removed from every other place."""
+        """The dict ``store`` of this module, with ``name`` removed from every other place (in
+        ``store`` it keeps its place, as in PyTorch: ``model[0] = layer`` stays first)."""
         if "_parameters" not in self.__dict__:
             raise AttributeError(
                 f"cannot register {name!r} before Module.__init__() has run: call "
                 f"super().__init__() first in {type(self).__name__}.__init__"
             )
         for other in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[other].pop(name, None)
+            if other != store:
+                self.__dict__[other].pop(name, None)
         self.__dict__.pop(name, None)
         return self.__dict__[store]
 
@@ -175,17 +170,21 @@ class Module:
         self._register("_modules", name, module)
 
     # ---- walking the tree --------------------------------------------------------------------
-    def named_modules(self, prefix: str = "", _seen: set | None = None) -> Iterator[tuple[str, Module]]:
-        """(dotted name, module) for this module ("" by default) and every descendant, each
-        module once even if it is reached by several paths."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True,
+                      _seen: set | None = None) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) for this module ("" by default) and every descendant in PyTorch's
+        order; a module reached by several paths once, unless ``remove_duplicate=False``."""
+        if _seen is None:
+            remove_duplicate = boolean(remove_duplicate, "remove_duplicate")
         seen = set() if _seen is None else _seen
-        if id(self) in seen:
-            return
-        seen.add(id(self))
+        if remove_duplicate:
+            if id(self) in seen:
+                return
+            seen.add(id(self))
         yield prefix, self
         for name, module in self._modules.items():
             if module is not None:
-                yield from module.named_modules(_join(prefix, name), seen)
+                yield from module.named_modules(_join(prefix, name), remove_duplicate, seen)
 
     def modules(self) -> Iterator[Module]:
         """This module and every descendant, each once."""
@@ -236,10 +235,20 @@ class Module:
         """The number of learnable values: the sum of the sizes of ``parameters()``."""
         return sum(parameter.size for parameter in self.parameters())
 
-    # ---- modes and gradients -----------------------------------------------------------------
+    # ---- modes, gradients and freezing -------------------------------------------------------
+    #: True for a layer that updates running statistics in training mode (BatchNorm), set by
+    #: its class. freeze() sets _eval_locked on it: train() keeps it in eval mode and records
+    #: the mode asked for (what unfreeze() on it restores).
+    keeps_running_stats: ClassVar[bool] = False
+    _eval_locked = False
+    _asked_training = False
+
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (``mode=False``: evaluation mode) here and in every sub-module."""
-        self.training = boolean(mode, "mode")
+        """Training mode (``mode=False``: evaluation) here and below; frozen BatchNorm stays in eval."""
+        mode = boolean(mode, "mode")
+        if self._eval_locked:
+            self._asked_training = mode
+        self.training = mode and not self._eval_locked
         for child in self.children():
             child.train(mode)
         return self
@@ -253,6 +262,80 @@ class Module:
         """Forget the gradients of every parameter (``.grad = None``), before the next backward."""
         for parameter in self.parameters():
             parameter.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set ``requires_grad`` of every parameter of this module and its descendants (PyTorch's
+        method); ``False`` also drops their ``.grad`` (a frozen parameter holds no gradient).
+        Returns ``self``.
+
+        A parameter with ``requires_grad=False`` is a constant: ``backward()`` gives it no
+        gradient (gradients still flow through its layer to the layers before), and optimizers,
+        the L1/L2 penalties and gradient clipping skip it. :meth:`freeze` also fixes BatchNorm.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> model = nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 1))
+        >>> [p.requires_grad for p in model[0].requires_grad_(False).parameters()]
+        [False, False]
+        """
+        requires_grad = boolean(requires_grad, "requires_grad")
+        for parameter in self.parameters():
+            parameter.requires_grad = requires_grad
+            if not requires_grad:
+                parameter.grad = None
+        return self
+
+    def freeze(self) -> Module:
+        """Freeze this module and its descendants for transfer learning: ``requires_grad_(False)``,
+        and every layer that keeps running statistics (BatchNorm) stays in evaluation mode, whatever
+        ``train()``, ``eval()`` or ``glassnet.fit`` say, until :meth:`unfreeze`. Returns ``self``.
+
+        Why both: with PyTorch's ``requires_grad_(False)`` alone (the pitfall), a BatchNorm layer
+        still normalizes with each training batch's statistics and overwrites its running ones
+        with the new data's, so the "frozen" body changes. Here it keeps the source data's
+        statistics and computes, in training as in evaluation, what it computed when trained.
+
+        ``model.body.freeze()`` survives ``model.train()`` (which ``glassnet.fit`` calls). Being
+        frozen is not saved: state dicts and model files hold values only (PyTorch does not save
+        ``requires_grad`` either); call ``freeze()`` again after ``glassnet.load``.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 3))
+        >>> body = model[:3].freeze()          # the same modules, so model[0] and model[1] freeze
+        >>> model.train().training, model[1].training, model[3].training
+        (True, False, True)
+        >>> [name for name, p in model.named_parameters() if p.requires_grad]
+        ['3.weight', '3.bias']
+        """
+        self.requires_grad_(False)
+        for module in self.modules():
+            if module.keeps_running_stats and not module._eval_locked:
+                module._eval_locked, module._asked_training = True, module.training
+                module.training = False
+        return self
+
+    def unfreeze(self) -> Module:
+        """Undo :meth:`freeze` here and below: ``requires_grad_(True)``, and BatchNorm follows
+        ``train()``/``eval()`` again, from this module's mode (or the mode ``train()`` last asked
+        of it, if it is a BatchNorm itself). Returns ``self``; harmless if nothing was frozen.
+
+        Example
+        -------
+        >>> from glassnet import nn
+        >>> model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4)).freeze()
+        >>> model.train()[1].training, model.unfreeze()[1].training
+        (False, True)
+        """
+        self.requires_grad_(True)
+        mode = self._asked_training if self._eval_locked else self.training
+        for module in self.modules():
+            if module._eval_locked:
+                module._eval_locked = False
+                module.training = mode
+        return self
 
     # ---- saving and loading ------------------------------------------------------------------
     def _state_items(self, prefix: str = ""):
@@ -290,10 +373,14 @@ class Module:
         ``strict``, raises ValueError naming the keys and leaves the module as it was. Values may
         be ndarrays, Tensors, lists or numbers.
 
+        ``strict=False`` loads the keys both sides share (a trained body into a model with a new
+        head) and reports the others. Whether a parameter is frozen is not state: it is kept.
+
         Returns
         -------
         LoadResult
-            ``(missing_keys, unexpected_keys)``, useful with ``strict=False``.
+            ``(missing_keys, unexpected_keys)``: PyTorch's ``_IncompatibleKeys``, in its order (as
+            in PyTorch, a BatchNorm's ``num_batches_tracked`` may be missing: it is kept).
 
         Example
         -------
@@ -303,41 +390,18 @@ class Module:
         LoadResult(missing_keys=[], unexpected_keys=[])
         >>> bool((target.weight.data == source.weight.data).all())
         True
+        >>> body = nn.Sequential(nn.Linear(2, 4), nn.ReLU())
+        >>> nn.Sequential(nn.Linear(2, 4), nn.ReLU(), nn.Linear(4, 3)).load_state_dict(
+        ...     body.state_dict(), strict=False)
+        LoadResult(missing_keys=['2.weight', '2.bias'], unexpected_keys=[])
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"load_state_dict expects a mapping from names to arrays, got {type(state_dict).__name__}")
-        strict = boolean(strict, "strict")
-        targets = OrderedDict(self._state_items())
-        missing = [key for key in targets if key not in state_dict]
-        unexpected = [key for key in state_dict if key not in targets]
-        problems = []
-        if strict and missing:
-            problems.append("missing keys: " + ", ".join(map(repr, missing)))
-        if strict and unexpected:
-            problems.append("unexpected keys: " + ", ".join(map(repr, unexpected)))
-        values = {}
-        for key, target in targets.items():
-            if key not in state_dict:
-                continue
-            value = _as_value(state_dict[key], key)
-            if value.shape != target.shape:
-                problems.append(
-                    f"shape mismatch for {key!r}: the state_dict has shape {value.shape}, "
-                    f"the model has shape {target.shape}"
-                )
-            elif not target.flags.writeable:
-                problems.append(f"the array of {key!r} in the model is read-only")
-            elif value.dtype != target.dtype:
-                value = _cast(value, target.dtype, key, problems)
-            values[key] = value
-        if problems:
-            raise ValueError(
-                f"cannot load the state_dict into {type(self).__name__} (nothing was changed):\n  "
-                + "\n  ".join(problems)
-            )
+        values, result = match_state(self, state_dict, boolean(strict, "strict"))
+        targets = dict(self._state_items())
         for key, value in values.items():
             targets[key][...] = value  # in place (already in the model's dtype)
-        return LoadResult(missing, unexpected)
+        return result
 
     def get_config(self) -> dict:
         """The keyword arguments that rebuild this layer, ``type(self)(**config)``, as JSON values
@@ -388,48 +452,3 @@ def _indent(text: str, spaces: int) -> str:
     """Indent every line of ``text`` but the first (which follows "(name): ")."""
     first, *rest = text.split("\n")
     return "\n".join([first] + [" " * spaces + line if line.strip() else "" for line in rest])
-
-
-def _check_name(module: Module, name, store: str) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"a registered name must be a str, got {type(name).__name__}")
-    if not name or "." in name:
-        raise ValueError(f"a registered name must be non-empty and contain no '.', got {name!r}")
-    if "_parameters" in module.__dict__ and hasattr(module, name) and name not in getattr(module, store):
-        raise ValueError(f"{type(module).__name__} already has an attribute {name!r}")
-
-
-def _as_buffer(value, name: str):
-    if value is not None and not isinstance(value, np.ndarray):
-        raise TypeError(
-            f"buffer {name!r} must be a numpy ndarray or None, got {type(value).__name__}"
-            + ("; pass tensor.data" if isinstance(value, Tensor) else "")
-        )
-    return value
-
-
-def _cast(value: np.ndarray, dtype: np.dtype, key: str, problems: list) -> np.ndarray:
-    """``value`` in ``dtype``, or a problem if that changes a number (NaN into an int, overflow)."""
-    if dtype.kind in "iu":
-        if value.dtype.kind == "f" and not (np.isfinite(value).all() and (value == np.trunc(value)).all()):
-            problem = "holds values that are not whole numbers, and the model's array is"
-        elif value.size and (value.min() < np.iinfo(dtype).min or value.max() >= int(np.iinfo(dtype).max) + 1):
-            problem = "holds values outside"
-        else:
-            return value.astype(dtype)
-    else:
-        with np.errstate(over="ignore"):
-            cast = value.astype(dtype)
-        if np.array_equal(np.isfinite(cast), np.isfinite(value)):
-            return cast
-        problem = "holds values that overflow"
-    problems.append(f"{key!r} {problem} {dtype}")
-    return value
-
-
-def _as_value(value, key: str) -> np.ndarray:
-    """A state_dict value as a numeric ndarray (not copied)."""
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"the state_dict value of {key!r} is not numeric (dtype {array.dtype})")
-    return array

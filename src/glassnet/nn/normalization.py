@@ -22,6 +22,8 @@ class _BatchNorm(Module):
 
     _ndims: tuple = ()
     _shapes: str = ""
+    keeps_running_stats = True  # so Module.freeze() keeps a frozen BatchNorm in evaluation mode
+    _optional_state = ("num_batches_tracked",)  # load_state_dict accepts a state without it, as PyTorch
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, dtype=np.float32) -> None:
@@ -111,7 +113,7 @@ class BatchNorm1d(_BatchNorm):
     In training mode each channel is normalized with the statistics of the batch and the running
     statistics are updated (see ``glassnet.functional.batch_norm``); in evaluation mode the
     running statistics are used, so the output of a sample no longer depends on the rest of the
-    batch.
+    batch. A frozen BatchNorm (``Module.freeze``) stays in evaluation mode until unfrozen.
 
     Parameters
     ----------

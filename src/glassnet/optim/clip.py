@@ -1,7 +1,8 @@
 """Gradient clipping: a remedy for exploding gradients, applied between backward() and step().
 
 Both functions change the gradients IN PLACE (``param.grad`` keeps its array, with new values):
-that is their purpose. Parameters whose ``.grad`` is None are skipped.
+that is their purpose. Parameters whose ``.grad`` is None, and frozen parameters
+(``requires_grad=False``, see ``Module.freeze``), are skipped.
 
 Example
 -------
@@ -26,8 +27,11 @@ from .optimizer import _tensors
 
 
 def _gradients(params, owner: str) -> list:
-    """The gradient arrays of ``params`` (a Tensor or an iterable of Tensors), None skipped."""
-    return [param.grad for param in _tensors(params, owner) if param.grad is not None]
+    """The gradient arrays of ``params`` (a Tensor or an iterable of Tensors), None skipped, and
+    those of frozen parameters (``requires_grad=False``) too: a stale gradient there is not part of
+    the step, so it must neither count in the norm nor be changed."""
+    return [param.grad for param in _tensors(params, owner)
+            if param.grad is not None and param.requires_grad]
 
 
 def clip_grad_norm(params, max_norm: float, norm_type: float = 2.0,
@@ -46,7 +50,8 @@ def clip_grad_norm(params, max_norm: float, norm_type: float = 2.0,
     Parameters
     ----------
     params : Tensor or iterable of Tensor
-        E.g. ``model.parameters()``. Gradients are modified in place; None gradients are skipped.
+        E.g. ``model.parameters()``. Gradients are modified in place; None gradients and frozen
+        parameters' are skipped.
     max_norm : float
         The largest allowed norm (> 0).
     norm_type : float
@@ -101,7 +106,7 @@ def clip_grad_value(params, clip_value: float) -> None:
     Parameters
     ----------
     params : Tensor or iterable of Tensor
-        E.g. ``model.parameters()``. None gradients are skipped.
+        E.g. ``model.parameters()``. None gradients and frozen parameters' are skipped.
     clip_value : float
         The largest allowed absolute value (> 0).
 

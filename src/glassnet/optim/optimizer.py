@@ -219,13 +219,15 @@ class Optimizer(Saving):
         return values
 
     def _snapshot(self, group: dict) -> tuple:
-        return (len(group), *(group.get(key) for key in self._hyperparameters))
+        """What was checked of a group: its parameters (by identity), its keys, its values."""
+        return (tuple(map(id, group["params"])), len(group), *(group.get(key) for key in self._hyperparameters))
 
     def _refresh(self) -> None:
         """Check again the groups edited since the last step (a schedule's lr, a momentum set by
-        hand) and take in a group appended to ``param_groups`` directly; a bad value raises
-        before anything changes. A check that turns on an option (amsgrad, momentum) gives the
-        group's state the entries it now needs (zeros), one that turns it off drops them."""
+        hand, parameters put in a group) and take in a group appended to ``param_groups``
+        directly; a bad value raises before any step. A check that turns on an option (amsgrad,
+        momentum) gives the group's state the entries it now needs (zeros), one that turns it
+        off drops them."""
         groups, checked = self.param_groups, self._checked
         if len(groups) < len(checked):
             raise ValueError(f"{type(self).__name__}: a group was removed from param_groups; the state is kept "
@@ -237,11 +239,29 @@ class Optimizer(Saving):
             if self._snapshot(group) != checked[index]:
                 where = f"param group {index}, "
                 self._refuse_unknown(group, where)
+                if "params" not in group:
+                    raise ValueError(f"{type(self).__name__}: {where}the group has no 'params' entry")
+                params = self._edited_parameters(index, start, where)
                 values = self._checked_values({k: v for k, v in group.items() if k != "params"}, where)
-                group.update(values)
+                group.update(values, params=params)
                 checked[index] = self._snapshot(group)
                 self._fit_states(group, start)
             start += len(group["params"])
+
+    def _edited_parameters(self, index: int, start: int, where: str) -> list:
+        """The parameters of group ``index`` (from position ``start``), checked again if they were
+        edited: the state is kept by position, so once a state exists at or after ``start`` only
+        appending to the last group keeps every state with its parameter."""
+        group, owner, before = self.param_groups[index], type(self).__name__, self._checked[index][0]
+        if tuple(map(id, group["params"])) == before and isinstance(group["params"], list):
+            return group["params"]
+        taken = {id(p) for other in self.param_groups if other is not group for p in other["params"]}
+        params = group_parameters(group["params"], owner, where, taken)
+        appended = tuple(map(id, params[:len(before)])) == before and index == len(self.param_groups) - 1
+        if not appended and any(position >= start for position in self.state):
+            raise ValueError(f"{owner}: {where}its parameters were changed after the optimizer made their state, "
+                             "which is kept by position: add parameters in a new group (add_param_group)")
+        return params
 
     def _fit_states(self, group: dict, start: int) -> None:
         """Give the states of ``group``'s parameters (positions from ``start``) exactly the entries

@@ -12,7 +12,8 @@ Each penalty is one node of the graph, ``glassnet.ops.l1_penalty`` / ``l2_penalt
 L2 and weight decay: ``l2_penalty(params, lambda)`` adds ``2 * lambda * w`` to the gradient,
 and ``SGD(..., weight_decay=wd)`` adds ``wd * w``; so ``weight_decay=wd`` is the same as
 ``l2_penalty(params, wd / 2)``. (The optimizer's version is cheaper; the penalty's shows up in
-the loss value.)
+the loss value.) Frozen parameters (``requires_grad=False``, see ``Module.freeze``) are skipped:
+constants carry no penalty, as the optimizers give them no weight decay.
 
 Example
 -------
@@ -28,17 +29,26 @@ array([ 0.2, -0.4])
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import ops
 from .._checks import non_negative_number
 from ..tensor import Tensor
 from .optimizer import _tensors
 
 
-def _weights(params, owner: str) -> tuple:
+def _penalty(penalty, params, strength: float, owner: str) -> Tensor:
+    """``penalty`` (ops.l1_penalty or ops.l2_penalty) over the tensors of ``params`` that require
+    a gradient. A frozen parameter (``requires_grad=False``) is a constant: no penalty, no
+    gradient; if every one is frozen the penalty is a constant 0."""
     params = _tensors(params, owner)
     if not params:
         raise ValueError(f"{owner}: got an empty list of parameters")
-    return tuple(params)
+    strength = non_negative_number(strength, "strength")
+    trainable = tuple(param for param in params if param.requires_grad)
+    if not trainable:
+        return Tensor(np.zeros((), dtype=params[0].dtype))
+    return penalty(trainable, strength)
 
 
 def l1_penalty(params, strength: float) -> Tensor:
@@ -49,7 +59,8 @@ def l1_penalty(params, strength: float) -> Tensor:
     Parameters
     ----------
     params : Tensor or iterable of Tensor
-        E.g. ``model.parameters()`` (often only the weights, not the biases).
+        E.g. ``model.parameters()`` (often only the weights, not the biases); those with
+        ``requires_grad=False`` (frozen) are skipped.
     strength : float
         lambda (>= 0).
 
@@ -65,7 +76,7 @@ def l1_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l1_penalty([w], 0.5).item()
     1.5
     """
-    return ops.l1_penalty(_weights(params, "l1_penalty"), non_negative_number(strength, "strength"))
+    return _penalty(ops.l1_penalty, params, strength, "l1_penalty")
 
 
 def l2_penalty(params, strength: float) -> Tensor:
@@ -77,7 +88,8 @@ def l2_penalty(params, strength: float) -> Tensor:
     Parameters
     ----------
     params : Tensor or iterable of Tensor
-        E.g. ``model.parameters()`` (often only the weights, not the biases).
+        E.g. ``model.parameters()`` (often only the weights, not the biases); those with
+        ``requires_grad=False`` (frozen) are skipped.
     strength : float
         lambda (>= 0).
 
@@ -93,4 +105,4 @@ def l2_penalty(params, strength: float) -> Tensor:
     >>> gn.optim.l2_penalty([w], 0.5).item()
     2.5
     """
-    return ops.l2_penalty(_weights(params, "l2_penalty"), non_negative_number(strength, "strength"))
+    return _penalty(ops.l2_penalty, params, strength, "l2_penalty")
