@@ -147,13 +147,9 @@ def accuracy(model, X, y) -> float:
 def new_head(source, rng) -> nn.Sequential:
     """A copy of the source network (its body's weights) under a new, random linear head."""
     model = copy.deepcopy(source)
+    # the new head takes the old one's place (model[-1] = ... does the same on a Sequential)
     model.head = nn.Linear(source.head.in_features, source.head.out_features, rng=rng)
     return model
-
-
-def _freeze(module) -> None:  # PROTOTYPE until Module.freeze() lands
-    for p in module.parameters():
-        p.requires_grad = False
 
 
 def few_label_runs(source, X_pool, y_pool, X_test, y_test, seed: int) -> dict:
@@ -169,7 +165,7 @@ def few_label_runs(source, X_pool, y_pool, X_test, y_test, seed: int) -> dict:
         train(scratch, X, y, optim.Adam(scratch.parameters(), lr=SCRATCH_LR), FEW_LABEL_STEPS, seed)
 
         probe = new_head(source, rng)
-        _freeze(probe.body)
+        probe.body.freeze()  # requires_grad_(False): no gradient, no update
         train(probe, X, y, optim.Adam(probe.head.parameters(), lr=HEAD_LR), FEW_LABEL_STEPS, seed)
 
         tuned = new_head(source, rng)
@@ -206,7 +202,7 @@ def caveat(seed: int, source_steps: int) -> dict:
         raw = nn.Linear(64, 5, rng=rng)
         train(raw, X_pool[chosen], y_pool[chosen], optim.Adam(raw.parameters(), lr=HEAD_LR), FEW_LABEL_STEPS, seed)
         probe = new_head(source, rng)
-        _freeze(probe.body)
+        probe.body.freeze()
         train(probe, X_pool[chosen], y_pool[chosen], optim.Adam(probe.head.parameters(), lr=HEAD_LR),
               FEW_LABEL_STEPS, seed)
         results["raw_pixels"].append(accuracy(raw, X_test, y_test))
