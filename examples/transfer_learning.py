@@ -55,9 +55,9 @@ the raw positions are poor features, since every digit is shifted at random.
     python examples/transfer_learning.py [--fast] [--out DIR] [--seed N]
 
 writes ``transfer_learning.png`` (accuracy against labels per class for the three, and the
-caveat) to DIR (default examples-output/). About 30-40 s on 2 busy cores; ``--fast`` (1,000
+caveat) to DIR (default examples-output/). About 25-40 s on 2 busy cores; ``--fast`` (1,000
 source steps instead of 4,000, 500 for the 0-4 network instead of 1,500, 1,000 target test
-signals) about 12-20 s.
+signals) about 12-25 s.
 """
 
 from __future__ import annotations

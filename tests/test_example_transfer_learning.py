@@ -2,9 +2,9 @@
 related task with few labels, beats training from scratch; on an unrelated task (8x8 digits
 0-4 -> 5-9) its frozen features lose to the raw pixels.
 
-The bounds hold at every seed from 0 to 5 of the fast setting, with the margins measured when the
-example was written (in the comments). The example's full setting (3 seeds) is reported in its
-docstring.
+The bounds hold at every seed from 0 to 5 of the fast setting; the comments give the smallest
+value measured over those seeds when the example was written. The full setting's numbers (seeds
+0, 1, 2) are in the example's docstring.
 """
 
 import importlib.util
@@ -39,28 +39,29 @@ def test_fine_tuning_beats_scratch_at_10_labels_per_class(run):
     result, _ = run
     assert result["labels_per_class"] == [1, 3, 10, 30]
     at_10 = result["labels_per_class"].index(10)
-    assert result["fine_tune"][at_10] - result["scratch"][at_10] >= 0.10
+    assert result["fine_tune"][at_10] - result["scratch"][at_10] >= 0.10  # seeds 0-5: 0.180 to 0.231
     assert result["fine_tune_minus_scratch"] == pytest.approx(
         np.subtract(result["fine_tune"], result["scratch"]).tolist())
 
 
 def test_the_transferred_networks_beat_scratch_at_every_budget(run):
     result, _ = run
-    assert all(probe > scratch for probe, scratch in zip(result["probe"], result["scratch"], strict=True))
-    assert all(tuned > scratch for tuned, scratch in zip(result["fine_tune"], result["scratch"], strict=True))
+    # the smallest margins over seeds 0-5 and the four budgets: probe 0.099, fine-tune 0.066
+    assert all(probe - scratch >= 0.04 for probe, scratch in zip(result["probe"], result["scratch"], strict=True))
+    assert all(tuned - scratch >= 0.03 for tuned, scratch in zip(result["fine_tune"], result["scratch"], strict=True))
 
 
 def test_the_source_head_is_useless_on_the_target(run):
     result, _ = run
-    assert result["source_accuracy"] >= 0.75
-    assert result["source_on_target"] < 0.10  # at or below chance: the target's classes are new shapes
+    assert result["source_accuracy"] >= 0.75  # seeds 0-5: 0.800 to 0.880
+    assert result["source_on_target"] < 0.10  # below chance (0.042 to 0.058): the target's classes are new shapes
 
 
 def test_unrelated_task_frozen_features_lose_to_raw_pixels(run):
     caveat = run[0]["caveat"]
     assert caveat["source_accuracy"] == 1.0
     for raw, frozen in zip(caveat["raw_pixels"][:3], caveat["frozen_probe"][:3], strict=True):  # 1, 3, 10 per class
-        assert raw - frozen >= 0.02
+        assert raw - frozen >= 0.02  # seeds 0-5: 0.038 at the least (0.103 at 1 and 3 labels)
 
 
 def test_figure_written(run):
