@@ -23,10 +23,11 @@ from typing import Any
 from ._base import Agent
 from ._record import Record
 from .evaluation import evaluate_policy
+from .ppo import PPO
 from .reinforce import REINFORCE
 from .returns import gae, returns_to_go
 
-__all__ = ["REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
+__all__ = ["PPO", "REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
 
 
 def load(path: Any, env: Any = None) -> Agent:
