@@ -30,6 +30,7 @@ def orthogonal(gain: float):
     Example
     -------
     >>> import numpy as np
+    >>> from glassnet.rl._actor_critic import orthogonal
     >>> w = orthogonal(2.0)((4, 3), rng=0)
     >>> np.allclose(w.T @ w, 4.0 * np.eye(3), atol=1e-5)     # columns orthogonal, length 2
     True
@@ -80,6 +81,7 @@ class ActorCritic(nn.Module):
     Example
     -------
     >>> import numpy as np
+    >>> from glassnet.rl._actor_critic import ActorCritic
     >>> policy = ActorCritic(3, 1, True, dict(pi=[8], vf=[8], activation="tanh"),
     ...                      np.random.default_rng(0))
     >>> dist = policy.distribution(np.zeros((2, 3), dtype=np.float32))
@@ -122,7 +124,8 @@ class ActorCritic(nn.Module):
         mode (the most likely action, the Normal's mean) when ``deterministic``."""
         dist = self.distribution(obs)
         if deterministic:
-            out = dist.mean if self.continuous else dist.logits
-            return out.numpy() if self.continuous else out.numpy().argmax(axis=-1)
+            if isinstance(dist, Normal):
+                return dist.mean.numpy()
+            return dist.logits.numpy().argmax(axis=-1)
         sample = dist.sample(rng=rng).numpy()
         return sample if self.continuous else sample.astype(np.int64)

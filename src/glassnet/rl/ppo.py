@@ -16,9 +16,9 @@ One update:
 
 from __future__ import annotations
 
-import numpy as np
-
 from typing import Any
+
+import numpy as np
 
 from .. import optim
 from .._checks import boolean, non_negative_number, number_in_range, positive_int
@@ -47,6 +47,7 @@ def clipped_surrogate(log_prob: Tensor, old_log_prob: np.ndarray, advantages: np
     Example
     -------
     >>> import numpy as np, glassnet as gn
+    >>> from glassnet.rl.ppo import clipped_surrogate
     >>> log_prob = gn.Tensor(np.log([1.5, 0.5]), requires_grad=True)
     >>> loss, clipped = clipped_surrogate(log_prob, np.zeros(2), np.array([1.0, 1.0]), 0.2)
     >>> round(loss.item(), 4), clipped          # min(1.5, 1.2) = 1.2 and min(0.5, 0.8) = 0.5
@@ -67,6 +68,8 @@ def normalize_advantages(advantages: np.ndarray) -> np.ndarray:
 
     Example
     -------
+    >>> import numpy as np
+    >>> from glassnet.rl.ppo import normalize_advantages
     >>> normalize_advantages(np.array([1.0, 3.0])).round(4)
     array([-0.7071,  0.7071])
     """
@@ -116,8 +119,8 @@ class PPO(Agent):
     >>> env = gym.make_vec("CartPole-v1", num_envs=2, vectorization_mode="sync")
     >>> agent = PPO(env, n_steps=64, batch_size=32, n_epochs=2, seed=0)
     >>> record = agent.learn(256, progress=False)
-    >>> len(record.clip_fraction), agent.num_timesteps >= 256
-    (2, True)
+    >>> agent.num_timesteps >= 256, len(record.clip_fraction) == len(record.timesteps) >= 2   # one per rollout
+    (True, True)
     >>> action, _ = agent.predict([0.0, 0.0, 0.0, 0.0])
     >>> int(action) in (0, 1)
     True
@@ -155,6 +158,7 @@ class PPO(Agent):
         # lr=1.0 is a placeholder: the schedule sets the step size before every step; eps as SB3's
         self.optimizer = optim.Adam(self.policy.parameters(), lr=1.0, eps=1e-5)
         self._obs: np.ndarray | None = None
+        self._stepper: EnvStepper | None = None
 
     def _act(self, observations: np.ndarray, deterministic: bool) -> np.ndarray:
         with no_grad():
@@ -169,7 +173,7 @@ class PPO(Agent):
 
     # ---- learning ----------------------------------------------------------------------------
     def _learn(self, total_timesteps: int) -> None:
-        if self._obs is None or self._stepper.env is not self.env:
+        if self._stepper is None or self._stepper.env is not self.env:
             self._stepper = EnvStepper(self.env, self._checked)
             self._obs = self._reset().reshape(self.n_envs, self.obs_dim)
         while self._running():
@@ -178,11 +182,13 @@ class PPO(Agent):
                 return
             self._train(rollout)
 
-    def _collect_rollout(self) -> dict | None:
+    def _collect_rollout(self) -> dict[str, np.ndarray] | None:
         """n_steps steps in every environment with the current policy: the rollout's arrays, each
         with leading axes (n_steps, n_envs), or None when the callback stopped learning."""
+        stepper = self._stepper
+        assert stepper is not None  # _learn made it
         n, m = self.n_steps, self.n_envs
-        roll = dict(obs=np.zeros((n, m, self.obs_dim), np.float32), values=np.zeros((n, m)),
+        roll: dict[str, np.ndarray] = dict(obs=np.zeros((n, m, self.obs_dim), np.float32), values=np.zeros((n, m)),
                     log_probs=np.zeros((n, m)), rewards=np.zeros((n, m)), terminated=np.zeros((n, m), bool),
                     truncated=np.zeros((n, m), bool), valid=np.zeros((n, m), bool),
                     final_values=np.full((n, m), np.nan))
@@ -196,11 +202,11 @@ class PPO(Agent):
                 roll["values"][t] = self.policy.value(self._obs).numpy()
             roll["obs"][t], roll["log_probs"][t] = self._obs, log_prob
             actions.append(action)
-            obs, rewards, terminated, truncated, final_obs, valid = self._env_step(action)
+            obs, rewards, terminated, truncated, final_obs, valid = self._env_step(stepper, action)
             roll["rewards"][t], roll["terminated"][t], roll["truncated"][t], roll["valid"][t] = (
                 rewards, terminated, truncated, valid)
             boot = truncated & valid
-            if self._stepper.mode == "same_step" and boot.any():
+            if stepper.mode == "same_step" and boot.any():
                 # the environment has been reset already: bootstrap from the final observation's value
                 with no_grad():
                     roll["final_values"][t, boot] = self.policy.value(final_obs[boot]).numpy()
@@ -218,10 +224,10 @@ class PPO(Agent):
                                                   roll["truncated"], self.gamma, self.gae_lambda)
         return roll
 
-    def _env_step(self, actions: np.ndarray) -> tuple:
+    def _env_step(self, stepper: EnvStepper, actions: np.ndarray) -> tuple:
         """Agent._step for a batch of environments with NEXT_STEP's reset steps left out: counts the
         real transitions, logs the episodes that end, updates the progress line, calls the callback."""
-        obs, rewards, terminated, truncated, final_obs, valid = self._stepper.step(self._env_actions(actions))
+        obs, rewards, terminated, truncated, final_obs, valid = stepper.step(self._env_actions(actions))
         self.num_timesteps += int(valid.sum())
         self._episode_return += np.where(valid, rewards, 0.0)
         self._episode_length += valid
