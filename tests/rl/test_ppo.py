@@ -280,3 +280,24 @@ def test_unsupported_action_space_and_bad_timesteps():
     with pytest.raises(ValueError, match="total_timesteps"):
         agent.learn(0)
     assert agent.num_timesteps == 0 and agent.record.n_episodes == 0
+
+
+def test_callback_false_stops_before_any_update_and_progress_line_shows_the_steps(capsys):
+    env = gym.make_vec("CartPole-v1", num_envs=4, vectorization_mode="sync")
+    agent = PPO(env, n_steps=16, batch_size=32, seed=0)
+    calls = []
+    record = agent.learn(1_000, callback=lambda local: calls.append(local["self"].num_timesteps) or len(calls) < 5)
+    assert calls == [4, 8, 12, 16, 20] and agent.num_timesteps == 20 and record.timesteps == []
+    assert "steps 20/1,000" in capsys.readouterr().err
+
+
+def test_wrong_observation_shape_mid_episode_is_named():
+    class Shrinks(gym.Wrapper):                     # reset's observation is right, step's are not
+        def step(self, action):
+            obs, *rest = self.env.step(action)
+            return (obs[:3], *rest)
+
+    agent = PPO(Shrinks(gym.make("CartPole-v1")), n_steps=8)
+    with pytest.raises(ValueError, match=r"env.step returned an observation of shape \(3,\)"):
+        agent.learn(16, progress=False)
+    assert agent.record.timesteps == []
