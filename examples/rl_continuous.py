@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+import glassnet as gn
 from glassnet import rl
 
 THRESHOLD = -200.0
@@ -80,15 +81,7 @@ def plot(record, path: Path, seed: int) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    steps, returns = np.asarray(record.episode_timesteps), np.asarray(record.episode_returns)
-    ax.plot(steps, returns, ".", markersize=2, alpha=0.4, label="episode return")
-    ax.plot(steps, record.rolling_mean(100), label="mean of the last 100")
-    ax.axhline(THRESHOLD, color="green", linestyle="--", label=f"target {THRESHOLD:.0f}")
-    ax.set_xlabel("environment steps")
-    ax.set_ylabel("return")
-    ax.set_title(f"PPO on Pendulum-v1 (seed {seed})")
-    ax.legend(fontsize=8, loc="lower right")
+    fig = gn.plot.learning_curve(record, threshold=THRESHOLD, title=f"PPO on Pendulum-v1 (seed {seed})")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

@@ -301,3 +301,10 @@ def test_wrong_observation_shape_mid_episode_is_named():
     with pytest.raises(ValueError, match=r"env.step returned an observation of shape \(3,\)"):
         agent.learn(16, progress=False)
     assert agent.record.timesteps == []
+
+
+def test_a_failing_clip_range_schedule_fails_before_any_step():
+    agent = PPO(gym.make("CartPole-v1"), n_steps=8, clip_range=lambda progress: -0.2 * progress)
+    with pytest.raises(ValueError, match="clip_range"):
+        agent.learn(16, progress=False)
+    assert agent.num_timesteps == 0

@@ -173,6 +173,7 @@ class PPO(Agent):
 
     # ---- learning ----------------------------------------------------------------------------
     def _learn(self, total_timesteps: int) -> None:
+        schedule_value(self.clip_schedule, 1.0, "clip_range")  # a failing schedule fails before any step
         if self._stepper is None or self._stepper.env is not self.env:
             self._stepper = EnvStepper(self.env, self._checked)
             self._obs = self._reset().reshape(self.n_envs, self.obs_dim)
@@ -242,7 +243,7 @@ class PPO(Agent):
 
     def _train(self, roll: dict) -> None:
         """n_epochs passes of shuffled minibatches over the rollout's real transitions."""
-        clip_range = schedule_value(self.clip_schedule, self.progress_remaining)
+        clip_range = schedule_value(self.clip_schedule, self.progress_remaining, "clip_range")
         keep = roll.pop("valid").reshape(-1)
         roll.pop("final_values")
         flat = {key: value.reshape(len(keep), *value.shape[2:])[keep] for key, value in roll.items()}
