@@ -21,7 +21,7 @@ def load_example():
 def test_full_setting_is_the_zoo_s_without_gsde():
     example = load_example()
     run = example.settings(fast=False)
-    assert run["total_timesteps"] == 200_000 and run["n_envs"] == 4 and run["n_eval_episodes"] == 100
+    assert run["total_timesteps"] == 196_000 and run["n_envs"] == 4 and run["n_eval_episodes"] == 100
     assert run["ppo"] == dict(n_steps=1024, batch_size=64, gamma=0.9, gae_lambda=0.95, n_epochs=10,
                               ent_coef=0.0, learning_rate=1e-3, clip_range=0.2)
 
