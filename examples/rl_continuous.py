@@ -14,6 +14,10 @@ Pendulum-v1 (4 environments, n_steps 1024, gamma 0.9, gae_lambda 0.95, 10 epochs
 are. The Pendulum's episodes all end by truncation: every one bootstraps from V(final observation).
 The evaluation is deterministic (the mean torque).
 
+Measured (199,708 steps, 100 evaluation episodes): seed 0 -174.1 +/- 102.9, seed 1 -195.7 +/- 115.5,
+seed 2 -161.3 +/- 103.9 (mean -177.0); the training returns' rolling mean of 100 passed -200 at
+about 100,000 steps. About 55 s of CPU a seed (a 2-core machine shared with other work).
+
     python examples/rl_continuous.py [--fast] [--out DIR] [--seed N]
 
 writes ``rl_continuous.png`` (episode returns and their rolling mean against the -200 target)
