@@ -17,7 +17,7 @@ the final policy's evaluation, and the wall time of learning (the checks not cou
 - REINFORCE (``glassnet.rl.REINFORCE``): the course's policy gradient, one whole episode per
   update, returns-to-go with a learned value baseline, Adam at 1e-3, a 64-64 tanh network (its
   defaults, untuned). Seeds 0, 1, 2: solved at episode 279, 259, 325 (steps 65,966, 55,525,
-  77,988), each check at 500.0; the final policy after 100,000 steps evaluates 468.3 ± 54.0,
+  77,988); the final policy after 100,000 steps evaluates 468.3 ± 54.0,
   500.0 ± 0.0, 500.0 ± 0.0. Learning 100,000 steps took 46-68 s on 2 shared, busy cores. After
   solving, its stochastic training returns can fall back (seed 0: the mean of the last 100 drops
   from 380 to 150 after step 80,000) while the greedy policy stays near 500: a constant step size
