@@ -15,7 +15,13 @@ episodes, at most once per twentieth of the budget; the first evaluation at 475 
 the final policy's evaluation, and the wall time of learning (the checks not counted).
 
 - REINFORCE (``glassnet.rl.REINFORCE``): the course's policy gradient, one whole episode per
-  update, returns-to-go with a learned value baseline, Adam at 1e-3, a 64-64 tanh network.
+  update, returns-to-go with a learned value baseline, Adam at 1e-3, a 64-64 tanh network (its
+  defaults, untuned). Seeds 0, 1, 2: solved at episode 279, 259, 325 (steps 65,966, 55,525,
+  77,988); the final policy after 100,000 steps evaluates 468.3 ± 54.0,
+  500.0 ± 0.0, 500.0 ± 0.0. Learning 100,000 steps took 46-68 s on 2 shared, busy cores. After
+  solving, its stochastic training returns can fall back (seed 0: the mean of the last 100 drops
+  from 380 to 150 after step 80,000) while the greedy policy stays near 500: a constant step size
+  keeps pushing on a policy that is already good.
 
     python examples/rl_cartpole.py [--fast] [--out DIR] [--seed N]
 
@@ -124,6 +130,10 @@ def _figure(results: dict, path: Path) -> Path:
     fig, axes = plt.subplots(1, len(results), figsize=(5.5 * len(results), 4), squeeze=False)
     for ax, (name, result) in zip(axes[0], results.items()):
         gn.plot.learning_curve(result["record"], threshold=THRESHOLD, ax=ax, title=f"{name} on {ENV_ID}")
+        if result["timesteps_to_threshold"] is not None:
+            ax.axvline(result["timesteps_to_threshold"], color="green", linestyle=":",
+                       label=f"solved (greedy evaluation, {result['eval_episodes']} episodes)")
+            ax.legend(fontsize=8)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)
