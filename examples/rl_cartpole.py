@@ -39,25 +39,38 @@ from pathlib import Path
 import gymnasium as gym
 
 import glassnet as gn
-from glassnet.rl import REINFORCE, evaluate_policy
+from glassnet.rl import PPO, REINFORCE, evaluate_policy
 
 ENV_ID = "CartPole-v1"
 THRESHOLD = 475.0
 EVAL_EPISODES = 100
 
-# name -> (agent class, hyperparameters, budget of environment steps). Add an agent with a line.
+def one_env():
+    return gym.make(ENV_ID)
+
+
+def eight_envs():
+    """8 copies stepped together (the RL Baselines3 Zoo's CartPole setting for PPO)."""
+    return gym.make_vec(ENV_ID, num_envs=8, vectorization_mode="sync")
+
+
+# name -> (agent class, hyperparameters, budget of environment steps, the environment it learns
+# in). Add an agent with a line.
 AGENTS: dict = {
-    "REINFORCE": (REINFORCE, dict(learning_rate=1e-3, gamma=0.99, episodes_per_update=1), 100_000),
+    "REINFORCE": (REINFORCE, dict(learning_rate=1e-3, gamma=0.99, episodes_per_update=1), 100_000, one_env),
+    # The Zoo's settings: linear schedules for the learning rate and the clip range.
+    "PPO": (PPO, dict(n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                      learning_rate=lambda p: 1e-3 * p, clip_range=lambda p: 0.2 * p), 100_000, eight_envs),
 }
 
 
 def run_agent(name: str, seed: int, fast: bool = False) -> dict:
     """Train one agent of ``AGENTS`` for its budget (a tenth when ``fast``), watching for the step
     at which it solves the task, then evaluate its final policy."""
-    cls, settings, budget = AGENTS[name]
+    cls, settings, budget, make_env = AGENTS[name]
     budget = budget // 10 if fast else budget
     n_eval = EVAL_EPISODES // 5 if fast else EVAL_EPISODES
-    agent = cls(gym.make(ENV_ID), **settings, seed=seed)
+    agent = cls(make_env(), **settings, seed=seed)
     watch = SolvedCheck(agent, n_eval, seed, every=budget // 20)
     start = time.perf_counter()
     record = agent.learn(budget, callback=watch, progress=False)

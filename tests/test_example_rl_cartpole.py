@@ -1,5 +1,5 @@
-"""examples/rl_cartpole.py at its fast setting (seed 0): REINFORCE, with a tenth of its budget
-(10,000 steps), already balances the pole many times longer than a random policy (about 22
+"""examples/rl_cartpole.py at its fast setting (seed 0): REINFORCE and PPO, with a tenth of their
+budget (10,000 steps), already balance the pole many times longer than a random policy (about 22
 steps); the table prints what main returns; the figure is written. The full setting's numbers
 over seeds 0, 1, 2 are in the lead's note."""
 
@@ -22,6 +22,8 @@ def test_reinforce_learns_cartpole_at_the_fast_setting(tmp_path, capsys):
     assert "REINFORCE" in printed and row in printed and "10,000" in printed
     solved = [step for step, mean in reinforce["checks"] if mean >= result["threshold"]]
     assert reinforce["timesteps_to_threshold"] == (solved[0] if solved else None)
+    ppo = result["agents"]["PPO"]  # 8 environments, the Zoo's schedules: well above random already
+    assert ppo["budget"] == 10_000 and ppo["eval_mean"] >= 100 and "PPO" in printed
     assert_figures(result, tmp_path, ["rl_cartpole.png"])
 
 
