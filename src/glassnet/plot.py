@@ -22,7 +22,7 @@ import numpy as np
 
 from . import functional as F
 from . import losses as _losses
-from ._checks import boolean, integer
+from ._checks import boolean, integer, real_number
 from .tensor import Tensor
 from .train import metrics as _metrics
 from .train import predict
@@ -271,4 +271,55 @@ def optimizer_comparison(curves: dict, *, title="optimizers compared", path=None
     ax.set_yscale("log")
     ax.set_title(title)
     ax.legend()
+    return _finish(fig, path)
+
+
+def learning_curve(record, threshold=None, ax=None, *, window=100, label=None, title=None, path=None):
+    """An agent's return per episode against the environment steps, with its rolling mean and the
+    solved threshold: the figure that says whether an agent learns.
+
+    Parameters
+    ----------
+    record : glassnet.rl.Record
+        What ``agent.learn`` returned (its ``episode_timesteps`` and ``episode_returns``).
+    threshold : float, optional
+        The return at which the task counts as solved (CartPole-v1: 475), drawn as a dashed line.
+    ax : matplotlib Axes, optional
+        Draw into it (e.g. one panel per agent, or several agents on one panel); else a new figure.
+    window : int
+        The rolling mean's number of episodes (100, as "solved" is defined).
+    label : str, optional
+        The curve's name in the legend (several agents on one Axes).
+
+    Returns the Figure (written to ``path`` as PNG when given).
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> from glassnet.rl import Record
+    >>> record = Record()
+    >>> for episode in range(1, 51):
+    ...     record.log_episode(episode * 20, 10.0 * episode, 20)
+    >>> fig = gn.plot.learning_curve(record, threshold=475)
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['episode return', 'mean of the last 100', 'solved (475)']
+    """
+    steps, returns = getattr(record, "episode_timesteps", None), getattr(record, "episode_returns", None)
+    if not isinstance(steps, list) or not isinstance(returns, list) or len(steps) != len(returns):
+        raise TypeError(f"learning_curve needs a glassnet.rl.Record, got {type(record).__name__}")
+    if threshold is not None:
+        threshold = real_number(threshold, "threshold")
+    window = integer(window, "window", minimum=1)
+    plt = _pyplot()
+    fig = ax.figure if ax is not None else plt.subplots(figsize=(6, 4))[1].figure
+    ax = ax if ax is not None else fig.axes[0]
+    name = f"{label}: " if label else ""
+    points = ax.plot(steps, returns, ".", alpha=0.25, markersize=3, label=f"{name}episode return")[0]
+    ax.plot(steps, record.rolling_mean(window), color=points.get_color(), label=f"{name}mean of the last {window}")
+    if threshold is not None and not any(line.get_label().startswith("solved") for line in ax.get_lines()):
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"solved ({threshold:g})")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("return")
+    ax.set_title(title or "learning curve")
+    ax.legend(fontsize=8)
     return _finish(fig, path)
