@@ -22,11 +22,12 @@ from typing import Any
 
 from ._base import Agent
 from ._record import Record
+from .dqn import DQN
 from .evaluation import evaluate_policy
 from .reinforce import REINFORCE
 from .returns import gae, returns_to_go
 
-__all__ = ["REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
+__all__ = ["DQN", "REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
 
 
 def load(path: Any, env: Any = None) -> Agent:
