@@ -103,3 +103,19 @@ def test_one_update_matches_pytorch():
         np.testing.assert_allclose(ours.bias.data, theirs.bias.data.numpy(), rtol=1e-9, atol=1e-12)
     # the target network is not touched by the update
     assert target[0].weight.grad is None
+
+
+def test_torch_default_init_draws_uniform_within_one_over_sqrt_fan_in():
+    from glassnet.rl._base import mlp
+    from glassnet.rl.dqn import torch_default_init
+
+    net = torch_default_init(mlp(4, 3, [256, 64], "relu", np.random.default_rng(0)), np.random.default_rng(1))
+    linears = [layer for layer in net if isinstance(layer, nn.Linear)]
+    for layer, fan_in in zip(linears, (4, 256, 64)):
+        bound = 1 / np.sqrt(fan_in)
+        for values in (layer.weight.data, layer.bias.data):
+            assert values.dtype == np.float32
+            assert np.abs(values).max() <= bound
+        # U(-b, b) has standard deviation b / sqrt(3)
+        assert layer.weight.data.std() == pytest.approx(bound / np.sqrt(3), rel=0.05)
+    assert linears[1].weight.shape == (256, 64) and np.all(linears[0].bias.data != 0)

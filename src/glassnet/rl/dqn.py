@@ -29,13 +29,13 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .. import losses, optim
+from .. import losses, nn, optim
 from .._checks import non_negative_int, number_in_range, positive_int, positive_number
 from ..tensor import Tensor, no_grad
 from ._base import Agent, mlp, schedule_value
 from .buffers import ReplayBuffer
 
-__all__ = ["DQN", "dqn_targets", "dqn_loss", "gradient_step", "linear_schedule"]
+__all__ = ["DQN", "dqn_loss", "dqn_targets", "gradient_step", "linear_schedule", "torch_default_init"]
 
 
 def linear_schedule(initial: float, final: float, fraction: float) -> Callable[[float], float]:
@@ -101,6 +101,27 @@ def gradient_step(q_net, target_net, optimizer, batch, gamma: float, max_grad_no
     if learning_rate != 0:
         optimizer.step()
     return float(loss.data), grad_norm
+
+
+def torch_default_init(net, rng: np.random.Generator):
+    """Re-draw every Linear's W and b from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default
+    for ``nn.Linear``, which Stable-Baselines3's DQN keeps (its PPO re-initializes orthogonally).
+    Smaller than glassnet's He default for ReLU (sqrt(6 / fan_in)): the initial Q-values start
+    nearer 0. Returns ``net``.
+
+    >>> import numpy as np
+    >>> from glassnet.rl._base import mlp
+    >>> net = torch_default_init(mlp(4, 2, [256], "relu", np.random.default_rng(0)), np.random.default_rng(0))
+    >>> bool(np.abs(net[2].weight.data).max() <= 1 / 16), bool(np.any(net[0].bias.data != 0))
+    (True, True)
+    """
+    for layer in net:
+        if isinstance(layer, nn.Linear):
+            bound = 1.0 / np.sqrt(layer.in_features)
+            layer.weight.data[...] = rng.uniform(-bound, bound, layer.weight.shape)
+            if layer.bias is not None:
+                layer.bias.data[...] = rng.uniform(-bound, bound, layer.bias.shape)
+    return net
 
 
 class DQN(Agent):
@@ -193,7 +214,7 @@ class DQN(Agent):
 
     def _build(self) -> None:
         n_actions, arch, activation = int(self.action_space.n), self.net["vf"], self.net["activation"]
-        self.q_net = mlp(self.obs_dim, n_actions, arch, activation, self.rng)
+        self.q_net = torch_default_init(mlp(self.obs_dim, n_actions, arch, activation, self.rng), self.rng)
         self.q_net_target = mlp(self.obs_dim, n_actions, arch, activation, self.rng)
         self.q_net_target.load_state_dict(self.q_net.state_dict())
         self.networks = {"q_net": self.q_net, "q_net_target": self.q_net_target}
