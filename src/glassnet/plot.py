@@ -314,7 +314,7 @@ def learning_curve(record, threshold=None, ax=None, *, window=100, label=None, t
     fig = ax.figure if ax is not None else plt.subplots(figsize=(6, 4))[1].figure
     ax = ax if ax is not None else fig.axes[0]
     name = f"{label}: " if label else ""
-    points = ax.plot(steps, returns, ".", alpha=0.25, markersize=3, label=f"{name}episode return")[0]
+    points = ax.plot(steps, returns, ".", alpha=0.4, markersize=3, label=f"{name}episode return")[0]
     ax.plot(steps, record.rolling_mean(window), color=points.get_color(), label=f"{name}mean of the last {window}")
     if threshold is not None and not any(line.get_label().startswith("solved") for line in ax.get_lines()):
         ax.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"solved ({threshold:g})")

@@ -318,3 +318,22 @@ def test_a_learning_rate_of_zero_changes_no_weight():
     record = agent.learn(300, progress=False)
     assert len(record.grad_norm) > 3 and min(record.grad_norm) > 0
     assert all(np.array_equal(a, p.data) for a, p in zip(before, agent.policy.parameters()))
+
+
+def test_sample_categorical_follows_the_softmax():
+    from glassnet.rl.reinforce import sample_categorical
+
+    logits = np.log(np.array([[0.2, 0.5, 0.3], [1.0, 1e-12, 1e-12]]))
+    draws = np.stack([sample_categorical(logits, np.random.default_rng(s)) for s in range(4000)])
+    np.testing.assert_allclose(np.bincount(draws[:, 0], minlength=3) / 4000, [0.2, 0.5, 0.3], atol=0.025)
+    assert (draws[:, 1] == 0).all()
+
+
+@pytest.mark.parametrize("schedule, error", [(lambda remaining: -1e-3, ValueError),
+                                             (lambda remaining: "fast", TypeError),
+                                             (lambda remaining: float("nan"), ValueError)])
+def test_a_bad_schedule_fails_before_any_step(schedule, error):
+    agent = REINFORCE(cartpole(), learning_rate=schedule, seed=0)
+    with pytest.raises(error, match=r"learning_rate \(its schedule's value at progress_remaining=1\)"):
+        agent.learn(100, progress=False)
+    assert agent.num_timesteps == 0

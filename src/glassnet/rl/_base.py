@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from glassnet import nn, optim
-from glassnet._checks import boolean, integer, non_negative_int, number_in_range, one_of, positive_int, real_number
+from glassnet._checks import boolean, integer, non_negative_int, number_in_range, one_of, positive_int
 
 from ._progress import Progress
 from ._record import Record
@@ -180,6 +180,7 @@ class Agent:
             raise ValueError(f"this {type(self).__name__} has no environment (it was loaded without one): "
                              "load it with env=, or set agent.env")
         self.n_envs, self.is_vector = same_spaces(self, self.env)
+        schedule_value(self.lr_schedule, 1.0)   # a schedule that fails fails here, before any step
         self._callback, self._stopped = callback, False
         self._start, self._end = self.num_timesteps, self.num_timesteps + total_timesteps
         self._progress = Progress(total_timesteps, self._start, progress)
@@ -260,7 +261,7 @@ class Agent:
         returns ``(action, None)`` as Stable-Baselines3 does (None: no recurrent state)."""
         deterministic = boolean(deterministic, "deterministic")
         obs = np.asarray(observation, dtype=np.float32)
-        if obs.shape not in ((self.obs_dim,),) and (obs.ndim != 2 or obs.shape[1] != self.obs_dim):
+        if not (obs.shape == (self.obs_dim,) or (obs.ndim == 2 and obs.shape[1] == self.obs_dim)):
             raise ValueError(f"predict: observation must have shape ({self.obs_dim},) or (n, {self.obs_dim}), "
                              f"got shape {obs.shape}")
         actions = self._act(obs.reshape(-1, self.obs_dim), deterministic)
@@ -332,6 +333,8 @@ def describe_space(space: Any) -> dict:
     return {"kind": "Box", "shape": list(space.shape)}
 
 
-def schedule_value(value: Any, progress_remaining: float) -> float:
-    """A hyperparameter's value now: the schedule's at ``progress_remaining``, or the number."""
-    return real_number(value(progress_remaining) if callable(value) else value, "schedule value")
+def schedule_value(value: Any, progress_remaining: float, name: str = "learning_rate") -> float:
+    """A hyperparameter's value now: the schedule's at ``progress_remaining`` (checked: a number
+    >= 0), or the number."""
+    return number_in_range(value(progress_remaining) if callable(value) else value,
+                           f"{name} (its schedule's value at progress_remaining={progress_remaining:g})", 0.0)

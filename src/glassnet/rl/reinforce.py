@@ -96,10 +96,10 @@ class REINFORCE(Agent):
 
     def _act(self, observations: np.ndarray, deterministic: bool) -> np.ndarray:
         with no_grad():
-            logits = self.policy(Tensor(observations))
-            if deterministic:
-                return logits.numpy().argmax(axis=-1)
-            return Categorical(logits=logits).sample(rng=self.rng).numpy().astype(np.int64)
+            logits = self.policy(Tensor(observations)).numpy()
+        if deterministic:
+            return logits.argmax(axis=-1)
+        return sample_categorical(logits, self.rng)
 
     def _learn(self, total_timesteps: int) -> None:
         batch = _Batch()
@@ -142,6 +142,17 @@ class REINFORCE(Agent):
         self.record.log_update(self.num_timesteps, policy=float(policy_loss.numpy()),
                                value=float(value_loss.numpy()), entropy=float(entropy.numpy()),
                                grad_norm=grad_norm)
+
+
+def sample_categorical(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One action per row of ``logits`` (n, n_actions), drawn from softmax(logits) by the inverse
+    CDF as ``Categorical.sample`` draws it. Acting needs no gradient, and a step's few microseconds
+    matter over a run of 100,000: the draw is done in NumPy, without building Tensors."""
+    probs = np.exp(logits - logits.max(axis=-1, keepdims=True))   # the max subtracted: exp cannot overflow
+    cdf = np.cumsum(probs, axis=-1)
+    cdf /= cdf[:, -1:]
+    u = rng.random(len(logits))[:, None]
+    return np.minimum((cdf <= u).sum(axis=-1), logits.shape[-1] - 1)
 
 
 class _Batch:
