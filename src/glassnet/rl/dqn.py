@@ -45,6 +45,7 @@ def linear_schedule(initial: float, final: float, fraction: float) -> Callable[[
         value = initial + progress * (final - initial) / fraction   while progress <= fraction
         value = final                                                 after
 
+    >>> from glassnet.rl.dqn import linear_schedule
     >>> eps = linear_schedule(1.0, 0.05, 0.1)
     >>> eps(1.0), round(eps(0.95), 6), eps(0.5), eps(0.0)
     (1.0, 0.525, 0.05, 0.05)
@@ -63,6 +64,7 @@ def dqn_targets(rewards, next_q, terminated, gamma: float) -> np.ndarray:
     rewards: (batch,); next_q: (batch, n_actions), Q_target(s', .); terminated: (batch,) bool.
     Truncated transitions are not masked: they bootstrap like any non-terminal one.
 
+    >>> from glassnet.rl.dqn import dqn_targets
     >>> dqn_targets([1.0, 1.0], [[2.0, 3.0], [2.0, 3.0]], [False, True], gamma=0.5)
     array([2.5, 1. ])
     """
@@ -106,11 +108,12 @@ def gradient_step(q_net, target_net, optimizer, batch, gamma: float, max_grad_no
 def torch_default_init(net, rng: np.random.Generator):
     """Re-draw every Linear's W and b from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default
     for ``nn.Linear``, which Stable-Baselines3's DQN keeps (its PPO re-initializes orthogonally).
-    Smaller than glassnet's He default for ReLU (sqrt(6 / fan_in)): the initial Q-values start
-    nearer 0. Returns ``net``.
+    Smaller than glassnet's defaults (He, sqrt(6 / fan_in), for ReLU layers; Xavier for the
+    output): the initial Q-values start nearer 0. Returns ``net``.
 
     >>> import numpy as np
     >>> from glassnet.rl._base import mlp
+    >>> from glassnet.rl.dqn import torch_default_init
     >>> net = torch_default_init(mlp(4, 2, [256], "relu", np.random.default_rng(0)), np.random.default_rng(0))
     >>> bool(np.abs(net[2].weight.data).max() <= 1 / 16), bool(np.any(net[0].bias.data != 0))
     (True, True)
