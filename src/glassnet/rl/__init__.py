@@ -22,12 +22,13 @@ from typing import Any
 
 from ._base import Agent
 from ._record import Record
+from .dqn import DQN
 from .evaluation import evaluate_policy
 from .ppo import PPO
 from .reinforce import REINFORCE
 from .returns import gae, returns_to_go
 
-__all__ = ["PPO", "REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
+__all__ = ["DQN", "PPO", "REINFORCE", "Agent", "Record", "evaluate_policy", "gae", "load", "returns_to_go"]
 
 
 def load(path: Any, env: Any = None) -> Agent:
