@@ -291,14 +291,10 @@ class Module:
         and every layer that keeps running statistics (BatchNorm) stays in evaluation mode, whatever
         ``train()``, ``eval()`` or ``glassnet.fit`` say, until :meth:`unfreeze`. Returns ``self``.
 
-        Why both: with PyTorch's ``requires_grad_(False)`` alone (the pitfall), a BatchNorm layer
-        still normalizes with each training batch's statistics and overwrites its running ones
-        with the new data's, so the "frozen" body changes. Here it keeps the source data's
-        statistics and computes, in training as in evaluation, what it computed when trained.
-
-        ``model.body.freeze()`` survives ``model.train()`` (which ``glassnet.fit`` calls). Being
-        frozen is not saved: state dicts and model files hold values only (PyTorch does not save
-        ``requires_grad`` either); call ``freeze()`` again after ``glassnet.load``.
+        Why both: with PyTorch's ``requires_grad_(False)`` alone (the pitfall), BatchNorm still
+        normalizes with each batch's statistics and overwrites its running ones with the new
+        data's. ``model.body.freeze()`` survives ``model.train()`` (which ``glassnet.fit`` calls).
+        Being frozen is not saved (nor is ``requires_grad`` in PyTorch): freeze again after loading.
 
         Example
         -------
