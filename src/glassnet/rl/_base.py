@@ -217,17 +217,29 @@ class Agent:
         the step, logs an episode that ends, updates the progress line, calls the callback."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         obs = self._checked(obs, "step")
-        self.num_timesteps += self.n_envs
-        self._episode_return += reward
-        self._episode_length += 1
-        for env_index in np.flatnonzero(np.logical_or(terminated, truncated).reshape(-1)):
+        self._count_step(reward, np.logical_or(terminated, truncated))
+        self._ask_callback(locals())
+        return obs, reward, terminated, truncated, info
+
+    def _count_step(self, rewards: Any, ended: Any, valid: Any = True) -> None:
+        """After a step of every environment: count the real transitions (``valid``: all, or a
+        mask leaving out a vector env's reset-only steps), add the rewards to each episode, log
+        the episodes that ``ended``, update the progress line."""
+        valid = np.broadcast_to(valid, (self.n_envs,))
+        self.num_timesteps += int(valid.sum())
+        self._episode_return += np.where(valid, np.reshape(rewards, -1), 0.0)
+        self._episode_length += valid
+        for env_index in np.flatnonzero(np.reshape(ended, -1) & valid):
             self.record.log_episode(self.num_timesteps, float(self._episode_return[env_index]),
                                     int(self._episode_length[env_index]))
             self._episode_return[env_index], self._episode_length[env_index] = 0.0, 0
         self._progress.update(self.num_timesteps, self.record)
-        if self._callback is not None and self._callback(dict(locals(), self=self)) is False:
+
+    def _ask_callback(self, local: dict) -> None:
+        """The user's ``callback(locals)`` after a step (the caller's locals and ``self``, as
+        Stable-Baselines3 passes them); False stops learning."""
+        if self._callback is not None and self._callback(dict(local, self=self)) is False:
             self._stopped = True
-        return obs, reward, terminated, truncated, info
 
     def _checked(self, obs: Any, where: str) -> np.ndarray:
         array = np.asarray(obs, dtype=np.float32)

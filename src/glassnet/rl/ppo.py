@@ -229,16 +229,8 @@ class PPO(Agent):
         """Agent._step for a batch of environments with NEXT_STEP's reset steps left out: counts the
         real transitions, logs the episodes that end, updates the progress line, calls the callback."""
         obs, rewards, terminated, truncated, final_obs, valid = stepper.step(self._env_actions(actions))
-        self.num_timesteps += int(valid.sum())
-        self._episode_return += np.where(valid, rewards, 0.0)
-        self._episode_length += valid
-        for env_index in np.flatnonzero((terminated | truncated) & valid):
-            self.record.log_episode(self.num_timesteps, float(self._episode_return[env_index]),
-                                    int(self._episode_length[env_index]))
-            self._episode_return[env_index], self._episode_length[env_index] = 0.0, 0
-        self._progress.update(self.num_timesteps, self.record)
-        if self._callback is not None and self._callback(dict(locals(), self=self)) is False:
-            self._stopped = True
+        self._count_step(rewards, terminated | truncated, valid)
+        self._ask_callback(locals())
         return obs, rewards, terminated, truncated, final_obs, valid
 
     def _train(self, roll: dict) -> None:
