@@ -23,14 +23,14 @@ import numbers
 import numpy as np
 
 from .._checks import boolean, positive_number
-from .optimizer import _tensors
+from ._groups import tensor_list
 
 
 def _gradients(params, owner: str) -> list:
     """The gradient arrays of ``params`` (a Tensor or an iterable of Tensors), None skipped, and
     those of frozen parameters (``requires_grad=False``) too: a stale gradient there is not part of
     the step, so it must neither count in the norm nor be changed."""
-    return [param.grad for param in _tensors(params, owner)
+    return [param.grad for param in tensor_list(params, owner)
             if param.grad is not None and param.requires_grad]
 
 

@@ -31,7 +31,6 @@ import numpy as np
 
 from .._checks import positive_number
 from ._groups import group_parameters, group_specs
-from ._groups import tensor_list as _tensors  # noqa: F401  (clipping and penalties import it from here)
 from ._saving import Saving
 
 

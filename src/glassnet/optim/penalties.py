@@ -34,14 +34,14 @@ import numpy as np
 from .. import ops
 from .._checks import non_negative_number
 from ..tensor import Tensor
-from .optimizer import _tensors
+from ._groups import tensor_list
 
 
 def _penalty(penalty, params, strength: float, owner: str) -> Tensor:
     """``penalty`` (ops.l1_penalty or ops.l2_penalty) over the tensors of ``params`` that require
     a gradient. A frozen parameter (``requires_grad=False``) is a constant: no penalty, no
     gradient; if every one is frozen the penalty is a constant 0."""
-    params = _tensors(params, owner)
+    params = tensor_list(params, owner)
     if not params:
         raise ValueError(f"{owner}: got an empty list of parameters")
     strength = non_negative_number(strength, "strength")
