@@ -1,17 +1,6 @@
-"""Figures for the course's ideas, as PNG files: decision boundaries, loss curves, activations with
-their derivatives, the loss functions, and an optimizer comparison.
-
-matplotlib is imported only when a figure is drawn (``import glassnet`` stays light), with the
-non-interactive Agg backend, so plots work on machines without a screen. Each function returns
-the matplotlib Figure and, when ``path`` is given, writes it there as PNG (the folder is created).
-
-Example
--------
->>> import glassnet as gn
->>> fig = gn.plot.activations(path=None)
->>> [ax.get_title() for ax in fig.axes][:5]
-['step', 'sigmoid', 'tanh', 'relu', 'leaky_relu (alpha=0.1)']
-"""
+"""The first half's figures: decision boundaries, loss curves, activations with their derivatives,
+the loss functions, an optimizer comparison and reinforcement-learning curves (re-exported by
+:mod:`glassnet.plot`), and the two helpers every figure module shares (:func:`_pyplot`, :func:`_finish`)."""
 
 from __future__ import annotations
 
@@ -20,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import functional as F
-from . import losses as _losses
-from ._checks import boolean, integer, real_number
-from .tensor import Tensor
-from .train import metrics as _metrics
-from .train import predict
+from .. import functional as F
+from .. import losses as _losses
+from .._checks import boolean, integer, real_number
+from ..tensor import Tensor
+from ..train import metrics as _metrics
+from ..train import predict
 
 
 def _pyplot():
