@@ -25,3 +25,9 @@ from ._common import Attribution
 from .gradients import InputXGradient, Saliency
 
 __all__ = ["Attribution", "InputXGradient", "Saliency"]
+
+# perturbation, permutation importance
+from .importance import permutation_importance  # noqa: E402
+from .perturbation import FeatureAblation, Occlusion  # noqa: E402
+
+__all__ += ["FeatureAblation", "Occlusion", "permutation_importance"]
