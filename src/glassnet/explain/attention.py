@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..nn import Module, MultiheadAttention
+from ..tensor import Tensor
 from ._common import evaluating
 
 __all__ = ["attention_maps"]
@@ -59,7 +60,8 @@ def attention_maps(model: Module, inputs, *args, **kwargs) -> dict[str, np.ndarr
     if not names:
         raise ValueError(f"the model ({type(model).__name__}) holds no nn.MultiheadAttention: it has no "
                          f"attention weights to show")
-    if isinstance(inputs, np.ndarray) and inputs.dtype.kind == "f" and not np.isfinite(inputs).all():
+    values = inputs.data if isinstance(inputs, Tensor) else inputs
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f" and not np.isfinite(values).all():
         raise ValueError("inputs must be finite (they hold NaN or inf)")
     maps: dict[str, np.ndarray] = {}
     asked: list[tuple[bool, bool]] = []  # what each running call asked for (a stack: calls may nest)
