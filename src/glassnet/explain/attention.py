@@ -77,20 +77,13 @@ def attention_maps(model: Module, inputs, *args, **kwargs) -> dict[str, np.ndarr
     def record(module, call_args, call_kwargs, output):
         need_weights, average = asked.pop()
         out, weights = output
-        heads = weights.data if weights.ndim == 4 else weights.data[None]  # unbatched: (H, L, S)
-        name = names[id(module)]
-        key, calls = name, 0
-        while key in maps:
+        name, calls = names[id(module)], 0
+        key = name
+        while key in maps:  # called again in the same pass
             calls += 1
             key = f"{name}#{calls}"
-        maps[key] = heads.copy()
-        if not need_weights:
-            return out, None
-        if average:  # as MultiheadAttention averages: over the heads axis of the batched weights
-            batched = weights if weights.ndim == 4 else weights.reshape((1,) + weights.shape)
-            mean = batched.mean(axis=1)
-            return out, (mean if weights.ndim == 4 else mean.reshape(mean.shape[1:]))
-        return out, weights
+        maps[key] = (weights.data if weights.ndim == 4 else weights.data[None]).copy()  # unbatched: (H, L, S)
+        return out, _as_asked(weights, need_weights, average)
 
     try:
         for layer in layers:
@@ -102,3 +95,15 @@ def attention_maps(model: Module, inputs, *args, **kwargs) -> dict[str, np.ndarr
         for handle in handles:
             handle.remove()
     return maps
+
+
+def _as_asked(weights, need_weights: bool, average: bool):
+    """The weights the caller of MultiheadAttention asked for, from the per-head ones: None, the
+    mean over the heads (computed as the module computes it: on the batched weights), or all."""
+    if not need_weights:
+        return None
+    if not average:
+        return weights
+    batched = weights if weights.ndim == 4 else weights.reshape((1,) + weights.shape)
+    mean = batched.mean(axis=1)
+    return mean if weights.ndim == 4 else mean.reshape(mean.shape[1:])
