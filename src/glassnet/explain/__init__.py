@@ -7,6 +7,7 @@ a NumPy array of the inputs' shape: how much each input value counts for the sco
 BatchNorm's running statistics, every parameter's ``.grad``).
 
 - gradients: :class:`Saliency` (|df/dx|), :class:`InputXGradient` (x * df/dx)
+- integrated: :class:`IntegratedGradients` (Captum's five quadrature rules, the convergence delta)
 
 Example
 -------
@@ -23,5 +24,6 @@ from __future__ import annotations
 
 from ._common import Attribution
 from .gradients import InputXGradient, Saliency
+from .integrated import IntegratedGradients
 
-__all__ = ["Attribution", "InputXGradient", "Saliency"]
+__all__ = ["Attribution", "InputXGradient", "IntegratedGradients", "Saliency"]
