@@ -48,6 +48,10 @@ class Attribution:
                             f"got {type(forward_func).__name__}")
         self.forward_func = forward_func
 
+    def attribute(self, inputs, *args, **kwargs):
+        """The attributions of ``inputs``, an array of their shape (each explainer defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define attribute()")
+
     def has_convergence_delta(self) -> bool:
         """Whether ``attribute`` can return a convergence delta (Captum's name)."""
         return False
