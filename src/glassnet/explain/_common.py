@@ -229,7 +229,7 @@ def forward(forward_func, rows, args: tuple) -> Tensor:
         raise TypeError(f"forward_func must return a glassnet Tensor, got {type(out).__name__}")
     if out.ndim not in (1, 2) or out.shape[0] != n:
         raise ValueError(f"forward_func must return one value per example or one row of class scores, shape "
-                         f"({n},), ({n}, 1) or ({n}, classes) for {n} examples, got shape {out.shape}")
+                         f"({n},), ({n}, 1) or ({n}, classes) for a batch of {n}, got shape {out.shape}")
     return out
 
 
