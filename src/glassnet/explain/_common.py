@@ -40,7 +40,23 @@ __all__ = ["Attribution", "ForwardArgs", "as_baselines", "as_inputs", "as_target
 
 class Attribution:
     """The base of every explainer: holds ``forward_func`` (a glassnet Module or any callable
-    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here."""
+    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here.
+    :class:`~glassnet.explain.NoiseTunnel` wraps any of them.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> from glassnet.explain import Attribution
+    >>> from glassnet.explain._common import input_gradients, prepare
+    >>> class GradientTimesTwo(Attribution):
+    ...     def attribute(self, inputs, target=None):
+    ...         x, target, args = prepare(self.forward_func, inputs, target, None)
+    ...         return 2 * input_gradients(self.forward_func, x, target, args)[1]
+    >>> model = nn.Linear(2, 1)
+    >>> bool(np.allclose(GradientTimesTwo(model).attribute(np.ones((3, 2))), 2 * model.weight.data[:, 0]))
+    True
+    """
 
     def __init__(self, forward_func) -> None:
         if not callable(forward_func):

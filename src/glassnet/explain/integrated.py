@@ -122,7 +122,8 @@ class IntegratedGradients(Attribution):
             "riemann_right" or "riemann_middle" (:func:`step_sizes_and_alphas`).
         internal_batch_size : int or None
             At most this many rows (points of the path, over all examples) per forward pass;
-            None: all N * n_steps rows at once.
+            None: all N * n_steps rows at once. (Captum never goes below the N rows of one step,
+            with a warning; here a step's rows are split too.) The result is the same.
         return_convergence_delta : bool
             Also return the delta of each example.
 
