@@ -64,6 +64,7 @@ BAD_TARGETS = [
     (True, "sequence of ints"),
     ("1", "sequence of ints"),
     ([[0], [1], [2]], "sequence of ints"),
+    ([[0], [1, 2], 0], "sequence of ints"),
     (None, r"target is None, but the model's output has shape \(3, 3\)"),
 ]
 

@@ -76,8 +76,8 @@ class Attribution:
 # ---- the arguments ---------------------------------------------------------------------------
 def as_inputs(inputs, name: str = "inputs") -> np.ndarray:
     """``inputs`` (a NumPy array, a Tensor's ``.data``, nested lists) as a float array of at least
-    one example, finite: float32 and float64 kept, integers and booleans as float32. Never a view
-    that an explainer could write through: the explainers only read it."""
+    one example, finite: float32 and float64 kept, integers and booleans as float32. It may be the
+    caller's own array (no copy): the explainers only read it."""
     data = inputs.data if isinstance(inputs, Tensor) else inputs
     try:
         array = np.asarray(data)
@@ -175,7 +175,10 @@ def as_target(target, shape: tuple) -> np.ndarray | None:
     if classes is None:
         raise ValueError(f"target must be None for an output of shape {shape} (one value per example), "
                          f"got {target!r}")
-    values = np.asarray(target.data if isinstance(target, Tensor) else target)
+    try:
+        values = np.asarray(target.data if isinstance(target, Tensor) else target)
+    except ValueError:  # ragged nested lists
+        values = np.asarray(None)
     if isinstance(target, bool) or values.dtype == bool or values.dtype.kind not in "iu" or values.ndim > 1:
         raise ValueError(f"target must be None, an int or a sequence of ints, one per example (the output has "
                          f"shape {shape}), got {target!r}")
