@@ -7,6 +7,8 @@ a NumPy array of the inputs' shape: how much each input value counts for the sco
 BatchNorm's running statistics, every parameter's ``.grad``).
 
 - gradients: :class:`Saliency` (|df/dx|), :class:`InputXGradient` (x * df/dx)
+- integrated: :class:`IntegratedGradients` (Captum's five quadrature rules, the convergence delta)
+- noise: :class:`NoiseTunnel` (SmoothGrad, SmoothGrad-squared, VarGrad around any explainer)
 
 Example
 -------
@@ -22,14 +24,13 @@ Example
 from __future__ import annotations
 
 from ._common import Attribution
+from .attention import attention_maps
+from .gradcam import LayerGradCam, interpolate
 from .gradients import InputXGradient, Saliency
+from .importance import permutation_importance
+from .integrated import IntegratedGradients
+from .noise import NoiseTunnel
+from .perturbation import FeatureAblation, Occlusion
 
-__all__ = ["Attribution", "InputXGradient", "Saliency"]
-
-# perturbation, Grad-CAM, permutation importance, attention maps
-from .attention import attention_maps  # noqa: E402
-from .gradcam import LayerGradCam, interpolate  # noqa: E402
-from .importance import permutation_importance  # noqa: E402
-from .perturbation import FeatureAblation, Occlusion  # noqa: E402
-
-__all__ += ["FeatureAblation", "LayerGradCam", "Occlusion", "attention_maps", "interpolate", "permutation_importance"]
+__all__ = ["Attribution", "FeatureAblation", "InputXGradient", "IntegratedGradients", "LayerGradCam", "NoiseTunnel",
+           "Occlusion", "Saliency", "attention_maps", "interpolate", "permutation_importance"]

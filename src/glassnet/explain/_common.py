@@ -40,13 +40,33 @@ __all__ = ["Attribution", "ForwardArgs", "as_baselines", "as_inputs", "as_target
 
 class Attribution:
     """The base of every explainer: holds ``forward_func`` (a glassnet Module or any callable
-    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here."""
+    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here.
+    :class:`~glassnet.explain.NoiseTunnel` wraps any of them.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> from glassnet.explain import Attribution
+    >>> from glassnet.explain._common import input_gradients, prepare
+    >>> class GradientTimesTwo(Attribution):
+    ...     def attribute(self, inputs, target=None):
+    ...         x, target, args = prepare(self.forward_func, inputs, target, None)
+    ...         return 2 * input_gradients(self.forward_func, x, target, args)[1]
+    >>> model = nn.Linear(2, 1)
+    >>> bool(np.allclose(GradientTimesTwo(model).attribute(np.ones((3, 2))), 2 * model.weight.data[:, 0]))
+    True
+    """
 
     def __init__(self, forward_func) -> None:
         if not callable(forward_func):
             raise TypeError(f"forward_func must be a glassnet Module or a callable Tensor -> Tensor, "
                             f"got {type(forward_func).__name__}")
         self.forward_func = forward_func
+
+    def attribute(self, inputs, *args, **kwargs):
+        """The attributions of ``inputs``, an array of their shape (each explainer defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define attribute()")
 
     def has_convergence_delta(self) -> bool:
         """Whether ``attribute`` can return a convergence delta (Captum's name)."""
@@ -56,8 +76,8 @@ class Attribution:
 # ---- the arguments ---------------------------------------------------------------------------
 def as_inputs(inputs, name: str = "inputs") -> np.ndarray:
     """``inputs`` (a NumPy array, a Tensor's ``.data``, nested lists) as a float array of at least
-    one example, finite: float32 and float64 kept, integers and booleans as float32. Never a view
-    that an explainer could write through: the explainers only read it."""
+    one example, finite: float32 and float64 kept, integers and booleans as float32. It may be the
+    caller's own array (no copy): the explainers only read it."""
     data = inputs.data if isinstance(inputs, Tensor) else inputs
     try:
         array = np.asarray(data)
@@ -155,7 +175,10 @@ def as_target(target, shape: tuple) -> np.ndarray | None:
     if classes is None:
         raise ValueError(f"target must be None for an output of shape {shape} (one value per example), "
                          f"got {target!r}")
-    values = np.asarray(target.data if isinstance(target, Tensor) else target)
+    try:
+        values = np.asarray(target.data if isinstance(target, Tensor) else target)
+    except ValueError:  # ragged nested lists
+        values = np.asarray(None)
     if isinstance(target, bool) or values.dtype == bool or values.dtype.kind not in "iu" or values.ndim > 1:
         raise ValueError(f"target must be None, an int or a sequence of ints, one per example (the output has "
                          f"shape {shape}), got {target!r}")
@@ -225,7 +248,7 @@ def forward(forward_func, rows, args: tuple) -> Tensor:
         raise TypeError(f"forward_func must return a glassnet Tensor, got {type(out).__name__}")
     if out.ndim not in (1, 2) or out.shape[0] != n:
         raise ValueError(f"forward_func must return one value per example or one row of class scores, shape "
-                         f"({n},), ({n}, 1) or ({n}, classes) for {n} examples, got shape {out.shape}")
+                         f"({n},), ({n}, 1) or ({n}, classes) for a batch of {n}, got shape {out.shape}")
     return out
 
 
@@ -288,33 +311,10 @@ def input_gradients(forward_func, x: np.ndarray, target: np.ndarray | None, args
             if not score.requires_grad:
                 raise ValueError("the output of forward_func does not depend on its input through glassnet ops "
                                  "(no graph): it cannot be differentiated")
-            (grad,) = _autograd_grad(score.sum(), leaf, allow_unused=True)
+            (grad,) = autograd.grad(score.sum(), leaf, allow_unused=True)
             if grad is None:
                 raise ValueError("the output of forward_func does not depend on its input through glassnet ops: "
                                  "it cannot be differentiated with respect to the input")
             grads[rows], values[rows] = grad, score.data
     return values, grads
 
-
-# TEMPORARY (until glassnet.autograd.grad lands on main): the same result by backward(), every
-# leaf's .grad put back as it was.
-try:
-    from ..autograd import grad as _autograd_grad  # type: ignore[attr-defined]
-except ImportError:
-    def _autograd_grad(output, leaf, allow_unused=False):
-        leaves, seen, stack = [], set(), [output]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if node._backward is None and node.requires_grad:
-                leaves.append((node, node.grad))
-                node.grad = None
-            stack.extend(node._parents)
-        try:
-            output.backward()
-            return (None if leaf.grad is None else leaf.grad.copy(),)
-        finally:
-            for node, saved in leaves:
-                node.grad = saved
