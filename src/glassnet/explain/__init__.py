@@ -9,6 +9,10 @@ BatchNorm's running statistics, every parameter's ``.grad``).
 - gradients: :class:`Saliency` (|df/dx|), :class:`InputXGradient` (x * df/dx)
 - integrated: :class:`IntegratedGradients` (Captum's five quadrature rules, the convergence delta)
 - noise: :class:`NoiseTunnel` (SmoothGrad, SmoothGrad-squared, VarGrad around any explainer)
+- perturbation: :class:`Occlusion` (sliding windows), :class:`FeatureAblation` (groups of features)
+- gradcam: :class:`LayerGradCam` (a layer's channels weighted by their mean gradient), :func:`interpolate`
+- importance: :func:`permutation_importance` (scikit-learn's, also for a Module)
+- attention: :func:`attention_maps` (every MultiheadAttention's weights per head)
 
 Example
 -------
