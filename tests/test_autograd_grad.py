@@ -102,3 +102,14 @@ def test_grad_refuses_bad_arguments():
         z = x * 2
     with pytest.raises(ValueError, match="outputs does not require grad"):
         grad(z.sum(), x)
+
+
+def test_enable_grad_records_inside_no_grad_and_restores():
+    w = gn.Tensor([1.0, 2.0], requires_grad=True)
+    with gn.no_grad():
+        with gn.enable_grad():
+            y = w * 2
+            assert gn.is_grad_enabled()
+        assert not gn.is_grad_enabled()
+        z = w * 2
+    assert y.requires_grad and not z.requires_grad and gn.is_grad_enabled()

@@ -22,7 +22,7 @@ from .gradcheck import GradcheckError, gradcheck
 from .io import load, load_weights, save, save_weights
 from .ops import concatenate, maximum, minimum, stack, where
 from .random import seed
-from .tensor import Parameter, Tensor, is_grad_enabled, no_grad, tensor
+from .tensor import Parameter, Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from .train import (
     BackupAndRestore,
     Callback,
@@ -39,7 +39,7 @@ from .train import (
 
 __all__ = [
     "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "distributions", "functional",
-    "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
+    "enable_grad", "gradcheck", "init", "is_grad_enabled", "losses", "maximum", "minimum", "nn", "no_grad",
     "ops", "optim", "seed", "stack", "tensor", "where",
     "io", "load", "load_weights", "save", "save_weights",
     "data", "plot", "train", "BackupAndRestore", "Callback", "EarlyStopping", "History", "LearningRateSchedule",

@@ -26,7 +26,7 @@ import contextlib
 
 import numpy as np
 
-__all__ = ["backward", "grad", "is_grad_enabled", "no_grad", "unbroadcast"]
+__all__ = ["backward", "enable_grad", "grad", "is_grad_enabled", "no_grad", "unbroadcast"]
 
 
 class _GradMode:
@@ -48,6 +48,29 @@ def no_grad():
     """
     previous = _GradMode.enabled
     _GradMode.enabled = False
+    try:
+        yield
+    finally:
+        _GradMode.enabled = previous
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context manager that records the graph again, even inside :func:`no_grad` (PyTorch's
+    ``torch.enable_grad``): code that needs a gradient, such as an explainer, works wherever it is
+    called from.
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> w = gn.Tensor([1.0, 2.0], requires_grad=True)
+    >>> with gn.no_grad(), gn.enable_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    True
+    """
+    previous = _GradMode.enabled
+    _GradMode.enabled = True
     try:
         yield
     finally:

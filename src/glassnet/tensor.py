@@ -15,9 +15,9 @@ import numpy as np
 
 from . import autograd as _autograd
 from ._checks import FLOAT_DTYPES, boolean, float_dtype
-from .autograd import _GradMode, is_grad_enabled, no_grad, unbroadcast
+from .autograd import _GradMode, enable_grad, is_grad_enabled, no_grad, unbroadcast
 
-__all__ = ["Parameter", "Tensor", "as_float_array", "ensure_tensor", "is_grad_enabled", "no_grad",
+__all__ = ["Parameter", "Tensor", "as_float_array", "enable_grad", "ensure_tensor", "is_grad_enabled", "no_grad",
            "tensor", "unbroadcast"]
 
 

@@ -219,18 +219,6 @@ def evaluating(forward_func) -> Iterator[None]:
             m.training = mode
 
 
-@contextlib.contextmanager
-def _grad_enabled() -> Iterator[None]:
-    """Record the graph even inside the caller's ``no_grad()`` (Captum enables grad the same way):
-    an input gradient needs it."""
-    previous = autograd._GradMode.enabled
-    autograd._GradMode.enabled = True
-    try:
-        yield
-    finally:
-        autograd._GradMode.enabled = previous
-
-
 def model_dtype(forward_func, default) -> np.dtype:
     """The dtype the rows are given to the model in: a Module's parameters' (a float32 model takes
     float32 rows), else ``default`` (the inputs' dtype)."""
@@ -304,7 +292,7 @@ def input_gradients(forward_func, x: np.ndarray, target: np.ndarray | None, args
     each row's own gradient. No ``.grad`` changes (``glassnet.autograd.grad``)."""
     dtype = model_dtype(forward_func, x.dtype)
     values, grads = np.empty(len(x), x.dtype), np.empty_like(x)
-    with evaluating(forward_func), _grad_enabled():
+    with evaluating(forward_func), autograd.enable_grad():
         for rows in _chunks(len(x), batch_size):
             leaf = Tensor(x[rows].astype(dtype), requires_grad=True)
             score = _select(forward(forward_func, leaf, args.rows(rows)), None if target is None else target[rows])

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import autograd
 from .. import functional as F
 from .._checks import boolean
 from ..autograd import grad, no_grad
 from ..nn import Module
 from ..tensor import Tensor
-from ._common import Attribution, _grad_enabled, _select, evaluating, forward, model_dtype, prepare
+from ._common import Attribution, _select, evaluating, forward, model_dtype, prepare
 
 __all__ = ["LayerGradCam", "interpolate"]
 
@@ -82,7 +83,7 @@ class LayerGradCam(Attribution):
         else:
             handle = self.layer.register_forward_hook(lambda m, args, output: capture(output))
         try:
-            with evaluating(self.forward_func), _grad_enabled():
+            with evaluating(self.forward_func), autograd.enable_grad():
                 rows = Tensor(x.astype(model_dtype(self.forward_func, x.dtype)))
                 total = _select(forward(self.forward_func, rows, args.args), target).sum()
         finally:
