@@ -7,6 +7,8 @@ a NumPy array of the inputs' shape: how much each input value counts for the sco
 BatchNorm's running statistics, every parameter's ``.grad``).
 
 - gradients: :class:`Saliency` (|df/dx|), :class:`InputXGradient` (x * df/dx)
+- integrated: :class:`IntegratedGradients` (Captum's five quadrature rules, the convergence delta)
+- noise: :class:`NoiseTunnel` (SmoothGrad, SmoothGrad-squared, VarGrad around any explainer)
 
 Example
 -------
@@ -23,5 +25,7 @@ from __future__ import annotations
 
 from ._common import Attribution
 from .gradients import InputXGradient, Saliency
+from .integrated import IntegratedGradients
+from .noise import NoiseTunnel
 
-__all__ = ["Attribution", "InputXGradient", "Saliency"]
+__all__ = ["Attribution", "InputXGradient", "IntegratedGradients", "NoiseTunnel", "Saliency"]

@@ -48,6 +48,10 @@ class Attribution:
                             f"got {type(forward_func).__name__}")
         self.forward_func = forward_func
 
+    def attribute(self, inputs, *args, **kwargs):
+        """The attributions of ``inputs``, an array of their shape (each explainer defines it)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define attribute()")
+
     def has_convergence_delta(self) -> bool:
         """Whether ``attribute`` can return a convergence delta (Captum's name)."""
         return False
@@ -288,33 +292,10 @@ def input_gradients(forward_func, x: np.ndarray, target: np.ndarray | None, args
             if not score.requires_grad:
                 raise ValueError("the output of forward_func does not depend on its input through glassnet ops "
                                  "(no graph): it cannot be differentiated")
-            (grad,) = _autograd_grad(score.sum(), leaf, allow_unused=True)
+            (grad,) = autograd.grad(score.sum(), leaf, allow_unused=True)
             if grad is None:
                 raise ValueError("the output of forward_func does not depend on its input through glassnet ops: "
                                  "it cannot be differentiated with respect to the input")
             grads[rows], values[rows] = grad, score.data
     return values, grads
 
-
-# TEMPORARY (until glassnet.autograd.grad lands on main): the same result by backward(), every
-# leaf's .grad put back as it was.
-try:
-    from ..autograd import grad as _autograd_grad  # type: ignore[attr-defined]
-except ImportError:
-    def _autograd_grad(output, leaf, allow_unused=False):
-        leaves, seen, stack = [], set(), [output]
-        while stack:
-            node = stack.pop()
-            if id(node) in seen:
-                continue
-            seen.add(id(node))
-            if node._backward is None and node.requires_grad:
-                leaves.append((node, node.grad))
-                node.grad = None
-            stack.extend(node._parents)
-        try:
-            output.backward()
-            return (None if leaf.grad is None else leaf.grad.copy(),)
-        finally:
-            for node, saved in leaves:
-                node.grad = saved
