@@ -29,3 +29,9 @@ from .integrated import IntegratedGradients
 from .noise import NoiseTunnel
 
 __all__ = ["Attribution", "InputXGradient", "IntegratedGradients", "NoiseTunnel", "Saliency"]
+
+# perturbation, permutation importance
+from .importance import permutation_importance  # noqa: E402
+from .perturbation import FeatureAblation, Occlusion  # noqa: E402
+
+__all__ += ["FeatureAblation", "Occlusion", "permutation_importance"]
