@@ -132,7 +132,8 @@ def _parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fast", action="store_true", help="10 permutation repeats instead of 30")
     parser.add_argument("--out", default="examples-output", help="folder for the figure (default examples-output)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the batches (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the split, the weights and the batches (default 0)")
     return parser.parse_args(argv)
 
 
