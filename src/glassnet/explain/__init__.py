@@ -30,8 +30,10 @@ from .noise import NoiseTunnel
 
 __all__ = ["Attribution", "InputXGradient", "IntegratedGradients", "NoiseTunnel", "Saliency"]
 
-# perturbation, permutation importance
+# perturbation, Grad-CAM, permutation importance, attention maps
+from .attention import attention_maps  # noqa: E402
+from .gradcam import LayerGradCam, interpolate  # noqa: E402
 from .importance import permutation_importance  # noqa: E402
 from .perturbation import FeatureAblation, Occlusion  # noqa: E402
 
-__all__ += ["FeatureAblation", "Occlusion", "permutation_importance"]
+__all__ += ["FeatureAblation", "LayerGradCam", "Occlusion", "attention_maps", "interpolate", "permutation_importance"]

@@ -47,7 +47,7 @@ def ablate(score: Callable[[np.ndarray, int], np.ndarray], x: np.ndarray, baseli
     >>> score = lambda batch, k: (batch ** 2).sum(axis=1)     # f(x) = sum of squares
     >>> masks = iter([np.array([[True, True, False]]), np.array([[False, True, True]])])
     >>> ablate(score, x, 0.0, masks, 2, average=True)          # feature 1: (5 + 13) / 2
-    array([[5., 9., 13.]])
+    array([[ 5.,  9., 13.]])
     """
     n = x.shape[0]
     initial = score(x, 1)
