@@ -10,22 +10,38 @@ The global average pooling is what Grad-CAM assumes (its weight of a feature map
 the class score's gradient over the map): with a Flatten -> Linear head instead, each position has
 its own weights, their mean is mostly negative, and the ReLU of Grad-CAM leaves most maps empty.
 
-Then, for the logit of the class it predicts, three explanations of a few test images:
+Adam (lr 3e-3, batches of 32), 20 epochs: test accuracy 0.980 / 0.971 / 0.958 / 0.973 at seeds
+0 / 1 / 2 / 3. Then, for the logit of the class it predicts, three explanations of test images:
 
 - saliency |d logit / d x|, the gradient's magnitude at each pixel;
-- integrated gradients from a black image (no ink), 200 Gauss-Legendre steps; their
-  completeness: the attributions of an image sum to logit(x) - logit(black), here to within
-  about 1e-5 of it (the issue asks for 1%, the paper for 5%);
+- integrated gradients from a black image (no ink), 200 Gauss-Legendre steps;
 - Grad-CAM on the last convolution (4x4), brought up to 8x8 by bilinear interpolation.
+
+Completeness: an image's integrated gradients sum to logit(x) - logit(black), here to within
+5.4e-3 / 3.8e-3 / 1.7e-3 / 1.9e-3 of it on the four images shown (the issue asks for 1%, the
+paper for 5%), and the returned delta is that difference. The error is the quadrature's (the
+network is piecewise linear in x, so the integrand jumps where a ReLU or a max switches: more
+steps shrink it, float64 does not), about 0.05 logit at most: on all 450 test images the median
+relative error is 1e-3 and 95-99% are within 1%, but where the black image scores nearly as
+high as the image (|logit(x) - logit(black)| < 0.1) the same absolute error is 10-50% of it.
 
 The model randomization test of Adebayo et al. (2018, "Sanity checks for saliency maps"): an
 explanation that explains the model must change when the model's weights are replaced by random
 ones. The layers are re-initialized from the top (the output layer, then the second convolution,
-then the first: all of them), and each method's |map| is compared with the trained model's by the
-Spearman rank correlation over the pixels, averaged over the test images. Saliency and Grad-CAM
-fall to about 0: they explain the model. Integrated gradients keep a rank correlation near 0.5:
-x - black is 0 on every blank pixel whatever the weights, so the input's own ink shapes the map,
-which is how such a method can look convincing for a model that learned nothing.
+then the first: all of them) and each method's |map| is compared with the trained model's by the
+Spearman rank correlation over the 64 pixels, averaged over the 450 test images. All layers
+random, seeds 0 / 1 / 2 / 3:
+
+    saliency               0.150 / 0.154 / 0.110 / 0.093   changes (< 0.2)
+    Grad-CAM              -0.031 / 0.177 / 0.093 / -0.016  changes (< 0.2)
+    integrated gradients   0.911 / 0.915 / 0.910 / 0.913   hardly changes
+
+Saliency and Grad-CAM depend on what the network learned (Grad-CAM mostly through the output
+layer, whose weights pick the feature maps: -0.09 to 0.28 with that layer alone re-initialized).
+Integrated gradients do not pass: x - black is 0 on every blank pixel whatever the weights, so the
+ink decides most of the ranking (the trained model's integrated gradients rank-correlate about
+0.94 with |x - black| itself): a map that looks convincing even for a network that learned
+nothing. With a black baseline, the map says where the ink is more than how the network reads it.
 
     python examples/explain_digits.py [--fast] [--out DIR] [--seed N]
 
@@ -121,14 +137,17 @@ def randomized(model: nn.Sequential, layers, seed: int) -> nn.Sequential:
 
 
 def sanity_check(model, images, target, black, seed: int):
-    """The cascade: each method's mean rank correlation with the trained model's maps, per stage,
-    and the maps of the trained and of the fully randomized model."""
+    """The cascade: each method's mean rank correlation with the trained model's maps, per stage;
+    the trained maps' rank correlation with the ink; the maps of the trained and of the fully
+    randomized model."""
     trained = explain(model, images, target, black, SANITY_IG_STEPS)["maps"]
     cascade, random = {}, {}
     for stage, layers in CASCADE:
         random = explain(randomized(model, layers, seed), images, target, black, SANITY_IG_STEPS)["maps"]
         cascade[stage] = {name: float(rank_correlations(trained[name], random[name]).mean()) for name in METHODS}
-    return cascade, trained, random
+    # What a map shares with the image's own ink |x - black|, which no model produced.
+    ink = {name: float(rank_correlations(trained[name], images - black).mean()) for name in METHODS}
+    return cascade, ink, trained, random
 
 
 def main(fast: bool = False, out=None, seed: int = 0) -> dict:
@@ -159,9 +178,11 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     every = None if fast else _completeness_everywhere(model, X_test, predicted, black)
 
     sanity_images = X_test[:60] if fast else X_test
-    cascade, trained_maps, random_maps = sanity_check(model, sanity_images, predicted[:len(sanity_images)], black,
-                                                      seed)
+    cascade, ink, trained_maps, random_maps = sanity_check(model, sanity_images, predicted[:len(sanity_images)],
+                                                           black, seed)
     changed = _print_cascade(cascade, len(sanity_images))
+    print("    the trained model's maps against the image's own ink |x - black| (no model at all):"
+          + "".join(f" {name} {ink[name]:.3f}," for name in METHODS).rstrip(","))
 
     figures = []
     if out is not None:
@@ -175,8 +196,8 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     print(f"({seconds:.1f} s)")
     return {"test_accuracy": accuracy, "completeness_relative_errors": check["relative_error"],
             "completeness_max": worst, "delta_mismatch": check["delta_mismatch"], "completeness_all": every,
-            "n_sanity": len(sanity_images), "rank_correlation": cascade, "changed": changed, "figures": figures,
-            "seconds": seconds}
+            "n_sanity": len(sanity_images), "rank_correlation": cascade, "ink_correlation": ink,
+            "changed": changed, "figures": figures, "seconds": seconds}
 
 
 def _completeness_everywhere(model, images, target, black) -> dict:

@@ -13,9 +13,15 @@ ReLU network learns it (Adam, lr 1e-2, batches of 16). Then two ways of ranking 
   or near 1 on this easy set with most single columns shuffled, would rank most features as ties
   at 0.
 
-The two agree on the features that matter (their Spearman rank correlation and the overlap of
-their top five are printed): one reads the gradient along a path from the average wine, the other
-breaks the link between a feature and the label, and yet they name mostly the same measurements.
+The two agree on the features that matter: one reads the gradient along a path from the average
+wine, the other breaks the link between a feature and the label, and yet they rank the 13
+measurements alike. Seeds 0 / 1 / 2 / 3: test accuracy 1.000 / 0.981 / 0.981 / 1.000; Spearman
+rank correlation of the two rankings 0.808 / 0.753 / 0.879 / 0.907 (0.64-0.91 at seeds 0-9;
+unrelated rankings average 0); 3 / 4 / 4 / 4 of the top five in common (3-5 at seeds 0-9; chance:
+25 / 13 = 1.9). Both put proline and alcohol near the top; they part most on features that are
+strongly correlated with each other (flavanoids, od280/od315, total phenols: r = 0.70-0.86): with
+one of them shuffled the others still carry its information, so the score drops little, while the
+gradient along each of them stays large. Less than a second.
 
     python examples/explain_tabular.py [--fast] [--out DIR] [--seed N]
 
