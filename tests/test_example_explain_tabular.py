@@ -28,8 +28,8 @@ def test_integrated_gradients_and_permutation_importance_agree(tmp_path, capsys)
     assert ig.shape == permutation.shape == (13,) and len(result["feature_names"]) == 13
     assert np.all(ig > 0)
     assert result["n_repeats"] == 10
-    # Agreement: rank correlation 0.82 at seed 0 (0.58-0.93 at seeds 0-9; unrelated rankings: 0),
-    # 3 of the top 5 in common (3-4 at seeds 0-9; by chance 5 * 5 / 13 = 1.9 on average).
+    # Agreement: rank correlation 0.785 at seed 0 (0.59-0.89 at seeds 0-9; unrelated rankings: 0),
+    # 3 of the top 5 in common (3-5 at seeds 0-9; by chance 5 * 5 / 13 = 1.9 on average).
     assert result["spearman"] > 0.5
     assert result["top_k_overlap"] >= 3
     assert f"agreement: Spearman rank correlation {result['spearman']:.3f}; {result['top_k_overlap']} of the top 5" \
