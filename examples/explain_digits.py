@@ -23,7 +23,7 @@ paper for 5%), and the returned delta is that difference. The error is the quadr
 network is piecewise linear in x, so the integrand jumps where a ReLU or a max switches: more
 steps shrink it, float64 does not), about 0.05 logit at most: on all 450 test images the median
 relative error is 1e-3 and 95-99% are within 1%, but where the black image scores nearly as
-high as the image (|logit(x) - logit(black)| < 0.1) the same absolute error is 10-50% of it.
+high as the image (|logit(x) - logit(black)| < 0.15) the same absolute error is 10-50% of it.
 
 The model randomization test of Adebayo et al. (2018, "Sanity checks for saliency maps"): an
 explanation that explains the model must change when the model's weights are replaced by random
