@@ -123,6 +123,7 @@ def test_multichannel_signals_need_kind_signal():
     ((np.zeros((2, 4)), np.zeros((2, 5))), {}, ValueError, "inputs must have the attributions' shape (2, 4), got"),
     ((np.zeros((2, 4)), np.full((2, 4), np.inf)), {}, ValueError, "inputs holds NaN or infinite"),
     ((np.zeros((2, 4)),), {"labels": ["one"]}, ValueError, "labels: one per example (2), got 1"),
+    ((np.zeros((2, 4)),), {"labels": "ab"}, TypeError, "labels must be a sequence of captions"),
 ])
 def test_attributions_refuse_what_they_cannot_draw(args, kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)):

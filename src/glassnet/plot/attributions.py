@@ -137,6 +137,8 @@ def attributions(attributions, inputs=None, *, kind=None, sign="all", labels=Non
         if inputs.shape != shape:
             raise ValueError(f"inputs must have the attributions' shape {shape}, got {inputs.shape}")
     if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError(f"labels must be a sequence of captions, one per example, got the str {labels!r}")
         labels = [str(label) for label in labels]
         if len(labels) != shape[0]:
             raise ValueError(f"labels: one per example ({shape[0]}), got {len(labels)}")
