@@ -132,16 +132,7 @@ def attributions(attributions, inputs=None, *, kind=None, sign="all", labels=Non
     shape = next(iter(maps.values())).shape
     kind = _layout(shape, one_of(kind, "kind", _KINDS))
     sign = one_of(sign, "sign", _SIGNS)
-    if inputs is not None:
-        inputs = _real_array(inputs, "inputs", min_ndim=2)
-        if inputs.shape != shape:
-            raise ValueError(f"inputs must have the attributions' shape {shape}, got {inputs.shape}")
-    if labels is not None:
-        if isinstance(labels, str):
-            raise TypeError(f"labels must be a sequence of captions, one per example, got the str {labels!r}")
-        labels = [str(label) for label in labels]
-        if len(labels) != shape[0]:
-            raise ValueError(f"labels: one per example ({shape[0]}), got {len(labels)}")
+    inputs, labels = _inputs_and_labels(inputs, labels, shape)
     if cmap is None:
         cmap = {"all": "bwr", "negative": "Blues_r"}.get(sign, "Reds")
     plt = _pyplot()
@@ -172,6 +163,21 @@ def attributions(attributions, inputs=None, *, kind=None, sign="all", labels=Non
     if title:
         fig.suptitle(title)
     return _finish(fig, path)
+
+
+def _inputs_and_labels(inputs, labels, shape: tuple):
+    """The inputs (of the attributions' shape) and one caption per example, checked."""
+    if inputs is not None:
+        inputs = _real_array(inputs, "inputs", min_ndim=2)
+        if inputs.shape != shape:
+            raise ValueError(f"inputs must have the attributions' shape {shape}, got {inputs.shape}")
+    if labels is not None:
+        if isinstance(labels, str):
+            raise TypeError(f"labels must be a sequence of captions, one per example, got the str {labels!r}")
+        labels = [str(label) for label in labels]
+        if len(labels) != shape[0]:
+            raise ValueError(f"labels: one per example ({shape[0]}), got {len(labels)}")
+    return inputs, labels
 
 
 def _draw_input(ax, image: np.ndarray, kind: str) -> None:
