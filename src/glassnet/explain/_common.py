@@ -40,7 +40,23 @@ __all__ = ["Attribution", "ForwardArgs", "as_baselines", "as_inputs", "as_target
 
 class Attribution:
     """The base of every explainer: holds ``forward_func`` (a glassnet Module or any callable
-    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here."""
+    from a Tensor (N, ...) to a Tensor (N, classes), (N, 1) or (N,)), checked once here.
+    :class:`~glassnet.explain.NoiseTunnel` wraps any of them.
+
+    Example
+    -------
+    >>> import numpy as np
+    >>> from glassnet import nn
+    >>> from glassnet.explain import Attribution
+    >>> from glassnet.explain._common import input_gradients, prepare
+    >>> class GradientTimesTwo(Attribution):
+    ...     def attribute(self, inputs, target=None):
+    ...         x, target, args = prepare(self.forward_func, inputs, target, None)
+    ...         return 2 * input_gradients(self.forward_func, x, target, args)[1]
+    >>> model = nn.Linear(2, 1)
+    >>> bool(np.allclose(GradientTimesTwo(model).attribute(np.ones((3, 2))), 2 * model.weight.data[:, 0]))
+    True
+    """
 
     def __init__(self, forward_func) -> None:
         if not callable(forward_func):
@@ -229,7 +245,7 @@ def forward(forward_func, rows, args: tuple) -> Tensor:
         raise TypeError(f"forward_func must return a glassnet Tensor, got {type(out).__name__}")
     if out.ndim not in (1, 2) or out.shape[0] != n:
         raise ValueError(f"forward_func must return one value per example or one row of class scores, shape "
-                         f"({n},), ({n}, 1) or ({n}, classes) for {n} examples, got shape {out.shape}")
+                         f"({n},), ({n}, 1) or ({n}, classes) for a batch of {n}, got shape {out.shape}")
     return out
 
 

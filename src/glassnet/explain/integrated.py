@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import boolean, one_of, positive_int
-from ._common import Attribution, ForwardArgs, as_baselines, input_gradients, prepare, scores
+from ._common import Attribution, ForwardArgs, as_baselines, as_inputs, input_gradients, prepare, scores
 
 __all__ = ["METHODS", "IntegratedGradients", "step_sizes_and_alphas"]
 
@@ -122,7 +122,8 @@ class IntegratedGradients(Attribution):
             "riemann_right" or "riemann_middle" (:func:`step_sizes_and_alphas`).
         internal_batch_size : int or None
             At most this many rows (points of the path, over all examples) per forward pass;
-            None: all N * n_steps rows at once.
+            None: all N * n_steps rows at once. (Captum never goes below the N rows of one step,
+            with a warning; here a step's rows are split too.) The result is the same.
         return_convergence_delta : bool
             Also return the delta of each example.
 
@@ -135,8 +136,9 @@ class IntegratedGradients(Attribution):
         sizes, alphas = step_sizes_and_alphas(n_steps, method)
         internal_batch_size = positive_int(internal_batch_size, "internal_batch_size", allow_none=True)
         return_convergence_delta = boolean(return_convergence_delta, "return_convergence_delta")
-        x, target, args = prepare(self.forward_func, inputs, target, additional_forward_args)
+        x = as_inputs(inputs)
         base = as_baselines(baselines, x)
+        x, target, args = prepare(self.forward_func, x, target, additional_forward_args)
         total = _path_integral(self.forward_func, x, base, target, args, sizes, alphas, internal_batch_size)
         attributions = total * (x - base) if self.multiply_by_inputs else total
         attributions = attributions.astype(x.dtype)

@@ -122,16 +122,17 @@ class NoiseTunnel(Attribution):
         except TypeError as error:
             raise TypeError(f"{type(self.attribution_method).__name__}.attribute does not take these arguments: "
                             f"{error}") from None
-        if "target" in inspect.signature(self.attribution_method.attribute).parameters:
-            args = ForwardArgs.of(kwargs.get("additional_forward_args"), len(x))
-            as_target(kwargs.get("target"), output_shape(self.forward_func, x, args))
         if draw:
-            reference = as_inputs(kwargs.get("baselines"), "baselines") if "baselines" in kwargs else None
+            value = kwargs.get("baselines")
+            reference = None if value is None else as_inputs(value, "baselines")
             if reference is None or reference.shape[1:] != x.shape[1:]:
                 raise ValueError(f"draw_baseline_from_distrib needs baselines of shape (R,) + {x.shape[1:]} "
                                  "(R reference examples)" + ("" if reference is None else f", got {reference.shape}"))
         elif kwargs.get("baselines") is not None:
             as_baselines(kwargs["baselines"], x)
+        if "target" in inspect.signature(self.attribution_method.attribute).parameters:
+            args = ForwardArgs.of(kwargs.get("additional_forward_args"), len(x))
+            as_target(kwargs.get("target"), output_shape(self.forward_func, x, args))
 
     def _sums(self, x, kwargs, nt_samples, batch, stdevs, draw, generator) -> tuple[Any, Any, Any]:
         """Sums over the copies of each example: of the attributions, of their squares (float64,
