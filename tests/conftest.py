@@ -15,3 +15,12 @@ sys.path.insert(0, str(Path(__file__).parent))  # so that tests import the share
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the figures a test (or a docstring example) left open: pyplot keeps every figure,
+    and past 20 it warns (an error here), whichever test opens the 21st."""
+    yield
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")

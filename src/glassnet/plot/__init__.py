@@ -1,5 +1,6 @@
 """Figures for the course's ideas, as PNG files: decision boundaries, loss curves, activations with
-their derivatives, the loss functions, and an optimizer comparison.
+their derivatives, the loss functions, an optimizer comparison, and explanations (attribution heat maps, feature
+importances, attention maps).
 
 matplotlib is imported only when a figure is drawn (``import glassnet`` stays light), with the
 non-interactive Agg backend, so plots work on machines without a screen. Each function returns
@@ -23,10 +24,14 @@ from ._figures import (
     loss_functions,
     optimizer_comparison,
 )
+from .attributions import attention_map, attributions, feature_importance
 
 __all__ = [
     "activations",
+    "attention_map",
+    "attributions",
     "decision_boundary",
+    "feature_importance",
     "history",
     "learning_curve",
     "loss_functions",
