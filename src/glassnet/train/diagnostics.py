@@ -311,7 +311,11 @@ def _gradients(model, X, y, loss_fn, batch_size, layers, activations, partial) -
         size = len(X) if batch_size is None else batch_size
         for start in range(0, len(X), size):
             rows = slice(start, start + size)
-            value = loss_fn(model(Tensor(X[rows])), y[rows]) * (len(X[rows]) / len(X))
+            try:
+                value = loss_fn(model(Tensor(X[rows])), y[rows]) * (len(X[rows]) / len(X))
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"X (shape {X.shape}) and y (shape {y.shape}) do not fit the model and the "
+                                  f"loss: {error}") from None
             for p in params:
                 p.grad = None
             value.backward()
