@@ -242,7 +242,8 @@ def _where(record: dict) -> str:
 
 def findings(view: RecordsView) -> list[Finding]:
     """Vanishing, exploding, dead and saturated findings of ``view``'s records."""
-    records, limits, out = view.records, view.thresholds, []
+    records, limits = view.records, view.thresholds
+    out: list[Finding] = []
     if not records:
         return out
     ratios = view.gradient_ratio()

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import losses
 from .._checks import non_negative_int, positive_int
+from ..autograd import grad
 from ..random import get_rng
 from ..tensor import Tensor
 from . import _diagnosis as stats
@@ -125,7 +126,8 @@ class GradientMonitor(RecordsView, Callback):
         self.every, self._every = every, every
         self.layers, self.activations, self.records = [], [], []
         self._partial: dict | None = None
-        self._step, self._handles, self._before, self._recording = 0, [], None, False
+        self._handles: list = []
+        self._step, self._before, self._recording = 0, None, False
 
     # ---- the hooks fit calls --------------------------------------------------------------------
     def on_train_begin(self, logs=None):
@@ -291,16 +293,15 @@ class _Grad:
 
 
 def _gradients(model, X, y, loss_fn, batch_size, layers, activations, partial) -> list:
-    """The gradients of the loss over all rows for each layer's parameters, with the activations
-    counted into ``partial``; the model is left as it was."""
+    """The gradients of the loss over all rows for each layer's parameters (by autograd.grad: no
+    ``.grad`` changes), with the activations counted into ``partial``; the model is left as it was."""
     params = [p for _, group in layers for p in group]
-    grads = [None] * len(params)
+    grads: list = [None] * len(params)
     modes = [(module, module.training, module._asked_training) for module in model.modules()]
     buffers = [(module, name, array, array.copy()) for module in model.modules()
                for name, array in module._buffers.items() if array is not None]
     generators = _generators(model)
     states = [generator.bit_generator.state for generator in generators]
-    kept = [p.grad for p in params]
     handles = []
     try:
         for name, module, kind in activations:
@@ -316,16 +317,11 @@ def _gradients(model, X, y, loss_fn, batch_size, layers, activations, partial) -
             except (TypeError, ValueError) as error:
                 raise type(error)(f"X (shape {X.shape}) and y (shape {y.shape}) do not fit the model and the "
                                   f"loss: {error}") from None
-            for p in params:
-                p.grad = None
-            value.backward()
-            grads = [g if p.grad is None else (p.grad.copy() if g is None else g + p.grad)
-                     for g, p in zip(grads, params)]
+            found = grad(value, params, allow_unused=True)
+            grads = [g if new is None else (new if g is None else g + new) for g, new in zip(grads, found)]
     finally:
         for handle in handles:
             handle.remove()
-        for p, grad in zip(params, kept):
-            p.grad = grad
         for module, name, array, saved in buffers:  # the array object and its values (BatchNorm's statistics)
             array[...] = saved
             setattr(module, name, array)
