@@ -132,6 +132,22 @@ def test_no_hook_remains_after_fit_nor_after_a_fit_that_raised():
     assert no_hooks_left(model, monitor)
 
 
+def test_the_user_s_own_hooks_stay_and_a_monitor_can_be_used_again():
+    X, y = problem()
+    model = network()
+    seen = []
+    handle = model[1].register_forward_hook(lambda module, args, output: seen.append(output.shape))
+    monitor = gn.GradientMonitor()
+    train(model, X, y, callbacks=[monitor])
+    first = monitor.records
+    calls = len(seen)
+    model(gn.Tensor(X[:4]))
+    assert len(seen) == calls + 1 and seen[-1] == (4, 12)  # the user's hook still runs, the monitor's is gone
+    handle.remove()
+    train(network(), X, y, callbacks=[monitor])  # a second run starts its records afresh
+    assert monitor.records == first and all("_hooks" not in vars(m) for m in model.modules())
+
+
 def test_non_finite_gradients_are_reported_as_exploding():
     X, y = problem()
 

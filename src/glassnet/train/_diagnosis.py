@@ -248,24 +248,29 @@ def findings(view: RecordsView) -> list[Finding]:
         return out
     ratios = view.gradient_ratio()
     ends = f"{view.layers[0]} / {view.layers[-1]}" if len(view.layers) > 1 else None
+    pair = f"layer {view.layers[0]!r} vs {view.layers[-1]!r}" if ends else ""
 
     def add(kind, value, threshold, where, index, message):
         record = records[index]
+        worst = f" (worst at {_where(record)})" if len(records) > 1 else ""
         out.append(Finding(kind, float(value), threshold, where, record["epoch"], record["batch"],
-                           f"{message} (worst at {_where(record)}).", REMEDIES[kind]))
+                           f"{message}{worst}.", REMEDIES[kind]))
+
+    def share(count):  # "in 3 of 5 records" (nothing for a single record)
+        return f" in {count} of {len(records)} records" if len(records) > 1 else ""
 
     low = np.flatnonzero(ratios < limits["vanishing_ratio"])
     if len(low):
         worst = int(low[np.argmin(ratios[low])])
         add("vanishing", ratios[worst], limits["vanishing_ratio"], ends, worst,
-            f"the first layer's gradient norm is {ratios[worst]:.2g} times the last layer's ({ends}) in "
-            f"{len(low)} of {len(records)} records, below {limits['vanishing_ratio']:g}: the early layers barely learn")
+            f"the first layer's gradient norm is {ratios[worst]:.2g} times the last layer's ({pair}){share(len(low))}, "
+            f"below {limits['vanishing_ratio']:g}: the early layers barely learn")
     broken = [i for i, record in enumerate(records) if record["nonfinite"]]
     totals, first = view.history("max_grad_norm"), records[0]["total_grad_norm"]
     growth = totals / first if first > 0 else np.zeros_like(totals)
     if broken:
         add("exploding", math.inf, limits["exploding_growth"], None, broken[0],
-            f"the loss or the gradients became NaN or infinite in {len(broken)} of {len(records)} records")
+            f"the loss or the gradients became NaN or infinite{share(len(broken))}")
     elif len(growth) and np.nanmax(growth) > limits["exploding_growth"]:
         worst = int(np.nanargmax(growth))
         add("exploding", growth[worst], limits["exploding_growth"], None, worst,
@@ -275,8 +280,8 @@ def findings(view: RecordsView) -> list[Finding]:
     if len(high):
         worst = int(high[np.argmax(ratios[high])])
         add("exploding", ratios[worst], limits["exploding_ratio"], ends, worst,
-            f"the first layer's gradient norm is {ratios[worst]:.3g} times the last layer's ({ends}) in "
-            f"{len(high)} of {len(records)} records, above {limits['exploding_ratio']:g}")
+            f"the first layer's gradient norm is {ratios[worst]:.3g} times the last layer's ({pair})"
+            f"{share(len(high))}, above {limits['exploding_ratio']:g}")
     for kind, limit, what in (("dead", "dead_fraction", "never active (dead)"),
                               ("saturated", "saturated_fraction", "saturated")):
         table = view.history(kind)
@@ -289,7 +294,7 @@ def findings(view: RecordsView) -> list[Finding]:
         listed = ", ".join(f"{names[j]!r} {worst_each[j]:.0%}" for j in over)
         add(kind, max(worst_each[j] for j in over), limits[limit], ", ".join(names[j] for j in over), index,
             f"{'units' if kind == 'dead' else 'outputs'} {what} above {limits[limit]:.0%} in {len(over)} of "
-            f"{len(names)} activation layers: {listed}")
+            f"{len(names)} activation layers: {listed}" + (" (the largest of each)" if len(records) > 1 else ""))
     return out
 
 
