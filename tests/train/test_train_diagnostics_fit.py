@@ -165,6 +165,17 @@ def test_non_finite_gradients_are_reported_as_exploding():
     assert len(exploding) == 1 and exploding[0].value == math.inf and "clip" in exploding[0].remedy
 
 
+def test_weights_broken_by_the_last_step_end_the_records_as_non_finite():
+    X, y = problem()
+    model = nn.Sequential(nn.Linear(5, 2, rng=0))
+    monitor = gn.GradientMonitor()
+    with np.errstate(all="ignore"), pytest.raises(FloatingPointError, match="at the end of epoch 1"):
+        gn.fit(model, X, y, loss="cross_entropy", optimizer=optim.SGD(model.parameters(), lr=1e39), epochs=1,
+               batch_size=None, verbose=0, callbacks=[monitor])
+    assert len(monitor.records) == 1 and monitor.records[0]["nonfinite"] and monitor.records[0]["batches"] == 1
+    assert [finding.kind for finding in monitor.findings()] == ["exploding"]
+
+
 def test_a_loss_that_turns_nan_under_terminate_on_nan_is_recorded_as_non_finite():
     X, y = problem()
     model = network()

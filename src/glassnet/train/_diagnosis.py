@@ -120,8 +120,10 @@ def watched_activations(model) -> list[tuple[str, object, str]]:
 
 
 def norm(arrays) -> float:
-    """The L2 norm of ``arrays`` taken together, in float64 (0.0 for none)."""
-    return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
+    """The L2 norm of ``arrays`` taken together, in float64 (0.0 for none; inf or nan for values
+    that are, without a warning: a diverging run is what the monitor is there to report)."""
+    with np.errstate(all="ignore"):
+        return math.sqrt(sum(float(np.sum(np.square(a, dtype=np.float64))) for a in arrays))
 
 
 # ---- one record in the making ---------------------------------------------------------------------
@@ -161,8 +163,9 @@ def add_gradients(partial: dict, layers, before, total) -> None:
         if old is not None:
             size = norm(old)
             if size > 0:
-                partial["update"][name] = partial["update"].get(name, 0.0) + norm(
-                    [p.data - w for p, w in zip(params, old)]) / size
+                with np.errstate(all="ignore"):  # inf - inf in a diverged weight: nan, reported as such
+                    step = [p.data - w for p, w in zip(params, old)]
+                partial["update"][name] = partial["update"].get(name, 0.0) + norm(step) / size
                 partial["updates"][name] = partial["updates"].get(name, 0) + 1
     total = math.sqrt(squares) if total is None else float(total)
     partial["total"] += total

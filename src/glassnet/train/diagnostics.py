@@ -72,8 +72,9 @@ class GradientMonitor(RecordsView, Callback):
     * saturated: one with more than ``saturated_fraction`` saturated outputs.
 
     The activation statistics come from forward hooks attached when training begins and removed
-    when it ends, also when fit raises (then the records end with the step that failed): a
-    model without a monitor runs exactly as before, and the monitor never changes training.
+    when it ends, also when fit raises (a run that raised on NaN or inf gradients or weights ends
+    its records with a non-finite one): a model without a monitor runs exactly as before, and
+    the monitor never changes training.
     BackupAndRestore resumes the records exactly.
 
     Parameters
@@ -201,16 +202,16 @@ class GradientMonitor(RecordsView, Callback):
             self.records.append(stats.close(partial, self._layers, self._activations))
 
     def _release(self, failed: bool = False) -> None:
-        """Remove the hooks (fit calls this when training raises, then ``failed``: the step that
-        failed is recorded as non-finite if its gradients or weights are)."""
+        """Remove the hooks. fit calls this when training raised (``failed``): if the gradients or
+        the weights are then not finite, the record in the making ends the records, as non-finite."""
         handles, self._handles = getattr(self, "_handles", []), []
         for handle in handles:
             handle.remove()
-        if failed and self._partial is not None and self._recording:
+        if failed and self._partial is not None:
             params = [p for _, group in self._layers for p in group]
             if any(not np.all(np.isfinite(a)) for p in params for a in (p.data, p.grad) if a is not None):
                 self._partial["nonfinite"] = True
-            self._close()
+                self._close()
         self._recording, self._before = False, None
 
 
