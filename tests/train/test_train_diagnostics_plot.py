@@ -8,6 +8,19 @@ import glassnet as gn
 from glassnet import nn, optim
 
 
+@pytest.fixture(autouse=True)
+def closed_figures():
+    """pyplot keeps every figure until closed, and warns past 20: the suite's earlier figures too."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    yield
+    plt.close("all")
+
+
 def monitored(every="epoch"):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(64, 4)).astype(np.float32)
