@@ -323,6 +323,13 @@ def test_state_dict_round_trip_and_refusals():
     assert copy.records == monitor.records and copy._step == monitor._step == 9
     with pytest.raises(ValueError, match="'records'"):
         copy.load_state_dict({"records": [1, 2]})
+    with pytest.raises(ValueError, match="'records'"):
+        copy.load_state_dict({"records": [{"epoch": 0}]})
+    broken = monitor.state_dict()
+    broken["_partial"] = {**_diagnosis.new_partial(0, None, 0), "active": {"1": [1, 0]}}
+    with pytest.raises(ValueError, match="'_partial'"):
+        copy.load_state_dict(broken)
+    assert copy.records == monitor.records  # nothing was set
     with pytest.raises(ValueError, match="'_step'"):
         copy.load_state_dict({"_step": -1})
     with pytest.raises(TypeError, match="expects a dict"):

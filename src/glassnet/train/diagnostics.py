@@ -38,12 +38,23 @@ from .callbacks import Callback, check_stream
 __all__ = ["Diagnosis", "Finding", "GradientMonitor", "diagnose"]
 
 
+_RECORD_KEYS = {"epoch", "batch", "step", "batches", *stats.LAYER_KEYS, *stats.ACTIVATION_KEYS, *stats.TOTAL_KEYS,
+                "nonfinite"}
+
+
 def _is_records(value) -> bool:
-    return all(isinstance(record, dict) for record in value)
+    """A list of records as the monitor writes them (what a backup may hold)."""
+    return all(isinstance(record, dict) and set(record) == _RECORD_KEYS and all(
+        isinstance(record[key], dict) for key in stats.LAYER_KEYS + stats.ACTIVATION_KEYS) for record in value)
 
 
 def _is_partial(value) -> bool:
-    return value is None or set(value) == set(stats.new_partial(0, None, 0))
+    """None, or the sums of a record in the making: its entries, the units' flags boolean arrays."""
+    if value is None:
+        return True
+    return (set(value) == set(stats.new_partial(0, None, 0)) and isinstance(value["batches"], int)
+            and all(isinstance(value[key], dict) for key in ("grad", "update", "updates", "active", "saturated"))
+            and all(isinstance(flags, np.ndarray) and flags.dtype == bool for flags in value["active"].values()))
 
 
 class GradientMonitor(RecordsView, Callback):
