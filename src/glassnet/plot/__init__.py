@@ -25,6 +25,7 @@ from ._figures import (
     optimizer_comparison,
 )
 from .attributions import attention_map, attributions, feature_importance
+from .diagnostics import gradient_flow
 
 __all__ = [
     "activations",
@@ -32,6 +33,7 @@ __all__ = [
     "attributions",
     "decision_boundary",
     "feature_importance",
+    "gradient_flow",
     "history",
     "learning_curve",
     "loss_functions",
