@@ -262,12 +262,19 @@ def findings(view: RecordsView) -> list[Finding]:
     def share(count):  # "in 3 of 5 records" (nothing for a single record)
         return f" in {count} of {len(records)} records" if len(records) > 1 else ""
 
-    low = np.flatnonzero(ratios < limits["vanishing_ratio"])
+    # Vanishing: the ratio below the threshold, or below 1 while an activation layer is mostly
+    # saturated (a sigmoid's derivative near 0 is how the gradient vanishes; a mini-batch's noise
+    # lifts the ratio of such a network above the threshold, its saturation stays).
+    saturation = _largest_per_record(view.history("saturated"), len(records))
+    low = np.flatnonzero((ratios < limits["vanishing_ratio"])
+                         | ((ratios < 1) & (saturation > limits["saturated_fraction"])))
     if len(low):
         worst = int(low[np.argmin(ratios[low])])
+        cause = (f"below {limits['vanishing_ratio']:g}" if ratios[worst] < limits["vanishing_ratio"] else
+                 f"with {saturation[worst]:.0%} of an activation layer's outputs saturated")
         add("vanishing", ratios[worst], limits["vanishing_ratio"], ends, worst,
             f"the first layer's gradient norm is {ratios[worst]:.2g} times the last layer's ({pair}){share(len(low))}, "
-            f"below {limits['vanishing_ratio']:g}: the early layers barely learn")
+            f"{cause}: the early layers barely learn")
     broken = [i for i, record in enumerate(records) if record["nonfinite"]]
     totals, first = view.history("max_grad_norm"), records[0]["total_grad_norm"]
     growth = totals / first if first > 0 else np.zeros_like(totals)
@@ -299,6 +306,13 @@ def findings(view: RecordsView) -> list[Finding]:
             f"{'units' if kind == 'dead' else 'outputs'} {what} above {limits[limit]:.0%} in {len(over)} of "
             f"{len(names)} activation layers: {listed}" + (" (the largest of each)" if len(records) > 1 else ""))
     return out
+
+
+def _largest_per_record(table: np.ndarray, count: int) -> np.ndarray:
+    """The largest fraction of each record's row (0 where there is none or only NaN)."""
+    if not table.size:
+        return np.zeros(count)
+    return np.nanmax(np.where(np.isnan(table), 0.0, table), axis=1)
 
 
 def _number(value: float) -> str:
