@@ -26,7 +26,7 @@ import contextlib
 
 import numpy as np
 
-__all__ = ["backward", "is_grad_enabled", "no_grad", "unbroadcast"]
+__all__ = ["backward", "grad", "is_grad_enabled", "no_grad", "unbroadcast"]
 
 
 class _GradMode:
@@ -94,8 +94,15 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
     converts it). Without ``retain_graph`` each node's closure and links are dropped once used,
     which frees the intermediate arrays.
     """
+    _propagate(root, grad, retain_graph, _accumulate_leaf)
+
+
+def _propagate(root, grad: np.ndarray, retain_graph: bool, on_leaf, on_node=None) -> None:
+    """The walk itself: each node's closure once, in reverse topological order. ``on_leaf(leaf,
+    grad, owned)`` receives every gradient that reaches a leaf; ``on_node(node, grad)``, if given,
+    each non-leaf node's whole gradient before its closure runs (:func:`grad` uses both)."""
     if root._backward is None:
-        _accumulate_leaf(root, grad, owned=True)
+        on_leaf(root, grad, True)
         return
     order = _topological_order(root)
     root._pending = grad
@@ -104,6 +111,8 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
             g, node._pending = node._pending, None  # dL/dnode, summed over its uses
             if g is None:
                 continue
+            if on_node is not None:
+                on_node(node, g)
             parent_grads = node._backward(g)
             if not isinstance(parent_grads, tuple):  # an op with one input returns one array
                 parent_grads = (parent_grads,)
@@ -115,7 +124,7 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
                 if parent._backward is None:  # a leaf: nothing flows further, add it now
                     # A closure returns g itself, a view, or a fresh array of its own.
                     fresh = type(pg) is np.ndarray and pg is not g and pg.base is None
-                    _accumulate_leaf(parent, pg, owned=fresh)
+                    on_leaf(parent, pg, fresh)
                 elif parent._pending is None:
                     parent._pending = pg
                 else:
@@ -128,6 +137,98 @@ def backward(root, grad: np.ndarray, retain_graph: bool = False) -> None:
         for node in order:
             node._pending = None
         raise
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """The gradient of ``outputs`` with respect to each of ``inputs``, returned, not stored:
+    PyTorch's ``torch.autograd.grad``. No ``.grad`` changes anywhere (a model's parameters keep
+    theirs), so it suits a gradient that is not a training step: an input's saliency, a layer's
+    activation gradient (Grad-CAM), a gradient penalty's measurement.
+
+    Parameters
+    ----------
+    outputs : Tensor
+        The output; it must require grad.
+    inputs : Tensor or sequence of Tensors
+        What to differentiate by: leaves (``requires_grad=True``) or intermediate Tensors of the
+        graph that led to ``outputs``.
+    grad_outputs : array_like, optional
+        dL/d(outputs), of the output's shape; may be omitted for a one-element output (then 1).
+    retain_graph : bool
+        Keep the graph for another backward pass (by default it is freed, as by ``backward``).
+    allow_unused : bool
+        An input that ``outputs`` does not depend on is a ValueError, or gets None with True.
+
+    Returns
+    -------
+    tuple of np.ndarray (or None)
+        One gradient per input, of its shape and dtype.
+
+    Example
+    -------
+    >>> import glassnet as gn
+    >>> from glassnet.autograd import grad
+    >>> x = gn.Tensor([1.0, 2.0], requires_grad=True)
+    >>> h = x * x                              # an intermediate tensor
+    >>> grad((h * 3).sum(), (x, h))            # d/dx 3x^2 = 6x, d/dh 3h = 3; x.grad stays None
+    (array([ 6., 12.], dtype=float32), array([3., 3.], dtype=float32))
+    >>> x.grad is None
+    True
+    """
+    targets = _grad_inputs(inputs)
+    seed = _grad_seed(outputs, grad_outputs)
+    found: dict[int, np.ndarray] = {}
+
+    def collect(tensor, g, owned=False):
+        key = id(tensor)
+        if key not in wanted:
+            return
+        if key in found:
+            found[key] += g  # our own copy: in place, in the input's dtype
+        else:
+            found[key] = np.array(g, dtype=tensor.data.dtype)
+
+    wanted = {id(t) for t in targets}
+    _propagate(outputs, seed, bool(retain_graph), collect, collect)
+    result = tuple(found.get(id(t)) for t in targets)
+    for position, (tensor, value) in enumerate(zip(targets, result)):
+        if value is None and not allow_unused:
+            raise ValueError(f"inputs[{position}] (shape {tensor.data.shape}) is not used to compute the "
+                             "output: no gradient flows to it; pass allow_unused=True to get None for it")
+    return result
+
+
+def _grad_inputs(inputs) -> tuple:
+    """``inputs`` of :func:`grad` as a tuple of Tensors that require grad (or a clear error)."""
+    targets = (inputs,) if hasattr(inputs, "_parents") else tuple(inputs)
+    if not targets:
+        raise ValueError("grad needs at least one input to differentiate by")
+    for position, tensor in enumerate(targets):
+        if not hasattr(tensor, "_parents"):
+            raise TypeError(f"inputs[{position}] must be a Tensor, got {type(tensor).__name__}")
+        if not tensor.requires_grad:
+            raise ValueError(f"inputs[{position}] (shape {tensor.data.shape}) does not require grad: "
+                             "nothing can be differentiated by it")
+    return targets
+
+
+def _grad_seed(outputs, grad_outputs) -> np.ndarray:
+    """dL/d(outputs) for :func:`grad`: ones for a one-element output, else ``grad_outputs``."""
+    if not hasattr(outputs, "_parents"):
+        raise TypeError(f"outputs must be a Tensor, got {type(outputs).__name__}")
+    if not outputs.requires_grad:
+        raise ValueError("outputs does not require grad: no input of the computation had "
+                         "requires_grad=True (or it ran under no_grad())")
+    data = outputs.data
+    if grad_outputs is None:
+        if data.size != 1:
+            raise ValueError(f"grad_outputs is needed for an output of shape {data.shape} (only a "
+                             "one-element output has the default of 1)")
+        return np.ones(data.shape, dtype=data.dtype)
+    seed = np.array(getattr(grad_outputs, "data", grad_outputs), dtype=data.dtype)
+    if seed.shape != data.shape:
+        raise ValueError(f"grad_outputs needs shape {data.shape} (the output's), got {seed.shape}")
+    return seed
 
 
 def _freed(g):

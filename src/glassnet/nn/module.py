@@ -17,11 +17,12 @@ import numpy as np
 
 from .._checks import boolean
 from ..tensor import Parameter
+from ._hooks import Hooks
 from ._state import LoadResult, _as_buffer, _check_name, _construction_guard, match_state, state_array
 
 __all__ = ["LoadResult", "Module", "Parameter", "state_array"]
 
-class Module:
+class Module(Hooks):
     """Base class of every layer and model.
 
     A subclass calls ``super().__init__()`` first, assigns its Parameters and sub-Modules as
@@ -65,9 +66,6 @@ class Module:
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
-
-    def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
 
     # ---- registration ----------------------------------------------------------------------
     def __setattr__(self, name: str, value) -> None:
