@@ -143,13 +143,14 @@ def main(fast: bool = False, out=None, seed: int = 0) -> dict:
     for name, result in results.items():
         issue = f"{ISSUE_RATIOS[name]:.2g}" if name in ISSUE_RATIOS else "-"
         saturated = "-" if math.isnan(result["saturated_at_init"]) else f"{result['saturated_at_init']:.0%}"
-        print(f"    {name:21s}  {result['ratio_at_init']:8.2g}  ({issue:>6s})  {result['first_grad_norm_at_init']:21.2g}"
-              f"  {saturated:>25s}")
+        print(f"    {name:21s}  {result['ratio_at_init']:8.2g}  ({issue:>6s})  "
+              f"{result['first_grad_norm_at_init']:21.2g}  {saturated:>25s}")
     print(f"    after {epochs} epochs:       {'ratio':>8s}  first-layer update/step  loss   test accuracy  "
           "monitor's findings")
     for name, result in results.items():
+        findings = ", ".join(result["findings"]) or "none"
         print(f"    {name:21s}  {result['ratios'][-1]:8.2g}  {result['first_update_ratio']:23.2g}  "
-              f"{result['loss'][-1]:5.3f}  {result['test_accuracy'][-1]:13.3f}  {', '.join(result['findings']) or 'none'}")
+              f"{result['loss'][-1]:5.3f}  {result['test_accuracy'][-1]:13.3f}  {findings}")
     stalled, best = results["sigmoid + Glorot"], results["ReLU + He"]
     print(f"sigmoid + Glorot: the first layer's gradient is {stalled['ratio_at_init']:.2g} times the last hidden "
           f"layer's; its weights move {stalled['first_update_ratio']:.1e} of their norm per step (ReLU + He's: "
@@ -201,8 +202,8 @@ def _flow(results: dict, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(results), figsize=(4 * len(results), 3.6), sharey=True)
-    for ax, (name, result) in zip(axes, results.items()):
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharey=True)
+    for ax, (name, result) in zip(axes.flat, results.items()):
         gn.plot.gradient_flow(result["diagnosis"], ax=ax, title=f"{name}, at initialization")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
