@@ -10,7 +10,6 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,6 +19,7 @@ from .._checks import non_negative_number, positive_int, positive_number, probab
 from .._version import __version__
 from ..data.csv_file import MissingValueError
 from ..nn.preprocessing import IMPUTE_STRATEGIES
+from ._callbacks import print_diagnosis, train_callbacks
 from ._common import UsageError, accuracy, data_source, format_scores, output_folder, score, written_whole
 from ._predict import evaluate, predict
 
@@ -145,13 +145,13 @@ def train(args, stream=None) -> dict:
     # --weight-decay is the optimizer's own (None: its default, 0.01 for adamw and 0 for the others)
     decay = {} if args.weight_decay is None else {"weight_decay": args.weight_decay}
     optimizer = optim.make_optimizer(args.optimizer, model.parameters(), args.lr, **decay)
-    callbacks, backup = _callbacks(args, backup_dir)
+    callbacks, backup, monitor = train_callbacks(args, backup_dir)
     try:
         history = gn.fit(model, dataset.X_train, y_train, loss=losses.cross_entropy if classifier else losses.mse,
                          optimizer=optimizer, epochs=args.epochs, batch_size=args.batch_size, l1=args.l1,
                          l2=args.l2, metrics=("accuracy",) if classifier else ("mae",),
                          validation_split=0.2 if args.early_stopping else None, callbacks=callbacks,
-                         seed=args.seed, verbose=0 if args.quiet else 1)
+                         seed=args.seed, verbose=0 if args.quiet else 1, clip_grad_norm=args.clip_grad_norm)
     except KeyboardInterrupt:   # Ctrl-C: main says so in one line, with where the run is kept
         if backup is None or not os.path.exists(backup.path):
             raise
@@ -186,20 +186,9 @@ def train(args, stream=None) -> dict:
     print(f"train: {format_scores(train_scores)}", file=stream)
     print(f"test:  {format_scores(test_scores)}   ({epochs_run} epochs)", file=stream)
     print(f"model saved to {out / 'model.safetensors'} (description in {out / 'model.json'})", file=stream)
+    if monitor is not None:
+        print_diagnosis(monitor, stream)
     return {"train": train_scores, "test": test_scores, "epochs_run": epochs_run}
-
-
-def _callbacks(args, backup_dir: Path) -> tuple[list, Any]:
-    """``(callbacks, the BackupAndRestore among them or None)`` for ``--early-stopping`` and
-    ``--resume``; the backup is kept until the model is saved (a failed save loses nothing)."""
-    import glassnet as gn
-
-    callbacks: list = []
-    if args.early_stopping:
-        callbacks.append(gn.EarlyStopping(monitor="val_loss", patience=args.early_stopping,
-                                          restore_best_weights=True))
-    backup = gn.BackupAndRestore(backup_dir, delete_checkpoint=False) if args.resume else None
-    return callbacks + ([backup] if backup is not None else []), backup
 
 
 def _standardized(y: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -361,6 +350,10 @@ def _parser() -> argparse.ArgumentParser:
                                    "(default: a missing cell is an error)")
     train_parser.add_argument("--fill-value", type=_real, default=None, metavar="VALUE",
                               help="the value --impute constant fills in (default 0)")
+    train_parser.add_argument("--clip-grad-norm", type=_positive, default=None, metavar="MAX",
+                              help="clip the gradients' joint L2 norm to MAX after each backward (default: off)")
+    train_parser.add_argument("--diagnose", action="store_true", help="watch the gradients per layer (a "
+                              "GradientMonitor) and print what it finds after training, with remedies")
     train_parser.add_argument("--plot", action="store_true", help="write loss (and decision boundary) figures")
     train_parser.add_argument("--quiet", action="store_true", help="no progress bar")
     train_parser.add_argument("--resume", action="store_true",

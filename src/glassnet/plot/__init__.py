@@ -23,10 +23,12 @@ from ._figures import (
     loss_functions,
     optimizer_comparison,
 )
+from .diagnostics import gradient_flow
 
 __all__ = [
     "activations",
     "decision_boundary",
+    "gradient_flow",
     "history",
     "learning_curve",
     "loss_functions",

@@ -10,6 +10,7 @@ from .callbacks import (
     TerminateOnNaN,
 )
 from .checkpoint import ModelCheckpoint
+from .diagnostics import Diagnosis, Finding, GradientMonitor, diagnose
 from .ensemble import Ensemble
 from .fit import evaluate, fit, predict
 from .progress import ProgressBar
@@ -18,4 +19,5 @@ from .schedule import LearningRateSchedule
 __all__ = [
     "BackupAndRestore", "Callback", "CallbackList", "EarlyStopping", "Ensemble", "History", "LearningRateSchedule",
     "ModelCheckpoint", "ProgressBar", "TerminateOnNaN", "evaluate", "fit", "metrics", "predict",
+    "Diagnosis", "Finding", "GradientMonitor", "diagnose",
 ]

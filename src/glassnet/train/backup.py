@@ -323,10 +323,11 @@ def _no_constant(name: str):
 
 
 def run_settings(epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss, metrics, augment,
-                 callbacks) -> dict:
+                 callbacks, clip_grad_norm=None) -> dict:
     """fit's arguments as :meth:`BackupAndRestore._check` takes them: names for the loss, the
     metrics, augment and the callbacks (which it also takes as they are, under "callbacks")."""
     return {"epochs": epochs, "batch_size": batch_size, "shuffle": shuffle, "seed": seed, "l1": l1, "l2": l2,
+            "clip_grad_norm": clip_grad_norm,
             "validation_split": validation_split, "loss": getattr(loss, "__name__", type(loss).__name__),
             "metrics": [key for key, _ in metrics],
             "augment": None if augment is None else getattr(augment, "__name__", type(augment).__name__),

@@ -4,7 +4,8 @@
 ``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. Epochs and
 batches count from 0. ``logs`` at the end of an epoch holds ``loss``, each metric, their
 ``val_`` versions when there is validation data, and ``lr``; at the end of a batch, ``loss`` (that
-batch's loss, penalties included). A callback reaches the model and the optimizer as
+batch's loss, penalties included) and, when ``fit(clip_grad_norm=...)`` clips, ``grad_norm`` (the
+gradients' total norm before clipping). A callback reaches the model and the optimizer as
 ``self.model`` and ``self.optimizer``, the run's settings as ``self.params`` (``epochs``,
 ``steps`` per epoch, ``verbose``), and stops training after the current batch by calling
 ``self.stop_training()`` (which sets the flag ``self.trainer.stop_training``).

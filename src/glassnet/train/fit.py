@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import losses
 from .._checks import boolean, integer, non_negative_int, non_negative_number, number_in_range, positive_int
+from ..optim import clip_grad_norm as clip_norm
 from ..optim import l1_penalty, l2_penalty, whole_steps
 from ..random import get_rng
 from ..random import seed as _seed
@@ -42,6 +43,7 @@ from ._checks import (
 from .backup import BackupAndRestore, run_settings
 from .batches import batch_bounds, batch_norm_layers
 from .callbacks import CallbackList, History, TerminateOnNaN
+from .diagnostics import GradientMonitor
 from .progress import ProgressBar
 from .scoring import evaluate, metric_functions, outputs, predict, scores
 
@@ -63,7 +65,7 @@ class _Trainer:
 
 # ---- checks of the arguments (all run before any weight changes) ---------------------------------
 def _check_options(model, loss, optimizer, *, epochs, batch_size, shuffle, l1, l2, verbose, validation_split,
-                   validation_data, callbacks, metrics, augment, seed):
+                   validation_data, callbacks, metrics, augment, seed, clip_grad_norm):
     """Check fit's options (the data come later) and return ``(loss_fn, metric_fns, callbacks,
     augment)``: the loss function, ``[(log key, metric)]``, the list of Callbacks and the
     augmentation as one function (or None)."""
@@ -75,6 +77,7 @@ def _check_options(model, loss, optimizer, *, epochs, batch_size, shuffle, l1, l
     boolean(shuffle, "shuffle")
     non_negative_number(l1, "l1")
     non_negative_number(l2, "l2")
+    number_in_range(clip_grad_norm, "clip_grad_norm", 0.0, include_low=False, allow_none=True)
     non_negative_int(verbose, "verbose")
     integer(seed, "seed", minimum=0, allow_none=True)
     if validation_split is not None and validation_data is not None:
@@ -187,7 +190,9 @@ def _batches(n: int, bounds: list, shuffle: bool, rng):
 
 class _Step:
     """One step of gradient descent on a batch: augmentation, forward pass, loss (+ penalties),
-    ``backward()``, ``optimizer.step()``. Calling it returns the batch's loss as a float.
+    ``backward()``, clipping (with ``clip``: ``optim.clip_grad_norm`` over the optimizer's
+    parameters; the total norm before clipping is kept in ``grad_norm``), ``optimizer.step()``.
+    Calling it returns the batch's loss as a float.
 
     All or nothing: a loss that is not finite, a NaN or infinite gradient (``optimizer.step``
     refuses it) or any error or Ctrl-C before the update raises FloatingPointError (naming the
@@ -196,9 +201,9 @@ class _Step:
     TerminateOnNaN among ``callbacks`` (``stop_on_nan``) a non-finite loss is returned instead,
     without a step, for that callback to act on."""
 
-    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, callbacks=()) -> None:
+    def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, callbacks=(), clip=None) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
-        self.l1, self.l2, self.augment, self.rng = l1, l2, augment, rng
+        self.l1, self.l2, self.augment, self.rng, self.clip, self.grad_norm = l1, l2, augment, rng, clip, math.nan
         self.stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
         self.weights = [p for p in model.parameters() if p.ndim >= 2]
@@ -208,6 +213,7 @@ class _Step:
     def __call__(self, inputs: np.ndarray, targets: np.ndarray, epoch: int = 0, batch: int = 0) -> float:
         buffers = [(module, name, array, array.copy()) for module in self.buffered
                    for name, array in module._buffers.items() if array is not None]
+        self.grad_norm = math.nan
         try:
             value = self._loss(inputs, targets)
             loss = float(value.data)
@@ -218,6 +224,9 @@ class _Step:
                 raise FloatingPointError(_diverged(loss, epoch, batch, self.model))
             self.optimizer.zero_grad()
             value.backward()
+            if self.clip is not None:  # frozen parameters and those without a gradient are skipped
+                self.grad_norm = clip_norm([p for group in self.optimizer.param_groups for p in group["params"]],
+                                           self.clip)
         except BaseException:
             _put_back(buffers)
             raise
@@ -266,7 +275,10 @@ def _run_epoch(step: _Step, X, y, batches, callbacks: CallbackList, trainer: _Tr
     the hooks on_batch_begin and on_batch_end; it ends after the batch at which a callback asked to stop."""
     for batch, index in enumerate(batches, start=first):
         callbacks.on_batch_begin(batch)
-        callbacks.on_batch_end(batch, {"loss": step(X[index], y[index], epoch, batch)})
+        logs = {"loss": step(X[index], y[index], epoch, batch)}
+        if step.clip is not None:  # the total gradient norm before clipping, for every callback
+            logs["grad_norm"] = step.grad_norm
+        callbacks.on_batch_end(batch, logs)
         if trainer.stop_training:
             break
 
@@ -318,11 +330,17 @@ def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys
 
 
 @contextlib.contextmanager
-def _closed_after(progress, model):
-    """The run's end, however it ends: a live bar must not outlive an exception or Ctrl-C, and
+def _closed_after(progress, model, callbacks):
+    """The run's end, however it ends: a live bar must not outlive an exception or Ctrl-C, nor a
+    GradientMonitor's hooks the run (on_train_end removes them; here when training raised), and
     the model is left in train mode."""
     try:
         yield
+    except BaseException:
+        for callback in callbacks:
+            if isinstance(callback, GradientMonitor):
+                callback._release(failed=True)
+        raise
     finally:
         progress.close()
         model.train()
@@ -342,7 +360,7 @@ def _unchanged_on_error(rng):
 
 def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffle: bool = True,
         validation_split=None, validation_data=None, metrics=("accuracy",), callbacks=(), seed=None,
-        verbose: int = 1, l1: float = 0.0, l2: float = 0.0, augment=None) -> History:
+        verbose: int = 1, l1: float = 0.0, l2: float = 0.0, augment=None, clip_grad_norm=None) -> History:
     """Train ``model`` on ``(X, y)``; return a :class:`History` whose ``history[key]`` holds one
     value per epoch: ``loss``, each metric, their ``val_`` versions and ``lr``, scored on the whole
     data in eval mode (under ``no_grad``) without the penalties (the batch losses include them).
@@ -377,6 +395,9 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         each batch's loss (``weight_decay=wd`` of an optimizer is ``l2=wd / 2`` on every parameter).
     augment : callable or list of callables, optional
         ``augment(X_batch, rng) -> X_batch`` on training batches (chained: :mod:`glassnet.data.augment`).
+    clip_grad_norm : float > 0, optional
+        Clip the gradients' joint L2 norm to this after each backward (``optim.clip_grad_norm``
+        over the optimizer's parameters); each batch's logs then hold ``grad_norm``, the norm before.
 
     Example
     -------
@@ -391,7 +412,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     loss_fn, metric_fns, callbacks, augment = _check_options(
         model, loss, optimizer, epochs=epochs, batch_size=batch_size, shuffle=shuffle, l1=l1, l2=l2, seed=seed,
         verbose=verbose, metrics=metrics, validation_split=validation_split, validation_data=validation_data,
-        callbacks=callbacks, augment=augment)
+        callbacks=callbacks, augment=augment, clip_grad_norm=clip_grad_norm)
     rng = np.random.default_rng(seed) if seed is not None else get_rng(None)
     with _unchanged_on_error(rng):  # every check before anything changes
         backup, split_rng = _backup(callbacks, rng)  # a backup is read before the split draws
@@ -400,14 +421,16 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         bounds = _training_batches(model, len(X), batch_size)
         if backup is not None:  # the backup was written by this very run, or nothing changes; then it goes last
             callbacks = backup._check(model, optimizer, rng, (X, y), validation, run_settings(
-                epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss_fn, metric_fns, augment, callbacks))
+                epochs, batch_size, shuffle, seed, l1, l2, validation_split, loss_fn, metric_fns, augment, callbacks,
+                clip_grad_norm))
         trainer, history, progress, callback_list = _callbacks_checked(model, optimizer, callbacks, {
             "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
-    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks)
+    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks,
+                 None if clip_grad_norm is None else float(clip_grad_norm))
     model.train()
-    with _closed_after(progress, model), whole_steps():  # Ctrl-C lands between two steps, never in one
+    with _closed_after(progress, model, callbacks), whole_steps():  # Ctrl-C lands between two steps, never in one
         callback_list.on_train_begin()
         first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
         for epoch in range(first_epoch, epochs):
