@@ -110,7 +110,9 @@ def test_fast_run_shows_the_gradient_vanish_and_the_remedies_work(fast_run):
     assert glorot["ratio_at_init"] < 3e-3 < 0.1 < normal["ratio_at_init"] < 1 < relu["ratio_at_init"]
     assert normed["ratio_at_init"] > 0.5
     assert glorot["findings_at_init"] == glorot["findings"] == ["vanishing"]
-    for network in (normal, relu, normed):
+    # The monitor divides by the output layer's norm: N(0, 1)'s 0.015-0.054 is flagged too, the remedies are not.
+    assert "vanishing" in normal["findings_at_init"] and "vanishing" in normal["findings"]
+    for network in (relu, normed):
         assert "vanishing" not in network["findings"] and "vanishing" not in network["findings_at_init"]
     # It stays vanished during training, and the first layer barely moves: the loss stays at chance.
     assert max(glorot["ratios"]) < 3e-3
