@@ -160,6 +160,54 @@ def col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple, 
                            padded_shape, cols.dtype, kernel, stride, dilation, out, padding, x_shape)
 
 
+def _grid(out: tuple, padded_shape: tuple, stride: tuple) -> tuple:
+    """How one image's output positions lie along the columns of the column matrix: their count
+    P per image and the step, in columns, of one position along each spatial axis.
+
+    With stride 1 on 2+ spatial axes the positions take the *wide* layout: position ``i`` is
+    column ``i . s`` with s the padded input's element strides, the columns between rows being
+    unused. Kernel offset a then reads the padded image shifted by ``a . s``: one contiguous run
+    per (channel, image), where the plain layout (s: ``out``'s own strides, P = prod(out)) copies
+    short rows of ``out`` one by one (col2im's adds: ~10x faster for LeNet's 10x10 outputs)."""
+    if len(out) >= 2 and all(step == 1 for step in stride):
+        steps = tuple(math.prod(padded_shape[3 + i:]) for i in range(len(out)))
+        return sum((o - 1) * step for o, step in zip(out, steps)) + 1, steps
+    return math.prod(out), tuple(math.prod(out[i + 1:]) for i in range(len(out)))
+
+
+def _grid_view(a2: np.ndarray, n: int, out: tuple, per_image: int, steps: tuple) -> np.ndarray:
+    """The ``(rows, N, *out)`` view of the output positions in a C-contiguous ``(rows, N * P)``."""
+    item = a2.itemsize
+    return as_strided(a2, (a2.shape[0], n) + out,
+                      (a2.strides[0], per_image * item) + tuple(step * item for step in steps))
+
+
+def _wide_im2col(padded: np.ndarray, kernel: tuple, dilation: tuple, per_image: int,
+                 steps: tuple) -> np.ndarray:
+    """:func:`im2col` in the wide layout (stride 1): ``(C * K, N * P)``, where row (c, a) holds
+    image n's run ``padded[n, c].flat[a . s : a . s + P]`` (``padded`` C-contiguous)."""
+    n, channels = padded.shape[:2]
+    item = padded.itemsize
+    view = as_strided(padded, (channels,) + kernel + (n, per_image),
+                      (padded.strides[1],) + tuple(dl * st * item for dl, st in zip(dilation, steps))
+                      + (padded.strides[0], item), writeable=False)
+    return view.reshape(channels * math.prod(kernel), n * per_image)
+
+
+def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation: tuple,
+                 per_image: int, steps: tuple, padding: tuple, x_shape: tuple) -> np.ndarray:
+    """The adjoint of :func:`_wide_im2col` and the crop of the padding: offset a's rows add onto
+    the padded images' flat runs starting at ``a . s``, one contiguous add per offset."""
+    n, channels = padded_shape[:2]
+    flat = np.zeros((n, channels, math.prod(padded_shape[2:])), dtype=cols.dtype)
+    blocks = cols.reshape((channels,) + kernel + (n, per_image))
+    for offset in np.ndindex(*kernel):
+        shift = sum(a * dl * st for a, dl, st in zip(offset, dilation, steps))
+        flat[:, :, shift:shift + per_image] += blocks[(slice(None),) + offset].swapaxes(0, 1)
+    padded_grad = flat.reshape(padded_shape)
+    return padded_grad[_interior(x_shape, padding)] if any(padding) else padded_grad
+
+
 # ---- convolution ----------------------------------------------------------------------------
 def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = (1,),
          padding: tuple = (0,), dilation: tuple = (1,)) -> Tensor:
@@ -195,27 +243,38 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     n, channels = x.shape[:2]
     out_channels = weight.shape[0]
     out = _check_sizes("conv", x.shape, kernel, stride, padding, dilation)
-    positions, row_size = n * math.prod(out), channels * math.prod(kernel)
+    row_size = channels * math.prod(kernel)
 
-    padded = _pad(x.data, padding)
+    padded = np.ascontiguousarray(_pad(x.data, padding))
     padded_shape = padded.shape  # the closure keeps the shape, not the padded copy
-    cols = im2col(padded, kernel, stride, dilation, out)  # (C * K, N * L)
+    per_image, steps = _grid(out, padded_shape, stride)
+    wide = per_image != math.prod(out)
+    if wide:
+        cols = _wide_im2col(padded, kernel, dilation, per_image, steps)  # (C * K, N * P)
+    else:
+        cols = im2col(padded, kernel, stride, dilation, out)  # (C * K, N * L)
     w2 = weight.data.reshape(out_channels, row_size)
-    y2 = w2 @ cols  # (O, N * L): one product for the whole batch
+    y2 = w2 @ cols  # (O, N * P): one product for the whole batch
     if bias is not None:
         y2 += bias.data[:, None]
     # (O, N, *out) -> (N, O, *out): a copy whose inner runs are whole rows of positions.
-    y = np.ascontiguousarray(y2.reshape((out_channels, n) + out).swapaxes(0, 1))
+    y = np.ascontiguousarray(_grid_view(y2, n, out, per_image, steps).swapaxes(0, 1))
 
     def backward(g):
-        g2 = np.ascontiguousarray(g.swapaxes(0, 1)).reshape(out_channels, positions)  # (O, N * L), like y2
+        # g in y2's layout (O, N * P); the wide layout's unused columns must be 0.
+        g2 = (np.zeros if wide else np.empty)((out_channels, n * per_image), dtype=g.dtype)
+        _grid_view(g2, n, out, per_image, steps)[...] = g.swapaxes(0, 1)
         gx = gw = gb = None
         if weight.requires_grad:
             gw = (g2 @ cols.T).reshape(weight.shape)  # BLAS reads cols transposed in place
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
-            gx = col2im(w2.T @ g2, padded_shape, kernel, stride, dilation, out, padding, x.shape)
+            dcols = w2.T @ g2  # (C * K, N * P)
+            if wide:
+                gx = _wide_col2im(dcols, padded_shape, kernel, dilation, per_image, steps, padding, x.shape)
+            else:
+                gx = col2im(dcols, padded_shape, kernel, stride, dilation, out, padding, x.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
