@@ -108,3 +108,82 @@ def test_wide_convolution_of_a_non_contiguous_input_and_finite_differences():
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
     check_finite_differences(lambda t, u: gn.ops.conv(t, u, None, (1, 1), (1, 2), (2, 1)),
                              rng.normal(size=(1, 2, 6, 5)), rng.normal(size=(2, 2, 2, 3)))
+
+
+# ---- the reused work areas (ops.conv.buffer) -------------------------------------------------
+def lenet_like(dtype=np.float64, seed=0):
+    rng = np.random.default_rng(seed)
+    return (gn.Tensor(rng.normal(size=(3, 1, 3, 3)).astype(dtype), requires_grad=True),
+            gn.Tensor(rng.normal(size=(4, 3, 2, 2)).astype(dtype), requires_grad=True))
+
+
+def lenet_loss(x, w1, w2):
+    h = F.max_pool2d(F.conv2d(x, w1, padding=1).relu(), 2)
+    return (F.conv2d(h, w2) ** 2).sum()
+
+
+def torch_gradients(x, w1, w2):
+    tx, t1, t2 = (torch.tensor(a, requires_grad=True) for a in (x, w1, w2))
+    h = TF.max_pool2d(TF.conv2d(tx, t1, padding=1).relu(), 2)
+    (TF.conv2d(h, t2) ** 2).sum().backward()
+    return [t.grad.numpy() for t in (tx, t1, t2)]
+
+
+def check_step(x, w1, w2):
+    """One fresh step: glassnet's gradients of x, w1, w2 equal torch's."""
+    xt = gn.Tensor(x, requires_grad=True)
+    for w in (w1, w2):
+        w.grad = None
+    lenet_loss(xt, w1, w2).backward()
+    for got, want in zip((xt.grad, w1.grad, w2.grad), torch_gradients(x, w1.data, w2.data)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-10)
+    return xt.grad
+
+
+def test_buffers_two_consecutive_steps_of_different_shapes_get_correct_gradients():
+    w1, w2 = lenet_like()
+    rng = np.random.default_rng(1)
+    shapes = [(2, 1, 8, 8), (3, 1, 10, 12), (2, 1, 8, 8), (2, 1, 8, 8)]
+    grads, copies = [], []
+    for shape in shapes:  # each step checked against torch
+        grads.append(check_step(rng.normal(size=shape), w1, w2))
+        copies.append(grads[-1].copy())
+    # Gradients still held are never overwritten by later steps of the same shapes.
+    for grad, copy in zip(grads, copies):
+        np.testing.assert_array_equal(grad, copy)
+    assert not np.shares_memory(grads[2], grads[3])
+
+
+def test_buffers_a_graph_kept_alive_with_retain_graph_gives_the_same_gradients_later():
+    w1, w2 = lenet_like()
+    rng = np.random.default_rng(2)
+    x_kept = rng.normal(size=(2, 1, 8, 8))
+    kept = gn.Tensor(x_kept, requires_grad=True)
+    loss = lenet_loss(kept, w1, w2)
+    loss.backward(retain_graph=True)
+    first = kept.grad.copy()
+    # Other steps of the same shapes run while the kept graph (and its columns) is alive.
+    for _ in range(2):
+        check_step(rng.normal(size=(2, 1, 8, 8)), w1, w2)
+    kept.grad = None
+    w1.grad = w2.grad = None
+    loss.backward()  # the retained graph's second pass
+    np.testing.assert_allclose(kept.grad, first, rtol=1e-12)
+    np.testing.assert_allclose(kept.grad, torch_gradients(x_kept, w1.data, w2.data)[0], rtol=1e-9)
+
+
+def test_buffer_is_reused_only_when_nothing_references_it():
+    from glassnet.ops.conv import buffer
+
+    a = buffer(("test",), (3, 4), np.float32)
+    held = a[1:]  # a view keeps a in use
+    del a
+    b = buffer(("test",), (3, 4), np.float32)
+    assert not np.shares_memory(b, held)
+    del held
+    b_id = id(b)
+    b[:] = 7
+    del b
+    c = buffer(("test",), (3, 4), np.float32, zero=True)
+    assert id(c) == b_id and not c.any()  # free: the same array, zeroed on request
+    assert buffer(("test",), (3, 4), np.float64).dtype == np.float64

@@ -26,13 +26,15 @@ Output size along each spatial axis (PyTorch's formula, floor division):
 from __future__ import annotations
 
 import math
+import sys
+from collections import OrderedDict
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import Tensor
 
-__all__ = ["col2im", "conv", "expand", "im2col", "output_size", "pool_arguments"]
+__all__ = ["buffer", "col2im", "conv", "expand", "im2col", "output_size", "pool_arguments"]
 
 
 # ---- helpers: arguments, sizes, padding, window views ---------------------------------------
@@ -160,6 +162,34 @@ def col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple, 
                            padded_shape, cols.dtype, kernel, stride, dilation, out, padding, x_shape)
 
 
+_BUFFERS: OrderedDict = OrderedDict()  # (use, shape, dtype) -> the array last handed out
+_MAX_BUFFERS = 32
+
+
+def buffer(use: tuple, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
+    """A C-contiguous ``shape`` array for the work area ``use``: the one handed out for the same
+    (use, shape, dtype) last time when nothing else references it any more, else a new one.
+
+    Reusing a work area saves its allocation and, for the large ones (im2col's columns), the
+    page faults of first touching fresh memory: up to a third of a LeNet step under load. Safety
+    is the reference count: a graph's closure (e.g. ``retain_graph``), a view (its ``base``), a
+    ``.grad`` or a caller still holding the array keeps it out of reuse, so a live array is never
+    overwritten. (Not thread-safe: one training loop per process, as for the graph itself.)
+    ``zero``: filled with zeros, whether new or reused."""
+    key = (use, shape, np.dtype(dtype))
+    array = _BUFFERS.get(key)
+    # 3 references: the cache's, ``array`` here and getrefcount's argument.
+    if array is None or sys.getrefcount(array) > 3:
+        array = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+        _BUFFERS[key] = array
+        if len(_BUFFERS) > _MAX_BUFFERS:
+            _BUFFERS.popitem(last=False)
+    elif zero:
+        array.fill(0)
+    _BUFFERS.move_to_end(key)
+    return array
+
+
 def _grid(out: tuple, padded_shape: tuple, stride: tuple) -> tuple:
     """How one image's output positions lie along the columns of the column matrix: their count
     P per image and the step, in columns, of one position along each spatial axis.
@@ -183,15 +213,17 @@ def _grid_view(a2: np.ndarray, n: int, out: tuple, per_image: int, steps: tuple)
 
 
 def _wide_im2col(padded: np.ndarray, kernel: tuple, dilation: tuple, per_image: int,
-                 steps: tuple) -> np.ndarray:
+                 steps: tuple, out: np.ndarray) -> np.ndarray:
     """:func:`im2col` in the wide layout (stride 1): ``(C * K, N * P)``, where row (c, a) holds
-    image n's run ``padded[n, c].flat[a . s : a . s + P]`` (``padded`` C-contiguous)."""
+    image n's run ``padded[n, c].flat[a . s : a . s + P]`` (``padded`` C-contiguous), copied
+    into ``out``."""
     n, channels = padded.shape[:2]
     item = padded.itemsize
     view = as_strided(padded, (channels,) + kernel + (n, per_image),
                       (padded.strides[1],) + tuple(dl * st * item for dl, st in zip(dilation, steps))
                       + (padded.strides[0], item), writeable=False)
-    return view.reshape(channels * math.prod(kernel), n * per_image)
+    np.copyto(out.reshape(view.shape), view)
+    return out
 
 
 def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation: tuple,
@@ -199,7 +231,7 @@ def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation:
     """The adjoint of :func:`_wide_im2col` and the crop of the padding: offset a's rows add onto
     the padded images' flat runs starting at ``a . s``, one contiguous add per offset."""
     n, channels = padded_shape[:2]
-    flat = np.zeros((n, channels, math.prod(padded_shape[2:])), dtype=cols.dtype)
+    flat = buffer(("col2im",), (n, channels, math.prod(padded_shape[2:])), cols.dtype, zero=True)
     blocks = cols.reshape((channels,) + kernel + (n, per_image))
     for offset in np.ndindex(*kernel):
         shift = sum(a * dl * st for a, dl, st in zip(offset, dilation, steps))
@@ -250,11 +282,13 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     per_image, steps = _grid(out, padded_shape, stride)
     wide = per_image != math.prod(out)
     if wide:
-        cols = _wide_im2col(padded, kernel, dilation, per_image, steps)  # (C * K, N * P)
+        cols = _wide_im2col(padded, kernel, dilation, per_image, steps,
+                            buffer(("cols",), (row_size, n * per_image), x.dtype))  # (C * K, N * P)
     else:
         cols = im2col(padded, kernel, stride, dilation, out)  # (C * K, N * L)
     w2 = weight.data.reshape(out_channels, row_size)
-    y2 = w2 @ cols  # (O, N * P): one product for the whole batch
+    # (O, N * P): one product for the whole batch, into a reused work area (y is a copy)
+    y2 = np.matmul(w2, cols, out=buffer(("y2",), (out_channels, n * per_image), x.dtype))
     if bias is not None:
         y2 += bias.data[:, None]
     # (O, N, *out) -> (N, O, *out): a copy whose inner runs are whole rows of positions.
@@ -262,7 +296,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
 
     def backward(g):
         # g in y2's layout (O, N * P); the wide layout's unused columns must be 0.
-        g2 = (np.zeros if wide else np.empty)((out_channels, n * per_image), dtype=g.dtype)
+        g2 = buffer(("g2",), (out_channels, n * per_image), g.dtype, zero=wide)
         _grid_view(g2, n, out, per_image, steps)[...] = g.swapaxes(0, 1)
         gx = gw = gb = None
         if weight.requires_grad:
@@ -270,7 +304,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
         if bias is not None and bias.requires_grad:
             gb = g2.sum(axis=1)
         if x.requires_grad:
-            dcols = w2.T @ g2  # (C * K, N * P)
+            dcols = np.matmul(w2.T, g2, out=buffer(("dcols",), (row_size, n * per_image), g.dtype))
             if wide:
                 gx = _wide_col2im(dcols, padded_shape, kernel, dilation, per_image, steps, padding, x.shape)
             else:

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .conv import _check_sizes, _gather_offsets, _interior, _offset_slices, _pad, _windows
+from .conv import _check_sizes, _gather_offsets, _interior, _offset_slices, _pad, _windows, buffer
 
 __all__ = ["avg_pool", "max_pool"]
 
@@ -49,7 +49,7 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
         # Offset k gets the gradient where it holds its window's max and no earlier offset did
         # (ties: the first in row-major order, as in PyTorch). Recomputing these masks from y
         # keeps no (N, C, *out) index array alive between forward and backward.
-        padded_grad = np.zeros(padded.shape, dtype=g.dtype)
+        padded_grad = buffer(("max_pool",), padded.shape, g.dtype, zero=True)
         taken = np.zeros(y.shape, dtype=bool)
         for index in slices:
             first = padded[index] == y
