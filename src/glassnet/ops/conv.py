@@ -231,12 +231,14 @@ def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation:
     """The adjoint of :func:`_wide_im2col` and the crop of the padding: offset a's rows add onto
     the padded images' flat runs starting at ``a . s``, one contiguous add per offset."""
     n, channels = padded_shape[:2]
-    flat = buffer(("col2im",), (n, channels, math.prod(padded_shape[2:])), cols.dtype, zero=True)
+    # Summed channel-major, (C, N, *padded) in the order of the rows' blocks (C, N, P): each
+    # add walks both arrays in the same order (~1.8x faster than adding into (N, C, ...)).
+    flat = buffer(("col2im",), (channels, n, math.prod(padded_shape[2:])), cols.dtype, zero=True)
     blocks = cols.reshape((channels,) + kernel + (n, per_image))
     for offset in np.ndindex(*kernel):
         shift = sum(a * dl * st for a, dl, st in zip(offset, dilation, steps))
-        flat[:, :, shift:shift + per_image] += blocks[(slice(None),) + offset].swapaxes(0, 1)
-    padded_grad = flat.reshape(padded_shape)
+        flat[:, :, shift:shift + per_image] += blocks[(slice(None),) + offset]
+    padded_grad = flat.reshape((channels, n) + padded_shape[2:]).swapaxes(0, 1)  # a view
     return padded_grad[_interior(x_shape, padding)] if any(padding) else padded_grad
 
 
