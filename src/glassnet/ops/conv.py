@@ -11,7 +11,11 @@ Building it copies nothing (``numpy.lib.stride_tricks.as_strided``).
   COLUMN per output position ``(n, i)`` (``im2col``, shape ``(C * K, N * L)``), and computes every
   output with ONE matrix product ``W2 @ cols``. In this layout the copy's innermost run is a row
   of output positions (contiguous in the input when the stride is 1), not the k entries of one
-  kernel row, and the product's output comes out channel-major, ``(O, N * L)``.
+  kernel row, and the product's output comes out channel-major, ``(O, N * L)``. With stride 1
+  over 2+ axes the columns take the *wide* layout (``_grid``): one image's positions are read as
+  one flat run of the padded image per kernel offset, a few unused columns between rows.
+* Large work areas (the columns, the products, col2im's sums) are reused from step to step by
+  ``buffer`` when nothing references them any more.
 * The backward of each op loops over the kernel offsets only (k*k iterations for a k x k kernel,
   never over output positions): the gradient that offset ``(a, b)`` sends back lands on a strided
   slice of the padded input, which is added in place (``col2im``). No ``np.add.at``.
