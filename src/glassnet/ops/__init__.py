@@ -1,7 +1,7 @@
 """Differentiable primitives, by family. In each file a forward is followed by its backward."""
 
 from .attention import causal_mask, mask_bias, masked_softmax, self_attention
-from .conv import avg_pool, conv, max_pool
+from .conv import conv
 from .conv_transpose import conv_transpose
 from .elementwise import (
     abs,
@@ -41,6 +41,7 @@ from .fused import (
 from .interpolate import interpolate_axis
 from .linalg import matmul
 from .normalization import layer_norm
+from .pooling import avg_pool, max_pool
 from .recurrent import gru_layer, lstm_layer, rnn_layer
 from .reduce import logsumexp, max, mean, min, sum, var, vector_norm
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose

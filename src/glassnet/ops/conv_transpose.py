@@ -11,10 +11,10 @@ The transposed convolution IS that adjoint, used as a layer: it sends ``(N, O, *
 So the two ops share their code, with forward and backward swapped:
 
 * ``conv_transpose``'s forward is conv's input gradient: one matrix product gives, for every
-  input position, the values it sends through each kernel offset (``x2 @ W2``), and
+  input position, the values it sends through each kernel offset (``W2^T @ x2``), and
   ``col2im`` adds them onto strided slices of a zero output, one slice per kernel offset (a loop
   over the K offsets, never over positions; no ``np.add.at``).
-* its input gradient is conv's forward: ``im2col`` of the upstream gradient, times ``W2^T``.
+* its input gradient is conv's forward: ``W2`` times ``im2col`` of the upstream gradient.
 
 The weight keeps PyTorch's layout for this op, ``(in_channels, out_channels, *kernel)``: it is the
 weight of the convolution it is the adjoint of, whose ``(O, C, *kernel)`` are our
@@ -57,13 +57,13 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
         y[n, o, stride * i + dilation * a - padding] += sum over c of  x[n, c, i] * w[c, o, a]
 
     plus ``b[o]`` everywhere (i and a are d-dimensional indices; targets that fall in the padding
-    are dropped). With x2 the input arranged as ``(N * L_in, C_in)`` and W2 the weight flattened
-    to ``(C_in, C_out * K)``, ``x2 @ W2`` holds every (position, offset) contribution and col2im
+    are dropped). With x2 the input arranged as ``(C_in, N * L_in)`` and W2 the weight flattened
+    to ``(C_in, C_out * K)``, ``W2^T @ x2`` holds every (offset, position) contribution and col2im
     adds them up: conv's input gradient, exactly.
 
     Backward, with G the upstream gradient ``(N, C_out, *out)`` and cols = im2col(G padded), the
-    matrix ``(N * L_in, C_out * K)`` of the windows G has under each input position:
-    dx2 = cols @ W2^T (conv's forward with the same weight), dW2 = x2^T @ cols, db = sums of G
+    matrix ``(C_out * K, N * L_in)`` of the windows G has under each input position:
+    dx2 = W2 @ cols (conv's forward with the same weight), dW2 = x2 @ cols^T, db = sums of G
     over every axis but the channel.
 
     ``stride``, ``padding``, ``output_padding`` and ``dilation`` are tuples with one int per
@@ -87,15 +87,16 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
     n, in_channels = x.shape[:2]
     out_channels = weight.shape[1]
     size = x.shape[2:]
-    rows = n * math.prod(size)
+    positions = n * math.prod(size)
     spatial = tuple(range(2, 2 + d))
     y_shape = (n, out_channels) + out
     # The padded output: what the convolution this is the adjoint of would read.
     padded_shape = (n, out_channels) + tuple(m + 2 * p for m, p in zip(out, padding))
 
-    x2 = x.data.transpose((0,) + spatial + (1,)).reshape(rows, in_channels)  # (N * L_in, C_in)
+    # (N, C_in, *size) -> (C_in, N * L_in): a copy whose inner runs are whole rows of positions.
+    x2 = np.ascontiguousarray(x.data.swapaxes(0, 1)).reshape(in_channels, positions)
     w2 = weight.data.reshape(in_channels, out_channels * math.prod(kernel))
-    y = col2im(x2 @ w2, padded_shape, kernel, stride, dilation, size, padding, y_shape)
+    y = col2im(w2.T @ x2, padded_shape, kernel, stride, dilation, size, padding, y_shape)
     if bias is not None:
         y = y + bias.data.reshape((out_channels,) + (1,) * d)  # a new, contiguous array
     else:
@@ -103,13 +104,12 @@ def conv_transpose(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride
 
     def backward(g):
         gx = gw = gb = None
-        cols = im2col(_pad(g, padding), kernel, stride, dilation, size)  # (N * L_in, C_out * K)
+        cols = im2col(_pad(g, padding), kernel, stride, dilation, size)  # (C_out * K, N * L_in)
         if x.requires_grad:
-            # (N * L_in, C_in) -> (N, C_in, *size), contiguous like the input.
-            gx2 = (cols @ w2.T).reshape((n,) + size + (in_channels,))
-            gx = np.ascontiguousarray(gx2.transpose((0, d + 1) + tuple(range(1, d + 1))))
+            # (C_in, N * L_in) -> (N, C_in, *size), contiguous like the input.
+            gx = np.ascontiguousarray((w2 @ cols).reshape((in_channels, n) + size).swapaxes(0, 1))
         if weight.requires_grad:
-            gw = (x2.T @ cols).reshape(weight.shape)
+            gw = (x2 @ cols.T).reshape(weight.shape)
         if bias is not None and bias.requires_grad:
             gb = g.sum(axis=(0,) + spatial)
         return (gx, gw) if bias is None else (gx, gw, gb)
