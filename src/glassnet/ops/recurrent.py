@@ -38,7 +38,32 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["gru_layer", "lstm_layer", "rnn_layer"]
+__all__ = ["chunked", "gru_layer", "rnn_layer", "step_matmul"]
+
+
+# OpenBLAS (NumPy's and SciPy's BLAS) runs a product of more than 65536 * 4 multiply-adds on all
+# its threads. A time step's product is small and the steps are serial: waking the other thread
+# each step gains little on an idle machine and costs up to 10x on a busy one (measured: 256x64 @
+# 64x64, 54 us on one thread, 150-700 us on two under load). So the step products run as a batch
+# of row chunks, each under that size: one NumPy call, one thread, the same BLAS kernel.
+_ONE_THREAD_WORK = 65536 * 4
+
+
+def chunked(w: np.ndarray, batch: int) -> np.ndarray:
+    """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's
+    product with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds (C = 1 when small)."""
+    directions, rows, inner = w.shape
+    most = max(1, _ONE_THREAD_WORK // max(1, inner * batch))
+    chunks = next(c for c in range(-(-rows // most), rows + 1) if rows % c == 0)
+    return w.reshape(directions, chunks, rows // chunks, inner)
+
+
+def step_matmul(w_chunks: np.ndarray, h: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = w @ h`` per direction, with ``w`` from :func:`chunked`: w ``(D, C, M/C, K)``, h
+    ``(D, K, N)`` (may be a strided view), out ``(D, M, N)`` contiguous. Returns out."""
+    directions, chunks, rows, _ = w_chunks.shape
+    np.matmul(w_chunks, h[:, None], out=out.reshape(directions, chunks, rows, out.shape[-1]))
+    return out
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -66,13 +91,13 @@ def _by_direction(a: np.ndarray) -> np.ndarray:
 # ---- the cells: one forward step and its backward step each ----------------------------------
 # gx (G, D, H, N) is this step's input projection W_ih^T x + b_ih (plus the parts of b_hh that are
 # simply added), h (D, H, N) the state the step starts from, w_hh_t (D, G*H, H) the directions'
-# W_hh^T. A backward step gets the gradient reaching the new state and returns the gradient of
+# W_hh^T, in row chunks (chunked). A backward step gets the gradient reaching the new state and returns the gradient of
 # the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
-# gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H)).
+# gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H), in row chunks).
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):
     """h' = phi(a), a = W_ih^T x + b_ih + W_hh^T h + b_hh, phi = tanh or relu."""
-    a = w_hh_t @ h  # one gate: (D, H, N) is already gate-major
+    a = step_matmul(w_hh_t, h, np.empty(h.shape, h.dtype))  # one gate: (D, H, N) is gate-major
     a += gx[0]
     return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
 
@@ -80,43 +105,7 @@ def rnn_step(gx, h, w_hh_t, nonlinearity):
 def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
     """da = dh' phi'(a): tanh' = 1 - h'^2, relu' = [h' > 0];  dh = W_hh da."""
     da = dh * (1 - h_new * h_new) if nonlinearity == "tanh" else dh * (h_new > 0)
-    return da[None], w_hh @ da
-
-
-def lstm_step(gx, h, c, w_hh_t):
-    """a = W_ih^T x + b_ih + W_hh^T h + b_hh, gates (i, f, g, o):
-    i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
-    c' = f c + i g;  h' = o tanh(c').
-    Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
-    a = _by_gate(w_hh_t @ h, 4)
-    a += gx
-    g = np.tanh(a[2])
-    gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
-    gates[2] = g
-    i, f, _, o = gates
-    c_new = f * c
-    c_new += i * g
-    tanh_c = np.tanh(c_new)
-    return o * tanh_c, c_new, (gates, c, tanh_c)
-
-
-def lstm_step_backward(dh, dc, cache, w_hh):
-    """With dh' and dc' the gradients reaching h' and c' from later steps and outputs:
-    dc' += dh' o (1 - tanh^2 c');  do = dh' tanh c';
-    di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f  (the gradient passed to the previous c);
-    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = W_hh da."""
-    gates, c, tanh_c = cache
-    i, f, g, o = gates
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    da = np.empty_like(gates)
-    np.multiply(dc, g, out=da[0])
-    np.multiply(dc, c, out=da[1])
-    np.multiply(dc, i, out=da[2])
-    np.multiply(dh, tanh_c, out=da[3])
-    slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
-    slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
-    da *= slope
-    return da, w_hh @ _by_direction(da), dc * f
+    return da[None], step_matmul(w_hh, da, np.empty(da.shape, da.dtype))
 
 
 def gru_step(gx, h, w_hh_t, b_hn):
@@ -125,7 +114,7 @@ def gru_step(gx, h, w_hh_t, b_hn):
     n = tanh(gx_n + r hn), hn = gh_n + b_hn  (r multiplies W_hn h + b_hn: PyTorch's rule);
     h' = (1 - z) n + z h = n + z (h - n).
     Returns h' and the cache (h, r and z, n, hn) for the backward."""
-    gh = _by_gate(w_hh_t @ h, 3)
+    gh = _by_gate(step_matmul(w_hh_t, h, np.empty((h.shape[0], 3 * h.shape[1], h.shape[2]), h.dtype)), 3)
     rz = gh[:2]
     rz += gx[:2]
     r, z = _sigmoid_(rz)
@@ -157,7 +146,7 @@ def gru_step_backward(dh, cache, w_hh):
     dgx[:2] *= rz * (1 - rz)
     dgh = dgx.copy()
     dgh[2] *= r
-    dh_previous = w_hh @ _by_direction(dgh)
+    dh_previous = step_matmul(w_hh, _by_direction(dgh), np.empty(h.shape, h.dtype))
     dh_previous += dh * z
     return dgx, dgh, dh_previous
 
@@ -186,6 +175,7 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
     (3, 5, 2)
     """
     w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=1)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
     xs, gx = _input_projection(x, w_ih, weights, gates=1)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
@@ -194,62 +184,17 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
         state_steps[s + 1] = rnn_step(gx_steps[s], state_steps[s], w_hh_t, nonlinearity)
 
     def backward(g):
+        w_chunks = chunked(w_hh, x.shape[1])
         g_steps = _steps(_to_step_order(g, len(weights)))
         da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
         da_steps = _steps(da)
         dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_hh, nonlinearity)
+            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_chunks, nonlinearity)
         return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
                            backward, f"rnn_{nonlinearity}")
-
-
-def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
-    """An LSTM layer (gates i, f, g, o; see :func:`lstm_step`) from the states (h0, c0), in one or
-    two directions; ``weights`` as in :func:`rnn_layer` (G = 4).
-
-    An op has one output, so the final cell states ride along as one more row: the result has
-    shape ``(L + 1, N, D*H)``, rows 0..L-1 the hidden states as in :func:`rnn_layer` and row L
-    the final cell state of each direction, side by side. A gradient may reach either part.
-
-    Shapes: x ``(L, N, input)``, h0 and c0 ``(D, N, H)``, W_ih ``(input, 4H)``, W_hh
-    ``(H, 4H)``, biases ``(4H,)``.
-
-    Example
-    -------
-    >>> import numpy as np, glassnet as gn
-    >>> w_ih, w_hh = gn.Tensor(np.ones((1, 8))), gn.Tensor(np.zeros((2, 8)))
-    >>> zeros = gn.Tensor(np.zeros((1, 5, 2)))
-    >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 5, 1))), zeros, zeros, [(w_ih, w_hh, None, None)]).shape
-    (4, 5, 2)
-    """
-    w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=4)
-    xs, gx = _input_projection(x, w_ih, weights, gates=4)
-    length, (directions, batch, hidden) = x.shape[0], h0.shape
-    states = _state_buffer(h0.data, length)
-    gx_steps, state_steps = _steps(gx), _steps(states)
-    caches = [None] * length
-    c = _columns(c0.data)
-    for s in range(length):
-        state_steps[s + 1], c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t)
-    out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
-    _to_time_order(states[..., 1:, :], out=out[:length])
-    out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
-
-    def backward(g):
-        dh = np.zeros_like(state_steps[0])
-        dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
-        g_steps = _steps(_to_step_order(g[:length], directions))
-        da = np.empty_like(gx)
-        da_steps = _steps(da)
-        for s in reversed(range(length)):
-            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_hh)
-        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
-        return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
-
-    return Tensor._from_op(out, _parents(x, (h0, c0), weights), backward, "lstm")
 
 
 def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
@@ -268,6 +213,7 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
     (3, 5, 2)
     """
     w_ih, w_hh, w_hh_t, b_hn = _stacked_weights(weights, gates=3)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
     # b_hr and b_hz are simply added, so they join the input projection; b_hn is multiplied by r.
     xs, gx = _input_projection(x, w_ih, weights, gates=3, hidden_bias_gates=2)
     length = x.shape[0]
@@ -278,12 +224,13 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
         state_steps[s + 1], caches[s] = gru_step(gx_steps[s], state_steps[s], w_hh_t, b_hn)
 
     def backward(g):
+        w_chunks = chunked(w_hh, x.shape[1])
         g_steps = _steps(_to_step_order(g, len(weights)))
         dgx, dgh = np.empty_like(gx), np.empty_like(gx)
         dgx_steps, dgh_steps = _steps(dgx), _steps(dgh)
         dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_hh)
+            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
         return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
@@ -361,8 +308,7 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_b
     pre-activation. Also returns the input as each direction reads it, ``xs (D, input, L*N)``."""
     length, batch, features = x.shape
     directions = len(weights)
-    xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
-    xs = xs.reshape(directions, features, length * batch)
+    xs = _inputs_by_direction(x.data, directions)
     w_ih_t = w_ih.transpose(0, 2, 1)
     if features == 1:
         # The same product as an outer product: np.matmul with an inner dimension of 1 does not
@@ -379,6 +325,15 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_b
     return xs, gx.reshape(directions, gates, gx.shape[1] // gates, length, batch)
 
 
+def _inputs_by_direction(x: np.ndarray, directions: int) -> np.ndarray:
+    """The input ``(L, N, input)`` as each direction reads it, ``(D, input, L*N)``."""
+    length, batch, features = x.shape
+    if directions == 1:
+        return x.reshape(1, length * batch, features).transpose(0, 2, 1)  # a view
+    xs = _to_step_order(np.concatenate([x] * directions, axis=2), directions)
+    return xs.reshape(directions, features, length * batch)
+
+
 def _parents(x, states, weights) -> tuple:
     return (x, *states) + tuple(p for w in weights for p in w if p is not None)
 
@@ -391,6 +346,7 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
     of W_hn h + b_hn)."""
     directions, gates, hidden, length, batch = dgx.shape
     features = w_ih.shape[1]
+    same = dgh is dgx  # RNN, LSTM: one array, one bias sum
     dgx = dgx.reshape(directions, gates * hidden, length * batch)
     dgh = dgh.reshape(directions, gates * hidden, length * batch)
     dx = None
@@ -400,7 +356,8 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
     dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
     previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
     dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
-    db_ih, db_hh = dgx.sum(axis=2), dgh.sum(axis=2)  # (D, G*H)
+    db_ih = dgx.sum(axis=2)  # (D, G*H)
+    db_hh = db_ih if same else dgh.sum(axis=2)
     grads = [dx, _rows(dh0)]
     for d, (_, _, b_ih, b_hh) in enumerate(weights):
         grads += [dw_ih[d], dw_hh[d]]
