@@ -26,6 +26,11 @@ about a microsecond, and several times more on a strided slice):
 * the directions run side by side in the same loop, on the axis D (1 or 2): at loop step s the
   forward direction reads x[s] and the reverse direction reads x[L-1-s] ("step order").
 
+The LSTM layer (ops/recurrent_lstm.py) differs in one layout: its gate buffer is step-first,
+``(L, D, G, H, N)``, so that each step's elementwise work runs on contiguous blocks; its few
+more tricks are listed there. All three layers make their step products with
+:func:`step_matmul` (row chunks, one thread: see :data:`_ONE_THREAD_WORK`).
+
 Layouts outside the op (PyTorch's gate order, weights transposed so that they move between the
 libraries by a transpose): ``W_ih (input, G*H)``, ``W_hh (H, G*H)``, ``b_ih, b_hh (G*H,)``, with
 G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). Sequences are time-major: ``x (L, N,
@@ -34,11 +39,13 @@ input)``; states ``(D, N, H)``.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["chunked", "gru_layer", "rnn_layer", "step_matmul"]
+__all__ = ["chunked", "gru_layer", "recycle_when_freed", "rnn_layer", "step_matmul", "take_buffer"]
 
 
 # OpenBLAS (NumPy's and SciPy's BLAS) runs a product of more than 65536 * 4 multiply-adds on all
@@ -64,6 +71,39 @@ def step_matmul(w_chunks: np.ndarray, h: np.ndarray, out: np.ndarray) -> np.ndar
     directions, chunks, rows, _ = w_chunks.shape
     np.matmul(w_chunks, h[:, None], out=out.reshape(directions, chunks, rows, out.shape[-1]))
     return out
+
+
+# Recycled per-sequence buffers. A training step allocates the same few large arrays (a sequence's
+# gates, states, gate gradients: megabytes) again and again; fresh large arrays come from the
+# operating system and each first touch of a page faults (measured: a third of an LSTM step). A
+# layer takes its buffers here and hands them back when the graph that keeps them is freed (a
+# weakref.finalize on the backward closure): a retained graph keeps its own, a second forward
+# gets others. Bounded: a few arrays per shape, a few shapes.
+_FREE: dict[tuple, list] = {}
+_MOST_PER_SHAPE, _MOST_SHAPES = 4, 16
+
+
+def take_buffer(shape: tuple, dtype) -> np.ndarray:
+    """An uninitialized array: a recycled one of that shape and dtype, or a new one."""
+    try:
+        return _FREE[shape, np.dtype(dtype)].pop()  # list.pop is atomic: no lock needed
+    except (KeyError, IndexError):
+        return np.empty(shape, dtype)
+
+
+def recycle_when_freed(owner, *arrays: np.ndarray) -> None:
+    """Give ``arrays`` back to :func:`take_buffer` once ``owner`` (the closure that uses them) is
+    garbage. Only arrays nothing else refers to may be given."""
+    weakref.finalize(owner, _recycle, arrays).atexit = False
+
+
+def _recycle(arrays) -> None:
+    if len(_FREE) > _MOST_SHAPES:
+        _FREE.clear()
+    for array in arrays:
+        free = _FREE.setdefault((array.shape, array.dtype), [])
+        if len(free) < _MOST_PER_SHAPE:
+            free.append(array)
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:

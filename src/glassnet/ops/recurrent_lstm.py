@@ -28,12 +28,16 @@ from .recurrent import (
     _inputs_by_direction,
     _layer_grads,
     _parents,
+    _recycle,
     _rows,
     _stacked_weights,
+    _steps,
     _to_step_order,
     _to_time_order,
     chunked,
+    recycle_when_freed,
     step_matmul,
+    take_buffer,
 )
 
 __all__ = ["lstm_layer"]
@@ -114,10 +118,10 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     dtype = gates.dtype
     half = np.repeat(_PRE.ravel(), hidden).astype(dtype)[:, None]  # (4H, 1)
     w_half = chunked(w_hh_t * half, batch)
-    states = np.empty((length + 1, directions, hidden, batch), dtype)  # h0 at step 0
-    cells = np.empty_like(states)  # c0 at step 0
+    states = take_buffer((length + 1, directions, hidden, batch), dtype)  # h0 at step 0
+    cells = take_buffer(states.shape, dtype)  # c0 at step 0
+    tanh_c = take_buffer(states.shape, dtype)[1:]
     states[0], cells[0] = h0.data.transpose(0, 2, 1), c0.data.transpose(0, 2, 1)
-    tanh_c = np.empty_like(states[1:])
     scratch = (np.empty((directions, 4 * hidden, batch), dtype), np.empty_like(cells[0]),
                _SCALE.astype(dtype), _SHIFT.astype(dtype))
     for s in range(length):
@@ -129,21 +133,27 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     def backward(g):
         dh = np.zeros_like(cells[0])
         dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0).copy()  # dc_n, row L
-        g_steps = np.ascontiguousarray(_to_step_order(g[:length], directions).transpose(2, 0, 1, 3))
-        da = np.empty_like(gates)  # fresh per backward: a retained graph's gates stay intact
+        g_steps = _steps(_to_step_order(g[:length], directions))  # (L, D, H, N) views
+        # The gate gradients go where the weight gradients want them, time next to the samples
+        # (D, 4, H, L, N), so that each weight gradient is one product over the whole sequence;
+        # each step computes them in one contiguous scratch block first (elementwise work on
+        # strided blocks costs several times more). Fresh per backward: a retained graph's
+        # gates stay intact, and a second backward gets its own.
+        da = take_buffer((directions, 4, hidden, length, batch), dtype)
         w_chunks = chunked(w_hh, batch)
         scratch = (np.empty_like(dh), np.empty_like(dh), np.empty_like(gates[0]))
+        da_step = np.empty_like(gates[0])
         for s in reversed(range(length)):
             dh += g_steps[s]
-            dh_previous = lstm_step_backward(dh, dc, gates[s], cells[s], tanh_c[s], w_chunks, da[s], scratch)
+            dh_previous = lstm_step_backward(dh, dc, gates[s], cells[s], tanh_c[s], w_chunks, da_step, scratch)
+            da[:, :, :, s] = da_step
             dh, scratch = dh_previous, (dh,) + scratch[1:]  # swap: the old dh is free
-        # The weight gradients want time next to the samples, (D, 4, H, L, N): one copy each of
-        # da and of the states makes each gradient one product over the whole sequence.
-        da_by_time = np.ascontiguousarray(da.transpose(1, 2, 3, 0, 4))
         xs = _inputs_by_direction(x.data, directions)
-        grads = _layer_grads(x, xs, w_ih, weights, da_by_time, da_by_time, dh, states.transpose(1, 2, 0, 3))
+        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states.transpose(1, 2, 0, 3))
+        _recycle((da,))  # the gradients are new arrays: da is free again
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
+    recycle_when_freed(backward, gates, states, cells, tanh_c.base)
     return Tensor._from_op(out, _parents(x, (h0, c0), weights), backward, "lstm")
 
 
@@ -158,7 +168,11 @@ def _gate_inputs(x: np.ndarray, w_ih: np.ndarray, weights, hidden: int) -> np.nd
     columns = x.transpose(0, 2, 1)  # (L, input, N), a view
     x_steps = columns[:, None] if directions == 1 else np.stack([columns, columns[::-1]], axis=1)
     # An inner dimension of 1 is an outer product: the broadcast is ~10x faster than np.matmul.
-    gates = w_half * x_steps if features == 1 else np.matmul(w_half, x_steps)  # (L, D, 4H, N)
+    gates = take_buffer((length, directions, 4 * hidden, batch), np.result_type(w_half, x))
+    if features == 1:
+        np.multiply(w_half, x_steps, out=gates)
+    else:
+        np.matmul(w_half, x_steps, out=gates)  # (L, D, 4H, N)
     for d, (_, _, b_ih, b_hh) in enumerate(weights):
         biases = [b.data for b in (b_ih, b_hh) if b is not None]
         if biases:
