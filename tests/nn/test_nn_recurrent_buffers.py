@@ -1,4 +1,4 @@
-"""The buffer-reuse and product paths of ops/recurrent.py and ops/recurrent_lstm.py: the per-sequence
+"""The buffer and product paths of ops/recurrent.py: the per-sequence
 buffers are fresh per call and per backward (two calls of different shapes, a graph kept alive
 with retain_graph while another forward and backward run), and the row-chunked step products
 (sizes where the chunks are more than one) match PyTorch, float32 and float64."""

@@ -41,8 +41,7 @@ from .fused import (
 from .interpolate import interpolate_axis
 from .linalg import matmul
 from .normalization import layer_norm
-from .recurrent import gru_layer, rnn_layer
-from .recurrent_lstm import lstm_layer
+from .recurrent import gru_layer, lstm_layer, rnn_layer
 from .reduce import logsumexp, max, mean, min, sum, var, vector_norm
 from .shape import concatenate, getitem, permute, reshape, stack, swapaxes, transpose
 

@@ -26,10 +26,8 @@ about a microsecond, and several times more on a strided slice):
 * the directions run side by side in the same loop, on the axis D (1 or 2): at loop step s the
   forward direction reads x[s] and the reverse direction reads x[L-1-s] ("step order").
 
-The LSTM layer (ops/recurrent_lstm.py) differs in one layout: its gate buffer is step-first,
-``(L, D, G, H, N)``, so that each step's elementwise work runs on contiguous blocks; its few
-more tricks are listed there. All three layers make their step products with
-:func:`step_matmul` (row chunks, one thread: see :data:`_ONE_THREAD_WORK`).
+All three layers make their step products with :func:`step_matmul`: row chunks, each small
+enough that OpenBLAS runs it on one thread (see ``_ONE_THREAD_WORK``).
 
 Layouts outside the op (PyTorch's gate order, weights transposed so that they move between the
 libraries by a transpose): ``W_ih (input, G*H)``, ``W_hh (H, G*H)``, ``b_ih, b_hh (G*H,)``, with
@@ -39,13 +37,11 @@ input)``; states ``(D, N, H)``.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["chunked", "gru_layer", "recycle_when_freed", "rnn_layer", "step_matmul", "take_buffer"]
+__all__ = ["chunked", "gru_layer", "lstm_layer", "rnn_layer", "step_matmul"]
 
 
 # OpenBLAS (NumPy's and SciPy's BLAS) runs a product of more than 65536 * 4 multiply-adds on all
@@ -73,39 +69,6 @@ def step_matmul(w_chunks: np.ndarray, h: np.ndarray, out: np.ndarray) -> np.ndar
     return out
 
 
-# Recycled per-sequence buffers. A training step allocates the same few large arrays (a sequence's
-# gates, states, gate gradients: megabytes) again and again; fresh large arrays come from the
-# operating system and each first touch of a page faults (measured: a third of an LSTM step). A
-# layer takes its buffers here and hands them back when the graph that keeps them is freed (a
-# weakref.finalize on the backward closure): a retained graph keeps its own, a second forward
-# gets others. Bounded: a few arrays per shape, a few shapes.
-_FREE: dict[tuple, list] = {}
-_MOST_PER_SHAPE, _MOST_SHAPES = 4, 16
-
-
-def take_buffer(shape: tuple, dtype) -> np.ndarray:
-    """An uninitialized array: a recycled one of that shape and dtype, or a new one."""
-    try:
-        return _FREE[shape, np.dtype(dtype)].pop()  # list.pop is atomic: no lock needed
-    except (KeyError, IndexError):
-        return np.empty(shape, dtype)
-
-
-def recycle_when_freed(owner, *arrays: np.ndarray) -> None:
-    """Give ``arrays`` back to :func:`take_buffer` once ``owner`` (the closure that uses them) is
-    garbage. Only arrays nothing else refers to may be given."""
-    weakref.finalize(owner, _recycle, arrays).atexit = False
-
-
-def _recycle(arrays) -> None:
-    if len(_FREE) > _MOST_SHAPES:
-        _FREE.clear()
-    for array in arrays:
-        free = _FREE.setdefault((array.shape, array.dtype), [])
-        if len(free) < _MOST_PER_SHAPE:
-            free.append(array)
-
-
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
     """sigma(a) in place in ``a`` (a temporary), as (1 + tanh(a/2)) / 2: exact, and unlike
     1 / (1 + e^-a) it cannot overflow."""
@@ -131,8 +94,8 @@ def _by_direction(a: np.ndarray) -> np.ndarray:
 # ---- the cells: one forward step and its backward step each ----------------------------------
 # gx (G, D, H, N) is this step's input projection W_ih^T x + b_ih (plus the parts of b_hh that are
 # simply added), h (D, H, N) the state the step starts from, w_hh_t (D, G*H, H) the directions'
-# W_hh^T, in row chunks (chunked). A backward step gets the gradient reaching the new state and returns the gradient of
-# the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
+# W_hh^T, in row chunks (chunked). A backward step gets the gradient reaching the new state and
+# returns the gradient of the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
 # gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H), in row chunks).
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):
@@ -146,6 +109,42 @@ def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
     """da = dh' phi'(a): tanh' = 1 - h'^2, relu' = [h' > 0];  dh = W_hh da."""
     da = dh * (1 - h_new * h_new) if nonlinearity == "tanh" else dh * (h_new > 0)
     return da[None], step_matmul(w_hh, da, np.empty(da.shape, da.dtype))
+
+
+def lstm_step(gx, h, c, w_hh_t):
+    """a = W_ih^T x + b_ih + W_hh^T h + b_hh, gates (i, f, g, o):
+    i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
+    c' = f c + i g;  h' = o tanh(c').
+    Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
+    a = _by_gate(step_matmul(w_hh_t, h, np.empty((h.shape[0], 4 * h.shape[1], h.shape[2]), h.dtype)), 4)
+    a += gx
+    g = np.tanh(a[2])
+    gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
+    gates[2] = g
+    i, f, _, o = gates
+    c_new = f * c
+    c_new += i * g
+    tanh_c = np.tanh(c_new)
+    return o * tanh_c, c_new, (gates, c, tanh_c)
+
+
+def lstm_step_backward(dh, dc, cache, w_hh):
+    """With dh' and dc' the gradients reaching h' and c' from later steps and outputs:
+    dc' += dh' o (1 - tanh^2 c');  do = dh' tanh c';
+    di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f  (the gradient passed to the previous c);
+    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = W_hh da."""
+    gates, c, tanh_c = cache
+    i, f, g, o = gates
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    da = np.empty_like(gates)
+    np.multiply(dc, g, out=da[0])
+    np.multiply(dc, c, out=da[1])
+    np.multiply(dc, i, out=da[2])
+    np.multiply(dh, tanh_c, out=da[3])
+    slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
+    slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
+    da *= slope
+    return da, step_matmul(w_hh, _by_direction(da), np.empty(dc.shape, dc.dtype)), dc * f
 
 
 def gru_step(gx, h, w_hh_t, b_hn):
@@ -235,6 +234,54 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
                            backward, f"rnn_{nonlinearity}")
+
+
+def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
+    """An LSTM layer (gates i, f, g, o; see :func:`lstm_step`) from the states (h0, c0), in one or
+    two directions; ``weights`` as in :func:`rnn_layer` (G = 4).
+
+    An op has one output, so the final cell states ride along as one more row: the result has
+    shape ``(L + 1, N, D*H)``, rows 0..L-1 the hidden states as in :func:`rnn_layer` and row L
+    the final cell state of each direction, side by side. A gradient may reach either part.
+
+    Shapes: x ``(L, N, input)``, h0 and c0 ``(D, N, H)``, W_ih ``(input, 4H)``, W_hh
+    ``(H, 4H)``, biases ``(4H,)``.
+
+    Example
+    -------
+    >>> import numpy as np, glassnet as gn
+    >>> w_ih, w_hh = gn.Tensor(np.ones((1, 8))), gn.Tensor(np.zeros((2, 8)))
+    >>> zeros = gn.Tensor(np.zeros((1, 5, 2)))
+    >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 5, 1))), zeros, zeros, [(w_ih, w_hh, None, None)]).shape
+    (4, 5, 2)
+    """
+    w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=4)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
+    xs, gx = _input_projection(x, w_ih, weights, gates=4)
+    length, (directions, batch, hidden) = x.shape[0], h0.shape
+    states = _state_buffer(h0.data, length)
+    gx_steps, state_steps = _steps(gx), _steps(states)
+    caches = [None] * length
+    c = _columns(c0.data)
+    for s in range(length):
+        state_steps[s + 1], c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t)
+    out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
+    _to_time_order(states[..., 1:, :], out=out[:length])
+    out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
+
+    def backward(g):
+        w_chunks = chunked(w_hh, batch)
+        dh = np.zeros_like(state_steps[0])
+        dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
+        g_steps = _steps(_to_step_order(g[:length], directions))
+        da = np.empty_like(gx)
+        da_steps = _steps(da)
+        for s in reversed(range(length)):
+            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks)
+        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
+        return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
+
+    return Tensor._from_op(out, _parents(x, (h0, c0), weights), backward, "lstm")
 
 
 def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
@@ -348,7 +395,8 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_b
     pre-activation. Also returns the input as each direction reads it, ``xs (D, input, L*N)``."""
     length, batch, features = x.shape
     directions = len(weights)
-    xs = _inputs_by_direction(x.data, directions)
+    xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
+    xs = xs.reshape(directions, features, length * batch)
     w_ih_t = w_ih.transpose(0, 2, 1)
     if features == 1:
         # The same product as an outer product: np.matmul with an inner dimension of 1 does not
@@ -363,15 +411,6 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_b
             added = b_hh.data.reshape(gates, -1)[:hidden_bias_gates].reshape(-1, 1)
             gx[d, :len(added)] += added
     return xs, gx.reshape(directions, gates, gx.shape[1] // gates, length, batch)
-
-
-def _inputs_by_direction(x: np.ndarray, directions: int) -> np.ndarray:
-    """The input ``(L, N, input)`` as each direction reads it, ``(D, input, L*N)``."""
-    length, batch, features = x.shape
-    if directions == 1:
-        return x.reshape(1, length * batch, features).transpose(0, 2, 1)  # a view
-    xs = _to_step_order(np.concatenate([x] * directions, axis=2), directions)
-    return xs.reshape(directions, features, length * batch)
 
 
 def _parents(x, states, weights) -> tuple:
