@@ -54,16 +54,21 @@ _ONE_THREAD_WORK = 65536 * 4
 
 def chunked(w: np.ndarray, batch: int) -> np.ndarray:
     """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's
-    product with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds (C = 1 when small)."""
+    product with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself when one
+    chunk will do (then the product is a plain matmul: one call less per step)."""
     directions, rows, inner = w.shape
     most = max(1, _ONE_THREAD_WORK // max(1, inner * batch))
+    if rows <= most:
+        return w
     chunks = next(c for c in range(-(-rows // most), rows + 1) if rows % c == 0)
     return w.reshape(directions, chunks, rows // chunks, inner)
 
 
 def step_matmul(w_chunks: np.ndarray, h: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out = w @ h`` per direction, with ``w`` from :func:`chunked`: w ``(D, C, M/C, K)``, h
-    ``(D, K, N)`` (may be a strided view), out ``(D, M, N)`` contiguous. Returns out."""
+    """``out = w @ h`` per direction, with ``w`` from :func:`chunked`: w ``(D, M, K)`` or
+    ``(D, C, M/C, K)``, h ``(D, K, N)`` (may be a strided view), out ``(D, M, N)`` contiguous."""
+    if w_chunks.ndim == 3:
+        return np.matmul(w_chunks, h, out=out)
     directions, chunks, rows, _ = w_chunks.shape
     np.matmul(w_chunks, h[:, None], out=out.reshape(directions, chunks, rows, out.shape[-1]))
     return out
