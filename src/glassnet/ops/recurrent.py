@@ -44,18 +44,16 @@ from ..tensor import Tensor
 __all__ = ["chunked", "gru_layer", "lstm_layer", "rnn_layer", "step_matmul"]
 
 
-# OpenBLAS (NumPy's and SciPy's BLAS) runs a product of more than 65536 * 4 multiply-adds on all
-# its threads. A time step's product is small and the steps are serial: waking the other thread
-# each step gains little on an idle machine and costs up to 10x on a busy one (measured: 256x64 @
-# 64x64, 54 us on one thread, 150-700 us on two under load). So the step products run as a batch
-# of row chunks, each under that size: one NumPy call, one thread, the same BLAS kernel.
+# OpenBLAS runs a product of more than 65536 * 4 multiply-adds on all its threads. A step's product
+# is small and the steps serial: waking the other thread each step gains little when idle and
+# costs up to 10x on a busy machine (256x64 @ 64x64: 54 us on one thread, 150-700 us on two under
+# load). So step products run as a batch of row chunks under that size: one call, one thread.
 _ONE_THREAD_WORK = 65536 * 4
 
 
 def chunked(w: np.ndarray, batch: int) -> np.ndarray:
-    """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's
-    product with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself when one
-    chunk will do (then the product is a plain matmul: one call less per step)."""
+    """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's product
+    with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself if one will do."""
     directions, rows, inner = w.shape
     most = max(1, _ONE_THREAD_WORK // max(1, inner * batch))
     if rows <= most:
