@@ -26,6 +26,9 @@ about a microsecond, and several times more on a strided slice):
 * the directions run side by side in the same loop, on the axis D (1 or 2): at loop step s the
   forward direction reads x[s] and the reverse direction reads x[L-1-s] ("step order").
 
+All three layers make their step products with :func:`step_matmul`: row chunks, each small
+enough that OpenBLAS runs it on one thread (see ``_ONE_THREAD_WORK``).
+
 Layouts outside the op (PyTorch's gate order, weights transposed so that they move between the
 libraries by a transpose): ``W_ih (input, G*H)``, ``W_hh (H, G*H)``, ``b_ih, b_hh (G*H,)``, with
 G = 1 (RNN), 4 (LSTM: i, f, g, o) or 3 (GRU: r, z, n). Sequences are time-major: ``x (L, N,
@@ -38,7 +41,35 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["gru_layer", "lstm_layer", "rnn_layer"]
+__all__ = ["chunked", "gru_layer", "lstm_layer", "rnn_layer", "step_matmul"]
+
+
+# OpenBLAS runs a product of more than 65536 * 4 multiply-adds on all its threads. A step's product
+# is small and the steps serial: waking the other thread each step gains little when idle and
+# costs up to 10x on a busy machine (256x64 @ 64x64: 54 us on one thread, 150-700 us on two under
+# load). So step products run as a batch of row chunks under that size: one call, one thread.
+_ONE_THREAD_WORK = 65536 * 4
+
+
+def chunked(w: np.ndarray, batch: int) -> np.ndarray:
+    """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's product
+    with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself if one will do."""
+    directions, rows, inner = w.shape
+    most = max(1, _ONE_THREAD_WORK // max(1, inner * batch))
+    if rows <= most:
+        return w
+    chunks = next(c for c in range(-(-rows // most), rows + 1) if rows % c == 0)
+    return w.reshape(directions, chunks, rows // chunks, inner)
+
+
+def step_matmul(w_chunks: np.ndarray, h: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = w @ h`` per direction, with ``w`` from :func:`chunked`: w ``(D, M, K)`` or
+    ``(D, C, M/C, K)``, h ``(D, K, N)`` (may be a strided view), out ``(D, M, N)`` contiguous."""
+    if w_chunks.ndim == 3:
+        return np.matmul(w_chunks, h, out=out)
+    directions, chunks, rows, _ = w_chunks.shape
+    np.matmul(w_chunks, h[:, None], out=out.reshape(directions, chunks, rows, out.shape[-1]))
+    return out
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -66,13 +97,13 @@ def _by_direction(a: np.ndarray) -> np.ndarray:
 # ---- the cells: one forward step and its backward step each ----------------------------------
 # gx (G, D, H, N) is this step's input projection W_ih^T x + b_ih (plus the parts of b_hh that are
 # simply added), h (D, H, N) the state the step starts from, w_hh_t (D, G*H, H) the directions'
-# W_hh^T. A backward step gets the gradient reaching the new state and returns the gradient of
-# the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
-# gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H)).
+# W_hh^T, in row chunks (chunked). A backward step gets the gradient reaching the new state and
+# returns the gradient of the gate pre-activations (the same for gx and for W_hh^T h, except GRU's n gate) and the
+# gradient of the previous state, dh = W_hh da (w_hh: (D, H, G*H), in row chunks).
 
 def rnn_step(gx, h, w_hh_t, nonlinearity):
     """h' = phi(a), a = W_ih^T x + b_ih + W_hh^T h + b_hh, phi = tanh or relu."""
-    a = w_hh_t @ h  # one gate: (D, H, N) is already gate-major
+    a = step_matmul(w_hh_t, h, np.empty(h.shape, h.dtype))  # one gate: (D, H, N) is gate-major
     a += gx[0]
     return np.tanh(a, out=a) if nonlinearity == "tanh" else np.maximum(a, 0, out=a)
 
@@ -80,7 +111,7 @@ def rnn_step(gx, h, w_hh_t, nonlinearity):
 def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
     """da = dh' phi'(a): tanh' = 1 - h'^2, relu' = [h' > 0];  dh = W_hh da."""
     da = dh * (1 - h_new * h_new) if nonlinearity == "tanh" else dh * (h_new > 0)
-    return da[None], w_hh @ da
+    return da[None], step_matmul(w_hh, da, np.empty(da.shape, da.dtype))
 
 
 def lstm_step(gx, h, c, w_hh_t):
@@ -88,7 +119,7 @@ def lstm_step(gx, h, c, w_hh_t):
     i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
     c' = f c + i g;  h' = o tanh(c').
     Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
-    a = _by_gate(w_hh_t @ h, 4)
+    a = _by_gate(step_matmul(w_hh_t, h, np.empty((h.shape[0], 4 * h.shape[1], h.shape[2]), h.dtype)), 4)
     a += gx
     g = np.tanh(a[2])
     gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
@@ -116,7 +147,7 @@ def lstm_step_backward(dh, dc, cache, w_hh):
     slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
     slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
     da *= slope
-    return da, w_hh @ _by_direction(da), dc * f
+    return da, step_matmul(w_hh, _by_direction(da), np.empty(dc.shape, dc.dtype)), dc * f
 
 
 def gru_step(gx, h, w_hh_t, b_hn):
@@ -125,7 +156,7 @@ def gru_step(gx, h, w_hh_t, b_hn):
     n = tanh(gx_n + r hn), hn = gh_n + b_hn  (r multiplies W_hn h + b_hn: PyTorch's rule);
     h' = (1 - z) n + z h = n + z (h - n).
     Returns h' and the cache (h, r and z, n, hn) for the backward."""
-    gh = _by_gate(w_hh_t @ h, 3)
+    gh = _by_gate(step_matmul(w_hh_t, h, np.empty((h.shape[0], 3 * h.shape[1], h.shape[2]), h.dtype)), 3)
     rz = gh[:2]
     rz += gx[:2]
     r, z = _sigmoid_(rz)
@@ -157,7 +188,7 @@ def gru_step_backward(dh, cache, w_hh):
     dgx[:2] *= rz * (1 - rz)
     dgh = dgx.copy()
     dgh[2] *= r
-    dh_previous = w_hh @ _by_direction(dgh)
+    dh_previous = step_matmul(w_hh, _by_direction(dgh), np.empty(h.shape, h.dtype))
     dh_previous += dh * z
     return dgx, dgh, dh_previous
 
@@ -186,6 +217,7 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
     (3, 5, 2)
     """
     w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=1)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
     xs, gx = _input_projection(x, w_ih, weights, gates=1)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
@@ -194,12 +226,13 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
         state_steps[s + 1] = rnn_step(gx_steps[s], state_steps[s], w_hh_t, nonlinearity)
 
     def backward(g):
+        w_chunks = chunked(w_hh, x.shape[1])
         g_steps = _steps(_to_step_order(g, len(weights)))
         da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
         da_steps = _steps(da)
         dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_hh, nonlinearity)
+            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_chunks, nonlinearity)
         return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
@@ -226,6 +259,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     (4, 5, 2)
     """
     w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=4)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
     xs, gx = _input_projection(x, w_ih, weights, gates=4)
     length, (directions, batch, hidden) = x.shape[0], h0.shape
     states = _state_buffer(h0.data, length)
@@ -239,13 +273,14 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
 
     def backward(g):
+        w_chunks = chunked(w_hh, batch)
         dh = np.zeros_like(state_steps[0])
         dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
         g_steps = _steps(_to_step_order(g[:length], directions))
         da = np.empty_like(gx)
         da_steps = _steps(da)
         for s in reversed(range(length)):
-            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_hh)
+            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks)
         grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
@@ -268,6 +303,7 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
     (3, 5, 2)
     """
     w_ih, w_hh, w_hh_t, b_hn = _stacked_weights(weights, gates=3)
+    w_hh_t = chunked(w_hh_t, x.shape[1])
     # b_hr and b_hz are simply added, so they join the input projection; b_hn is multiplied by r.
     xs, gx = _input_projection(x, w_ih, weights, gates=3, hidden_bias_gates=2)
     length = x.shape[0]
@@ -278,12 +314,13 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
         state_steps[s + 1], caches[s] = gru_step(gx_steps[s], state_steps[s], w_hh_t, b_hn)
 
     def backward(g):
+        w_chunks = chunked(w_hh, x.shape[1])
         g_steps = _steps(_to_step_order(g, len(weights)))
         dgx, dgh = np.empty_like(gx), np.empty_like(gx)
         dgx_steps, dgh_steps = _steps(dgx), _steps(dgh)
         dh = np.zeros_like(state_steps[0])
         for s in reversed(range(length)):
-            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_hh)
+            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
         return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
     return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
@@ -391,6 +428,7 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
     of W_hn h + b_hn)."""
     directions, gates, hidden, length, batch = dgx.shape
     features = w_ih.shape[1]
+    same = dgh is dgx  # RNN, LSTM: one array, one bias sum
     dgx = dgx.reshape(directions, gates * hidden, length * batch)
     dgh = dgh.reshape(directions, gates * hidden, length * batch)
     dx = None
@@ -400,7 +438,8 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
     dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
     previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
     dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
-    db_ih, db_hh = dgx.sum(axis=2), dgh.sum(axis=2)  # (D, G*H)
+    db_ih = dgx.sum(axis=2)  # (D, G*H)
+    db_hh = db_ih if same else dgh.sum(axis=2)
     grads = [dx, _rows(dh0)]
     for d, (_, _, b_ih, b_hh) in enumerate(weights):
         grads += [dw_ih[d], dw_hh[d]]
