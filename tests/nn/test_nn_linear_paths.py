@@ -17,6 +17,15 @@ DTYPES = [(np.float64, 1e-12), (np.float32, 2e-5)]
 X_SHAPES = [(1, 7), (1, 1, 7), (7,), (2, 7), (3, 7), (5, 7), (4, 3, 7), (40, 7)]
 
 
+@pytest.mark.parametrize("x_shape", [(1, 64), (1, 1, 64), (64,), (3, 64)])
+@pytest.mark.parametrize("dtype, tol", DTYPES)
+def test_linear_matches_pytorch_where_the_gradient_is_large_enough_for_gemm(rng, x_shape, dtype, tol):
+    arrays = rng.normal(size=x_shape), rng.normal(size=(64, 48)), rng.normal(size=48)
+    check_against_torch(ops.linear, torch_linear, *arrays, dtype=dtype, atol=tol, rtol=tol)
+    if dtype == np.float64:
+        check_finite_differences(ops.linear, *arrays)
+
+
 def torch_linear(x, w, b):
     return torch.nn.functional.linear(x, w.T, b)
 
@@ -135,7 +144,8 @@ def test_an_empty_batch_and_empty_features_give_zero_gradients():
 
 
 @pytest.mark.parametrize("shapes", [[(5,), (5, 3)], [(4, 5), (5,)], [(1, 5), (5, 3)], [(4, 1), (1, 3)],
-                                    [(2, 1, 5), (5, 3)], [(5,), (5,)]])
+                                    [(2, 1, 5), (5, 3)], [(5,), (5,)], [(64,), (64, 40)], [(40, 64), (64,)],
+                                    [(64, 1), (1, 40)]])
 @pytest.mark.parametrize("dtype, tol", DTYPES)
 def test_matmul_with_vector_or_one_row_operands_matches_pytorch(rng, shapes, dtype, tol):
     arrays = [rng.normal(size=shape) for shape in shapes]
@@ -146,8 +156,8 @@ def test_matmul_with_vector_or_one_row_operands_matches_pytorch(rng, shapes, dty
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_product_is_a_fresh_c_ordered_array_for_any_layout(rng, dtype):
-    a = rng.normal(size=(3, 6)).astype(dtype)[:, ::2][:, :1]  # (3, 1), strided
-    b = np.asfortranarray(rng.normal(size=(1, 4)).astype(dtype))
+    a = rng.normal(size=(64, 6)).astype(dtype)[:, ::2][:, :1]  # (64, 1), strided
+    b = np.asfortranarray(rng.normal(size=(1, 48)).astype(dtype))
     out = linalg.product(a, b)
     np.testing.assert_array_equal(out, a @ b)
     assert out.dtype == dtype and out.flags.c_contiguous and out.flags.owndata
@@ -159,7 +169,7 @@ def test_product_keeps_the_result_if_gemm_writes_a_copy(monkeypatch):
     values are returned (never the uninitialized array)."""
     monkeypatch.setitem(linalg._GEMM, np.dtype(np.float64),
                         lambda alpha, a, b, beta, c, overwrite_c: np.asfortranarray(alpha * (a @ b)))
-    a, b = np.array([[1.0], [2.0]]), np.array([[3.0, 4.0, 5.0]])
+    a, b = np.arange(64.0)[:, None], np.arange(40.0)[None, :]
     out = linalg.product(a, b)
     np.testing.assert_array_equal(out, a @ b)
     assert out.flags.c_contiguous and out.flags.owndata
