@@ -4,9 +4,12 @@ penalties over many tensors)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..tensor import Tensor
+from .linalg import product
 from .shape import check_axis
 
 
@@ -14,7 +17,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """z = x @ W + b, the course's z = W^T x + b for a batch of row vectors, in one node.
 
     Shapes: x ``(..., in)``, W ``(in, out)``, b ``(out,)`` -> z ``(..., out)``.
-    Backward: dx = g @ W^T, dW = x^T @ g (summed over all leading axes), db = sum of g.
+    Backward: dx = g @ W^T, dW = x^T @ g (summed over all leading axes; :func:`~glassnet.ops.linalg.product`,
+    fast for a batch of one), db = sum of g.
 
     Example
     -------
@@ -44,10 +48,12 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if bias is not None:
         out += bias.data
 
+    rows = math.prod(x.shape[:-1])
+
     def backward(g):
-        g2 = g.reshape(-1, g.shape[-1])
+        g2 = g.reshape(rows, g.shape[-1])  # rows, not -1: a feature axis may have length 0
         gx = (g @ weight.data.T) if x.requires_grad else None
-        gw = x.data.reshape(-1, x.shape[-1]).T @ g2 if weight.requires_grad else None
+        gw = product(x.data.reshape(rows, x.shape[-1]).T, g2) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (g2.sum(axis=0) if bias.requires_grad else None)
