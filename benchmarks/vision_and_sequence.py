@@ -22,7 +22,7 @@ repeats of samples/s and the ratio glassnet / PyTorch.
 Memory: every child reports its peak resident set (``resource.getrusage(...).ru_maxrss``) and its
 growth during training (the peak minus the resident set just before the first step, after the
 imports, the model and the data). The LeNet child trains one epoch of distinct batches (warmup +
-steps batches of 64: 10,240 images by default), so its two numbers are the issue's "peak memory of
+steps batches of 64: 2,880 images by default), so its two numbers are the issue's "peak memory of
 a LeNet-5 training epoch". The peak includes the library itself (importing torch costs far more
 than importing NumPy); the growth is the training's own memory.
 
@@ -47,14 +47,14 @@ EXAMPLES = HERE.parent / "examples"
 PEERS = ("glassnet", "pytorch")
 CLASSES = 10
 
-# name: (model kind, its sizes, batch, optimizer, default timed steps (about 1-3 s per child), target)
+# name: (model kind, its sizes, batch, optimizer, default timed steps (1-3 s per child before issue 15), target)
 WORKLOADS = {
-    "lenet": ("lenet", {}, 64, "adam", 150, 1.0),
-    "lstm": ("rnn", {"cell": "lstm", "input_size": 32, "hidden_size": 64, "length": 50}, 64, "adam", 60, 1.0),
-    "mnist1d_cnn": ("mnist1d_cnn", {}, 100, "adam", 400, 1.0),
-    "sgd1": ("mlp", {"sizes": (784, 1024, 10)}, 1, "sgd", 1500, 1.0),
-    "digits_cnn": ("digits_cnn", {}, 32, "adam", 300, None),
-    "gru": ("rnn", {"cell": "gru", "input_size": 32, "hidden_size": 128, "length": 50}, 64, "adam", 40, None),
+    "lenet": ("lenet", {}, 64, "adam", 40, 1.0),
+    "lstm": ("rnn", {"cell": "lstm", "input_size": 32, "hidden_size": 64, "length": 50}, 64, "adam", 30, 1.0),
+    "mnist1d_cnn": ("mnist1d_cnn", {}, 100, "adam", 100, 1.0),
+    "sgd1": ("mlp", {"sizes": (784, 1024, 10)}, 1, "sgd", 300, 1.0),
+    "digits_cnn": ("digits_cnn", {}, 32, "adam", 60, None),
+    "gru": ("rnn", {"cell": "gru", "input_size": 32, "hidden_size": 128, "length": 50}, 64, "adam", 20, None),
 }
 TITLES = {
     "lenet": "LeNet-5 1x28x28", "lstm": "LSTM 32->64, T=50", "mnist1d_cnn": "MNIST-1D CNN",
@@ -248,12 +248,12 @@ def peak_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def time_steps(step, batches, warmup: int, steps: int) -> float:
-    """Seconds per step, the median of 5 chunks after ``warmup`` untimed steps (deep.py's)."""
+def time_steps(step, batches, warmup: int, steps: int, chunks: int = 5) -> float:
+    """Seconds per step, the median of ``chunks`` chunks after ``warmup`` untimed steps (deep.py's)."""
     sys.path.insert(0, str(HERE))
     import deep
 
-    return deep._time_steps(step, batches, warmup, steps)
+    return deep._time_steps(step, batches, warmup, steps, chunks)
 
 
 def child(peer: str, name: str, threads: int, warmup: int, steps: int) -> dict:
@@ -326,7 +326,7 @@ def main(argv=None) -> list:
     parser.add_argument("--models", default=",".join(WORKLOADS), help=f"subset of {','.join(WORKLOADS)}")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per child (default: per workload)")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (default 10)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
