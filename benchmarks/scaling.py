@@ -9,9 +9,9 @@
 The models and the step (forward, cross-entropy, zero_grad, backward, optimizer step) are
 benchmarks/vision_and_sequence.py's. Each (curve, peer) runs in its own child process, which
 measures every point of the curve in turn: 2 warm-up steps and one to size the chunks, then about
-``--seconds`` of steps in 5 chunks (--quick: 3), the median chunk. The peers alternate and each curve runs ``--repeats`` times (default 3);
-the median over the repeats counts. Threads are pinned (``--threads``, default 1) as in
-vision_and_sequence.py.
+``--seconds`` of steps in 5 chunks (--quick: 3), the median chunk. The peers alternate and each
+curve runs ``--repeats`` times (default 3); the median over the repeats counts. Threads are pinned
+(``--threads``, default 1) as in vision_and_sequence.py.
 
 It writes ``scaling.csv`` (one row per point: the curve, its sizes, both peers' samples/s and the
 ratio glassnet / PyTorch) and ``scaling.png`` (the curves and the ratios) into ``--out``, and prints
