@@ -52,6 +52,12 @@ GRIDS = {
         "hidden": [{"hidden": h} for h in (16, 64, 256)],
         "image": [{"image": s} for s in (8, 16, 32, 64)],
     },
+    "tiny": {  # the smoke test's (tests/test_benchmarks_issue15.py): seconds, not a measurement
+        "mlp": [{"hidden": h, "batch": b} for h in (4, 8) for b in (1, 2)],
+        "length": [{"length": n} for n in (2, 3)],
+        "hidden": [{"hidden": h} for h in (2, 4)],
+        "image": [{"image": s} for s in (4, 8)],
+    },
 }
 CURVES = ("mlp", "length", "hidden", "image")
 # The sweep variable of each curve (mlp sweeps both: along batch at each width, along width at each batch).
@@ -98,7 +104,7 @@ def child(peer: str, curve: str, grid: str, threads: int, seconds: float) -> dic
     limiter = vs.pin_threads(peer, threads)
     chunks = 3 if grid == "quick" else 5
     points = [measure(peer, curve, point, seconds, chunks) for point in GRIDS[grid][curve]]
-    del limiter
+    limiter.restore_original_limits()
     return {"peer": peer, "curve": curve, "points": points}
 
 
@@ -209,9 +215,10 @@ def main(argv=None) -> list:
     parser.add_argument("--seconds", type=float, default=None,
                         help="timed seconds per point (default 0.3 with --quick, else 1.0)")
     parser.add_argument("--out", default=str(HERE / "out"), help="folder of scaling.csv and scaling.png")
+    parser.add_argument("--grid", choices=tuple(GRIDS), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    grid = "quick" if args.quick else "full"
+    grid = args.grid or ("quick" if args.quick else "full")
     seconds = args.seconds if args.seconds is not None else (0.3 if args.quick else 1.0)
     if args.child:
         peer, curve, grid = args.child

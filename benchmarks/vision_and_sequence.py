@@ -267,10 +267,10 @@ def child(peer: str, name: str, threads: int, warmup: int, steps: int) -> dict:
     before = resident_mib()
     seconds = time_steps(step, batches, warmup, steps)
     loss = float(step(*batches[0]).data)  # .data: glassnet's ndarray, PyTorch's detached tensor
-    del limiter
+    limiter.restore_original_limits()
     return {"peer": peer, "model": name, "threads": threads, "seconds_per_step": seconds,
             "samples_per_s": batch / seconds, "loss": loss, "peak_mib": peak_mib(),
-            "growth_mib": peak_mib() - before}
+            "growth_mib": max(0.0, peak_mib() - before)}  # statm and ru_maxrss count pages apart
 
 
 def run_children(script: str, jobs: list, threads: int, extra: list) -> list:
