@@ -178,19 +178,22 @@ def plot(rows: list, path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     found = sweeps(rows)
-    panels = [("mlp over batch", "batch"), ("mlp over hidden", "hidden"), ("length over", "length"),
-              ("hidden over", "hidden"), ("image over", "image")]
+    panels = [("mlp over batch", "batch", "MLP 784-H-10, SGD"), ("mlp over hidden", "hidden", "MLP 784-H-10, SGD"),
+              ("length over", "length", "LSTM 32->64, batch 64"), ("hidden over", "hidden", "LSTM T=50, batch 64"),
+              ("image over", "image", "Conv2d stack, batch 32")]
     figure, axes = plt.subplots(2, 3, figsize=(15, 8.5))
-    for ax, (prefix, variable) in zip(axes.flat, panels):
+    for ax, (prefix, variable, name) in zip(axes.flat, panels):
         for index, (label, _, series) in enumerate(s for s in found if s[0].startswith(prefix)):
             values = [value for value, _, _ in series]
             color = f"C{index % 10}"
+            fixed = label.split("(")[-1].rstrip(")") + ": " if "(" in label else ""
             ax.plot(values, [row["glassnet_samples_per_s"] for _, _, row in series], "o-", color=color,
-                    label=label.split("(")[-1].rstrip(")") if "(" in label else "glassnet")
-            ax.plot(values, [row["pytorch_samples_per_s"] for _, _, row in series], "s--", color=color, alpha=0.7)
-        ax.set(xscale="log", yscale="log", xlabel=variable, ylabel="samples/s",
-               title=f"{prefix.split()[0]} over {variable} (solid glassnet, dashed PyTorch)")
-        ax.legend(fontsize=7)
+                    label=f"{fixed}glassnet")
+            ax.plot(values, [row["pytorch_samples_per_s"] for _, _, row in series], "s--", color=color, alpha=0.7,
+                    label=f"{fixed}PyTorch")
+        ax.set(xscale="log", yscale="log", xlabel=variable, ylabel="samples/s", title=f"{name}: over {variable}")
+        if ax.lines:
+            ax.legend(fontsize=7)
     ratio_ax = axes.flat[5]
     for index, (label, _, series) in enumerate(found):
         ratio_ax.plot(range(len(series)), [ratio for _, ratio, _ in series], "o-", color=f"C{index % 10}",
@@ -199,7 +202,8 @@ def plot(rows: list, path: Path, title: str) -> None:
     ratio_ax.axhline(0.9, color="gray", linestyle=":", linewidth=0.8)
     ratio_ax.set(yscale="log", xlabel="point along the sweep (small to large)", ylabel="glassnet / PyTorch",
                  title="ratio of samples/s (above 1: glassnet faster)")
-    ratio_ax.legend(fontsize=5, ncol=2)
+    if ratio_ax.lines:
+        ratio_ax.legend(fontsize=5, ncol=2)
     figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
