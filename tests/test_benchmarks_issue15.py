@@ -102,7 +102,7 @@ def test_scaling_child_measures_every_point_of_the_tiny_grid(curve):
 
 
 def test_scaling_parent_writes_csv_figure_and_crossovers(tmp_path):
-    curves = ("mlp", "image")  # two of the four: each child imports its library (seconds)
+    curves = ("mlp",)  # one of the four: each child imports its library (seconds under load)
     command = [sys.executable, str(BENCHMARKS / "scaling.py"), "--grid", "tiny", "--repeats", "1",
                "--seconds", "0.001", "--curves", ",".join(curves), "--out", str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
