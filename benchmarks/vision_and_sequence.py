@@ -1,0 +1,370 @@
+"""Training speed of image-shaped and recurrent workloads, glassnet vs PyTorch CPU, at 1 and 2 threads:
+the table of issue 15 plus a digits CNN and a GRU.
+
+    lenet        LeNet-5 on 1x28x28: Conv2d 6@5x5 pad 2, ReLU, MaxPool 2, Conv2d 16@5x5, ReLU,
+                 MaxPool 2, Flatten, 400-120-84-10 (ReLU), batch 64, Adam
+    lstm         LSTM(32 -> 64) over sequences of 50, last state -> Linear(64, 10), batch 64, Adam
+    mnist1d_cnn  the MNIST-1D CNN of the paper (benchmarks/deep.py's "cnn": the model of
+                 examples/mnist1d_table.py and its PyTorch twin), batch 100, Adam
+    sgd1         stochastic gradient descent: MLP 784-1024-10 (ReLU), batch 1, SGD lr 0.01 momentum 0.9
+    digits_cnn   examples/digits_cnn.py's model on 1x8x8 (Conv2d 16@3x3, Conv2d 32@3x3, MaxPool 2,
+                 Dropout 0.25, Linear 512 -> 10), batch 32, Adam
+    gru          GRU(32 -> 128) over sequences of 50, last state -> Linear(128, 10), batch 64, Adam
+
+One step is forward, cross-entropy, zero_grad, backward, optimizer step, on random inputs (the speed
+does not depend on the values). Each (workload, threads, peer) runs in its own child process, the
+peers alternate, each runs ``--repeats`` times (default 3); a child pins its threads (glassnet:
+``threadpoolctl.threadpool_limits``; PyTorch: ``torch.set_num_threads``; both also get
+OPENBLAS/OMP/MKL_NUM_THREADS), times ``--warmup`` untimed and then the timed steps in 5 chunks, and
+reports the median chunk (benchmarks/deep.py's ``_time_steps``). The table shows the median over the
+repeats of samples/s and the ratio glassnet / PyTorch.
+
+Memory: every child reports its peak resident set (``resource.getrusage(...).ru_maxrss``) and its
+growth during training (the peak minus the resident set just before the first step, after the
+imports, the model and the data). The LeNet child trains one epoch of distinct batches (warmup +
+steps batches of 64: 2,880 images by default), so its two numbers are the issue's "peak memory of
+a LeNet-5 training epoch". The peak includes the library itself (importing torch costs far more
+than importing NumPy); the growth is the training's own memory.
+
+    python benchmarks/vision_and_sequence.py [--repeats 3] [--models lenet,lstm,...] [--threads 1,2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "examples"
+PEERS = ("glassnet", "pytorch")
+CLASSES = 10
+
+# name: (model kind, its sizes, batch, optimizer, default timed steps (1-3 s per child before issue 15), target)
+WORKLOADS = {
+    "lenet": ("lenet", {}, 64, "adam", 40, 1.0),
+    "lstm": ("rnn", {"cell": "lstm", "input_size": 32, "hidden_size": 64, "length": 50}, 64, "adam", 30, 1.0),
+    "mnist1d_cnn": ("mnist1d_cnn", {}, 100, "adam", 100, 1.0),
+    "sgd1": ("mlp", {"sizes": (784, 1024, 10)}, 1, "sgd", 300, 1.0),
+    "digits_cnn": ("digits_cnn", {}, 32, "adam", 60, None),
+    "gru": ("rnn", {"cell": "gru", "input_size": 32, "hidden_size": 128, "length": 50}, 64, "adam", 20, None),
+}
+TITLES = {
+    "lenet": "LeNet-5 1x28x28", "lstm": "LSTM 32->64, T=50", "mnist1d_cnn": "MNIST-1D CNN",
+    "sgd1": "SGD b=1 784-1024-10", "digits_cnn": "digits CNN 8x8", "gru": "GRU 32->128, T=50",
+}
+ADAM_LR, SGD_LR, MOMENTUM = 1e-3, 0.01, 0.9
+
+
+# ---- models: one builder per kind and peer (the scaling benchmark builds its grids from these) ---
+def sample_shape(kind: str, **sizes) -> tuple:
+    """The shape of one input sample of a model kind."""
+    if kind == "mlp":
+        return (sizes["sizes"][0],)
+    if kind == "rnn":
+        return (sizes["length"], sizes["input_size"])
+    if kind == "conv_stack":
+        return (1, sizes["image"], sizes["image"])
+    return {"lenet": (1, 28, 28), "digits_cnn": (1, 8, 8), "mnist1d_cnn": (40,)}[kind]
+
+
+def glassnet_model(kind: str, **sizes):
+    """The glassnet model of a kind (float32, seeded)."""
+    from glassnet import nn
+
+    rng = np.random.default_rng(0)
+    if kind == "mlp":
+        layers: list = []
+        widths = sizes["sizes"]
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(fan_in, fan_out, rng=rng), nn.ReLU()]
+        return nn.Sequential(*layers[:-1])
+    if kind == "lenet":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5, rng=rng), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120, rng=rng), nn.ReLU(), nn.Linear(120, 84, rng=rng), nn.ReLU(),
+            nn.Linear(84, CLASSES, rng=rng))
+    if kind == "conv_stack":
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.GlobalAvgPool2d(),
+            nn.Linear(16, CLASSES, rng=rng))
+    if kind == "rnn":
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[sizes["cell"]]
+
+        class LastState(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.rnn = cell(sizes["input_size"], sizes["hidden_size"], batch_first=True, rng=rng)
+                self.linear = nn.Linear(sizes["hidden_size"], CLASSES, rng=rng)
+
+            def forward(self, x):
+                output, _ = self.rnn(x)
+                return self.linear(output[:, -1])
+
+        return LastState()
+    sys.path.insert(0, str(EXAMPLES))
+    if kind == "digits_cnn":
+        import digits_cnn
+
+        return digits_cnn.build_model(seed=0)
+    if kind == "mnist1d_cnn":
+        import mnist1d_table
+
+        return mnist1d_table.build_model("cnn", seed=0)
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def torch_model(kind: str, **sizes):
+    """The PyTorch twin of :func:`glassnet_model` (PyTorch's default initialization)."""
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    if kind == "mlp":
+        layers: list = []
+        widths = sizes["sizes"]
+        for fan_in, fan_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+        return nn.Sequential(*layers[:-1])
+    if kind == "lenet":
+        return nn.Sequential(
+            nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, CLASSES))
+    if kind == "conv_stack":
+        return nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+            nn.Linear(16, CLASSES))
+    if kind == "digits_cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.25), nn.Linear(32 * 4 * 4, CLASSES))
+    if kind == "mnist1d_cnn":
+        sys.path.insert(0, str(HERE))
+        import deep
+
+        return deep.torch_model("cnn")
+    if kind == "rnn":
+        cell = {"lstm": nn.LSTM, "gru": nn.GRU}[sizes["cell"]]
+
+        class LastState(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.rnn = cell(sizes["input_size"], sizes["hidden_size"], batch_first=True)
+                self.linear = nn.Linear(sizes["hidden_size"], CLASSES)
+
+            def forward(self, x):
+                output, _ = self.rnn(x)
+                return self.linear(output[:, -1])
+
+        return LastState()
+    raise ValueError(f"unknown model kind {kind!r}")
+
+
+def make_step(peer: str, kind: str, optimizer: str, **sizes):
+    """``step(x, y) -> loss``: one training step of a freshly built model of ``peer``."""
+    if peer == "glassnet":
+        import glassnet as gn
+        from glassnet import losses, optim
+
+        model = glassnet_model(kind, **sizes)
+        model.train()
+        opt = (optim.Adam(model.parameters(), lr=ADAM_LR) if optimizer == "adam"
+               else optim.SGD(model.parameters(), lr=SGD_LR, momentum=MOMENTUM))
+
+        def step(x, y):
+            loss = losses.cross_entropy(model(gn.Tensor(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step
+    import torch
+
+    model = torch_model(kind, **sizes)
+    model.train()
+    opt = (torch.optim.Adam(model.parameters(), lr=ADAM_LR) if optimizer == "adam"
+           else torch.optim.SGD(model.parameters(), lr=SGD_LR, momentum=MOMENTUM))
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def torch_step(x, y):
+        loss = loss_fn(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return torch_step
+
+
+def make_batches(peer: str, kind: str, batch: int, count: int, **sizes) -> list:
+    """``count`` distinct random batches (float32 inputs, integer targets) in ``peer``'s arrays."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(count * batch, *sample_shape(kind, **sizes))).astype(np.float32)
+    y = rng.integers(0, CLASSES, count * batch)
+    batches = [(X[i:i + batch], y[i:i + batch]) for i in range(0, count * batch, batch)]
+    if peer == "pytorch":
+        import torch
+
+        batches = [(torch.from_numpy(x), torch.from_numpy(t)) for x, t in batches]
+    return batches
+
+
+def pin_threads(peer: str, threads: int):
+    """Pin the BLAS (and PyTorch) threads of this child; keep the returned limiter alive."""
+    from threadpoolctl import threadpool_limits
+
+    limiter = threadpool_limits(threads)
+    if peer == "pytorch":
+        import torch
+
+        torch.set_num_threads(threads)
+    return limiter
+
+
+def resident_mib() -> float:
+    """This process's resident set now, MiB (Linux /proc; 0 where it cannot be read)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def peak_mib() -> float:
+    """This process's peak resident set so far, MiB (ru_maxrss is KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def time_steps(step, batches, warmup: int, steps: int, chunks: int = 5) -> float:
+    """Seconds per step, the median of ``chunks`` chunks after ``warmup`` untimed steps (deep.py's)."""
+    sys.path.insert(0, str(HERE))
+    import deep
+
+    return deep._time_steps(step, batches, warmup, steps, chunks)
+
+
+def child(peer: str, name: str, threads: int, warmup: int, steps: int) -> dict:
+    """One measurement of one workload by one peer: seconds per step, samples/s and memory."""
+    limiter = pin_threads(peer, threads)
+    kind, sizes, batch, optimizer, _, _ = WORKLOADS[name]
+    # LeNet: one epoch of distinct batches (the memory target); the others cycle through 20 batches.
+    count = warmup + steps if name == "lenet" else min(20, warmup + steps)
+    batches = make_batches(peer, kind, batch, count, **sizes)
+    step = make_step(peer, kind, optimizer, **sizes)
+    before = resident_mib()
+    seconds = time_steps(step, batches, warmup, steps)
+    loss = float(step(*batches[0]).data)  # .data: glassnet's ndarray, PyTorch's detached tensor
+    limiter.restore_original_limits()
+    return {"peer": peer, "model": name, "threads": threads, "seconds_per_step": seconds,
+            "samples_per_s": batch / seconds, "loss": loss, "peak_mib": peak_mib(),
+            "growth_mib": max(0.0, peak_mib() - before)}  # statm and ru_maxrss count pages apart
+
+
+def run_children(script: str, jobs: list, threads: int, extra: list) -> list:
+    """Run ``script --child ...`` once per job (a list of argument lists); their JSON results."""
+    env = dict(os.environ)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[variable] = str(threads)
+    results = []
+    for job in jobs:
+        out = subprocess.run([sys.executable, script, "--child", *job, *extra],
+                             capture_output=True, text=True, env=env)
+        if out.returncode:
+            raise RuntimeError(f"child {job} failed:\n{out.stderr}")
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def load() -> str:
+    """The 1-minute load average (the machine is shared: say how busy it was)."""
+    try:
+        return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    except OSError:
+        return "load unknown"
+
+
+def report(results: dict, models: list, threads: int, repeats: int) -> list:
+    """Print the table of one thread count; returns its rows as dicts."""
+    print(f"\n{threads} thread(s), median of {repeats}; samples/s and the ratio glassnet / PyTorch; "
+          f"peak RSS / growth during training, MiB")
+    print(f"{'workload':20s} {'batch':>5s} {'glassnet/s':>11s} {'PyTorch/s':>10s} {'ratio':>7s} {'target':>7s} "
+          f"{'gn peak':>8s} {'gn grow':>8s} {'pt peak':>8s} {'pt grow':>8s}")
+    rows = []
+    for name in models:
+        ours, theirs = (results[name, peer] for peer in PEERS)
+        speed = [statistics.median(r["samples_per_s"] for r in runs) for runs in (ours, theirs)]
+        memory = [statistics.median(r[key] for r in runs)
+                  for runs in (ours, theirs) for key in ("peak_mib", "growth_mib")]
+        target = WORKLOADS[name][5]
+        row = {"model": name, "threads": threads, "batch": WORKLOADS[name][2], "glassnet_samples_per_s": speed[0],
+               "pytorch_samples_per_s": speed[1], "ratio": speed[0] / speed[1], "target": target,
+               "glassnet_peak_mib": memory[0], "glassnet_growth_mib": memory[1],
+               "pytorch_peak_mib": memory[2], "pytorch_growth_mib": memory[3]}
+        rows.append(row)
+        print(f"{TITLES[name]:20s} {row['batch']:5d} {speed[0]:11,.0f} {speed[1]:10,.0f} {row['ratio']:6.2f}x "
+              f"{'' if target is None else f'{target:.1f}x':>7s} "
+              + " ".join(f"{value:8.0f}" for value in memory))
+    return rows
+
+
+def main(argv=None) -> list:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each (workload, peer) pair (default 3)")
+    parser.add_argument("--models", default=",".join(WORKLOADS), help=f"subset of {','.join(WORKLOADS)}")
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
+    parser.add_argument("--steps", type=int, default=None, help="timed steps per child (default: per workload)")
+    parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        peer, name, threads = args.child
+        steps = args.steps or WORKLOADS[name][4]
+        print(json.dumps(child(peer, name, int(threads), args.warmup, steps)))
+        return []
+    models = [m for m in args.models.split(",") if m]
+    if not models or any(m not in WORKLOADS for m in models):
+        parser.error(f"--models takes names from {','.join(WORKLOADS)}, got {args.models!r}")
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",") if t]
+    except ValueError:
+        parser.error(f"--threads takes integers separated by commas, got {args.threads!r}")
+    if not thread_counts or min(thread_counts) < 1:
+        parser.error(f"--threads must be integers >= 1, got {args.threads!r}")
+    if args.repeats < 1 or (args.steps is not None and args.steps < 1) or args.warmup < 0:
+        parser.error("--repeats and --steps must be >= 1, --warmup >= 0")
+    extra = ["--warmup", str(args.warmup)] + (["--steps", str(args.steps)] if args.steps else [])
+    print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {load()}")
+    rows = []
+    for threads in thread_counts:
+        results: dict = {(m, p): [] for m in models for p in PEERS}
+        for round_ in range(args.repeats):
+            for name in models:
+                for peer in PEERS:  # alternate the peers so that machine noise hits both alike
+                    result = run_children(__file__, [[peer, name, str(threads)]], threads, extra)[0]
+                    results[name, peer].append(result)
+                    print(f"round {round_ + 1}: {threads} thread(s) {name:12s} {peer:8s} "
+                          f"{result['samples_per_s']:10,.0f} samples/s  peak {result['peak_mib']:5.0f} MiB  "
+                          f"{load()}", file=sys.stderr, flush=True)
+        rows += report(results, models, threads, args.repeats)
+        print(f"({load()})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

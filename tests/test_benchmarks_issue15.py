@@ -1,0 +1,141 @@
+"""Smoke tests of issue 15's benchmarks (benchmarks/vision_and_sequence.py, benchmarks/scaling.py):
+the child's step functions run one or two steps at small sizes and give finite numbers, the twins
+have the same parameters, the parent writes its files, the crossover text names the crossings.
+No timing is asserted."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("threadpoolctl")
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import scaling  # noqa: E402
+import vision_and_sequence as vs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def torch_threads():
+    """The children pin PyTorch's threads; give the rest of the session its own setting back."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+def parameter_count(model) -> int:
+    return sum(int(np.prod(p.shape)) for p in model.parameters())
+
+
+@pytest.mark.parametrize("name", list(vs.WORKLOADS))
+def test_twins_have_the_same_parameters(name):
+    kind, sizes = vs.WORKLOADS[name][:2]
+    ours, theirs = vs.glassnet_model(kind, **sizes), vs.torch_model(kind, **sizes)
+    assert parameter_count(ours) == parameter_count(theirs) > 0
+    # glassnet's Linear weight is (in, out) where PyTorch's is (out, in): compare each tensor's sizes.
+    assert sorted(sorted(p.shape) for p in ours.parameters()) == sorted(sorted(p.shape) for p in theirs.parameters())
+
+
+@pytest.mark.parametrize("peer", vs.PEERS)
+@pytest.mark.parametrize("name", list(vs.WORKLOADS))
+def test_child_step_gives_finite_numbers(name, peer):
+    result = vs.child(peer, name, threads=1, warmup=1, steps=1)
+    batch = vs.WORKLOADS[name][2]
+    assert result["peer"] == peer and result["model"] == name and result["threads"] == 1
+    assert math.isfinite(result["seconds_per_step"]) and result["seconds_per_step"] > 0
+    assert result["samples_per_s"] == pytest.approx(batch / result["seconds_per_step"])
+    assert math.isfinite(result["loss"]) and 0 <= result["loss"] < 20  # cross-entropy of 10 classes
+    assert result["peak_mib"] > 1 and 0 <= result["growth_mib"] <= result["peak_mib"]
+
+
+def test_glassnet_and_torch_steps_learn_the_same_batch():
+    # The two peers' steps train: repeating one batch lowers the loss of each.
+    for peer in vs.PEERS:
+        batches = vs.make_batches(peer, "mlp", 8, 1, sizes=(6, 5, 10))
+        step = vs.make_step(peer, "mlp", "sgd", sizes=(6, 5, 10))
+        losses = [float(step(*batches[0]).data) for _ in range(150)]
+        assert losses[-1] < 0.7 * losses[0], (peer, losses[0], losses[-1])
+
+
+def test_vision_and_sequence_parent_runs_children_and_writes_json(tmp_path):
+    out = tmp_path / "rows.json"
+    command = [sys.executable, str(BENCHMARKS / "vision_and_sequence.py"), "--models", "sgd1", "--threads", "1",
+               "--repeats", "1", "--steps", "1", "--warmup", "0", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())
+    assert [(row["model"], row["threads"], row["batch"]) for row in rows] == [("sgd1", 1, 1)]
+    assert math.isfinite(rows[0]["ratio"]) and rows[0]["ratio"] > 0
+    assert rows[0]["ratio"] == pytest.approx(rows[0]["glassnet_samples_per_s"] / rows[0]["pytorch_samples_per_s"])
+    assert "SGD b=1 784-1024-10" in done.stdout and "load" in done.stdout
+
+
+@pytest.mark.parametrize("bad", [["--models", "lenet,nope"], ["--threads", "0"], ["--threads", "x"],
+                                 ["--repeats", "0"]])
+def test_vision_and_sequence_rejects_bad_options(bad, capsys):
+    with pytest.raises(SystemExit) as error:
+        vs.main(bad)
+    assert error.value.code == 2
+    assert "--" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("curve", scaling.CURVES)
+def test_scaling_child_measures_every_point_of_the_tiny_grid(curve):
+    for peer in scaling.PEERS:
+        result = scaling.child(peer, curve, "tiny", threads=1, seconds=0.001)
+        points = scaling.GRIDS["tiny"][curve]
+        assert len(result["points"]) == len(points)
+        for measured, point in zip(result["points"], points):
+            assert {k: measured[k] for k in point} == point
+            assert math.isfinite(measured["samples_per_s"]) and measured["samples_per_s"] > 0
+            assert math.isfinite(measured["loss"])
+
+
+def test_scaling_parent_writes_csv_figure_and_crossovers(tmp_path):
+    curves = ("mlp",)  # one of the four: each child imports its library (seconds under load)
+    command = [sys.executable, str(BENCHMARKS / "scaling.py"), "--grid", "tiny", "--repeats", "1",
+               "--seconds", "0.001", "--curves", ",".join(curves), "--out", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    with open(tmp_path / "scaling.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    grid = scaling.GRIDS["tiny"]
+    assert [row["curve"] for row in rows] == [c for c in curves for _ in grid[c]]
+    for row in rows:
+        ours, theirs, ratio = (float(row[k]) for k in ("glassnet_samples_per_s", "pytorch_samples_per_s", "ratio"))
+        assert ours > 0 and theirs > 0 and ratio == pytest.approx(ours / theirs)
+    assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Crossover points" in done.stdout and "mlp over batch (hidden 4)" in done.stdout
+
+
+def test_crossovers_name_where_the_ratio_crosses_one():
+    def row(curve, ratio, **sizes):
+        base = {"curve": curve, "hidden": "", "batch": 64, "length": "", "image": "",
+                "glassnet_samples_per_s": ratio, "pytorch_samples_per_s": 1.0, "ratio": ratio}
+        return {**base, **sizes}
+
+    rows = [row("image", r, image=s) for s, r in ((8, 1.5), (16, 1.1), (32, 0.8), (64, 0.85))]
+    rows += [row("length", r, length=n) for n, r in ((10, 0.7), (50, 1.2))]
+    rows += [row("mlp", r, hidden=h, batch=b) for h, b, r in ((32, 1, 2.0), (32, 8, 1.5), (64, 1, 0.5), (64, 8, 0.95))]
+    lines = scaling.crossovers(rows)
+    assert any(line.startswith("image over image") and "PyTorch overtakes glassnet between image 16 and 32" in line
+               for line in lines)
+    assert any(line.startswith("length over length") and "glassnet overtakes PyTorch between length 10 and 50"
+               in line for line in lines)
+    assert any(line.startswith("mlp over batch (hidden 32)") and "glassnet ahead everywhere" in line for line in lines)
+    assert any(line.startswith("mlp over batch (hidden 64)") and "PyTorch ahead everywhere" in line for line in lines)
+    assert any(line.startswith("mlp over hidden (batch 1)") and "between hidden 32 and 64" in line for line in lines)
+    below = sorted(line for line in lines if line.startswith("below 0.9x"))
+    assert below == ["below 0.9x: image (batch 64, image 32): 0.80x", "below 0.9x: image (batch 64, image 64): 0.85x",
+                     "below 0.9x: length (batch 64, length 10): 0.70x",
+                     "below 0.9x: mlp (hidden 64, batch 1): 0.50x"]
