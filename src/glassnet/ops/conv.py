@@ -170,6 +170,18 @@ _BUFFERS: OrderedDict = OrderedDict()  # (use, shape, dtype) -> the array last h
 _MAX_BUFFERS = 32
 
 
+def _unheld_references() -> int:
+    """What ``sys.getrefcount`` reports for a cached array nobody else holds, measured the way
+    :func:`buffer` looks (the cache's reference, a local name, the call's argument) rather than
+    assumed: interpreters differ in how many of those they count."""
+    cache = {"probe": np.empty(1)}
+    array = cache.get("probe")
+    return sys.getrefcount(array)
+
+
+_UNHELD = _unheld_references()
+
+
 def buffer(use: tuple, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
     """A C-contiguous ``shape`` array for the work area ``use``: the one handed out for the same
     (use, shape, dtype) last time when nothing else references it any more, else a new one.
@@ -182,8 +194,8 @@ def buffer(use: tuple, shape: tuple, dtype, zero: bool = False) -> np.ndarray:
     ``zero``: filled with zeros, whether new or reused."""
     key = (use, shape, np.dtype(dtype))
     array = _BUFFERS.get(key)
-    # 3 references: the cache's, ``array`` here and getrefcount's argument.
-    if array is None or sys.getrefcount(array) > 3:
+    # More references than the cache's, ``array`` here and the call's own: someone holds it.
+    if array is None or sys.getrefcount(array) > _UNHELD:
         array = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
         _BUFFERS[key] = array
         if len(_BUFFERS) > _MAX_BUFFERS:
