@@ -27,10 +27,14 @@ import vision_and_sequence as vs  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def torch_threads():
-    """The children pin PyTorch's threads; give the rest of the session its own setting back."""
-    threads = torch.get_num_threads()
+    """The children pin PyTorch's threads; give the rest of the session its own setting back.
+    The benchmarks run PyTorch in float32, its default in a fresh child process; other test
+    modules (the oracles) set the session's default to float64, so set float32 here and restore."""
+    threads, dtype = torch.get_num_threads(), torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
     yield
     torch.set_num_threads(threads)
+    torch.set_default_dtype(dtype)
 
 
 def parameter_count(model) -> int:
