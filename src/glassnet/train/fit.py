@@ -365,11 +365,10 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     value per epoch: ``loss``, each metric, their ``val_`` versions and ``lr``, scored on the whole
     data in eval mode (under ``no_grad``) without the penalties (the batch losses include them).
 
-    The model learns in train mode and is left in it. Bad options, data (empty, NaN (unless the
-    first layer is an ``nn.Impute``), targets that do not fit the outputs, one-column accuracy with
-    a loss without ``from_logits``, ...) or callbacks (each one's ``check``) raise ValueError or
-    TypeError before anything changes. A loss that becomes NaN or infinite raises FloatingPointError
-    naming the epoch and batch, the model as before that step (a TerminateOnNaN stops instead).
+    The model learns in train mode and is left in it. Bad options, data (empty, NaN unless the first
+    layer is an ``nn.Impute``, targets that do not fit the outputs, ...) or callbacks (each one's
+    ``check``) raise ValueError or TypeError before anything changes. A NaN/infinite loss raises
+    FloatingPointError naming the epoch and batch, the model as before that step (or TerminateOnNaN).
 
     Parameters
     ----------
@@ -381,23 +380,21 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
     epochs, batch_size, shuffle : int, int or None, bool
         Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n: batches
         of n (with BatchNorm1d a lone last sample joins the one before: :mod:`.batches`); shuffle.
-    validation_split, validation_data : float in (0, 1), or (X_val, y_val), optional
-        Validate on a fraction of the samples held out at random (once), or on given data.
+    validation_split, validation_data : float in (0, 1) (held out at random once), or (X_val, y_val)
     metrics : sequence of str or callable
         "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` (:mod:`glassnet.train.metrics`).
     callbacks, verbose : sequence of Callback, int
         EarlyStopping, ModelCheckpoint, BackupAndRestore, ...; a ProgressBar(verbose) is added
         unless given one (0: silent; 1: a bar, or one plain line per epoch off a terminal).
-    seed : int, optional
-        Seeds shuffling, split, augment and glassnet's default generator (Dropout): repeatable.
+    seed : int, optional: seeds shuffling, split, augment and glassnet's generator (Dropout)
     l1, l2 : float
         Penalties ``l1 * sum |w| + l2 * sum w^2`` on the weights (2-D and up, not biases) added to
         each batch's loss (``weight_decay=wd`` of an optimizer is ``l2=wd / 2`` on every parameter).
     augment : callable or list of callables, optional
         ``augment(X_batch, rng) -> X_batch`` on training batches (chained: :mod:`glassnet.data.augment`).
     clip_grad_norm : float > 0, optional
-        Clip the gradients' joint L2 norm to this after each backward (``optim.clip_grad_norm``
-        over the optimizer's parameters); each batch's logs then hold ``grad_norm``, the norm before.
+        Clip the gradients' joint L2 norm after each backward (``optim.clip_grad_norm``); the batch
+        logs hold ``grad_norm``, the norm before clipping.
 
     Example
     -------
