@@ -203,7 +203,8 @@ class _Step:
 
     def __init__(self, model, optimizer, loss_fn, l1, l2, augment, rng, callbacks=(), clip=None) -> None:
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
-        self.l1, self.l2, self.augment, self.rng, self.clip, self.grad_norm = l1, l2, augment, rng, clip, math.nan
+        self.l1, self.l2, self.augment, self.rng, self.grad_norm = l1, l2, augment, rng, math.nan
+        self.clip = None if clip is None else float(clip)
         self.stop_on_nan = any(isinstance(callback, TerminateOnNaN) for callback in callbacks)
         # The penalties cover the weights (2-D and up), not the biases or normalization parameters.
         self.weights = [p for p in model.parameters() if p.ndim >= 2]
@@ -381,8 +382,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         Passes over the data; batch_size None: batch gradient descent, 1: stochastic, n: batches
         of n (with BatchNorm1d a lone last sample joins the one before: :mod:`.batches`); shuffle.
     validation_split, validation_data : float in (0, 1) (held out at random once), or (X_val, y_val)
-    metrics : sequence of str or callable
-        "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` (:mod:`glassnet.train.metrics`).
+    metrics : "accuracy", "mse", "mae" or ``metric(outputs, y) -> float`` (:mod:`glassnet.train.metrics`)
     callbacks, verbose : sequence of Callback, int
         EarlyStopping, ModelCheckpoint, BackupAndRestore, ...; a ProgressBar(verbose) is added
         unless given one (0: silent; 1: a bar, or one plain line per epoch off a terminal).
@@ -424,8 +424,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
             "epochs": epochs, "steps": len(bounds), "verbose": verbose}, _log_keys(metric_fns, validation))
     if seed is not None:
         _seed(seed)
-    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks,
-                 None if clip_grad_norm is None else float(clip_grad_norm))
+    step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks, clip_grad_norm)
     model.train()
     with _closed_after(progress, model, callbacks), whole_steps():  # Ctrl-C lands between two steps, never in one
         callback_list.on_train_begin()
