@@ -33,7 +33,6 @@ class _GradMode:
     enabled = True
 
 
-@contextlib.contextmanager
 def no_grad():
     """Context manager that records no graph: ops inside return tensors without history.
 
@@ -46,15 +45,9 @@ def no_grad():
     >>> y.requires_grad
     False
     """
-    previous = _GradMode.enabled
-    _GradMode.enabled = False
-    try:
-        yield
-    finally:
-        _GradMode.enabled = previous
+    return _grad_mode(False)
 
 
-@contextlib.contextmanager
 def enable_grad():
     """Context manager that records the graph again, even inside :func:`no_grad` (PyTorch's
     ``torch.enable_grad``): code that needs a gradient, such as an explainer, works wherever it is
@@ -69,8 +62,14 @@ def enable_grad():
     >>> y.requires_grad
     True
     """
+    return _grad_mode(True)
+
+
+@contextlib.contextmanager
+def _grad_mode(enabled: bool):
+    """Record the graph or not inside the block, and put the previous mode back after it."""
     previous = _GradMode.enabled
-    _GradMode.enabled = True
+    _GradMode.enabled = enabled
     try:
         yield
     finally:

@@ -1,7 +1,8 @@
 """Callbacks: code that ``fit`` calls at fixed points of training, with Keras' hook names.
 
 ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``, ``on_batch_begin(batch, logs)``,
-``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. Epochs and
+``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)`` (or, when
+training raises, ``on_train_failed(error)``). Epochs and
 batches count from 0. ``logs`` at the end of an epoch holds ``loss``, each metric, their
 ``val_`` versions when there is validation data, and ``lr``; at the end of a batch, ``loss`` (that
 batch's loss, penalties included) and, when ``fit(clip_grad_norm=...)`` clips, ``grad_norm`` (the
@@ -109,6 +110,9 @@ class Callback:
     def on_epoch_end(self, epoch, logs=None): ...
     def on_batch_begin(self, batch, logs=None): ...
     def on_batch_end(self, batch, logs=None): ...
+    def on_train_failed(self, error):
+        """Training raised ``error`` (any exception, Ctrl-C included) instead of reaching
+        on_train_end: release what on_train_begin took (hooks, files). Not a Keras hook."""
 
 
 class CallbackList:
@@ -195,6 +199,10 @@ class CallbackList:
 
     def on_batch_end(self, batch, logs=None):
         self._call("on_batch_end", batch, logs=logs)
+
+    def on_train_failed(self, error):
+        for callback in self.callbacks:
+            callback.on_train_failed(error)
 
 
 def _may_add_logs(callback: Callback) -> bool:

@@ -219,9 +219,12 @@ class GradientMonitor(RecordsView, Callback):
         if partial is not None and (partial["batches"] or partial["nonfinite"]):
             self.records.append(stats.close(partial, self._layers, self._activations))
 
+    def on_train_failed(self, error):
+        self._release(failed=True)
+
     def _release(self, failed: bool = False) -> None:
-        """Remove the hooks. fit calls this when training raised (``failed``): if the gradients or
-        the weights are then not finite, the record in the making ends the records, as non-finite."""
+        """Remove the hooks. When training raised (``failed``) and the gradients or the weights
+        are not finite, the record in the making ends the records, as non-finite."""
         handles, self._handles = getattr(self, "_handles", []), []
         for handle in handles:
             handle.remove()

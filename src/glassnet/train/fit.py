@@ -43,7 +43,6 @@ from ._checks import (
 from .backup import BackupAndRestore, run_settings
 from .batches import batch_bounds, batch_norm_layers
 from .callbacks import CallbackList, History, TerminateOnNaN
-from .diagnostics import GradientMonitor
 from .progress import ProgressBar
 from .scoring import evaluate, metric_functions, outputs, predict, scores
 
@@ -331,16 +330,14 @@ def _callbacks_checked(model, optimizer, callbacks: list, params: dict, log_keys
 
 
 @contextlib.contextmanager
-def _closed_after(progress, model, callbacks):
-    """The run's end, however it ends: a live bar must not outlive an exception or Ctrl-C, nor a
-    GradientMonitor's hooks the run (on_train_end removes them; here when training raised), and
-    the model is left in train mode."""
+def _closed_after(progress, model, callback_list):
+    """The run's end, however it ends: a live bar must not outlive an exception or Ctrl-C, a
+    training that raised tells every callback (``on_train_failed``: a GradientMonitor removes its
+    hooks), and the model is left in train mode."""
     try:
         yield
-    except BaseException:
-        for callback in callbacks:
-            if isinstance(callback, GradientMonitor):
-                callback._release(failed=True)
+    except BaseException as error:
+        callback_list.on_train_failed(error)
         raise
     finally:
         progress.close()
@@ -426,7 +423,7 @@ def fit(model, X, y, *, loss, optimizer, epochs: int = 10, batch_size=32, shuffl
         _seed(seed)
     step = _Step(model, optimizer, loss_fn, l1, l2, augment, rng, callbacks, clip_grad_norm)
     model.train()
-    with _closed_after(progress, model, callbacks), whole_steps():  # Ctrl-C lands between two steps, never in one
+    with _closed_after(progress, model, callback_list), whole_steps():  # Ctrl-C lands between two steps, never in one
         callback_list.on_train_begin()
         first_epoch, first_batch = backup._attach(callback_list, rng) if backup else (0, 0)
         for epoch in range(first_epoch, epochs):
