@@ -23,6 +23,7 @@ array([3., 5.], dtype=float32)
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class _GradMode:
     enabled = True
 
 
-def no_grad():
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager that records no graph: ops inside return tensors without history.
 
     Example
@@ -48,7 +49,7 @@ def no_grad():
     return _grad_mode(False)
 
 
-def enable_grad():
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager that records the graph again, even inside :func:`no_grad` (PyTorch's
     ``torch.enable_grad``): code that needs a gradient, such as an explainer, works wherever it is
     called from.
@@ -66,7 +67,7 @@ def enable_grad():
 
 
 @contextlib.contextmanager
-def _grad_mode(enabled: bool):
+def _grad_mode(enabled: bool) -> Iterator[None]:
     """Record the graph or not inside the block, and put the previous mode back after it."""
     previous = _GradMode.enabled
     _GradMode.enabled = enabled
