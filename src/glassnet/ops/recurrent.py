@@ -40,6 +40,19 @@ from __future__ import annotations
 import numpy as np
 
 from ..tensor import Tensor
+from ._sequence import (
+    _columns,
+    _input_projection,
+    _layer_grads,
+    _parents,
+    _rows,
+    _stacked_weights,
+    _state_buffer,
+    _steps,
+    _summed_biases,
+    _to_step_order,
+    _to_time_order,
+)
 
 __all__ = ["chunked", "gru_layer", "lstm_layer", "rnn_layer", "step_matmul"]
 
@@ -114,40 +127,53 @@ def rnn_step_backward(dh, h_new, w_hh, nonlinearity):
     return da[None], step_matmul(w_hh, da, np.empty(da.shape, da.dtype))
 
 
-def lstm_step(gx, h, c, w_hh_t):
+def lstm_step(gx, h, c, w_hh_t, h_out):
     """a = W_ih^T x + b_ih + W_hh^T h + b_hh, gates (i, f, g, o):
     i = sigma(a_i), f = sigma(a_f), g = tanh(a_g), o = sigma(a_o);
-    c' = f c + i g;  h' = o tanh(c').
-    Returns h', c' and the cache (the gates, c, tanh c') for the backward."""
-    a = _by_gate(step_matmul(w_hh_t, h, np.empty((h.shape[0], 4 * h.shape[1], h.shape[2]), h.dtype)), 4)
+    c' = f c + i g;  h' = o tanh(c')  (written into ``h_out``).
+
+    Inside the op the gates are stored in the order (i, f, o, g) and the sigmoid gates' weights
+    and biases are halved (see :func:`_lstm_weights`), so ONE tanh over all four gates gives
+    tanh(a/2) for i, f, o and tanh(a_g) for g, and sigma(a) = (1 + tanh(a/2)) / 2 is two passes
+    over three contiguous gates: 3 calls where a sigmoid and a tanh per gate group take 6.
+    Returns c' and the cache (the gates, c, tanh c') for the backward."""
+    a = step_matmul(w_hh_t, h, np.empty((h.shape[0], 4 * h.shape[1], h.shape[2]), h.dtype))
+    a = _by_gate(a, 4)  # (4, D, H, N): i, f, o, g
     a += gx
-    g = np.tanh(a[2])
-    gates = _sigmoid_(a)  # i, f and o; gate g gets tanh next
-    gates[2] = g
-    i, f, _, o = gates
+    np.tanh(a, out=a)
+    sigmoids = a[:3]
+    sigmoids *= 0.5
+    sigmoids += 0.5
+    i, f, o, g = a
     c_new = f * c
     c_new += i * g
     tanh_c = np.tanh(c_new)
-    return o * tanh_c, c_new, (gates, c, tanh_c)
+    np.multiply(o, tanh_c, out=h_out)
+    return c_new, (a, c, tanh_c)
 
 
-def lstm_step_backward(dh, dc, cache, w_hh):
+def lstm_step_backward(dh, dc, cache, w_hh, da):
     """With dh' and dc' the gradients reaching h' and c' from later steps and outputs:
     dc' += dh' o (1 - tanh^2 c');  do = dh' tanh c';
     di = dc' g;  df = dc' c;  dg = dc' i;  dc = dc' f  (the gradient passed to the previous c);
-    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = W_hh da."""
+    da_{i,f,o} = d(gate) gate (1 - gate);  da_g = dg (1 - g^2);  dh = W_hh da.
+    Writes da (gate order i, f, o, g) into ``da`` (contiguous) and returns dh and dc."""
     gates, c, tanh_c = cache
-    i, f, g, o = gates
-    dc = dc + dh * o * (1 - tanh_c * tanh_c)
-    da = np.empty_like(gates)
+    i, f, o, g = gates
+    slope_c = tanh_c * tanh_c
+    np.subtract(1, slope_c, out=slope_c)
+    slope_c *= o
+    slope_c *= dh
+    dc = dc + slope_c
     np.multiply(dc, g, out=da[0])
     np.multiply(dc, c, out=da[1])
-    np.multiply(dc, i, out=da[2])
-    np.multiply(dh, tanh_c, out=da[3])
-    slope = gates * (1 - gates)  # sigma' = s (1 - s) for i, f and o ...
-    slope[2] = 1 - g * g  # ... and tanh' = 1 - g^2 for g
+    np.multiply(dh, tanh_c, out=da[2])
+    np.multiply(dc, i, out=da[3])
+    slope = gates * gates
+    np.subtract(gates[:3], slope[:3], out=slope[:3])  # sigma' = s - s^2 for i, f and o ...
+    np.subtract(1, slope[3], out=slope[3])  # ... and tanh' = 1 - g^2 for g
     da *= slope
-    return da, step_matmul(w_hh, _by_direction(da), np.empty(dc.shape, dc.dtype)), dc * f
+    return step_matmul(w_hh, _by_direction(da), np.empty(dc.shape, dc.dtype)), dc * f
 
 
 def gru_step(gx, h, w_hh_t, b_hn):
@@ -218,7 +244,7 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
     """
     w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=1)
     w_hh_t = chunked(w_hh_t, x.shape[1])
-    xs, gx = _input_projection(x, w_ih, weights, gates=1)
+    xs, gx = _input_projection(x, w_ih, _summed_biases(weights, 1), gates=1)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
     gx_steps, state_steps = _steps(gx), _steps(states)
@@ -258,16 +284,15 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     >>> gn.ops.lstm_layer(gn.Tensor(np.zeros((3, 5, 1))), zeros, zeros, [(w_ih, w_hh, None, None)]).shape
     (4, 5, 2)
     """
-    w_ih, w_hh, w_hh_t, _ = _stacked_weights(weights, gates=4)
-    w_hh_t = chunked(w_hh_t, x.shape[1])
-    xs, gx = _input_projection(x, w_ih, weights, gates=4)
+    w_ih, w_hh, w_hh_t, biases, columns = _lstm_weights(weights, x.shape[1])
+    xs, gx = _input_projection(x, w_ih * columns.scale, biases, gates=4)
     length, (directions, batch, hidden) = x.shape[0], h0.shape
     states = _state_buffer(h0.data, length)
     gx_steps, state_steps = _steps(gx), _steps(states)
     caches = [None] * length
     c = _columns(c0.data)
     for s in range(length):
-        state_steps[s + 1], c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t)
+        c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t, state_steps[s + 1])
     out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
     _to_time_order(states[..., 1:, :], out=out[:length])
     out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
@@ -279,9 +304,11 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
         g_steps = _steps(_to_step_order(g[:length], directions))
         da = np.empty_like(gx)
         da_steps = _steps(da)
+        da_step = np.empty_like(gx_steps[0])
         for s in reversed(range(length)):
-            da_steps[s], dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks)
-        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
+            dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks, da_step)
+            da_steps[s] = da_step
+        grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states, columns.inverse)
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
     return Tensor._from_op(out, _parents(x, (h0, c0), weights), backward, "lstm")
@@ -305,7 +332,7 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
     w_ih, w_hh, w_hh_t, b_hn = _stacked_weights(weights, gates=3)
     w_hh_t = chunked(w_hh_t, x.shape[1])
     # b_hr and b_hz are simply added, so they join the input projection; b_hn is multiplied by r.
-    xs, gx = _input_projection(x, w_ih, weights, gates=3, hidden_bias_gates=2)
+    xs, gx = _input_projection(x, w_ih, _summed_biases(weights, 3, hidden_bias_gates=2), gates=3)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
     gx_steps, state_steps = _steps(gx), _steps(states)
@@ -327,124 +354,27 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
                            backward, "gru")
 
 
-# ---- shared by the three layers: layouts, projections, parameter gradients --------------------
+# ---- the LSTM's internal gate order ------------------------------------------------------
 
-def _columns(state: np.ndarray) -> np.ndarray:
-    """A state ``(D, N, H)`` as columns ``(D, H, N)`` (a view)."""
-    return state.transpose(0, 2, 1)
+class _Columns:
+    """The LSTM's internal gate columns: ``order`` picks PyTorch's columns (i, f, g, o) in the
+    order (i, f, o, g), ``scale`` halves the sigmoid gates' (see :func:`lstm_step`), ``inverse``
+    puts gradients back in PyTorch's order."""
 
-
-def _rows(state: np.ndarray) -> np.ndarray:
-    """Columns ``(D, H, N)`` back to a state ``(D, N, H)``."""
-    return np.ascontiguousarray(state.transpose(0, 2, 1))
-
-
-def _state_buffer(h0: np.ndarray, length: int) -> np.ndarray:
-    """``(D, H, L + 1, N)``: step s + 1 gets the state after step s; step 0 holds h0."""
-    directions, batch, hidden = h0.shape
-    states = np.empty((directions, hidden, length + 1, batch), h0.dtype)
-    states[..., 0, :] = _columns(h0)
-    return states
+    def __init__(self, hidden: int, dtype) -> None:
+        self.order = np.concatenate([np.arange(k * hidden, (k + 1) * hidden) for k in (0, 1, 3, 2)])
+        self.inverse = np.argsort(self.order)
+        self.scale = np.ones(4 * hidden, dtype)
+        self.scale[:3 * hidden] = 0.5  # a power of two: halving is exact
 
 
-def _steps(sequence: np.ndarray) -> np.ndarray:
-    """A step-first view of a whole-sequence array: gates ``(D, G, H, L, N)`` -> ``(L, G, D, H,
-    N)``; states ``(D, H, L, N)`` -> ``(L, D, H, N)``. Writing to it writes to the sequence."""
-    if sequence.ndim == 5:
-        return sequence.transpose(3, 1, 0, 2, 4)
-    return sequence.transpose(2, 0, 1, 3)
-
-
-def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Columns in step order ``(D, K, L, N)`` -> rows in time order ``(L, N, D*K)``, the
-    directions side by side (PyTorch's output layout): the reverse direction's steps are flipped
-    back. Written into ``out`` when given."""
-    directions, width, length, batch = steps.shape
-    if out is None:
-        out = np.empty((length, batch, directions * width), steps.dtype)
-    view = out.reshape(length, batch, directions, width)
-    view[:, :, 0] = steps[0].transpose(1, 2, 0)
-    if directions == 2:
-        view[:, :, 1] = steps[1, :, ::-1].transpose(1, 2, 0)
-    return out
-
-
-def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
-    """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``."""
-    length, batch = rows.shape[0], rows.shape[1]
-    view = rows.reshape(length, batch, directions, rows.shape[2] // directions)
-    steps = np.empty((directions, view.shape[3], length, batch), rows.dtype)
-    steps[0] = view[:, :, 0].transpose(2, 0, 1)
-    if directions == 2:
-        steps[1] = view[::-1, :, 1].transpose(2, 0, 1)
-    return steps
-
-
-def _stacked_weights(weights, gates: int):
-    """The directions' weights stacked: W_ih ``(D, input, G*H)``, W_hh ``(D, H, G*H)``, W_hh^T
-    ``(D, G*H, H)``, and for the GRU b_hn as columns ``(D, H, 1)`` (None without biases)."""
-    w_ih = np.stack([w[0].data for w in weights])
-    w_hh = np.stack([w[1].data for w in weights])
-    b_hn = None
-    if gates == 3 and weights[0][3] is not None:
-        b_hn = np.stack([w[3].data.reshape(3, -1)[2] for w in weights])[:, :, None]
-    return w_ih, w_hh, np.ascontiguousarray(w_hh.transpose(0, 2, 1)), b_hn
-
-
-def _input_projection(x: Tensor, w_ih: np.ndarray, weights, gates: int, hidden_bias_gates: int | None = None):
-    """gx = W_ih^T x + b_ih + b_hh for every step, gate and direction, ``(D, G, H, L, N)``, from
-    one product per direction over the whole sequence. b_hh is added to the first
-    ``hidden_bias_gates`` gates only (all when None): those where it is simply added to the
-    pre-activation. Also returns the input as each direction reads it, ``xs (D, input, L*N)``."""
-    length, batch, features = x.shape
-    directions = len(weights)
-    xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
-    xs = xs.reshape(directions, features, length * batch)
-    w_ih_t = w_ih.transpose(0, 2, 1)
-    if features == 1:
-        # The same product as an outer product: np.matmul with an inner dimension of 1 does not
-        # call BLAS and is about 10 times slower than this broadcast.
-        gx = w_ih_t * xs
-    else:
-        gx = w_ih_t @ xs  # (D, G*H, input) @ (D, input, L*N)
-    for d, (_, _, b_ih, b_hh) in enumerate(weights):
-        if b_ih is not None:
-            gx[d] += b_ih.data[:, None]
-        if b_hh is not None:
-            added = b_hh.data.reshape(gates, -1)[:hidden_bias_gates].reshape(-1, 1)
-            gx[d, :len(added)] += added
-    return xs, gx.reshape(directions, gates, gx.shape[1] // gates, length, batch)
-
-
-def _parents(x, states, weights) -> tuple:
-    return (x, *states) + tuple(p for w in weights for p in w if p is not None)
-
-
-def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states) -> tuple:
-    """The gradients of x, h0 and the weights from the gate gradients ``(D, G, H, L, N)`` of
-    every step, each from one product per direction, the sums running over steps and samples:
-    dx = W_ih dgx;  dW_ih = x dgx^T;  dW_hh = h_prev dgh^T (h_prev: the state each step started
-    from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
-    of W_hn h + b_hn)."""
-    directions, gates, hidden, length, batch = dgx.shape
-    features = w_ih.shape[1]
-    same = dgh is dgx  # RNN, LSTM: one array, one bias sum
-    dgx = dgx.reshape(directions, gates * hidden, length * batch)
-    dgh = dgh.reshape(directions, gates * hidden, length * batch)
-    dx = None
-    if x.requires_grad:
-        dxs = (w_ih @ dgx).reshape(directions, features, length, batch)  # each direction's part of dx
-        dx = _to_time_order(dxs).reshape(length, batch, directions, features).sum(axis=2)
-    dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
-    previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
-    dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
-    db_ih = dgx.sum(axis=2)  # (D, G*H)
-    db_hh = db_ih if same else dgh.sum(axis=2)
-    grads = [dx, _rows(dh0)]
-    for d, (_, _, b_ih, b_hh) in enumerate(weights):
-        grads += [dw_ih[d], dw_hh[d]]
-        if b_ih is not None:
-            grads.append(db_ih[d])
-        if b_hh is not None:
-            grads.append(db_hh[d])
-    return tuple(grads)
+def _lstm_weights(weights, batch: int):
+    """The LSTM's stacked weights in its internal gate order (:class:`_Columns`): W_ih (unhalved:
+    the backward's), W_hh (unhalved, for dh = W_hh da), the step's halved W_hh^T in row chunks,
+    and each direction's halved b_ih + b_hh (None without biases)."""
+    w_ih, w_hh, _, _ = _stacked_weights(weights, gates=4)
+    columns = _Columns(w_hh.shape[1], w_hh.dtype)
+    w_ih, w_hh = w_ih[..., columns.order], w_hh[..., columns.order]
+    w_hh_t = chunked(np.ascontiguousarray((w_hh * columns.scale).transpose(0, 2, 1)), batch)
+    biases = [None if b is None else b[columns.order] * columns.scale for b in _summed_biases(weights, 4)]
+    return w_ih, w_hh, w_hh_t, biases, columns

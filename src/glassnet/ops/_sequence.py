@@ -1,0 +1,145 @@
+"""What the three recurrent layers of ``glassnet.ops.recurrent`` share: the layouts of whole
+sequences (states as columns, gates gate-major, the directions side by side in step order),
+the input projection of every step in one product, and the parameter gradients of a whole
+sequence in one product each. See the layout notes at the top of ``ops/recurrent.py``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+def _columns(state: np.ndarray) -> np.ndarray:
+    """A state ``(D, N, H)`` as columns ``(D, H, N)`` (a view)."""
+    return state.transpose(0, 2, 1)
+
+
+def _rows(state: np.ndarray) -> np.ndarray:
+    """Columns ``(D, H, N)`` back to a state ``(D, N, H)``."""
+    return np.ascontiguousarray(state.transpose(0, 2, 1))
+
+
+def _state_buffer(h0: np.ndarray, length: int) -> np.ndarray:
+    """``(D, H, L + 1, N)``: step s + 1 gets the state after step s; step 0 holds h0."""
+    directions, batch, hidden = h0.shape
+    states = np.empty((directions, hidden, length + 1, batch), h0.dtype)
+    states[..., 0, :] = _columns(h0)
+    return states
+
+
+def _steps(sequence: np.ndarray) -> np.ndarray:
+    """A step-first view of a whole-sequence array: gates ``(D, G, H, L, N)`` -> ``(L, G, D, H,
+    N)``; states ``(D, H, L, N)`` -> ``(L, D, H, N)``. Writing to it writes to the sequence."""
+    if sequence.ndim == 5:
+        return sequence.transpose(3, 1, 0, 2, 4)
+    return sequence.transpose(2, 0, 1, 3)
+
+
+def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Columns in step order ``(D, K, L, N)`` -> rows in time order ``(L, N, D*K)``, the
+    directions side by side (PyTorch's output layout): the reverse direction's steps are flipped
+    back. Written into ``out`` when given."""
+    directions, width, length, batch = steps.shape
+    if out is None:
+        out = np.empty((length, batch, directions * width), steps.dtype)
+    view = out.reshape(length, batch, directions, width)
+    view[:, :, 0] = steps[0].transpose(1, 2, 0)
+    if directions == 2:
+        view[:, :, 1] = steps[1, :, ::-1].transpose(1, 2, 0)
+    return out
+
+
+def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
+    """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``."""
+    length, batch = rows.shape[0], rows.shape[1]
+    view = rows.reshape(length, batch, directions, rows.shape[2] // directions)
+    steps = np.empty((directions, view.shape[3], length, batch), rows.dtype)
+    steps[0] = view[:, :, 0].transpose(2, 0, 1)
+    if directions == 2:
+        steps[1] = view[::-1, :, 1].transpose(2, 0, 1)
+    return steps
+
+
+def _stacked_weights(weights, gates: int):
+    """The directions' weights stacked: W_ih ``(D, input, G*H)``, W_hh ``(D, H, G*H)``, W_hh^T
+    ``(D, G*H, H)``, and for the GRU b_hn as columns ``(D, H, 1)`` (None without biases)."""
+    w_ih = np.stack([w[0].data for w in weights])
+    w_hh = np.stack([w[1].data for w in weights])
+    b_hn = None
+    if gates == 3 and weights[0][3] is not None:
+        b_hn = np.stack([w[3].data.reshape(3, -1)[2] for w in weights])[:, :, None]
+    return w_ih, w_hh, np.ascontiguousarray(w_hh.transpose(0, 2, 1)), b_hn
+
+
+def _summed_biases(weights, gates: int, hidden_bias_gates: int | None = None) -> list:
+    """Per direction, b_ih plus the first ``hidden_bias_gates`` gates of b_hh (all when None):
+    the parts simply added to the pre-activation. None for a direction without biases."""
+    biases = []
+    for _, _, b_ih, b_hh in weights:
+        total = None if b_ih is None else b_ih.data.copy()
+        if b_hh is not None:
+            added = b_hh.data.reshape(gates, -1).copy()
+            if hidden_bias_gates is not None:
+                added[hidden_bias_gates:] = 0  # GRU: b_hn is multiplied by r, not added
+            total = added.reshape(-1) if total is None else total + added.reshape(-1)
+        biases.append(total)
+    return biases
+
+
+def _input_projection(x: Tensor, w_ih: np.ndarray, biases: list, gates: int):
+    """gx = W_ih^T x + b for every step, gate and direction, ``(D, G, H, L, N)``, from one product
+    per direction over the whole sequence (``biases``: one (G*H,) array or None per direction,
+    from :func:`_summed_biases`). Also returns the input as each direction reads it, ``xs (D,
+    input, L*N)``."""
+    length, batch, features = x.shape
+    directions = len(biases)
+    xs = _to_step_order(np.concatenate([x.data] * directions, axis=2), directions)
+    xs = xs.reshape(directions, features, length * batch)
+    w_ih_t = w_ih.transpose(0, 2, 1)
+    if features == 1:
+        # The same product as an outer product: np.matmul with an inner dimension of 1 does not
+        # call BLAS and is about 10 times slower than this broadcast.
+        gx = w_ih_t * xs
+    else:
+        gx = w_ih_t @ xs  # (D, G*H, input) @ (D, input, L*N)
+    for d, bias in enumerate(biases):
+        if bias is not None:
+            gx[d] += bias[:, None]
+    return xs, gx.reshape(directions, gates, gx.shape[1] // gates, length, batch)
+
+
+def _parents(x, states, weights) -> tuple:
+    return (x, *states) + tuple(p for w in weights for p in w if p is not None)
+
+
+def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states, inverse=None) -> tuple:
+    """The gradients of x, h0 and the weights from the gate gradients ``(D, G, H, L, N)`` of
+    every step, each from one product per direction, the sums running over steps and samples:
+    dx = W_ih dgx;  dW_ih = x dgx^T;  dW_hh = h_prev dgh^T (h_prev: the state each step started
+    from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
+    of W_hn h + b_hn). ``inverse``: the gate columns' permutation back to PyTorch's order (LSTM)."""
+    directions, gates, hidden, length, batch = dgx.shape
+    features = w_ih.shape[1]
+    same = dgh is dgx  # RNN, LSTM: one array, one bias sum
+    dgx = dgx.reshape(directions, gates * hidden, length * batch)
+    dgh = dgh.reshape(directions, gates * hidden, length * batch)
+    dx = None
+    if x.requires_grad:
+        dxs = (w_ih @ dgx).reshape(directions, features, length, batch)  # each direction's part of dx
+        dx = _to_time_order(dxs).reshape(length, batch, directions, features).sum(axis=2)
+    dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
+    previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
+    dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
+    db_ih = dgx.sum(axis=2)  # (D, G*H)
+    db_hh = db_ih if same else dgh.sum(axis=2)
+    if inverse is not None:
+        dw_ih, dw_hh, db_ih, db_hh = (a[..., inverse] for a in (dw_ih, dw_hh, db_ih, db_hh))
+    grads = [dx, _rows(dh0)]
+    for d, (_, _, b_ih, b_hh) in enumerate(weights):
+        grads += [dw_ih[d], dw_hh[d]]
+        if b_ih is not None:
+            grads.append(db_ih[d])
+        if b_hh is not None:
+            grads.append(db_hh[d])
+    return tuple(grads)
