@@ -130,9 +130,14 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states, inverse=None) -> t
         dx = _to_time_order(dxs).reshape(length, batch, directions, features).sum(axis=2)
     dw_ih = (dgx @ xs.transpose(0, 2, 1)).transpose(0, 2, 1)  # (D, input, G*H)
     previous = states[..., :length, :].reshape(directions, hidden, length * batch)  # (D, H, L*N)
-    dw_hh = previous @ dgh.transpose(0, 2, 1)  # (D, H, G*H)
-    db_ih = dgx.sum(axis=2)  # (D, G*H)
-    db_hh = db_ih if same else dgh.sum(axis=2)
+    # dgh @ h_prev^T, transposed after: OpenBLAS runs this long-inner-dimension product ~1.35x
+    # faster with the tall operand on the left (measured: (256, 3200) x (3200, 64)).
+    dw_hh = np.ascontiguousarray((dgh @ previous.transpose(0, 2, 1)).transpose(0, 2, 1))  # (D, H, G*H)
+    # The sums over steps and samples as products with a vector of ones: BLAS's gemv reads the
+    # rows once, ~9x faster than ndarray.sum along them (float32, (256, 3200)).
+    ones = np.ones(length * batch, dgx.dtype)
+    db_ih = dgx @ ones  # (D, G*H)
+    db_hh = db_ih if same else dgh @ ones
     if inverse is not None:
         dw_ih, dw_hh, db_ih, db_hh = (a[..., inverse] for a in (dw_ih, dw_hh, db_ih, db_hh))
     grads = [dx, _rows(dh0)]
