@@ -45,19 +45,31 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
         np.maximum(y, padded[index], out=y)  # a NaN wins its window, as in PyTorch
     has_nan = bool(np.isnan(y).any())
 
+    # Windows that do not overlap (stride >= the dilated kernel on every axis, MaxPool2d(2)'s
+    # case) send each input entry at most one gradient: it is assigned, not added, and only
+    # entries outside every window need zeros first (none when the windows tile the input).
+    disjoint = all(s >= d * (k - 1) + 1 for s, d, k in zip(stride, dilation, kernel))
+    tiled = disjoint and all(s == k and n * s == size for s, k, n, size in zip(stride, kernel, out, padded.shape[2:]))
+
     def backward(g):
         # Offset k gets the gradient where it holds its window's max and no earlier offset did
         # (ties: the first in row-major order, as in PyTorch). Recomputing these masks from y
         # keeps no (N, C, *out) index array alive between forward and backward.
-        padded_grad = buffer(("max_pool",), padded.shape, g.dtype, zero=True)
-        taken = np.zeros(y.shape, dtype=bool)
+        padded_grad = buffer(("max_pool",), padded.shape, g.dtype, zero=not tiled)
+        taken = None
         for index in slices:
             first = padded[index] == y
             if has_nan:  # NaN != NaN: a NaN entry is its window's max
                 first |= np.isnan(padded[index])
-            np.greater(first, taken, out=first)  # first & ~taken
-            taken |= first
-            padded_grad[index] += g * first
+            if taken is None:
+                taken = first
+            else:
+                np.greater(first, taken, out=first)  # first & ~taken
+                taken |= first
+            if disjoint:
+                np.multiply(g, first, out=padded_grad[index])
+            else:
+                padded_grad[index] += g * first
         return padded_grad[_interior(x.shape, padding)] if any(padding) else padded_grad
 
     return Tensor._from_op(y, (x,), backward, "max_pool")
