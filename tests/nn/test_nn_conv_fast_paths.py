@@ -3,6 +3,7 @@ reference and finite differences: max-pool's running max (ties, odd sizes, NaN, 
 the wide column layout of stride-1 convolutions (padding, dilation, non-contiguous inputs)."""
 
 import itertools
+import sys
 
 import numpy as np
 import pytest
@@ -187,3 +188,73 @@ def test_buffer_is_reused_only_when_nothing_references_it():
     c = buffer(("test",), (3, 4), np.float32, zero=True)
     assert id(c) == b_id and not c.any()  # free: the same array, zeroed on request
     assert buffer(("test",), (3, 4), np.float64).dtype == np.float64
+
+
+# ---- convolutions made a block of images at a time (ops.conv.image_blocks) -------------------
+@pytest.fixture
+def two_images_per_block(monkeypatch):
+    """Blocks of at most two images for any convolution with few rows (a batch of 5: 2, 2, 1)."""
+    conv_module = sys.modules["glassnet.ops.conv"]  # glassnet.ops.conv is also the function's name
+    monkeypatch.setattr(conv_module, "image_blocks", lambda n, rows, size: [
+        (start, min(n, start + 2)) for start in range(0, n, 2)] or [(0, 0)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape, kernel, stride, padding, dilation", [
+    ((5, 1, 12, 12), (5, 5), (1, 1), (2, 2), (1, 1)),     # LeNet's first layer: the wide layout
+    ((5, 2, 9, 8), (3, 3), (2, 1), (1, 0), (1, 2)),       # stride 2: the plain layout
+    ((5, 3, 11), (3,), (1,), (1,), (1,)),                 # 1-D
+    ((3, 2, 4, 5, 4), (2, 2, 2), (1, 1, 1), (1, 0, 1), (1, 1, 1)),
+])
+def test_convolution_in_blocks_of_images_matches_torch(two_images_per_block, shape, kernel, stride,
+                                                       padding, dilation, dtype):
+    rng = np.random.default_rng(4)
+    x, w, b = rng.normal(size=shape), rng.normal(size=(4, shape[1]) + kernel), rng.normal(size=4)
+    conv = {1: TF.conv1d, 2: TF.conv2d, 3: TF.conv3d}[len(kernel)]
+    atol, rtol = (1e-4, 1e-4) if dtype == np.float32 else (1e-9, 1e-9)
+    check_against_torch(lambda t, u, v: gn.ops.conv(t, u, v, stride, padding, dilation),
+                        lambda t, u, v: conv(t, u, v, stride, padding, dilation), x, w, b, dtype=dtype,
+                        atol=atol, rtol=rtol)
+    check_against_torch(lambda t, u: gn.ops.conv(t, u, None, stride, padding, dilation),  # no bias
+                        lambda t, u: conv(t, u, None, stride, padding, dilation), x, w, dtype=dtype,
+                        atol=atol, rtol=rtol)
+
+
+def test_lenet_first_layer_at_batch_64_runs_in_blocks_and_matches_torch():
+    from glassnet.ops.conv import image_blocks
+
+    # 25 rows of 892 wide-layout columns per image, float32: several blocks, the last one shorter
+    blocks = image_blocks(64, 25, 25 * 892 * 4)
+    assert len(blocks) > 1 and blocks[0] == (0, blocks[0][1]) and blocks[-1][1] == 64
+    rng = np.random.default_rng(5)
+    x, w, b = rng.normal(size=(64, 1, 28, 28)), rng.normal(size=(6, 1, 5, 5)), rng.normal(size=6)
+    check_against_torch(lambda t, u, v: gn.ops.conv(t, u, v, (1, 1), (2, 2), (1, 1)),
+                        lambda t, u, v: TF.conv2d(t, u, v, 1, 2), x, w, b, atol=1e-9, rtol=1e-9)
+    # float32: the weight gradient sums 50176 products; within float32's rounding of the exact sum
+    # (PyTorch's own float32 result is ~10x further from it here)
+    upstream = rng.normal(size=(64, 6, 28, 28))
+    tw = torch.tensor(w, requires_grad=True)
+    TF.conv2d(torch.tensor(x), tw, torch.tensor(b), 1, 2).backward(torch.tensor(upstream))
+    ours = gn.Tensor(w.astype(np.float32), requires_grad=True)
+    gn.ops.conv(gn.Tensor(x.astype(np.float32)), ours, gn.Tensor(b.astype(np.float32)), (1, 1), (2, 2),
+                (1, 1)).backward(upstream.astype(np.float32))
+    exact = tw.grad.numpy()
+    np.testing.assert_allclose(ours.grad, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
+    assert image_blocks(64, 150, 150 * 136 * 4) == [(0, 64)]  # LeNet's second layer: one block
+
+
+def test_blocks_a_retained_graph_and_steps_of_other_shapes_in_between(two_images_per_block):
+    w1, w2 = lenet_like()
+    rng = np.random.default_rng(6)
+    x_kept = rng.normal(size=(5, 1, 8, 8))
+    kept = gn.Tensor(x_kept, requires_grad=True)
+    loss = lenet_loss(kept, w1, w2)
+    loss.backward(retain_graph=True)
+    first = kept.grad.copy()
+    for shape in [(5, 1, 8, 8), (3, 1, 10, 12), (5, 1, 8, 8)]:  # each step checked against torch
+        check_step(rng.normal(size=shape), w1, w2)
+    kept.grad = None
+    w1.grad = w2.grad = None
+    loss.backward()
+    np.testing.assert_allclose(kept.grad, first, rtol=1e-12)
+    np.testing.assert_allclose(kept.grad, torch_gradients(x_kept, w1.data, w2.data)[0], rtol=1e-9)

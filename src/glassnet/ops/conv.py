@@ -258,6 +258,23 @@ def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation:
     return padded_grad[_interior(x_shape, padding)] if any(padding) else padded_grad
 
 
+# Convolutions with few rows of columns (C * K; LeNet's first layer: 25) run their products at
+# memory speed: the (C * K, N * P) column matrix (5.7 MB there) is written by im2col and read
+# back by each product. Made and used a few images at a time, a block of columns stays in the
+# core's L2 cache (1 MB here) between its copy and its products: ~3x faster products for that
+# layer. With more rows (LeNet's second layer: 150) the products are compute-bound and the
+# blocks' extra calls and copies cost more than they save (measured ~1.2x slower), so one block.
+_BLOCK_BYTES = 512 * 1024
+_BLOCK_ROWS = 64
+
+
+def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
+    """``[(start, stop), ...]``: the batch cut into runs of images whose im2col columns fit in
+    ``_BLOCK_BYTES`` each, for at most ``_BLOCK_ROWS`` rows (else one run; at least one image)."""
+    size = n if rows > _BLOCK_ROWS else max(1, _BLOCK_BYTES // max(1, bytes_per_image))
+    return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]
+
+
 # ---- convolution ----------------------------------------------------------------------------
 def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = (1,),
          padding: tuple = (0,), dilation: tuple = (1,)) -> Tensor:
@@ -296,39 +313,67 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     row_size = channels * math.prod(kernel)
 
     padded = np.ascontiguousarray(_pad(x.data, padding))
-    padded_shape = padded.shape  # the closure keeps the shape, not the padded copy
+    padded_shape = padded.shape
     per_image, steps = _grid(out, padded_shape, stride)
     wide = per_image != math.prod(out)
-    if wide:
-        cols = _wide_im2col(padded, kernel, dilation, per_image, steps,
-                            buffer(("cols",), (row_size, n * per_image), x.dtype))  # (C * K, N * P)
-    else:
-        cols = im2col(padded, kernel, stride, dilation, out)  # (C * K, N * L)
+
+    def columns(start: int, stop: int) -> np.ndarray:
+        """im2col of images start..stop-1: ``(C * K, (stop - start) * P)``."""
+        if wide:
+            return _wide_im2col(padded[start:stop], kernel, dilation, per_image, steps,
+                                buffer(("cols",), (row_size, (stop - start) * per_image), x.dtype))
+        return im2col(padded[start:stop], kernel, stride, dilation, out)
+
+    blocks = image_blocks(n, row_size, row_size * per_image * x.dtype.itemsize)
     w2 = weight.data.reshape(out_channels, row_size)
-    # (O, N * P): one product for the whole batch, into a reused work area (y is a copy)
-    y2 = np.matmul(w2, cols, out=buffer(("y2",), (out_channels, n * per_image), x.dtype))
+    # (O, N * P): one product per block of images, into a reused work area (y is a copy)
+    y2 = buffer(("y2",), (out_channels, n * per_image), x.dtype)
+    cols = None
+    for start, stop in blocks:
+        cols = columns(start, stop)
+        np.matmul(w2, cols, out=y2[:, start * per_image:stop * per_image])
+    if len(blocks) > 1:
+        cols = None  # the backward makes each block's columns again (cheap: they stay in cache)
+    else:
+        padded = None  # the closure keeps the one block's columns instead
     if bias is not None:
         y2 += bias.data[:, None]
     # (O, N, *out) -> (N, O, *out): a copy whose inner runs are whole rows of positions.
     y = np.ascontiguousarray(_grid_view(y2, n, out, per_image, steps).swapaxes(0, 1))
+
+    def input_gradient(g2: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """The input gradient of images start..stop-1 from their columns of g2 (d cols = W2^T g2)."""
+        dcols = np.matmul(w2.T, g2[:, start * per_image:stop * per_image],
+                          out=buffer(("dcols",), (row_size, (stop - start) * per_image), g2.dtype))
+        block_shape = (stop - start,) + padded_shape[1:]
+        x_block = (stop - start,) + x.shape[1:]
+        if wide:
+            return _wide_col2im(dcols, block_shape, kernel, dilation, per_image, steps, padding, x_block)
+        return col2im(dcols, block_shape, kernel, stride, dilation, out, padding, x_block)
 
     def backward(g):
         # g in y2's layout (O, N * P); the wide layout's unused columns must be 0.
         g2 = buffer(("g2",), (out_channels, n * per_image), g.dtype, zero=wide)
         _grid_view(g2, n, out, per_image, steps)[...] = g.swapaxes(0, 1)
         gx = gw = gb = None
-        if weight.requires_grad:
-            # cols @ g2^T, transposed after: OpenBLAS runs this long-inner-dimension product
-            # ~1.6x faster with the wide operand on the left than as g2 @ cols^T.
-            gw = (cols @ g2.T).T.reshape(weight.shape)
         if bias is not None and bias.requires_grad:
-            gb = g2.sum(axis=1)
-        if x.requires_grad:
-            dcols = np.matmul(w2.T, g2, out=buffer(("dcols",), (row_size, n * per_image), g.dtype))
-            if wide:
-                gx = _wide_col2im(dcols, padded_shape, kernel, dilation, per_image, steps, padding, x.shape)
-            else:
-                gx = col2im(dcols, padded_shape, kernel, stride, dilation, out, padding, x.shape)
+            gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # row sums by BLAS gemv (~9x ndarray.sum)
+        if cols is not None:  # one block: its columns were kept
+            if weight.requires_grad:
+                # cols @ g2^T, transposed after: OpenBLAS runs this long-inner-dimension product
+                # ~1.6x faster with the wide operand on the left than as g2 @ cols^T.
+                gw = (cols @ g2.T).T.reshape(weight.shape)
+            if x.requires_grad:
+                gx = input_gradient(g2, 0, n)
+        else:
+            gw_t = np.zeros((row_size, out_channels), g.dtype) if weight.requires_grad else None
+            gx = np.empty(x.shape, g.dtype) if x.requires_grad else None
+            for start, stop in blocks:
+                if gw_t is not None:
+                    gw_t += columns(start, stop) @ g2[:, start * per_image:stop * per_image].T
+                if gx is not None:
+                    gx[start:stop] = input_gradient(g2, start, stop)
+            gw = None if gw_t is None else gw_t.T.reshape(weight.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
