@@ -133,11 +133,11 @@ def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states, inverse=None) -> t
     # dgh @ h_prev^T, transposed after: OpenBLAS runs this long-inner-dimension product ~1.35x
     # faster with the tall operand on the left (measured: (256, 3200) x (3200, 64)).
     dw_hh = np.ascontiguousarray((dgh @ previous.transpose(0, 2, 1)).transpose(0, 2, 1))  # (D, H, G*H)
-    # The sums over steps and samples as products with a vector of ones: BLAS's gemv reads the
-    # rows once, ~9x faster than ndarray.sum along them (float32, (256, 3200)).
-    ones = np.ones(length * batch, dgx.dtype)
-    db_ih = dgx @ ones  # (D, G*H)
-    db_hh = db_ih if same else dgh @ ones
+    # The sums over steps and samples by einsum, ~2.5x faster than ndarray.sum along rows (no
+    # pairwise summation) and, unlike a product with ones (BLAS gemv), never on a second thread
+    # (a threaded gemv of (384, 3200) took 11 ms on a busy 2-core machine, the sum 0.6 ms).
+    db_ih = np.einsum("dij->di", dgx)  # (D, G*H)
+    db_hh = db_ih if same else np.einsum("dij->di", dgh)
     if inverse is not None:
         dw_ih, dw_hh, db_ih, db_hh = (a[..., inverse] for a in (dw_ih, dw_hh, db_ih, db_hh))
     grads = [dx, _rows(dh0)]

@@ -357,7 +357,7 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
         _grid_view(g2, n, out, per_image, steps)[...] = g.swapaxes(0, 1)
         gx = gw = gb = None
         if bias is not None and bias.requires_grad:
-            gb = g2 @ np.ones(g2.shape[1], g2.dtype)  # row sums by BLAS gemv (~9x ndarray.sum)
+            gb = np.einsum("ij->i", g2)  # row sums, ~3x faster than g2.sum(axis=1)
         if cols is not None:  # one block: its columns were kept
             if weight.requires_grad:
                 # cols @ g2^T, transposed after: OpenBLAS runs this long-inner-dimension product
