@@ -270,8 +270,10 @@ _BLOCK_ROWS = 64
 
 def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
     """``[(start, stop), ...]``: the batch cut into runs of images whose im2col columns fit in
-    ``_BLOCK_BYTES`` each, for at most ``_BLOCK_ROWS`` rows (else one run; at least one image)."""
-    size = n if rows > _BLOCK_ROWS else max(1, _BLOCK_BYTES // max(1, bytes_per_image))
+    ``_BLOCK_BYTES`` each, for at most ``_BLOCK_ROWS`` rows; one run when the rows are more or
+    all the columns take less than four blocks (then they nearly fit in cache as they are)."""
+    blocked = rows <= _BLOCK_ROWS and n * bytes_per_image > 4 * _BLOCK_BYTES
+    size = max(1, _BLOCK_BYTES // max(1, bytes_per_image)) if blocked else n
     return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]
 
 
