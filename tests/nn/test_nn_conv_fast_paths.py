@@ -258,3 +258,16 @@ def test_blocks_a_retained_graph_and_steps_of_other_shapes_in_between(two_images
     loss.backward()
     np.testing.assert_allclose(kept.grad, first, rtol=1e-12)
     np.testing.assert_allclose(kept.grad, torch_gradients(x_kept, w1.data, w2.data)[0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("shape, padding", [((0, 1, 28, 28), (2, 2)), ((0, 3, 9), (1,))])
+def test_a_batch_of_no_images_convolves_to_no_outputs_and_zero_weight_gradients(shape, padding):
+    rng = np.random.default_rng(7)
+    kernel = (5, 5) if len(shape) == 4 else (3,)
+    x = gn.Tensor(np.zeros(shape, np.float32), requires_grad=True)
+    w = gn.Tensor(rng.normal(size=(4, shape[1]) + kernel).astype(np.float32), requires_grad=True)
+    b = gn.Tensor(np.ones(4, np.float32), requires_grad=True)
+    y = gn.ops.conv(x, w, b, (1,) * len(kernel), padding, (1,) * len(kernel))
+    assert y.shape[:2] == (0, 4)
+    y.backward(np.zeros(y.shape, np.float32))
+    assert x.grad.shape == shape and not w.grad.any() and not b.grad.any()

@@ -273,8 +273,8 @@ def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
     ``_BLOCK_BYTES`` each, for at most ``_BLOCK_ROWS`` rows; one run when the rows are more or
     all the columns take less than four blocks (then they nearly fit in cache as they are)."""
     blocked = rows <= _BLOCK_ROWS and n * bytes_per_image > 4 * _BLOCK_BYTES
-    size = max(1, _BLOCK_BYTES // max(1, bytes_per_image)) if blocked else n
-    return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]
+    size = max(1, _BLOCK_BYTES // max(1, bytes_per_image) if blocked else n)
+    return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]  # n = 0: one empty run
 
 
 # ---- convolution ----------------------------------------------------------------------------
