@@ -70,6 +70,10 @@ def traces(model, inputs: tuple, dynamic: bool, trace) -> tuple[list, Any, Sizes
                              "sample, with every size the model accepts")
     calls, output = trace(model, inputs)
     outputs = _flat(output)
+    for item in outputs:
+        if not isinstance(item, Tensor):
+            raise TypeError(f"the model's forward returned {type(item).__name__}; export needs a Tensor "
+                            "or a tuple of Tensors")
     if not dynamic:
         return calls, output, Sizes(set(), [x.shape for x in inputs], [o.shape for o in outputs])
     batch = inputs[0].shape[0]

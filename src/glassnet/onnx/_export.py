@@ -87,6 +87,15 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     path = target_path(os.fspath(path) if isinstance(path, os.PathLike) else path)
     with _inference(model):
         calls, output, dims = _dynamic.traces(model, inputs, dynamic_axes, trace)
+    proto = _build(model, opset, dtype, inputs, input_names, output_names, calls, output, dims)
+    onnx.checker.check_model(proto)
+    _write(path, proto.SerializeToString())
+    return path
+
+
+def _build(model: Module, opset: int, dtype, inputs: tuple, input_names: list, output_names, calls: list,
+           output, dims):
+    """The ONNX model of the traced calls: inputs, one converter per call, named outputs."""
     outputs = _outputs(output)
     output_names = _names(output_names, len(outputs), "output", "output_names")
     if set(input_names) & set(output_names):
@@ -101,10 +110,7 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     for out, name, shape in zip(outputs, output_names, dims.output_shapes):
         graph.add_output(name, graph.value(out), out.dtype, shape)
     _check_inputs_used(graph, input_names)
-    proto = graph.model()
-    onnx.checker.check_model(proto)
-    _write(path, proto.SerializeToString())
-    return path
+    return graph.model()
 
 
 def _convert(graph: Graph, call) -> None:

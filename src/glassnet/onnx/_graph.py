@@ -159,7 +159,7 @@ class Graph:
 
     def _add_initializer(self, name: str, array: np.ndarray) -> None:
         onnx = require_onnx()
-        self.initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(onnx.numpy_helper.from_array(np.array(array, order="C"), name))
 
     def add_input(self, name: str, dtype, dims: tuple) -> str:
         """A graph input of ``dtype`` and ``dims`` (ints, or str names of dynamic sizes)."""
