@@ -210,3 +210,42 @@ def test_without_the_onnx_package(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"pip install glassnet\[onnx\]"):
         gonnx.export(mlp(), X, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_an_input_or_output_named_like_a_parameter(tmp_path):
+    with pytest.raises(ValueError, match="'0.weight' is already a parameter's name"):
+        gonnx.export(mlp(), X, tmp_path / "m.onnx", input_names=["0.weight"])
+    with pytest.raises(ValueError, match="'3.bias' is already a parameter's name"):
+        gonnx.export(mlp(), X, tmp_path / "m.onnx", output_names=["3.bias"])
+    assert not (tmp_path / "m.onnx").exists()
+
+
+class Twice(nn.Module):
+    """The input itself, an output returned twice, and a weight used twice (tied)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = nn.Linear(3, 3, rng=0)
+
+    def forward(self, x):
+        y = self.layer(self.layer(x))
+        return x, y, y
+
+
+def test_repeated_outputs_the_input_as_output_and_tied_weights(tmp_path):
+    path = gonnx.export(Twice(), X, tmp_path / "twice.onnx")
+    proto = onnx.load(str(path))
+    assert [i.name for i in proto.graph.initializer] == ["layer.weight", "layer.bias"]
+    got = session(path).run(None, {"input": X})
+    expected = glassnet_outputs(Twice(), (X,))
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+def test_a_symlinked_path_writes_the_file_it_points_to(tmp_path):
+    target = tmp_path / "real.onnx"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.onnx"
+    link.symlink_to(target)
+    gonnx.export(mlp(), X, link)
+    assert link.is_symlink() and onnx.load(str(target)).graph.node

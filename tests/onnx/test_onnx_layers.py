@@ -146,6 +146,15 @@ def test_embedding_model_on_tokens_two_batches_two_lengths(tmp_path):
     assert "Gather" in op_types(proto)
 
 
+@pytest.mark.parametrize("affine", [False, True])
+def test_layer_norm_over_two_axes_with_and_without_its_weights(tmp_path, affine):
+    model = nn.Sequential(nn.Unflatten(1, (2, 3)), nn.LayerNorm((2, 3), elementwise_affine=affine), nn.Flatten())
+    if affine:
+        for parameter in model.parameters():
+            parameter.data[...] = np.random.default_rng(1).normal(size=parameter.shape)
+    export_and_compare(model, images((6,)), [3, 5], tmp_path / "ln.onnx")
+
+
 @pytest.mark.parametrize("opset", [13, 17, 18, 20])
 def test_layer_norm_and_reductions_at_other_opsets(tmp_path, opset):
     """Reduce* take their axes as an attribute before opset 18; LayerNormalization is 17+."""

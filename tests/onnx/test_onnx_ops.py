@@ -39,6 +39,7 @@ ELEMENTWISE = {
     "where_of_comparisons": lambda x: gn.where(x > 0.3, x, -x) + gn.where(x <= -1.0, 1.0, x * 2)
     + gn.where(x == x, x, 0.0) + gn.where(x != 0.5, x, 0.0),
     "where_with_numpy_condition_of_an_operand": lambda x: ops.where(x.data < 0, x * 3, x),
+    "gelu_tanh_form": lambda x: 0.5 * x * (1.0 + ops.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
     "astype_round_trip": lambda x: x.astype("float64").astype("float32") * 2,
 }
 

@@ -108,8 +108,9 @@ KNOWN_CONDITIONS = {("glassnet.functional.activations", "leaky_relu"): ("Greater
 
 
 def _condition(graph, call, condition, a, b) -> str:
-    if isinstance(condition, Tensor) and graph.is_bound(condition):
-        return graph.node("Cast", [graph.value(condition)], to=graph_type(np.bool_))[0]
+    if graph.is_bound(condition):  # a traced comparison, or a boolean input of the graph
+        name = graph.value(condition)
+        return name if condition.dtype == bool else graph.node("Cast", [name], to=graph_type(np.bool_))[0]
     mask = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     operands = {"a": a, "b": b}
     known = KNOWN_CONDITIONS.get(tuple(call.caller))
