@@ -4,15 +4,19 @@ length), found by tracing again at other sizes.
 A shape argument recorded as a Python int (``reshape(x, (8, -1))`` at batch size 8) must become a
 computation on the input's shape in the ONNX graph, or the graph would run at batch size 8 only.
 Whether an 8 is the batch size or a constant cannot be told from one trace, so the exporter
-traces the forward again with the batch one larger (and the length one larger, for inputs with a
-sequence axis) and compares the two recordings argument by argument: an int that changed is a
-:class:`Dim`, fitted as ``constant + b batch + t length + bt batch length``.
+traces the forward again with the batch one larger (and, when the model runs so, with axis 1 of
+every input one larger: a sequence length) and compares the recordings argument by argument: an
+int that changed is a :class:`Dim`, fitted as ``constant + b batch + t length + bt batch length``
+and checked on one more trace (sizes two larger). An array or number that changed was computed
+from the input outside the ops: it cannot become a constant, and the graph refuses it. The grown
+inputs repeat the sample's first entry (a valid token index, a real mask value).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,7 +119,11 @@ def _run(model, inputs, trace, calls, base: dict, grow_by: dict, required: bool)
     sizes = {symbol: base[symbol] + grow_by.get(symbol, 0) for symbol in base}
     what = f"a batch of {sizes['batch']} (the sample's is {base['batch']})"
     try:
-        other_calls, output = trace(model, grown)
+        # The grown inputs are copies of the sample's first entries: a row that is all padding
+        # there may give a NaN that the sample did not, which is no reason to stop the trace.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            other_calls, output = trace(model, grown)
     except Exception as error:
         if not required:
             return None

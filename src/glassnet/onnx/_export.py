@@ -249,7 +249,9 @@ def _export_estimator(estimator, sample_input, path, opset, dynamic_axes, input_
     """A fitted glassnet.sklearn estimator: its own exporter (``glassnet.onnx._estimators``)."""
     try:
         estimators = importlib.import_module(f"{__package__}._estimators")
-    except ImportError:
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}._estimators":
+            raise
         raise TypeError(f"export of scikit-learn estimators ({type(estimator).__name__}) is not available "
                         "in this build of glassnet.onnx") from None
     return estimators.export(estimator, sample_input, path, opset=opset)
