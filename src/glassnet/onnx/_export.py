@@ -63,6 +63,7 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     Example
     -------
     >>> import os, tempfile, numpy as np, glassnet as gn
+    >>> import glassnet.onnx
     >>> from glassnet import nn
     >>> model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.GELU(), nn.Linear(8, 3, rng=1))
     >>> folder = tempfile.TemporaryDirectory()
