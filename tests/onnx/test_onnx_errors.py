@@ -249,3 +249,22 @@ def test_a_symlinked_path_writes_the_file_it_points_to(tmp_path):
     link.symlink_to(target)
     gonnx.export(mlp(), X, link)
     assert link.is_symlink() and onnx.load(str(target)).graph.node
+
+
+class DeadBranch(nn.Module):
+    """Computes a value it never returns, with a weight nothing else reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(3, 2, rng=0)
+        self.unused = nn.Linear(3, 5, rng=1)
+
+    def forward(self, x):
+        self.unused(x).sum()  # computed, dropped
+        return self.used(x)
+
+
+def test_values_the_output_does_not_need_are_left_out(tmp_path):
+    proto = onnx.load(str(gonnx.export(DeadBranch(), X, tmp_path / "dead.onnx")))
+    assert [node.op_type for node in proto.graph.node] == ["Gemm", "Identity"]
+    assert sorted(i.name for i in proto.graph.initializer) == ["used.bias", "used.weight"]
