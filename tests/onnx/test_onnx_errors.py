@@ -268,3 +268,19 @@ def test_values_the_output_does_not_need_are_left_out(tmp_path):
     proto = onnx.load(str(gonnx.export(DeadBranch(), X, tmp_path / "dead.onnx")))
     assert [node.op_type for node in proto.graph.node] == ["Gemm", "Identity"]
     assert sorted(i.name for i in proto.graph.initializer) == ["used.bias", "used.weight"]
+
+
+class CountsCalls(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", np.zeros(1))
+
+    def forward(self, x):
+        self.calls += 1  # in place: the buffer itself changes
+        return x * 2
+
+
+def test_a_buffer_the_forward_changes_is_put_back(tmp_path):
+    model = CountsCalls()
+    gonnx.export(model, X, tmp_path / "count.onnx")
+    assert model.calls.tolist() == [0.0]

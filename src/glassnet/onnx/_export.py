@@ -209,9 +209,11 @@ def _check_inputs_used(graph: Graph, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def _inference(model: Module):
-    """Eval mode and no_grad for the traces; every module's mode flags and every NumPy Generator
-    a module holds are put back afterwards, so the model is left exactly as it was."""
+    """Eval mode and no_grad for the traces; every module's mode flags, its buffers (a forward
+    that counts its calls in one runs several times here) and every NumPy Generator a module
+    holds are put back afterwards, so the model is left exactly as it was."""
     modes = [(m, m.__dict__.get("training"), m.__dict__.get("_asked_training")) for m in model.modules()]
+    buffers = [(array, array.copy()) for _, array in model.named_buffers() if isinstance(array, np.ndarray)]
     generators = [(g, g.bit_generator.state) for m in model.modules() for g in vars(m).values()
                   if isinstance(g, np.random.Generator)]
     try:
@@ -227,6 +229,8 @@ def _inference(model: Module):
                     object.__setattr__(module, key, value)
         for generator, state in generators:
             generator.bit_generator.state = state
+        for array, saved in buffers:
+            array[...] = saved
 
 
 def _write(path: str, data: bytes) -> None:
