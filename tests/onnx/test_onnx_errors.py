@@ -284,3 +284,22 @@ def test_a_buffer_the_forward_changes_is_put_back(tmp_path):
     model = CountsCalls()
     gonnx.export(model, X, tmp_path / "count.onnx")
     assert model.calls.tolist() == [0.0]
+
+
+class ExportsItself(nn.Module):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def forward(self, x):
+        gonnx.export(nn.Sequential(nn.ReLU()), X, self.path)
+        return x * 2
+
+
+def test_an_export_inside_a_traced_forward_is_refused_and_everything_is_put_back(tmp_path):
+    originals = {name: getattr(ops, name) for name in ops.__all__}
+    with pytest.raises(RuntimeError, match="cannot start another trace"):
+        gonnx.export(ExportsItself(tmp_path / "inner.onnx"), X, tmp_path / "outer.onnx")
+    assert {name: getattr(ops, name) for name in ops.__all__} == originals
+    path = gonnx.export(mlp(), X, tmp_path / "after.onnx")  # and the next export works
+    assert onnx.load(str(path)).graph.node
