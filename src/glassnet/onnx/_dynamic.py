@@ -156,6 +156,9 @@ def _fit_runs(runs: list, symbols: tuple) -> tuple:
             raise ValueError("the model's output has another number of axes at another batch size")
         output_shapes.append(tuple(_output_size([shape[axis] for shape in shapes], points, position, axis)
                                    for axis in range(out.ndim)))
+    # An op's output that a later op reads (a causal mask made from the length) is traced, not
+    # computed outside the ops: it is bound when converted, never frozen.
+    varying -= {id(out) for call in runs[0][1] for out in _flat(call.output)}
     return arguments, output_shapes, varying, symbols
 
 
