@@ -18,7 +18,7 @@ import numpy as np
 
 from ..tensor import Parameter, Tensor
 
-__all__ = ["Dim", "Sizes", "grow", "has_dim", "traces"]
+__all__ = ["Dim", "Filled", "Sizes", "grow", "has_dim", "traces"]
 
 
 class Dim(int):
@@ -138,6 +138,9 @@ def _fit(values: tuple, keys: list, sizes: dict, varying: set, call):
     first = values[0]
     if isinstance(first, Tensor):
         if not first._op and not isinstance(first, Parameter) and any(v.shape != first.shape for v in values[1:]):
+            if _filled(values):  # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape
+                return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], keys, sizes)
+                                           for axis in range(first.ndim)))
             varying.add(id(first))
         return first
     if isinstance(first, (bool, np.bool_)):
@@ -165,6 +168,27 @@ def _fit(values: tuple, keys: list, sizes: dict, varying: set, call):
         items = [_fit(tuple(v[i] for v in values), keys, sizes, varying, call) for i in range(len(first))]
         return type(first)(items) if isinstance(first, list) else tuple(items)
     return first
+
+
+class Filled(Tensor):
+    """A Tensor that the forward made outside the ops, one value throughout, with a shape that
+    follows the input's (the zero initial state of a recurrent layer): ``Graph.value`` writes it
+    as a ConstantOfShape of ``dims`` (ints and Dims), not as a constant of the sample's size,
+    unless ``source``, the Tensor it stands for, is bound (an input that happens to be constant)."""
+
+    __slots__ = ("dims", "source")
+
+    def __init__(self, tensor: Tensor, dims: tuple) -> None:
+        super().__init__(tensor.data)
+        self.dims = dims
+        self.source = tensor
+
+
+def _filled(values: tuple) -> bool:
+    """Whether every traced version of a Tensor has the same rank and holds one value throughout."""
+    first = values[0].data
+    return first.size > 0 and all(v.data.ndim == first.ndim and v.data.size > 0
+                                  and bool(np.all(v.data == first.flat[0])) for v in values)
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

@@ -234,4 +234,5 @@ def _export_estimator(estimator, sample_input, path, opset, dynamic_axes, input_
     except ImportError:
         raise TypeError(f"export of scikit-learn estimators ({type(estimator).__name__}) is not available "
                         "in this build of glassnet.onnx") from None
-    return estimators.export(estimator, sample_input, path, opset=opset)
+    return estimators.export(estimator, sample_input, path, opset=opset, dynamic_axes=dynamic_axes,
+                             input_names=input_names, output_names=output_names)

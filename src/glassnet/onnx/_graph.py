@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from ._dynamic import Dim
+from ._dynamic import Dim, Filled
 from ._registry import UnsupportedOpError
 
 __all__ = ["INT64_MAX", "Graph", "product", "require_onnx"]
@@ -101,6 +101,8 @@ class Graph:
         """The ONNX name of ``x``: a traced value, a Parameter (an initializer named by its
         ``named_parameters()`` name), or else a constant initializer. A Python number or an array
         becomes a constant of ``dtype`` (default: the model's, for numbers; the array's own)."""
+        if isinstance(x, Filled) and id(x.source) in self._bound:
+            x = x.source
         if id(x) in self._bound:
             return self._bound[id(x)]
         if isinstance(x, Tensor):
@@ -110,6 +112,9 @@ class Graph:
                     self._names.add(name)
                     self._add_initializer(name, x.data)
                 return name
+            if isinstance(x, Filled):  # zeros of the input's batch size, made in the forward
+                fill = require_onnx().numpy_helper.from_array(x.data.reshape(-1)[:1])
+                return self.node("ConstantOfShape", [self.ints(x.dims)], hint="filled", value=fill)[0]
             if id(x) in self.varying:
                 raise self.error("it reads a Tensor made from the input outside glassnet.ops (its shape "
                                  "changes with the input's), which cannot be a constant")
@@ -159,7 +164,7 @@ class Graph:
 
     def _add_initializer(self, name: str, array: np.ndarray) -> None:
         onnx = require_onnx()
-        self.initializers.append(onnx.numpy_helper.from_array(np.ascontiguousarray(array), name))
+        self.initializers.append(onnx.numpy_helper.from_array(np.array(array, order="C"), name))
 
     def add_input(self, name: str, dtype, dims: tuple) -> str:
         """A graph input of ``dtype`` and ``dims`` (ints, or str names of dynamic sizes)."""
