@@ -4,10 +4,10 @@ inputs and compare (float32: rtol 1e-4, atol 1e-5, the issue's tolerance)."""
 from __future__ import annotations
 
 import numpy as np
-import onnx
 import onnxruntime as ort
 
 import glassnet as gn
+import onnx
 from glassnet import no_grad
 
 RTOL, ATOL = 1e-4, 1e-5
@@ -34,9 +34,12 @@ def glassnet_outputs(model, *inputs) -> list[np.ndarray]:
 
 
 def session(path):
-    """check_model on the file, then an onnxruntime session of it (CPU)."""
+    """check_model (full) on the file, then an onnxruntime session of it (CPU, one thread: the
+    test machine's cores are shared)."""
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
-    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def onnx_outputs(sess, *inputs) -> list[np.ndarray]:

@@ -11,10 +11,9 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_helpers import assert_same, op_types, session  # noqa: E402
-
 from glassnet import nn  # noqa: E402
 from glassnet.onnx import UnsupportedOpError, export  # noqa: E402
+from onnx_helpers import assert_same, op_types, session  # noqa: E402
 
 SAMPLE = (2, 5)
 OTHERS = [(3, 4), (1, 7)]

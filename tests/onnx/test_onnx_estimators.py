@@ -12,13 +12,13 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_helpers import session  # noqa: E402
 from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
 from glassnet import nn  # noqa: E402
 from glassnet.onnx import export  # noqa: E402
 from glassnet.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
+from onnx_helpers import session  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,8 @@ def test_multiclass_classifier(tmp_path, iris, labels):
 @pytest.mark.parametrize("labels", [np.array([0, 1]), np.array(["no", "yes"]), np.array([-1, 1])])
 def test_binary_classifier(tmp_path, iris, labels):
     X, y = iris
-    model = fitted(MLPClassifier((6, 5), activation="tanh", max_iter=30, random_state=1), X, labels[(y > 0).astype(int)])
+    model = fitted(MLPClassifier((6, 5), activation="tanh", max_iter=30, random_state=1), X,
+                   labels[(y > 0).astype(int)])
     check_classifier(model, X, tmp_path)
 
 

@@ -10,11 +10,10 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from onnx_helpers import assert_same, op_types, session  # noqa: E402
-
 from glassnet import nn, ops  # noqa: E402
 from glassnet.onnx import export  # noqa: E402
 from glassnet.onnx._recurrent import onnx_recurrent_weights  # noqa: E402
+from onnx_helpers import assert_same, op_types, session  # noqa: E402
 
 SAMPLE = (2, 5)               # batch, length of the traced sample
 OTHERS = [(3, 4), (1, 7)]     # other batch sizes and lengths the graph must run at
@@ -134,3 +133,13 @@ def test_onnx_weights_layout_and_gate_order():
     W, _, B = onnx_recurrent_weights([(w_ih[:, :6], np.zeros((hidden, 6)), None, b[:6])], gates=3)
     np.testing.assert_array_equal(W[0, :, 0], [2, 3, 0, 1, 4, 5])
     np.testing.assert_array_equal(B[0], [0, 0, 0, 0, 0, 0, 2, 3, 0, 1, 4, 5])  # a missing b_ih is zeros
+
+
+def test_a_sample_of_one_value_is_still_read_from_the_input(tmp_path, rng):
+    """A constant Tensor the forward makes with the input's batch size (the default zero state)
+    is written as a ConstantOfShape; a sample that happens to hold one value (all ones) is the
+    input all the same, not a constant."""
+    model = Recurrent(nn.GRU(3, 4, rng=0))
+    sess = session(export(model, np.ones((*SAMPLE, 3), np.float32), tmp_path / "m.onnx"))
+    for batch, length in OTHERS:
+        assert_same(model, sess, sequences(rng, batch, length, 3))

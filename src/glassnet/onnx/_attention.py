@@ -26,16 +26,10 @@ import numpy as np
 
 from ._registry import converter
 
-__all__ = ["is_constant_zeros"]
+__all__ = ["depends_on_input", "softmax_rows"]
 
 # graph -> the mask pieces written since the last attention op: (mask's name, array, ONNX name)
 _PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def traced_name(graph, value) -> str | None:
-    """The ONNX name of ``value`` if the trace made it (an input of the graph, or an op's output);
-    None for anything else (a Parameter, an array of the model)."""
-    return graph.value(value) if graph.is_bound(value) else None
 
 
 def depends_on_input(graph, name: str) -> bool:
@@ -53,16 +47,6 @@ def depends_on_input(graph, name: str) -> bool:
         seen.add(current)
         todo.extend(n for n in producers[current].input if n)
     return False
-
-
-def is_constant_zeros(graph, state) -> bool:
-    """Whether ``state`` is all zeros and does not depend on an input of the graph: the default
-    initial state a recurrent layer makes, which has the sample's batch size and must not be
-    frozen into the graph (ONNX's own default is the same zeros, at any batch size)."""
-    if np.any(np.asarray(getattr(state, "data", state))):
-        return False
-    name = traced_name(graph, state)
-    return name is None or not depends_on_input(graph, name)
 
 
 # ---- the masks: written when made, summed again by the attention op that uses them ------------

@@ -175,6 +175,7 @@ def _labels(graph: Graph, classes: np.ndarray, z: str, rule: str):
 def _lookup(graph: Graph, classes: np.ndarray, index: str):
     """Gather the labels at ``index`` from a constant of the classes: int64 for integer (and
     integral float) labels as skl2onnx writes them, bool, float or string otherwise."""
+    out_dtype: np.dtype
     if classes.dtype.kind in "iu" or (classes.dtype.kind == "f" and np.all(classes == np.round(classes))):
         table, out_dtype = classes.astype(np.int64), np.dtype(np.int64)
         name = graph.constant(table, "classes")

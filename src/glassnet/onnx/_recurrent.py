@@ -15,14 +15,15 @@ What changes between the two worlds is the layout of the weights, never the numb
   the op returns ``(L, N, D*H)`` (the directions side by side), and the LSTM op one more row, the
   final cell states side by side, so ``Y`` is transposed and reshaped, and ``Y_c`` appended.
 
-Batch and length stay symbolic: every Reshape copies those sizes with 0, never a number.
+Batch and length stay symbolic: every Reshape copies those sizes with 0, never a number, and the
+initial states are what the layer gave the op: an input of the graph, or the layer's default
+zeros, which the exporter writes as a ConstantOfShape of the input's batch size.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._attention import is_constant_zeros
 from ._registry import converter
 
 __all__ = ["onnx_recurrent_weights"]
@@ -56,6 +57,7 @@ def onnx_recurrent_weights(weights, gates: int) -> tuple[np.ndarray, np.ndarray,
     Example
     -------
     >>> import numpy as np
+    >>> from glassnet.onnx._recurrent import onnx_recurrent_weights
     >>> w_ih = np.arange(8.0).reshape(1, 8)        # LSTM, H = 2: columns i i f f g g o o
     >>> W, R, B = onnx_recurrent_weights([(w_ih, np.zeros((2, 8)), None, None)], gates=4)
     >>> W[0, :, 0]                                  # rows i i o o f f c c
@@ -80,13 +82,6 @@ def _array(value) -> np.ndarray:
     return np.asarray(getattr(value, "data", value))
 
 
-def _state(graph, state) -> str:
-    """The ONNX name of an initial state, or "" (ONNX's zeros) for a constant all-zero state: the
-    layers make their default h0 = 0 with the batch size of the sample, which must not be frozen
-    into the graph."""
-    return "" if is_constant_zeros(graph, state) else graph.value(state)
-
-
 @converter("rnn_layer", "lstm_layer", "gru_layer")
 def convert_recurrent(graph, call):
     """One ONNX RNN/LSTM/GRU node for one traced layer (see the module's docstring)."""
@@ -100,10 +95,10 @@ def convert_recurrent(graph, call):
     inputs = [graph.value(arguments["x"]), graph.constant(w.astype(graph.dtype, copy=False), hint=f"{hint}_W"),
               graph.constant(r.astype(graph.dtype, copy=False), hint=f"{hint}_R"),
               "" if b is None else graph.constant(b.astype(graph.dtype, copy=False), hint=f"{hint}_B"),
-              "", _state(graph, arguments["h0"])]  # "" = no sequence_lens: every sequence is whole
+              "", graph.value(arguments["h0"])]  # "" = no sequence_lens: every sequence is whole
     attrs = {"hidden_size": hidden, "direction": "bidirectional" if directions == 2 else "forward"}
     if op_type == "LSTM":
-        inputs.append(_state(graph, arguments["c0"]))
+        inputs.append(graph.value(arguments["c0"]))
     elif op_type == "GRU":
         attrs["linear_before_reset"] = 1  # r multiplies W_hn h + b_hn, PyTorch's rule
     else:
