@@ -206,3 +206,12 @@ def test_mask_made_from_the_input_outside_the_ops_is_refused(tmp_path, rng):
     with pytest.raises(UnsupportedOpError, match="mask"):
         export(Sneaky(), embeddings(rng, *SAMPLE), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+@pytest.mark.parametrize("opset", [13, 18, 21])
+def test_opsets(tmp_path, rng, opset):
+    """ReduceMax takes its axes as an attribute before opset 18, as an input from 18 on."""
+    model = PaddedEncoder(causal=True)
+    sess = session(export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx",
+                          opset=opset))
+    assert_same(model, sess, embeddings(rng, *OTHERS[1]), padding(rng, *OTHERS[1]))

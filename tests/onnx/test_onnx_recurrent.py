@@ -143,3 +143,21 @@ def test_a_sample_of_one_value_is_still_read_from_the_input(tmp_path, rng):
     sess = session(export(model, np.ones((*SAMPLE, 3), np.float32), tmp_path / "m.onnx"))
     for batch, length in OTHERS:
         assert_same(model, sess, sequences(rng, batch, length, 3))
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+def test_float64_model(tmp_path, rng, kind):
+    """A float64 model exports as a double graph. onnxruntime runs RNN/LSTM/GRU in float32 only,
+    so the layer runs in float32 between two Casts: float32's precision, double in and out."""
+    model = Recurrent(LAYERS[kind](num_layers=2, bidirectional=True, dtype=np.float64, rng=4))
+    sess = session(export(model, rng.normal(size=(*SAMPLE, 3)), tmp_path / "m.onnx"))
+    assert [i.type for i in sess.get_inputs()] == ["tensor(double)"]
+    for batch, length in OTHERS:
+        assert_same(model, sess, rng.normal(size=(batch, length, 3)))
+
+
+@pytest.mark.parametrize("opset", [13, 18, 21])
+def test_opsets(tmp_path, rng, opset):
+    model = Recurrent(nn.LSTM(3, 4, bidirectional=True, rng=5))
+    sess = session(export(model, sequences(rng, *SAMPLE, 3), tmp_path / "m.onnx", opset=opset))
+    assert_same(model, sess, sequences(rng, *OTHERS[0], 3))

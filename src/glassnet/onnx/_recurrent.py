@@ -90,30 +90,47 @@ def convert_recurrent(graph, call):
     weights = arguments["weights"]
     directions = len(weights)
     hidden = _array(weights[0][1]).shape[0]
-    w, r, b = onnx_recurrent_weights(weights, gates)
     hint = op_type.lower()
-    inputs = [graph.value(arguments["x"]), graph.constant(w.astype(graph.dtype, copy=False), hint=f"{hint}_W"),
-              graph.constant(r.astype(graph.dtype, copy=False), hint=f"{hint}_R"),
-              "" if b is None else graph.constant(b.astype(graph.dtype, copy=False), hint=f"{hint}_B"),
-              "", graph.value(arguments["h0"])]  # "" = no sequence_lens: every sequence is whole
+    # onnxruntime implements these three ops in float32 only: a float64 model's layer runs in
+    # float32 inside the graph, between two Casts (its outputs agree to float32's precision).
+    cast = graph.dtype != np.float32
+
+    def state(value) -> str:
+        name = graph.value(value)
+        return graph.node("Cast", [name], to=_FLOAT, hint=hint)[0] if cast else name
+
+    w, r, b = (None if a is None else graph.constant(a.astype(np.float32), f"{hint}_{part}")
+               for a, part in zip(onnx_recurrent_weights(weights, gates), "WRB"))
+    # "" = no sequence_lens (every sequence is whole), no bias when the layer has none
+    inputs = [state(arguments["x"]), w, r, b or "", "", state(arguments["h0"])]
     attrs = {"hidden_size": hidden, "direction": "bidirectional" if directions == 2 else "forward"}
     if op_type == "LSTM":
-        inputs.append(graph.value(arguments["c0"]))
+        inputs.append(state(arguments["c0"]))
     elif op_type == "GRU":
         attrs["linear_before_reset"] = 1  # r multiplies W_hn h + b_hn, PyTorch's rule
     else:
         attrs["activations"] = ["Relu" if arguments["nonlinearity"] == "relu" else "Tanh"] * directions
-    while inputs[-1] == "":  # trailing optional inputs are left out
-        inputs.pop()
     outputs = graph.node(op_type, inputs, n_outputs=3 if op_type == "LSTM" else 2, hint=hint, **attrs)
-    width = directions * hidden
-    # Y (L, D, N, H) -> (L, N, D, H) -> (L, N, D*H): the directions side by side, as the op returns.
-    sequence = graph.node("Transpose", [outputs[0]], perm=[0, 2, 1, 3])[0]
-    sequence = graph.node("Reshape", [sequence, graph.constant(np.array([0, 0, width], np.int64))])[0]
-    if op_type != "LSTM":
+    out = _op_layout(graph, outputs, directions * hidden, with_cell=op_type == "LSTM")
+    return graph.node("Cast", [out], to=_onnx_type(graph.dtype), hint=hint)[0] if cast else out
+
+
+def _op_layout(graph, outputs: list, width: int, with_cell: bool) -> str:
+    """ONNX's Y ``(L, D, N, H)`` -> the op's ``(L, N, D*H)`` (directions side by side), and for
+    the LSTM the final cell states Y_c ``(D, N, H)`` appended as one more row ``(1, N, D*H)``."""
+    sequence = graph.node("Transpose", [outputs[0]], perm=[0, 2, 1, 3])[0]  # (L, N, D, H)
+    sequence = graph.node("Reshape", [sequence, graph.ints([0, 0, width])])[0]
+    if not with_cell:
         return sequence
-    # The LSTM op returns one more row: c_n (D, N, H) -> (N, D, H) -> (N, D*H) -> (1, N, D*H).
-    cell = graph.node("Transpose", [outputs[2]], perm=[1, 0, 2])[0]
-    cell = graph.node("Reshape", [cell, graph.constant(np.array([0, width], np.int64))])[0]
-    cell = graph.node("Unsqueeze", [cell, graph.constant(np.array([0], np.int64))])[0]
+    cell = graph.node("Transpose", [outputs[2]], perm=[1, 0, 2])[0]  # (N, D, H)
+    cell = graph.unsqueeze(graph.node("Reshape", [cell, graph.ints([0, width])])[0], [0])
     return graph.node("Concat", [sequence, cell], axis=0)[0]
+
+
+def _onnx_type(dtype) -> int:
+    from ._graph import require_onnx
+
+    return require_onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+
+
+_FLOAT = 1  # onnx.TensorProto.FLOAT, spelled out so that this module imports without onnx

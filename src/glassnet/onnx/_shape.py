@@ -133,10 +133,11 @@ def _getitem(graph, call):
                                    graph.ints(steps)])[0]
     # Gather the int positions from the last axis back, so that earlier axes keep their numbers.
     for gather_axis, source, indices in sorted(gathers, key=lambda g: -g[0]):
-        bound = source is not None and not isinstance(source, Dim) and graph.is_bound(source)
-        name = graph.value(source) if bound else graph.constant(indices, "index")
         if isinstance(source, Dim):  # x[length]: the position follows the input's size
             name = graph.squeeze(graph.dim(source), [0])
+        else:
+            bound = source is not None and graph.is_bound(source)
+            name = graph.value(source) if bound else graph.constant(indices, "index")
         out = graph.node("Gather", [out, name], axis=gather_axis)[0]
     if new_axes:
         out = graph.unsqueeze(out, new_axes)
