@@ -11,6 +11,8 @@ sequence axis) and compares the two recordings argument by argument: an int that
 
 from __future__ import annotations
 
+import contextlib
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +44,10 @@ class Dim(int):
         dim.terms = tuple(terms)
         return dim
 
+    def at(self, sizes: dict) -> int:
+        """The value at other dynamic sizes: ``Dim(...).at({"batch": 5})``."""
+        return self.constant + sum(c * math.prod(sizes[s] for s in symbols) for symbols, c in self.terms)
+
     def __repr__(self) -> str:
         parts = [f"{coefficient}*{'*'.join(symbols)}" for symbols, coefficient in self.terms]
         return f"Dim({int(self)} = {' + '.join(parts + [str(self.constant)])})"
@@ -58,9 +64,10 @@ class Sizes:
 
 
 def traces(model, inputs: tuple, dynamic: bool, trace) -> tuple[list, Any, Sizes]:
-    """Trace ``model`` on ``inputs``; with ``dynamic``, again with the batch one larger and (if
-    the model runs so) with axis 1 of the inputs one larger, and turn the int arguments that
-    changed into :class:`Dim` values in the first trace's calls.
+    """Trace ``model`` on ``inputs``; with ``dynamic``, again with the batch one and two larger
+    and (if the model runs so) with axis 1 of every input one and two larger too, and turn the
+    int arguments that changed into :class:`Dim` values in the first trace's calls (fitted on
+    the +1 traces, checked on the +2 ones).
 
     Returns (calls, output, sizes).
     """
@@ -70,40 +77,81 @@ def traces(model, inputs: tuple, dynamic: bool, trace) -> tuple[list, Any, Sizes
                              "sample, with every size the model accepts")
     calls, output = trace(model, inputs)
     outputs = _flat(output)
+    for item in outputs:
+        if not isinstance(item, Tensor):
+            raise TypeError(f"the model's forward returned {type(item).__name__}; export needs a Tensor "
+                            "or a tuple of Tensors")
     if not dynamic:
         return calls, output, Sizes(set(), [x.shape for x in inputs], [o.shape for o in outputs])
-    batch = inputs[0].shape[0]
-    variants: dict[tuple, Any] = {("batch",): _run(model, tuple(grow(x, 0) for x in inputs), trace, calls, "a batch of "
-                                 f"{batch + 1} (one more than the sample's)", required=True,
-                                 count=len(outputs))}
-    length = None
+    base = {"batch": inputs[0].shape[0], "sequence": inputs[0].shape[1] if inputs[0].ndim > 1 else 0}
+    runs = [(base, calls, output)]
+    for extra in (1, 2):  # the batch must be dynamic: a failure here is the user's to see
+        runs.append(_run(model, inputs, trace, calls, base, {"batch": extra}, required=True))
+    fitted = _fit_runs(runs, ("batch",))
     if all(x.ndim >= 2 for x in inputs):
-        grown = tuple(grow(x, 1) for x in inputs)
-        sequence = _run(model, grown, trace, calls, "", required=False, count=len(outputs))
-        if sequence is not None:
-            both = _run(model, tuple(grow(x, 0) for x in grown), trace, calls, "", required=False,
-                        count=len(outputs))
-            if both is not None:
-                length = inputs[0].shape[1]
-                variants[("sequence",)] = sequence
-                variants[("batch", "sequence")] = both
-    sizes = {"batch": batch, "sequence": length}
-    varying: set = set()
-    for index, call in enumerate(calls):
-        others = {key: variant[0][index] for key, variant in variants.items()}
-        call.args = _fit((call.args,) + tuple(other.args for other in others.values()), list(others),
-                         sizes, varying, call)
-        call.kwargs = _fit((call.kwargs,) + tuple(other.kwargs for other in others.values()),
-                           list(others), sizes, varying, call)
-    input_shapes = [tuple("batch" if axis == 0 else "sequence" if axis == 1 and length is not None else n
+        more = [_run(model, inputs, trace, calls, base, grow_by, required=False)
+                for grow_by in ({"sequence": 1}, {"batch": 1, "sequence": 1}, {"batch": 2, "sequence": 2})]
+        if all(run is not None for run in more):
+            with contextlib.suppress(ValueError):  # not a sequence after all: the length stays fixed
+                with_length = _fit_runs(runs + more, ("batch", "sequence"))
+                if with_length[2] <= fitted[2]:  # nothing more is computed from the input's length
+                    fitted = with_length
+    arguments, output_shapes, varying, symbols = fitted
+    for call, (args, kwargs) in zip(calls, arguments):
+        call.args, call.kwargs = args, kwargs
+    input_shapes = [tuple(("batch", "sequence")[axis] if axis < 2 and ("batch", "sequence")[axis] in symbols else n
                           for axis, n in enumerate(x.shape)) for x in inputs]
-    output_shapes = []
-    for position, out in enumerate(outputs):
-        shapes = {key: _flat(variant[1])[position].shape for key, variant in variants.items()}
-        output_shapes.append(tuple(_size_name(_fit_int([n] + [shape[axis] for shape in shapes.values()],
-                                                       list(shapes), sizes))
-                                   for axis, n in enumerate(out.shape)))
     return calls, output, Sizes(varying, input_shapes, output_shapes)
+
+
+def _run(model, inputs, trace, calls, base: dict, grow_by: dict, required: bool):
+    """(sizes, calls, output) of a trace with ``inputs`` grown by ``grow_by`` entries
+    ({"batch": 1}: axis 0; "sequence": axis 1); None (or, if ``required``, a ValueError) when the
+    forward fails or runs other ops than the first trace."""
+    grown = inputs
+    for symbol, extra in grow_by.items():
+        for _ in range(extra):
+            grown = tuple(grow(x, 0 if symbol == "batch" else 1) for x in grown)
+    sizes = {symbol: base[symbol] + grow_by.get(symbol, 0) for symbol in base}
+    what = f"a batch of {sizes['batch']} (the sample's is {base['batch']})"
+    try:
+        other_calls, output = trace(model, grown)
+    except Exception as error:
+        if not required:
+            return None
+        raise ValueError(f"with dynamic_axes=True the model must also run on {what}, but its forward raised "
+                         f"{type(error).__name__}: {error}; export with dynamic_axes=False") from error
+    if [c.op for c in other_calls] != [c.op for c in calls]:
+        if not required:
+            return None
+        raise ValueError(f"the model's forward runs other ops on {what} than on the sample (its ops depend "
+                         "on the batch size), so the batch cannot be dynamic; export with dynamic_axes=False")
+    return sizes, other_calls, output
+
+
+def _fit_runs(runs: list, symbols: tuple) -> tuple:
+    """Compare the calls of every run (the first is the sample's): (the first run's arguments
+    with Dims, the output shapes with named dynamic axes, the ids of varying values, symbols)."""
+    points = [{symbol: sizes[symbol] for symbol in symbols} for sizes, _, _ in runs]
+    varying: set = set()
+    arguments = []
+    if any(len(_flat(run[2])) != len(_flat(runs[0][2])) for run in runs):
+        raise ValueError("the model returns another number of outputs at another batch size or length")
+    for index, call in enumerate(runs[0][1]):
+        others = [run[1][index] for run in runs]
+        arguments.append((_fit(tuple(c.args for c in others), points, varying, call),
+                          _fit(tuple(c.kwargs for c in others), points, varying, call)))
+    output_shapes = []
+    for position, out in enumerate(_flat(runs[0][2])):
+        shapes = [_flat(run[2])[position].shape for run in runs]
+        if any(len(shape) != out.ndim for shape in shapes):
+            raise ValueError("the model's output has another number of axes at another batch size")
+        output_shapes.append(tuple(_output_size([shape[axis] for shape in shapes], points, position, axis)
+                                   for axis in range(out.ndim)))
+    # An op's output that a later op reads (a causal mask made from the length) is traced, not
+    # computed outside the ops: it is bound when converted, never frozen.
+    varying -= {id(out) for call in runs[0][1] for out in _flat(call.output)}
+    return arguments, output_shapes, varying, symbols
 
 
 def grow(x, axis: int):
@@ -114,39 +162,25 @@ def grow(x, axis: int):
     return Tensor(grown) if isinstance(x, Tensor) else grown
 
 
-def _run(model, inputs, trace, calls, what: str, required: bool, count: int):
-    """Trace ``model`` on ``inputs``; None (or, if ``required``, a ValueError) when the forward
-    fails or runs other ops than the first trace."""
-    try:
-        other_calls, output = trace(model, inputs)
-    except Exception as error:
-        if not required:
-            return None
-        raise ValueError(f"with dynamic_axes=True the model must also run on {what}, but its forward raised "
-                         f"{type(error).__name__}: {error}; export with dynamic_axes=False") from error
-    if [c.op for c in other_calls] != [c.op for c in calls] or len(_flat(output)) != count:
-        if not required:
-            return None
-        raise ValueError(f"the model's forward runs other ops on {what} than on the sample (its ops depend "
-                         "on the batch size), so the batch cannot be dynamic; export with dynamic_axes=False")
-    return other_calls, output
-
-
-def _fit(values: tuple, keys: list, sizes: dict, varying: set, call):
+def _fit(values: tuple, points: list, varying: set, call):
     """The first of ``values`` (one per trace) with each int that changed between the traces
     replaced by a Dim; the ids of arrays and numbers that changed are added to ``varying``."""
     first = values[0]
     if isinstance(first, Tensor):
         if not first._op and not isinstance(first, Parameter) and any(v.shape != first.shape for v in values[1:]):
             if _filled(values):  # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape
-                return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], keys, sizes)
+                return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], points)
                                            for axis in range(first.ndim)))
             varying.add(id(first))
         return first
     if isinstance(first, (bool, np.bool_)):
         return first
     if isinstance(first, (int, np.integer)):
-        return _fit_int([int(v) for v in values], keys, sizes, first)
+        try:
+            return _fit_int([int(v) for v in values], points, first)
+        except ValueError as error:
+            raise ValueError(f"op '{call.op}' (called in {call.module}): {error}; export with "
+                             "dynamic_axes=False") from None
     if isinstance(first, (float, np.floating)):
         if any(float(v) != float(first) for v in values[1:]):
             varying.add(id(first))
@@ -156,16 +190,15 @@ def _fit(values: tuple, keys: list, sizes: dict, varying: set, call):
             varying.add(id(first))
         return first
     if isinstance(first, slice):
-        parts = [_fit(tuple(getattr(v, a) for v in values), keys, sizes, varying, call)
-                 for a in ("start", "stop", "step")]
+        parts = [_fit(tuple(getattr(v, a) for v in values), points, varying, call) for a in ("start", "stop", "step")]
         return slice(*parts)
     if isinstance(first, (tuple, list, dict)):
         if any(type(v) is not type(first) or len(v) != len(first) for v in values[1:]):
             raise ValueError(f"op '{call.op}' (called in {call.module}) gets arguments of another length at "
                              "another batch size or length; export with dynamic_axes=False")
         if isinstance(first, dict):
-            return {k: _fit(tuple(v[k] for v in values), keys, sizes, varying, call) for k in first}
-        items = [_fit(tuple(v[i] for v in values), keys, sizes, varying, call) for i in range(len(first))]
+            return {k: _fit(tuple(v[k] for v in values), points, varying, call) for k in first}
+        items = [_fit(tuple(v[i] for v in values), points, varying, call) for i in range(len(first))]
         return type(first)(items) if isinstance(first, list) else tuple(items)
     return first
 
@@ -195,24 +228,43 @@ def _same(a: np.ndarray, b: np.ndarray) -> bool:
     return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
 
 
-def _fit_int(values: list, keys: list, sizes: dict, original=None):
-    """The int ``values[0]`` (as ``original`` was typed) if every trace saw the same value, else
-    the Dim ``c + kb batch + kt length + k batch length`` that fits them."""
+def _fit_int(values: list, points: list, original=None):
+    """``values[0]`` (typed as ``original``) if every trace saw the same int, else the Dim
+    ``c + kb batch + kt length + k batch length`` fitted on the traces one larger, which must
+    give the value of every trace (a ValueError otherwise: not a size computation it can write)."""
     first = values[0]
     if all(v == first for v in values[1:]):
         return first if original is None else original
-    seen = dict(zip(keys, values[1:]))
-    batch, length = sizes["batch"], sizes["sequence"]
-    if length is None:
+    base = points[0]
+    seen = {tuple(sorted(s for s in point if point[s] == base[s] + 1)): value
+            for point, value in zip(points, values) if all(point[s] - base[s] in (0, 1) for s in point)}
+    batch = base["batch"]
+    if "sequence" not in base:
         kb = seen[("batch",)] - first
-        return Dim(first, first - kb * batch, ((("batch",), kb),))
-    k = seen[("batch", "sequence")] - seen[("batch",)] - seen[("sequence",)] + first
-    kb = seen[("batch",)] - first - k * length
-    kt = seen[("sequence",)] - first - k * batch
-    constant = first - k * batch * length - kb * batch - kt * length
-    terms = tuple((symbols, c) for symbols, c in ((("batch",), kb), (("sequence",), kt),
-                                                  (("batch", "sequence"), k)) if c)
-    return Dim(first, constant, terms)
+        dim = Dim(first, first - kb * batch, ((("batch",), kb),))
+    else:
+        length = base["sequence"]
+        k = seen[("batch", "sequence")] - seen[("batch",)] - seen[("sequence",)] + first
+        kb = seen[("batch",)] - first - k * length
+        kt = seen[("sequence",)] - first - k * batch
+        constant = first - k * batch * length - kb * batch - kt * length
+        terms = tuple((symbols, c) for symbols, c in ((("batch",), kb), (("sequence",), kt),
+                                                      (("batch", "sequence"), k)) if c)
+        dim = Dim(first, constant, terms)
+    for point, value in zip(points, values):
+        if dim.at(point) != value:
+            raise ValueError(f"an int argument takes the values {values} at the sizes {points}, which no "
+                             "formula in the batch size and length it writes gives")
+    return dim
+
+
+def _output_size(values: list, points: list, position: int, axis: int) -> int | str:
+    """An output axis' ONNX dim: the int, a name of its formula, or (a size that depends on the
+    input's values, as after x[x > 0]) a name of its own."""
+    try:
+        return _size_name(_fit_int(values, points, None))
+    except ValueError:
+        return f"output_{position}_axis_{axis}"
 
 
 def _size_name(size) -> int | str:

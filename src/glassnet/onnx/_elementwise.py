@@ -4,6 +4,8 @@ as the ops they are made of."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..tensor import Tensor
@@ -87,25 +89,46 @@ def _compare(graph, call):
 
 @converter("where")
 def _where(graph, call):
-    """``where(condition, a, b)``. A condition made by NumPy from an operand's values
-    (``x.data > 0``, as leaky_relu and elu write it) is rebuilt as that comparison on the traced
-    value, so that it follows the input; a boolean Tensor comes from a traced comparison."""
+    """``where(condition, a, b)``. A boolean Tensor condition comes from a traced comparison. A
+    condition that NumPy computed from an operand's values (``x.data > 0`` in leaky_relu and elu,
+    ``np.isnan(x.data)`` in Impute) is rebuilt as that test on the traced value, so that it
+    follows the input: known callers by name, others by the one test that gives the same mask."""
     condition, a, b = (call.arguments[name] for name in ("condition", "a", "b"))
-    cond = _condition(graph, condition, a, b)
+    cond = _condition(graph, call, condition, a, b)
     return graph.node("Where", [cond] + binary_operands(graph, a, b))[0]
 
 
-def _condition(graph, condition, a, b) -> str:
-    if isinstance(condition, Tensor) and graph.is_bound(condition):
-        return graph.node("Cast", [graph.value(condition)], to=graph_type(np.bool_))[0]
+# The element-wise tests a condition may be, as (ONNX op, the NumPy test); x > 0 first.
+_TESTS: dict[str, Callable] = {"Greater": lambda v: v > 0, "GreaterOrEqual": lambda v: v >= 0, "Less": lambda v: v < 0,
+          "LessOrEqual": lambda v: v <= 0, "IsNaN": np.isnan}
+# glassnet's own callers of where with a NumPy condition: (module, function) -> (test, operand)
+KNOWN_CONDITIONS = {("glassnet.functional.activations", "leaky_relu"): ("Greater", "a"),
+                    ("glassnet.functional.activations", "elu"): ("Greater", "a"),
+                    ("glassnet.nn.preprocessing", "forward"): ("IsNaN", "b")}
+
+
+def _condition(graph, call, condition, a, b) -> str:
+    if graph.is_bound(condition):  # a traced comparison, or a boolean input of the graph
+        name = graph.value(condition)
+        return name if condition.dtype == bool else graph.node("Cast", [name], to=graph_type(np.bool_))[0]
     mask = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
-    for operand in (a, b):
-        if not isinstance(operand, Tensor) or not graph.is_bound(operand) or operand.shape != mask.shape:
-            continue
-        for op_type, test in (("Greater", np.greater), ("GreaterOrEqual", np.greater_equal),
-                              ("Less", np.less), ("LessOrEqual", np.less_equal)):
-            if np.array_equal(mask, test(operand.data, 0)):
-                return graph.node(op_type, [graph.value(operand), graph.value(0.0, operand.dtype)])[0]
+    operands = {"a": a, "b": b}
+    known = KNOWN_CONDITIONS.get(tuple(call.caller))
+    candidates = [known] if known else [(test, key) for key in operands for test in _TESTS]
+    matches = []
+    for test, key in candidates:
+        operand = operands[key]
+        if (isinstance(operand, Tensor) and graph.is_bound(operand) and operand.shape == mask.shape
+                and np.array_equal(mask, _TESTS[test](operand.data))):
+            matches.append((test, operand))
+    if len({test for test, _ in matches}) > 1 and not known:
+        if mask.all() or not mask.any():  # x > 0 and x >= 0 agree on this sample: cannot tell
+            raise graph.error(f"its condition (all {bool(mask.all())} on the sample) is a NumPy array that several "
+                              "tests of the input give; write the condition as a Tensor comparison (x > 0)")
+    if matches:
+        test, operand = matches[0]
+        inputs = [graph.value(operand)] + ([] if test == "IsNaN" else [graph.value(0.0, operand.dtype)])
+        return graph.node(test, inputs)[0]
     return graph.value(mask)
 
 

@@ -81,12 +81,21 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     opset = _check_opset(opset, onnx.defs.onnx_opset_version())
     if not isinstance(dynamic_axes, bool):
         raise TypeError(f"dynamic_axes must be True or False, got {dynamic_axes!r}")
-    dtype = next((p.dtype for p in model.parameters()), np.dtype(np.float32))
+    dtype = _model_dtype(model, sample_input)
     inputs = _inputs(sample_input, dtype)
     input_names = _names(input_names, len(inputs), "input", "input_names")
     path = target_path(os.fspath(path) if isinstance(path, os.PathLike) else path)
     with _inference(model):
         calls, output, dims = _dynamic.traces(model, inputs, dynamic_axes, trace)
+    proto = _build(model, opset, dtype, inputs, input_names, output_names, calls, output, dims)
+    onnx.checker.check_model(proto)
+    _write(path, proto.SerializeToString())
+    return path
+
+
+def _build(model: Module, opset: int, dtype, inputs: tuple, input_names: list, output_names, calls: list,
+           output, dims):
+    """The ONNX model of the traced calls: inputs, one converter per call, named outputs."""
     outputs = _outputs(output)
     output_names = _names(output_names, len(outputs), "output", "output_names")
     if set(input_names) & set(output_names):
@@ -101,10 +110,7 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     for out, name, shape in zip(outputs, output_names, dims.output_shapes):
         graph.add_output(name, graph.value(out), out.dtype, shape)
     _check_inputs_used(graph, input_names)
-    proto = graph.model()
-    onnx.checker.check_model(proto)
-    _write(path, proto.SerializeToString())
-    return path
+    return graph.model()
 
 
 def _convert(graph: Graph, call) -> None:
@@ -124,6 +130,18 @@ def _convert(graph: Graph, call) -> None:
             graph.bind(out, name)
     else:
         graph.bind(call.output, names if isinstance(names, str) else names[0])
+
+
+def _model_dtype(model: Module, sample_input) -> np.dtype:
+    """The parameters' float dtype; for a model without parameters, the sample's (float32 if it
+    has no float input)."""
+    for parameter in model.parameters():
+        return parameter.dtype
+    for item in sample_input if isinstance(sample_input, tuple) else (sample_input,):
+        dtype = getattr(item, "dtype", None)
+        if isinstance(dtype, np.dtype) and dtype in (np.float32, np.float64):
+            return dtype
+    return np.dtype(np.float32)
 
 
 def _check_opset(opset, newest: int) -> int:

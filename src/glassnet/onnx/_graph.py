@@ -70,7 +70,8 @@ class Graph:
         self.outputs: list = []
         self.symbols: dict[str, tuple[str, int]] = {}  # dynamic size name -> (input, axis)
         self.call = None  # the Call being converted, for error messages
-        self._names: set[str] = set()
+        self._names: set[str] = set(self.parameters.values())  # reserved, written when first read
+        self._written: set[str] = set()
         self._bound: dict[int, str] = {}
         self._keep: list = []  # objects whose id() is a key: kept alive so no id is reused
         self._constants: dict = {}
@@ -108,8 +109,8 @@ class Graph:
         if isinstance(x, Tensor):
             if id(x) in self.parameters:
                 name = self.parameters[id(x)]
-                if name not in self._names:
-                    self._names.add(name)
+                if name not in self._written:
+                    self._written.add(name)
                     self._add_initializer(name, x.data)
                 return name
             if isinstance(x, Filled):  # zeros of the input's batch size, made in the forward
@@ -169,7 +170,7 @@ class Graph:
     def add_input(self, name: str, dtype, dims: tuple) -> str:
         """A graph input of ``dtype`` and ``dims`` (ints, or str names of dynamic sizes)."""
         onnx = require_onnx()
-        self._names.add(name)
+        self._reserve(name, "input")
         self.inputs.append(onnx.helper.make_tensor_value_info(name, _onnx_type(dtype), list(dims)))
         for axis, dim in enumerate(dims):
             if isinstance(dim, str):
@@ -179,10 +180,16 @@ class Graph:
     def add_output(self, name: str, value: str, dtype, dims: tuple) -> str:
         """Name the graph output ``name`` (an Identity of ``value``)."""
         onnx = require_onnx()
-        self._names.add(name)
+        self._reserve(name, "output")
         self.nodes.append(onnx.helper.make_node("Identity", [value], [name], name=self.fresh("output_node")))
         self.outputs.append(onnx.helper.make_tensor_value_info(name, _onnx_type(dtype), list(dims)))
         return name
+
+    def _reserve(self, name: str, what: str) -> None:
+        if name in self._names:
+            taken = "a parameter's" if name in self.parameters.values() else "another value's"
+            raise ValueError(f"the {what} name '{name}' is already {taken} name in the graph; choose another")
+        self._names.add(name)
 
     def model(self, producer: str = "glassnet"):
         """The ``onnx.ModelProto`` of the graph."""

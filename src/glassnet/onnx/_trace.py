@@ -45,6 +45,10 @@ class Call:
         ("" at the top level), for error messages.
     function : callable or None
         The op itself (its signature gives :attr:`arguments`).
+    caller : (str, str)
+        The Python module and the name of the function that called the op
+        (``("glassnet.functional.activations", "leaky_relu")``): converters use it to read
+        arguments that NumPy computed from the input, such as a ``where`` condition.
     """
 
     op: str
@@ -53,6 +57,7 @@ class Call:
     output: Any
     module: str = ""
     function: Callable | None = field(default=None, repr=False)
+    caller: tuple = ("", "")
 
     @property
     def arguments(self) -> dict:
@@ -78,6 +83,18 @@ def _where(module_names: dict) -> str:
             return f"{name or 'the model'} ({type(owner).__name__})"
         frame = frame.f_back
     return "the model's forward"
+
+
+def _modules_to_patch(model: Module) -> list:
+    """The modules whose globals may hold an op: ``glassnet.ops`` itself, every other module of
+    glassnet (``gn.where`` and ``from ..ops import where`` are the op under another name), and
+    the modules defining the model's classes (a user's ``from glassnet.ops import conv``). The
+    families inside ops/ are left alone: their calls to each other are inner calls anyway."""
+    names = {name for name in sys.modules if name == "glassnet" or (name.startswith("glassnet.")
+                                                                      and not name.startswith("glassnet.ops."))}
+    names |= {type(module).__module__ for module in model.modules()}
+    names.add(_tensor_module.__name__)
+    return [sys.modules[name] for name in sorted(names) if sys.modules.get(name) is not None]
 
 
 def trace(model: Module, inputs: tuple) -> tuple[list[Call], Any]:
@@ -108,21 +125,26 @@ def trace(model: Module, inputs: tuple) -> tuple[list[Call], Any]:
             finally:
                 depth[0] -= 1
             if depth[0] == 0:
-                calls.append(Call(name, args, kwargs, output, _where(module_names), function))
+                code = sys._getframe(1)
+                caller = (code.f_globals.get("__name__", ""), code.f_code.co_name)
+                calls.append(Call(name, args, kwargs, output, _where(module_names), function, caller))
             return output
 
         wrapper.__wrapped__ = function  # type: ignore[attr-defined]
         return wrapper
 
     originals = {name: getattr(_ops_module, name) for name in _ops_module.__all__}
-    original_compare = _tensor_module._compare
+    originals["compare"] = _tensor_module._compare
+    wrappers = {id(function): recording(name, function) for name, function in originals.items()}
+    patched = []  # (module, attribute, original)
     try:
-        for name, function in originals.items():
-            setattr(_ops_module, name, recording(name, function))
-        _tensor_module._compare = recording("compare", original_compare)
+        for module in _modules_to_patch(model):
+            for attribute, value in list(vars(module).items()):
+                if id(value) in wrappers and any(value is f for f in originals.values()):
+                    patched.append((module, attribute, value))
+                    setattr(module, attribute, wrappers[id(value)])
         output = model(*inputs)
     finally:
-        for name, function in originals.items():
-            setattr(_ops_module, name, function)
-        _tensor_module._compare = original_compare
+        for module, attribute, value in reversed(patched):
+            setattr(module, attribute, value)
     return calls, output
