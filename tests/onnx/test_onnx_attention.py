@@ -215,3 +215,38 @@ def test_opsets(tmp_path, rng, opset):
     sess = session(export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx",
                           opset=opset))
     assert_same(model, sess, embeddings(rng, *OTHERS[1]), padding(rng, *OTHERS[1]))
+
+
+def test_time_major_and_unbatched_attention(tmp_path, rng):
+    """batch_first=False (L, N, E) and an unbatched (L, E) query, both causal."""
+
+    class TimeMajor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.TransformerEncoderLayer(EMBED, 2, dim_feedforward=16, batch_first=False, rng=0)
+
+        def forward(self, x):
+            return self.layer(x, is_causal=True)
+
+    class Unbatched(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(EMBED, 2, rng=0)
+
+        def forward(self, x):
+            return self.attention(x, x, x, is_causal=True)[0]
+
+    model = TimeMajor()
+    sess = session(export(model, rng.normal(size=(5, 2, EMBED)).astype(np.float32), tmp_path / "a.onnx"))
+    assert_same(model, sess, rng.normal(size=(7, 3, EMBED)).astype(np.float32))
+    model = Unbatched()
+    sess = session(export(model, rng.normal(size=(5, EMBED)).astype(np.float32), tmp_path / "b.onnx"))
+    assert_same(model, sess, rng.normal(size=(7, EMBED)).astype(np.float32))
+
+
+def test_integer_mask_is_refused_by_the_forward(tmp_path, rng):
+    """A 0/1 integer mask is ambiguous (1 = keep or mask?): the forward's own TypeError, no file."""
+    model = PaddedEncoder()
+    with pytest.raises(TypeError, match="boolean"):
+        export(model, (embeddings(rng, *SAMPLE), np.zeros(SAMPLE, np.int64)), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -134,6 +134,12 @@ def test_errors(tmp_path, iris):
     model = fitted(MLPClassifier((5,), max_iter=5, random_state=0), X, y)
     with pytest.raises(ValueError, match=r"shape \(n_samples >= 1, 4\)"):
         export(model, X[:2, :3], tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match=r"got \(4,\)"):
+        export(model, X[0], tmp_path / "m.onnx")
+    with pytest.raises(ValueError, match="output_names"):
+        export(model, X[:2], tmp_path / "m.onnx", output_names=["label", "label"])
+    with pytest.raises(FileNotFoundError):
+        export(model, X[:2], tmp_path / "missing" / "m.onnx")
     with pytest.raises(ValueError, match="NaN"):
         export(model, np.full((2, 4), np.nan), tmp_path / "m.onnx")
     with pytest.raises(TypeError, match="numbers"):

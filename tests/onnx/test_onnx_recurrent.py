@@ -161,3 +161,10 @@ def test_opsets(tmp_path, rng, opset):
     model = Recurrent(nn.LSTM(3, 4, bidirectional=True, rng=5))
     sess = session(export(model, sequences(rng, *SAMPLE, 3), tmp_path / "m.onnx", opset=opset))
     assert_same(model, sess, sequences(rng, *OTHERS[0], 3))
+
+
+def test_sample_of_one_sequence_of_one_step(tmp_path, rng):
+    """The smallest sample (batch 1, length 1) still gives a graph that runs at other sizes."""
+    model = Recurrent(nn.LSTM(3, 5, num_layers=3, bidirectional=True, rng=6))
+    sess = session(export(model, sequences(rng, 1, 1, 3), tmp_path / "m.onnx"))
+    assert_same(model, sess, sequences(rng, 4, 9, 3))
