@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from glassnet import nn  # noqa: E402
+from glassnet import nn, ops  # noqa: E402
 from glassnet.onnx import UnsupportedOpError, export  # noqa: E402
 from onnx_helpers import assert_same, op_types, session  # noqa: E402
 
@@ -249,4 +249,59 @@ def test_integer_mask_is_refused_by_the_forward(tmp_path, rng):
     model = PaddedEncoder()
     with pytest.raises(TypeError, match="boolean"):
         export(model, (embeddings(rng, *SAMPLE), np.zeros(SAMPLE, np.int64)), tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_attention_without_any_mask(tmp_path, rng):
+    """No mask: a plain Softmax (no row can be empty), in the fused and the composed paths."""
+
+    class Plain(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attention = nn.MultiheadAttention(EMBED, 2, rng=3)
+
+        def forward(self, x):
+            fused = self.attention(x, x, x, need_weights=False)[0]
+            composed, weights = self.attention(x, x, x)
+            return fused, composed, weights
+
+    model = Plain()
+    path = export(model, embeddings(rng, *SAMPLE), tmp_path / "m.onnx")
+    assert op_types(path).count("Softmax") == 2
+    fused, composed, _ = assert_same(model, session(path), embeddings(rng, *OTHERS[1]))
+    np.testing.assert_allclose(fused, composed, rtol=1e-5, atol=1e-6)
+
+
+class OwnBias(nn.Module):
+    """Attention written with the ops directly: scores x x^T, a bias the forward makes itself."""
+
+    def __init__(self, make_bias):
+        super().__init__()
+        self.make_bias = make_bias
+
+    def forward(self, x, *masks):
+        scores = x @ ops.swapaxes(x, -1, -2)
+        return ops.masked_softmax(scores, self.make_bias(x, *masks), scale=0.5) @ x
+
+
+def test_a_fixed_bias_of_the_model_is_a_constant(tmp_path, rng):
+    bias = np.where(rng.random((5, 5)) < 0.3, -np.inf, 0.0).astype(np.float32)
+    model = OwnBias(lambda x: bias)
+    sess = session(export(model, embeddings(rng, *SAMPLE), tmp_path / "m.onnx"))
+    for batch in (1, 4):
+        assert_same(model, sess, embeddings(rng, batch, 5))
+
+
+def test_a_padding_bias_reshaped_by_the_forward_is_rebuilt(tmp_path, rng):
+    """ops.mask_bias of an input, spread to (N, 1, S) by the forward as attention_bias does."""
+    model = OwnBias(lambda x, pad: ops.mask_bias(pad, x.dtype, "key_padding_mask")[:, None, :])
+    sess = session(export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx"))
+    for batch, length in OTHERS:
+        assert_same(model, sess, embeddings(rng, batch, length), padding(rng, batch, length))
+
+
+def test_a_bias_changed_by_numpy_after_mask_bias_is_refused(tmp_path, rng):
+    model = OwnBias(lambda x, pad: np.maximum(ops.mask_bias(pad, x.dtype, "key_padding_mask")[:, None, :], -5.0))
+    with pytest.raises(UnsupportedOpError, match="masked_softmax.*cannot rebuild"):
+        export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()

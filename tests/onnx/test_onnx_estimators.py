@@ -15,6 +15,7 @@ pytest.importorskip("onnxruntime")
 from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.exceptions import ConvergenceWarning  # noqa: E402
 
+import glassnet as gn  # noqa: E402
 from glassnet import nn  # noqa: E402
 from glassnet.onnx import export  # noqa: E402
 from glassnet.sklearn import MLPClassifier, MLPRegressor, Perceptron  # noqa: E402
@@ -40,7 +41,7 @@ def run(path, X):
 
 
 def check_classifier(estimator, X, tmp_path, rtol=1e-10, atol=1e-12):
-    path = export(estimator, X[:3], tmp_path / "model.onnx")
+    path = export(estimator, gn.Tensor(X[:3]), tmp_path / "model.onnx")  # a Tensor sample is fine
     for rows in (X, X[:7]):
         sess, out = run(path, rows.astype(estimator.model_[0].weight.dtype))
         assert list(out) == ["label", "probabilities"]
@@ -140,6 +141,12 @@ def test_errors(tmp_path, iris):
         export(model, X[:2], tmp_path / "m.onnx", output_names=["label", "label"])
     with pytest.raises(FileNotFoundError):
         export(model, X[:2], tmp_path / "missing" / "m.onnx")
+    with pytest.raises(TypeError, match="dynamic_axes"):
+        export(model, X[:2], tmp_path / "m.onnx", dynamic_axes="yes")
+    with pytest.raises(ValueError, match="share 'label'"):
+        export(model, X[:2], tmp_path / "m.onnx", input_names=["label"])
+    with pytest.raises(TypeError, match="array of numbers"):
+        export(model, [[1.0, 2.0], [3.0]], tmp_path / "m.onnx")
     with pytest.raises(ValueError, match="NaN"):
         export(model, np.full((2, 4), np.nan), tmp_path / "m.onnx")
     with pytest.raises(TypeError, match="numbers"):
