@@ -302,6 +302,20 @@ def test_a_padding_bias_reshaped_by_the_forward_is_rebuilt(tmp_path, rng):
 
 def test_a_bias_changed_by_numpy_after_mask_bias_is_refused(tmp_path, rng):
     model = OwnBias(lambda x, pad: np.maximum(ops.mask_bias(pad, x.dtype, "key_padding_mask")[:, None, :], -5.0))
-    with pytest.raises(UnsupportedOpError, match="masked_softmax.*cannot rebuild"):
-        export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx")
+    for dynamic_axes in (True, False):  # with fixed sizes too: the mask is read from an input
+        with pytest.raises(UnsupportedOpError, match="masked_softmax.*cannot rebuild"):
+            export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx",
+                   dynamic_axes=dynamic_axes)
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_self_attention_with_a_dropout_mask_is_refused(tmp_path, rng):
+    """ops.self_attention called with a dropout mask (training-time randomness) has no ONNX form."""
+
+    class Dropped(nn.Module):
+        def forward(self, x):
+            keep = np.ones((x.shape[0], 2, x.shape[1], x.shape[1]), np.float32)
+            return ops.self_attention(x, 2, None, 0.5, keep)
+
+    with pytest.raises(UnsupportedOpError, match="self_attention.*dropout mask"):
+        export(Dropped(), rng.normal(size=(2, 5, 12)).astype(np.float32), tmp_path / "m.onnx")
