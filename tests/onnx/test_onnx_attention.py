@@ -319,3 +319,16 @@ def test_self_attention_with_a_dropout_mask_is_refused(tmp_path, rng):
 
     with pytest.raises(UnsupportedOpError, match="self_attention.*dropout mask"):
         export(Dropped(), rng.normal(size=(2, 5, 12)).astype(np.float32), tmp_path / "m.onnx")
+
+
+def test_the_course_transformer_with_positional_encoding(tmp_path, rng):
+    """examples/transformer_toy.py's architecture: tokens, Embedding, PositionalEncoding, two
+    encoder layers, a Linear per position. PositionalEncoding adds its table cut to the length
+    with NumPy, so the exporter keeps the sample's length (the batch stays dynamic)."""
+    model = nn.Sequential(nn.Embedding(10, 16, rng=0), nn.PositionalEncoding(16, max_len=40),
+                          nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, rng=1),
+                          nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, rng=2), nn.Linear(16, 10, rng=3))
+    sess = session(export(model, rng.integers(0, 10, size=(2, 8)), tmp_path / "m.onnx"))
+    assert sess.get_inputs()[0].shape == ["batch", 8]
+    for batch in (1, 7):
+        assert_same(model, sess, rng.integers(0, 10, size=(batch, 8)))
