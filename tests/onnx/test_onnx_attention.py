@@ -11,6 +11,7 @@ import pytest
 pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
+from glassnet import functional as F  # noqa: E402
 from glassnet import nn, ops  # noqa: E402
 from glassnet.onnx import UnsupportedOpError, export  # noqa: E402
 from onnx_helpers import assert_same, op_types, session  # noqa: E402
@@ -332,3 +333,30 @@ def test_the_course_transformer_with_positional_encoding(tmp_path, rng):
     assert sess.get_inputs()[0].shape == ["batch", 8]
     for batch in (1, 7):
         assert_same(model, sess, rng.integers(0, 10, size=(batch, 8)))
+
+
+def test_scaled_dot_product_attention_with_padding_on_three_axes(tmp_path, rng):
+    """F.scaled_dot_product_attention on (N, L, E) scores of rank 3: the padding mask (N, S)
+    is spread to (N, 1, S), as attention_bias spreads it."""
+
+    class Attend(nn.Module):
+        def forward(self, x, pad):
+            return F.scaled_dot_product_attention(x, x, x, key_padding_mask=pad, is_causal=True)
+
+    model = Attend()
+    sess = session(export(model, (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx"))
+    for batch, length in OTHERS:
+        assert_same(model, sess, embeddings(rng, batch, length), padding(rng, batch, length))
+
+
+def test_unbatched_scaled_dot_product_attention_with_padding(tmp_path, rng):
+    """A 2-D query (L, E) and its padding mask (S,): the mask is added as it is (rank 2)."""
+
+    class Attend(nn.Module):
+        def forward(self, x, pad):
+            return F.scaled_dot_product_attention(x, x, x, key_padding_mask=pad)
+
+    model = Attend()
+    sess = session(export(model, (embeddings(rng, 1, 5)[0], padding(rng, 1, 5)[0]), tmp_path / "m.onnx"))
+    for length in (3, 7):
+        assert_same(model, sess, embeddings(rng, 1, length)[0], padding(rng, 1, length)[0])

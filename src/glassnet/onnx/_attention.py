@@ -24,6 +24,7 @@ import weakref
 
 import numpy as np
 
+from ._graph import require_onnx
 from ._registry import converter
 
 __all__ = ["depends_on_input", "softmax_rows"]
@@ -86,11 +87,11 @@ def convert_mask_bias(graph, call):
 
 def _pieces_sum(pieces, rank: int) -> np.ndarray | None:
     """The pieces' arrays summed as ``attention_bias`` sums them (a padding mask ``(N, S)``
-    spread to ``(N, 1, ..., 1, S)``), or None if there are none."""
+    spread to ``(N, 1, ..., 1, S)``, rank - 2 ones), or None if there are none."""
     total = None
     for name, array, _ in pieces:
         if name == "key_padding_mask":
-            array = array.reshape(array.shape[:-1] + (1,) * (rank - array.ndim) + array.shape[-1:])
+            array = array.reshape(array.shape[:-1] + (1,) * (rank - 2) + array.shape[-1:])
         total = array if total is None else total + array
     return total
 
@@ -112,8 +113,8 @@ def _bias(graph, bias, rank: int) -> str | None:
         return graph.constant(bias.astype(graph.dtype, copy=False), "attention_bias")
     names = []
     for name, array, onnx_name in pieces:
-        if name == "key_padding_mask" and rank > array.ndim:  # (N, S) -> (N, 1, ..., 1, S)
-            onnx_name = graph.unsqueeze(onnx_name, range(array.ndim - 1, rank - 1))
+        if name == "key_padding_mask" and rank > 2:  # (N, S) -> (N, 1, ..., 1, S)
+            onnx_name = graph.unsqueeze(onnx_name, range(array.ndim - 1, array.ndim + rank - 3))
         names.append(onnx_name)
     total_name = names[0]
     for name in names[1:]:
@@ -126,9 +127,7 @@ def _scalar(graph, value: float) -> str:
 
 
 def _onnx_dtype(dtype) -> int:
-    from onnx import helper
-
-    return helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    return require_onnx().helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
 
 
 # ---- the softmax and the attention ops ----------------------------------------------------------
