@@ -156,3 +156,31 @@ def test_dim_values_at_other_sizes():
     assert size == 15 and size.at({"batch": 3, "sequence": 4}) == 19
     assert "batch" in repr(size)
     assert ops.getitem is not None
+
+
+class ZeroState(nn.Module):
+    """A state of zeros (and one of sevens) made by NumPy with the input's batch size: written as
+    ConstantOfShape, so it follows the batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 4, rng=0)
+
+    def forward(self, x):
+        zeros = gn.Tensor(np.zeros((x.shape[0], 4), np.float32))
+        sevens = gn.Tensor(np.full((2, x.shape[0], 1), 7.0, np.float32))
+        return ops.tanh(self.linear(x) + zeros) + sevens.sum(axis=0)
+
+
+def test_a_constant_filled_state_of_the_batch_size(tmp_path):
+    proto = export_and_compare(ZeroState(), lambda b: (np.random.default_rng(b).normal(size=(b, 3))
+                                                        .astype(np.float32),), [2, 5], tmp_path / "zeros.onnx")
+    assert op_types(proto).count("ConstantOfShape") == 2
+
+
+def test_an_all_zero_input_stays_the_input(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2, rng=0))
+    path = gonnx.export(model, np.zeros((4, 3), np.float32), tmp_path / "zero.onnx")
+    x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
+    np.testing.assert_allclose(session(path).run(None, {"input": x})[0], glassnet_outputs(model, (x,))[0],
+                               rtol=1e-4, atol=1e-5)

@@ -249,3 +249,67 @@ def test_a_symlinked_path_writes_the_file_it_points_to(tmp_path):
     link.symlink_to(target)
     gonnx.export(mlp(), X, link)
     assert link.is_symlink() and onnx.load(str(target)).graph.node
+
+
+class DeadBranch(nn.Module):
+    """Computes a value it never returns, with a weight nothing else reads."""
+
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(3, 2, rng=0)
+        self.unused = nn.Linear(3, 5, rng=1)
+
+    def forward(self, x):
+        self.unused(x).sum()  # computed, dropped
+        return self.used(x)
+
+
+def test_values_the_output_does_not_need_are_left_out(tmp_path):
+    proto = onnx.load(str(gonnx.export(DeadBranch(), X, tmp_path / "dead.onnx")))
+    assert [node.op_type for node in proto.graph.node] == ["Gemm", "Identity"]
+    assert sorted(i.name for i in proto.graph.initializer) == ["used.bias", "used.weight"]
+
+
+class CountsCalls(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("calls", np.zeros(1))
+
+    def forward(self, x):
+        self.calls += 1  # in place: the buffer itself changes
+        return x * 2
+
+
+def test_a_buffer_the_forward_changes_is_put_back(tmp_path):
+    model = CountsCalls()
+    gonnx.export(model, X, tmp_path / "count.onnx")
+    assert model.calls.tolist() == [0.0]
+
+
+class ExportsItself(nn.Module):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def forward(self, x):
+        gonnx.export(nn.Sequential(nn.ReLU()), X, self.path)
+        return x * 2
+
+
+def test_an_export_inside_a_traced_forward_is_refused_and_everything_is_put_back(tmp_path):
+    originals = {name: getattr(ops, name) for name in ops.__all__}
+    with pytest.raises(RuntimeError, match="cannot start another trace"):
+        gonnx.export(ExportsItself(tmp_path / "inner.onnx"), X, tmp_path / "outer.onnx")
+    assert {name: getattr(ops, name) for name in ops.__all__} == originals
+    path = gonnx.export(mlp(), X, tmp_path / "after.onnx")  # and the next export works
+    assert onnx.load(str(path)).graph.node
+
+
+@pytest.mark.parametrize("sample", [np.ones((4, 3), int), np.arange(12).reshape(4, 3)])
+def test_an_integer_sample_for_a_float_model_is_refused(tmp_path, sample):
+    """The forward makes the integers a float Tensor outside the ops: a constant, and for a
+    sample of ones one that looks like a filled state; either way never an ignored input."""
+    with pytest.raises(ValueError, match="outside glassnet.ops"):
+        gonnx.export(nn.Sequential(nn.Linear(3, 2, rng=0)), sample, tmp_path / "int.onnx")
+    with pytest.raises(ValueError, match="never reads input"):
+        gonnx.export(nn.Sequential(nn.Linear(3, 2, rng=0)), sample, tmp_path / "int.onnx", dynamic_axes=False)

@@ -155,7 +155,7 @@ def test_layer_norm_over_two_axes_with_and_without_its_weights(tmp_path, affine)
     export_and_compare(model, images((6,)), [3, 5], tmp_path / "ln.onnx")
 
 
-@pytest.mark.parametrize("opset", [13, 17, 18, 20])
+@pytest.mark.parametrize("opset", [13, 17, 18, 21, 23])
 def test_layer_norm_and_reductions_at_other_opsets(tmp_path, opset):
     """Reduce* take their axes as an attribute before opset 18; LayerNormalization is 17+."""
     model = nn.Sequential(nn.Linear(5, 6, rng=0), nn.LayerNorm(6), nn.Unflatten(1, (2, 3)), nn.GlobalAvgPool1d(),

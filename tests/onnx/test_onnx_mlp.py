@@ -69,7 +69,11 @@ def test_static_export_fixes_the_batch(tmp_path):
 
 
 def test_float64_model_exports_float64(tmp_path):
-    model = nn.Sequential(nn.Linear(3, 4, rng=0, dtype="float64"), nn.Tanh(), nn.Linear(4, 2, rng=1, dtype="float64"))
+    """float64 end to end (Softplus, which onnxruntime has only in float32, in its stable formula)."""
+    layers = [nn.Linear(3, 4, rng=0, dtype="float64")]
+    for index, name in enumerate(["tanh", "softplus", "mish", "elu", "silu", "leaky_relu", "sigmoid", "step"]):
+        layers += [nn.make_activation(name), nn.Linear(4, 4, rng=index + 1, dtype="float64")]
+    model = nn.Sequential(*layers, nn.Linear(4, 2, rng=1, dtype="float64"), nn.LogSoftmax())
     proto = export_and_compare(model, features(3, np.float64), [4, 9], tmp_path / "f64.onnx")
     assert proto.graph.input[0].type.tensor_type.elem_type == 11  # DOUBLE
 

@@ -70,6 +70,7 @@ SHAPES = {
     "permute_swapaxes": lambda x: ops.permute(x, 2, 0, 1).sum(axis=0) + ops.swapaxes(x, 1, 2).mean(axis=1)[:, :3],
     "whole_transpose": lambda x: x.T.sum(axis=0) + x.sum(axis=0)[:, None].T.sum(),
     "basic_slicing": lambda x: x[:, 1:3, ::2] + x[:, -2:, 1::2] + x[..., ::-2][:, :2] + x[:, None, 0, :3:1][:, 0, None],
+    "negative_steps_with_bounds": lambda x: x[:, 2:0:-1, 5:1:-2] + x[:, -1:-3:-1, -2::-2][:, :, :2],
     "int_and_negative_indices": lambda x: x[:, -1] * x[:, 0, 2] [:, None] + x[:, 1, -1:],
     "integer_array_and_boolean_mask": lambda x: x[:, [2, 0, 0]] + x[:, np.array([True, False, True])][:, [0, 1, 1]],
     "concatenate_stack": lambda x: gn.concatenate([x, x * 2, x[:, :, :1]], axis=2).sum(axis=2)

@@ -10,6 +10,7 @@ optional extra (``pip install glassnet[onnx]``), imported only when a graph is w
 Example
 -------
 >>> import os, tempfile, numpy as np, glassnet as gn
+>>> import glassnet.onnx  # a subpackage, imported on its own (like glassnet.sklearn)
 >>> from glassnet import nn
 >>> model = nn.Sequential(nn.Linear(2, 4, rng=0), nn.Tanh(), nn.Linear(4, 1, rng=1))
 >>> folder = tempfile.TemporaryDirectory()

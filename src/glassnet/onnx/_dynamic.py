@@ -4,15 +4,19 @@ length), found by tracing again at other sizes.
 A shape argument recorded as a Python int (``reshape(x, (8, -1))`` at batch size 8) must become a
 computation on the input's shape in the ONNX graph, or the graph would run at batch size 8 only.
 Whether an 8 is the batch size or a constant cannot be told from one trace, so the exporter
-traces the forward again with the batch one larger (and the length one larger, for inputs with a
-sequence axis) and compares the two recordings argument by argument: an int that changed is a
-:class:`Dim`, fitted as ``constant + b batch + t length + bt batch length``.
+traces the forward again with the batch one larger (and, when the model runs so, with axis 1 of
+every input one larger: a sequence length) and compares the recordings argument by argument: an
+int that changed is a :class:`Dim`, fitted as ``constant + b batch + t length + bt batch length``
+and checked on one more trace (sizes two larger). An array or number that changed was computed
+from the input outside the ops: it cannot become a constant, and the graph refuses it. The grown
+inputs repeat the sample's first entry (a valid token index, a real mask value).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,13 +91,13 @@ def traces(model, inputs: tuple, dynamic: bool, trace) -> tuple[list, Any, Sizes
     runs = [(base, calls, output)]
     for extra in (1, 2):  # the batch must be dynamic: a failure here is the user's to see
         runs.append(_run(model, inputs, trace, calls, base, {"batch": extra}, required=True))
-    fitted = _fit_runs(runs, ("batch",))
+    fitted = _fit_runs(runs, ("batch",), inputs)
     if all(x.ndim >= 2 for x in inputs):
         more = [_run(model, inputs, trace, calls, base, grow_by, required=False)
                 for grow_by in ({"sequence": 1}, {"batch": 1, "sequence": 1}, {"batch": 2, "sequence": 2})]
         if all(run is not None for run in more):
             with contextlib.suppress(ValueError):  # not a sequence after all: the length stays fixed
-                with_length = _fit_runs(runs + more, ("batch", "sequence"))
+                with_length = _fit_runs(runs + more, ("batch", "sequence"), inputs)
                 if with_length[2] <= fitted[2]:  # nothing more is computed from the input's length
                     fitted = with_length
     arguments, output_shapes, varying, symbols = fitted
@@ -115,7 +119,11 @@ def _run(model, inputs, trace, calls, base: dict, grow_by: dict, required: bool)
     sizes = {symbol: base[symbol] + grow_by.get(symbol, 0) for symbol in base}
     what = f"a batch of {sizes['batch']} (the sample's is {base['batch']})"
     try:
-        other_calls, output = trace(model, grown)
+        # The grown inputs are copies of the sample's first entries: a row that is all padding
+        # there may give a NaN that the sample did not, which is no reason to stop the trace.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            other_calls, output = trace(model, grown)
     except Exception as error:
         if not required:
             return None
@@ -129,18 +137,19 @@ def _run(model, inputs, trace, calls, base: dict, grow_by: dict, required: bool)
     return sizes, other_calls, output
 
 
-def _fit_runs(runs: list, symbols: tuple) -> tuple:
+def _fit_runs(runs: list, symbols: tuple, inputs: tuple = ()) -> tuple:
     """Compare the calls of every run (the first is the sample's): (the first run's arguments
     with Dims, the output shapes with named dynamic axes, the ids of varying values, symbols)."""
     points = [{symbol: sizes[symbol] for symbol in symbols} for sizes, _, _ in runs]
+    samples = [x.data if isinstance(x, Tensor) else x for x in inputs]
     varying: set = set()
     arguments = []
     if any(len(_flat(run[2])) != len(_flat(runs[0][2])) for run in runs):
         raise ValueError("the model returns another number of outputs at another batch size or length")
     for index, call in enumerate(runs[0][1]):
         others = [run[1][index] for run in runs]
-        arguments.append((_fit(tuple(c.args for c in others), points, varying, call),
-                          _fit(tuple(c.kwargs for c in others), points, varying, call)))
+        arguments.append((_fit(tuple(c.args for c in others), points, varying, call, samples),
+                          _fit(tuple(c.kwargs for c in others), points, varying, call, samples)))
     output_shapes = []
     for position, out in enumerate(_flat(runs[0][2])):
         shapes = [_flat(run[2])[position].shape for run in runs]
@@ -162,15 +171,19 @@ def grow(x, axis: int):
     return Tensor(grown) if isinstance(x, Tensor) else grown
 
 
-def _fit(values: tuple, points: list, varying: set, call):
+def _fit(values: tuple, points: list, varying: set, call, samples: list | tuple = ()):
     """The first of ``values`` (one per trace) with each int that changed between the traces
     replaced by a Dim; the ids of arrays and numbers that changed are added to ``varying``."""
     first = values[0]
     if isinstance(first, Tensor):
         if not first._op and not isinstance(first, Parameter) and any(v.shape != first.shape for v in values[1:]):
-            if _filled(values):  # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape
-                return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], points)
-                                           for axis in range(first.ndim)))
+            # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape. Not when it holds
+            # the sample's own values (an integer input made float by ensure_tensor, and the
+            # sample happens to be all ones): the graph would ignore the input.
+            if _filled(values) and not any(_same_values(sample, first.data) for sample in samples):
+                with contextlib.suppress(ValueError):  # a shape no formula gives: varying, refused
+                    return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], points, None)
+                                               for axis in range(first.ndim)))
             varying.add(id(first))
         return first
     if isinstance(first, (bool, np.bool_)):
@@ -190,15 +203,16 @@ def _fit(values: tuple, points: list, varying: set, call):
             varying.add(id(first))
         return first
     if isinstance(first, slice):
-        parts = [_fit(tuple(getattr(v, a) for v in values), points, varying, call) for a in ("start", "stop", "step")]
+        parts = [_fit(tuple(getattr(v, a) for v in values), points, varying, call, samples)
+                 for a in ("start", "stop", "step")]
         return slice(*parts)
     if isinstance(first, (tuple, list, dict)):
         if any(type(v) is not type(first) or len(v) != len(first) for v in values[1:]):
             raise ValueError(f"op '{call.op}' (called in {call.module}) gets arguments of another length at "
                              "another batch size or length; export with dynamic_axes=False")
         if isinstance(first, dict):
-            return {k: _fit(tuple(v[k] for v in values), points, varying, call) for k in first}
-        items = [_fit(tuple(v[i] for v in values), points, varying, call) for i in range(len(first))]
+            return {k: _fit(tuple(v[k] for v in values), points, varying, call, samples) for k in first}
+        items = [_fit(tuple(v[i] for v in values), points, varying, call, samples) for i in range(len(first))]
         return type(first)(items) if isinstance(first, list) else tuple(items)
     return first
 
@@ -222,6 +236,10 @@ def _filled(values: tuple) -> bool:
     first = values[0].data
     return first.size > 0 and all(v.data.ndim == first.ndim and v.data.size > 0
                                   and bool(np.all(v.data == first.flat[0])) for v in values)
+
+
+def _same_values(sample: np.ndarray, data: np.ndarray) -> bool:
+    return sample.shape == data.shape and bool(np.array_equal(sample, data))
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

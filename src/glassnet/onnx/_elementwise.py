@@ -14,7 +14,7 @@ from ._registry import converter
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "power": "Pow",
            "maximum": "Max", "minimum": "Min"}
 _UNARY = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg", "erf": "Erf",
-          "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "softplus": "Softplus"}
+          "tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu"}
 # NumPy comparison ufunc -> (ONNX op, swap the operands, negate the result)
 _COMPARE = {"greater": ("Greater", False, False), "less": ("Less", False, False),
             "greater_equal": ("GreaterOrEqual", False, False), "less_equal": ("LessOrEqual", False, False),
@@ -40,6 +40,20 @@ def _binary(graph, call):
 @converter(*_UNARY)
 def _unary(graph, call):
     return graph.node(_UNARY[call.op], [graph.value(call.arguments["a"])])[0]
+
+
+@converter("softplus")
+def _softplus(graph, call):
+    """Softplus; in float64 as max(x, 0) + log(1 + e^-|x|), glassnet's own stable formula,
+    because onnxruntime has no float64 Softplus kernel (its Erf, Conv, ConvTranspose and
+    AveragePool have none either: those are written as they are, valid ONNX it cannot run)."""
+    x = call.arguments["a"]
+    name = graph.value(x)
+    if x.dtype != np.float64:
+        return graph.node("Softplus", [name])[0]
+    decay = graph.node("Exp", [graph.node("Neg", [graph.node("Abs", [name])[0]])[0]])[0]
+    tail = graph.node("Log", [graph.node("Add", [decay, graph.value(1.0, x.dtype)])[0]])[0]
+    return graph.node("Add", [graph.node("Relu", [name])[0], tail])[0]
 
 
 @converter("log1p")

@@ -63,6 +63,7 @@ def export(model, sample_input, path, opset: int = 17, dynamic_axes: bool = True
     Example
     -------
     >>> import os, tempfile, numpy as np, glassnet as gn
+    >>> import glassnet.onnx
     >>> from glassnet import nn
     >>> model = nn.Sequential(nn.Linear(4, 8, rng=0), nn.GELU(), nn.Linear(8, 3, rng=1))
     >>> folder = tempfile.TemporaryDirectory()
@@ -208,9 +209,11 @@ def _check_inputs_used(graph: Graph, names: list[str]) -> None:
 
 @contextlib.contextmanager
 def _inference(model: Module):
-    """Eval mode and no_grad for the traces; every module's mode flags and every NumPy Generator
-    a module holds are put back afterwards, so the model is left exactly as it was."""
+    """Eval mode and no_grad for the traces; every module's mode flags, its buffers (a forward
+    that counts its calls in one runs several times here) and every NumPy Generator a module
+    holds are put back afterwards, so the model is left exactly as it was."""
     modes = [(m, m.__dict__.get("training"), m.__dict__.get("_asked_training")) for m in model.modules()]
+    buffers = [(array, array.copy()) for _, array in model.named_buffers() if isinstance(array, np.ndarray)]
     generators = [(g, g.bit_generator.state) for m in model.modules() for g in vars(m).values()
                   if isinstance(g, np.random.Generator)]
     try:
@@ -226,6 +229,8 @@ def _inference(model: Module):
                     object.__setattr__(module, key, value)
         for generator, state in generators:
             generator.bit_generator.state = state
+        for array, saved in buffers:
+            array[...] = saved
 
 
 def _write(path: str, data: bytes) -> None:
@@ -249,7 +254,9 @@ def _export_estimator(estimator, sample_input, path, opset, dynamic_axes, input_
     """A fitted glassnet.sklearn estimator: its own exporter (``glassnet.onnx._estimators``)."""
     try:
         estimators = importlib.import_module(f"{__package__}._estimators")
-    except ImportError:
+    except ModuleNotFoundError as error:
+        if error.name != f"{__package__}._estimators":
+            raise
         raise TypeError(f"export of scikit-learn estimators ({type(estimator).__name__}) is not available "
                         "in this build of glassnet.onnx") from None
     return estimators.export(estimator, sample_input, path, opset=opset, dynamic_axes=dynamic_axes,

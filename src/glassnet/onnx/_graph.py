@@ -194,11 +194,23 @@ class Graph:
     def model(self, producer: str = "glassnet"):
         """The ``onnx.ModelProto`` of the graph."""
         onnx = require_onnx()
-        graph = onnx.helper.make_graph(self.nodes, "glassnet", self.inputs, self.outputs, self.initializers)
+        nodes, initializers = self._live()
+        graph = onnx.helper.make_graph(nodes, "glassnet", self.inputs, self.outputs, initializers)
         opset = onnx.helper.make_opsetid("", self.opset)
         model = onnx.helper.make_model(graph, opset_imports=[opset], producer_name=producer,
                                        ir_version=onnx.helper.find_min_ir_version_for([opset]))
         return model
+
+    def _live(self) -> tuple[list, list]:
+        """The nodes and initializers the outputs depend on: the forward may compute values it
+        never returns (a debug sum, a branch it drops), which the file need not carry."""
+        needed = {output.name for output in self.outputs}
+        nodes = []
+        for node in reversed(self.nodes):
+            if any(name in needed for name in node.output):
+                nodes.append(node)
+                needed.update(name for name in node.input if name)
+        return nodes[::-1], [i for i in self.initializers if i.name in needed]
 
     # ---- shapes and sizes ----------------------------------------------------------------------
     def shape_of(self, name: str) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
@@ -23,6 +24,9 @@ from ..nn.module import Module
 from ..tensor import Tensor
 
 __all__ = ["Call", "trace"]
+
+_LOCK = threading.RLock()
+_ACTIVE: list = []  # non-empty while a trace runs (the RLock lets its own thread in again)
 
 # glassnet's __init__ binds the name "tensor" to the tensor() function, so the module is looked up
 _tensor_module: Any = sys.modules[Tensor.__module__]
@@ -125,26 +129,32 @@ def trace(model: Module, inputs: tuple) -> tuple[list[Call], Any]:
             finally:
                 depth[0] -= 1
             if depth[0] == 0:
-                code = sys._getframe(1)
-                caller = (code.f_globals.get("__name__", ""), code.f_code.co_name)
+                frame = sys._getframe(1)
+                caller = (frame.f_globals.get("__name__", ""), frame.f_code.co_name)
                 calls.append(Call(name, args, kwargs, output, _where(module_names), function, caller))
             return output
 
         wrapper.__wrapped__ = function  # type: ignore[attr-defined]
         return wrapper
 
-    originals = {name: getattr(_ops_module, name) for name in _ops_module.__all__}
-    originals["compare"] = _tensor_module._compare
-    wrappers = {id(function): recording(name, function) for name, function in originals.items()}
-    patched = []  # (module, attribute, original)
-    try:
-        for module in _modules_to_patch(model):
-            for attribute, value in list(vars(module).items()):
-                if id(value) in wrappers and any(value is f for f in originals.values()):
-                    patched.append((module, attribute, value))
-                    setattr(module, attribute, wrappers[id(value)])
-        output = model(*inputs)
-    finally:
-        for module, attribute, value in reversed(patched):
-            setattr(module, attribute, value)
+    with _LOCK:  # the ops are module attributes: one trace at a time, whatever the thread
+        if _ACTIVE:
+            raise RuntimeError("a traced forward cannot start another trace (export inside a forward)")
+        _ACTIVE.append(True)
+        originals = {name: getattr(_ops_module, name) for name in _ops_module.__all__}
+        originals["compare"] = _tensor_module._compare
+        # keyed by id: the originals stay alive here, so no other object can share an id with one
+        wrappers = {id(function): recording(name, function) for name, function in originals.items()}
+        patched = []  # (module, attribute, original)
+        try:
+            for module in _modules_to_patch(model):
+                for attribute, value in list(vars(module).items()):
+                    if id(value) in wrappers:
+                        patched.append((module, attribute, value))
+                        setattr(module, attribute, wrappers[id(value)])
+            output = model(*inputs)
+        finally:
+            for module, attribute, value in reversed(patched):
+                setattr(module, attribute, value)
+            _ACTIVE.clear()
     return calls, output
