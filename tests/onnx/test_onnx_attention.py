@@ -50,6 +50,7 @@ class PaddedEncoder(nn.Module):
     {"causal": True},
     {"norm_first": True, "activation": "gelu"},
     {"causal": True, "norm_first": True, "activation": "silu"},
+    {"causal": True, "bias": False, "activation": "mish"},
 ])
 def test_encoder_with_padding_mask_input(tmp_path, rng, settings):
     model = PaddedEncoder(**settings)
