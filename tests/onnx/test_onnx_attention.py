@@ -361,3 +361,9 @@ def test_unbatched_scaled_dot_product_attention_with_padding(tmp_path, rng):
     sess = session(export(model, (embeddings(rng, 1, 5)[0], padding(rng, 1, 5)[0]), tmp_path / "m.onnx"))
     for length in (3, 7):
         assert_same(model, sess, embeddings(rng, 1, length)[0], padding(rng, 1, length)[0])
+
+
+def test_each_mask_is_written_once(tmp_path, rng):
+    """The two encoder layers read one padding mask and one causal mask: one Where each."""
+    path = export(PaddedEncoder(causal=True), (embeddings(rng, *SAMPLE), padding(rng, *SAMPLE)), tmp_path / "m.onnx")
+    assert op_types(path).count("Where") == 2 + 2 * 2  # + each softmax's two Wheres per layer

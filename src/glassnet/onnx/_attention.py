@@ -31,6 +31,8 @@ __all__ = ["depends_on_input", "softmax_rows"]
 
 # graph -> the mask pieces written since the last attention op: (mask's name, array, ONNX name)
 _PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# graph -> {ONNX name of a mask: ONNX name of its additive bias, ("causal", sizes): the causal mask}
+_WRITTEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def depends_on_input(graph, name: str) -> bool:
@@ -56,14 +58,16 @@ def depends_on_input(graph, name: str) -> bool:
 def convert_causal_mask(graph, call):
     """``(L, S)`` boolean, True where key j is after query i (j > i), from L and S computed from
     the input's shape when they follow the sequence length."""
-    arguments = call.arguments
-    zero, one = graph.constant(np.array(0, np.int64), "zero"), graph.constant(np.array(1, np.int64), "one")
-    positions = []
-    for size in (arguments["query_length"], arguments["key_length"]):
-        count = graph.squeeze(graph.ints([size]), [0])  # Range takes 0-d limits
-        positions.append(graph.node("Range", [zero, count, one], hint="position")[0])
-    rows = graph.unsqueeze(positions[0], [1])  # (L, 1) against (S,)
-    return graph.node("Less", [rows, positions[1]], hint="causal_mask")[0]
+    sizes = (call.arguments["query_length"], call.arguments["key_length"])
+    written = _WRITTEN.setdefault(graph, {})
+    key = ("causal",) + tuple((int(n), getattr(n, "constant", None), getattr(n, "terms", None)) for n in sizes)
+    if key not in written:  # every encoder layer asks for the same mask: written once
+        zero, one = graph.constant(np.array(0, np.int64), "zero"), graph.constant(np.array(1, np.int64), "one")
+        positions = [graph.node("Range", [zero, graph.squeeze(graph.ints([size]), [0]), one],  # 0-d limits
+                                hint="position")[0] for size in sizes]
+        rows = graph.unsqueeze(positions[0], [1])  # (L, 1) against (S,)
+        written[key] = graph.node("Less", [rows, positions[1]], hint="causal_mask")[0]
+    return written[key]
 
 
 @converter("mask_bias")
@@ -77,12 +81,15 @@ def convert_mask_bias(graph, call):
         raise graph.error(f"its {arguments['name']} was computed from the input outside glassnet.ops; "
                           "pass it to the forward as an input instead")
     source = graph.value(mask)
-    if data.dtype == bool:
-        name = graph.node("Where", [source, _scalar(graph, -np.inf), _scalar(graph, 0.0)], hint="mask_bias")[0]
-    else:
-        name = graph.node("Cast", [source], hint="mask_bias", to=_onnx_dtype(graph.dtype))[0]
-    _PENDING.setdefault(graph, []).append((arguments["name"], call.output, name))
-    return name
+    written = _WRITTEN.setdefault(graph, {})
+    if source not in written:  # each encoder layer makes the same bias of the same mask: once
+        if data.dtype == bool:
+            written[source] = graph.node("Where", [source, _scalar(graph, -np.inf), _scalar(graph, 0.0)],
+                                         hint="mask_bias")[0]
+        else:
+            written[source] = graph.node("Cast", [source], hint="mask_bias", to=_onnx_dtype(graph.dtype))[0]
+    _PENDING.setdefault(graph, []).append((arguments["name"], call.output, written[source]))
+    return written[source]
 
 
 def _pieces_sum(pieces, rank: int) -> np.ndarray | None:
