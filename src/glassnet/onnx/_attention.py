@@ -14,6 +14,8 @@ would freeze the sample's padding, batch size and length. So:
   ``attention_bias`` does (a padding mask ``(N, S)`` spread to ``(N, 1, 1, S)``), after checking
   that the same sum in NumPy gives exactly the array it received.
 
+Each mask's bias, and each causal mask, is written once however many encoder layers read it.
+
 The softmax keeps glassnet's rule for a query whose keys are all masked out: weights of zero,
 not ONNX Softmax's NaN (max -inf -> 0, sum 0 -> 1).
 """
