@@ -20,7 +20,7 @@ Example
 >>> folder.cleanup()
 """
 
-from . import _elementwise, _layers, _shape  # noqa: F401 - they register the converters
+from . import _attention, _elementwise, _layers, _recurrent, _shape  # noqa: F401 - they register the converters
 from ._dynamic import Dim
 from ._export import export
 from ._graph import Graph
