@@ -153,6 +153,9 @@ def test_a_lossless_cast_is_made_and_a_lossy_one_refused():
             in str(error.value)
     assert "build the model with dtype=float64" in str(error.value)
     assert_unchanged(layer32, before)
+    with pytest.raises(ValueError, match="'weight' has dtype int64, and casting it to the model's float32 changes its "
+                                         "values; convert the array$"):
+        load_torch(layer32, {"weight": np.full((3, 2), 2**30 + 1), "bias": np.zeros(3, np.int64)})
     exact = {"weight": np.full((3, 2), 0.5), "bias": np.array([1.0, -2.0, np.nan])}  # float64, exact in float32
     load_torch(layer32, exact)
     np.testing.assert_array_equal(layer32.bias.data, np.array([1.0, -2.0, np.nan], np.float32))

@@ -7,26 +7,20 @@ have the same state_dict keys, in the same order. What differs is the layout of 
 product: glassnet stores the course's W of z = x @ W + b, ``(in, out)``, and PyTorch its transpose
 ``(out, in)``. The gate order is the same (LSTM i, f, g, o; GRU r, z, n), so nothing is reordered.
 
-==========================  =================================================  ====================
-glassnet layer              its parameter (glassnet's layout)                  PyTorch's layout
-==========================  =================================================  ====================
-Linear                      ``weight`` ``(in_features, out_features)``         the transpose
-RNN, LSTM, GRU              ``weight_ih_l{k}[_reverse]`` ``(input, G*H)``,     the transposes
-                            ``weight_hh_l{k}[_reverse]`` ``(H, G*H)``
-MultiheadAttention          ``in_proj_weight`` ``(E, 3E)``,                    the transposes
-                            ``q_proj_weight``, ``k_proj_weight``,
-                            ``v_proj_weight``; ``out_proj`` is a Linear
-Conv1d, Conv2d              ``weight`` ``(out, in, *kernel)``                  the same
-ConvTranspose1d, 2d         ``weight`` ``(in, out, *kernel)``                  the same
-BatchNorm1d, 2d             ``weight``, ``bias``, ``running_mean``,            the same
-                            ``running_var``, ``num_batches_tracked`` (int64)
-LayerNorm, Embedding        ``weight``, ``bias``                               the same
-every bias, every buffer,   as they are                                        the same
-a user's own Parameter
-==========================  =================================================  ====================
+| glassnet layer | its parameters (glassnet's layout) | PyTorch's layout |
+|---|---|---|
+| Linear | ``weight`` ``(in_features, out_features)`` | the transpose |
+| RNN, LSTM, GRU | ``weight_ih_l{k}`` ``(input, G*H)``, ``weight_hh_l{k}`` ``(H, G*H)``, ``..._reverse`` | transposes |
+| MultiheadAttention | ``in_proj_weight`` ``(E, 3E)`` (or ``q_proj_weight``, ``k_proj_weight``, ...) | transposes |
+| Conv1d, Conv2d | ``weight`` ``(out_channels, in_channels, *kernel)`` | the same |
+| ConvTranspose1d, 2d | ``weight`` ``(in_channels, out_channels, *kernel)`` | the same |
+| BatchNorm1d, 2d | ``weight``, ``bias``, ``running_mean``, ``running_var``, ``num_batches_tracked`` | the same |
+| LayerNorm, Embedding | ``weight`` (and LayerNorm's ``bias``) | the same |
+| any layer, a user's Module | every bias and buffer, a Parameter of the user's own | the same |
 
-A subclass of one of these layers is converted as the layer. A square weight (``Linear(4, 4)``)
-has the same shape both ways, so only its values show a state_dict given in the wrong layout.
+MultiheadAttention's ``out_proj`` is a Linear. A subclass of one of these layers is converted as
+the layer. A square weight (``Linear(4, 4)``) has the same shape both ways, so only its values
+show a state_dict given in the wrong layout.
 
 Example
 -------
@@ -52,7 +46,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _safetensors_file as files
-from ._checks import boolean
+from ._checks import FLOAT_DTYPES, boolean
 from ._io_build import MODEL_FORMAT, WEIGHTS_FORMAT
 from .nn import GRU, LSTM, RNN, Linear, Module, MultiheadAttention
 
@@ -320,8 +314,10 @@ def _converted(name: str, entry: _Entry, value: np.ndarray) -> tuple[str | None,
         cast = value.astype(target.dtype)
         lossless = np.array_equal(cast.astype(value.dtype), value, equal_nan=value.dtype.kind == "f")
     if not lossless:
+        hint = (f"build the model with dtype={value.dtype.name} or convert the array"
+                if value.dtype in FLOAT_DTYPES and target.dtype in FLOAT_DTYPES else "convert the array")
         return (f"{name!r} has dtype {value.dtype}, and casting it to the model's {target.dtype} changes "
-                f"its values; build the model with dtype={value.dtype.name} or convert the array"), value
+                f"its values; {hint}"), value
     return None, cast
 
 
