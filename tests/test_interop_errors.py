@@ -7,6 +7,9 @@ or none.
 """
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -326,3 +329,19 @@ def test_a_model_without_state_saves_an_empty_file(tmp_path):
     assert load_torch(layer, path) is layer
     with pytest.raises(ValueError, match="unexpected keys: 'weight'"):
         load_torch(nn.ReLU(), {"weight": np.zeros(2)})
+
+
+def test_the_library_never_imports_torch(tmp_path):
+    script = ("import sys, numpy as np\n"
+              "from glassnet import nn\n"
+              "from glassnet.interop import load_torch, save_torch, torch_state_dict\n"
+              "model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.LSTM(4, 2))\n"
+              "save_torch(model, 'model.safetensors')\n"
+              "load_torch(model, 'model.safetensors')\n"
+              "load_torch(model, torch_state_dict(model))\n"
+              "print(sorted(name for name in sys.modules if name.split('.')[0] == 'torch'))\n")
+    source = Path(__file__).resolve().parents[1] / "src"
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(source)}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

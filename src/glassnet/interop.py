@@ -142,7 +142,7 @@ def _in_torch_layout(entry: _Entry) -> np.ndarray:
     return np.array(entry.array.T if entry.transposed else entry.array, order="C")  # a copy
 
 
-def save_torch(model: Module, path) -> None:
+def save_torch(model: Module, path: str | os.PathLike[str]) -> None:
     """Write :func:`torch_state_dict` of ``model`` to a safetensors file at ``path``, which
     ``safetensors.torch.load_file(path)`` reads as the PyTorch twin's state_dict (metadata
     ``{"format": "pt"}``, as PyTorch's tools write). The file is written atomically (a temporary
@@ -167,7 +167,8 @@ def save_torch(model: Module, path) -> None:
 
 
 # ---- PyTorch -> glassnet ---------------------------------------------------------------------
-def load_torch(model: Module, source, *, strict: bool = True) -> Module:
+def load_torch(model: Module, source: Mapping[str, np.ndarray] | str | os.PathLike[str], *,
+               strict: bool = True) -> Module:
     """Copy PyTorch weights into ``model``, in place (an optimizer that holds the parameters keeps
     working), converting each to glassnet's layout (see the table of this module). The names map
     one to one: the PyTorch twin's names are the glassnet model's.
