@@ -143,7 +143,7 @@ def _in_torch_layout(entry: _Entry) -> np.ndarray:
 
 
 def save_torch(model: Module, path: str | os.PathLike[str]) -> None:
-    """Write :func:`torch_state_dict` of ``model`` to a safetensors file at ``path``, which
+    """Write ``torch_state_dict`` of ``model`` to a safetensors file at ``path``, which
     ``safetensors.torch.load_file(path)`` reads as the PyTorch twin's state_dict (metadata
     ``{"format": "pt"}``, as PyTorch's tools write). The file is written atomically (a temporary
     file beside it, then renamed over it): a failure never leaves half a file.
