@@ -311,6 +311,8 @@ def _converted(name: str, entry: _Entry, value: np.ndarray) -> tuple[str | None,
         return f"the model's array {name!r} is read-only", value
     if entry.transposed:
         value = value.T
+    if value.dtype == target.dtype:
+        return None, value  # copied into the model later: no copy here
     with np.errstate(all="ignore"):  # a cast that overflows or meets NaN is found by casting back
         cast = value.astype(target.dtype)
         lossless = np.array_equal(cast.astype(value.dtype), value, equal_nan=value.dtype.kind == "f")
