@@ -383,3 +383,39 @@ def test_round_trips_give_identical_arrays(name, tmp_path):
     safetensors.torch.save_file(theirs.state_dict(), str(tmp_path / "back.safetensors"))
     again = load_torch(make_ours(twin, seed=4), tmp_path / "back.safetensors")
     assert_identical(again.state_dict(), ours.state_dict())
+
+
+# ---- layer options: the same names, shapes and order as PyTorch's --------------------------
+OPTIONS = {
+    "batchnorm-no-affine": (lambda: nn.BatchNorm1d(4, affine=False), lambda: torch.nn.BatchNorm1d(4, affine=False)),
+    "batchnorm-no-running-stats": (lambda: nn.BatchNorm2d(4, track_running_stats=False),
+                                   lambda: torch.nn.BatchNorm2d(4, track_running_stats=False)),
+    "layernorm-no-bias": (lambda: nn.LayerNorm((3, 4), bias=False), lambda: torch.nn.LayerNorm((3, 4), bias=False)),
+    "layernorm-no-affine": (lambda: nn.LayerNorm(4, elementwise_affine=False),
+                            lambda: torch.nn.LayerNorm(4, elementwise_affine=False)),
+    "embedding-padding": (lambda: nn.Embedding(7, 3, padding_idx=0), lambda: torch.nn.Embedding(7, 3, padding_idx=0)),
+    "linear-no-bias": (lambda: nn.Linear(3, 5, bias=False), lambda: torch.nn.Linear(3, 5, bias=False)),
+    "conv2d-no-bias": (lambda: nn.Conv2d(2, 3, (2, 3), bias=False), lambda: torch.nn.Conv2d(2, 3, (2, 3), bias=False)),
+    "convtranspose2d-no-bias": (lambda: nn.ConvTranspose2d(2, 3, 3, bias=False),
+                                lambda: torch.nn.ConvTranspose2d(2, 3, 3, bias=False)),
+    "gru-3-layers-bi-no-bias": (lambda: nn.GRU(3, 4, num_layers=3, bidirectional=True, bias=False),
+                                lambda: torch.nn.GRU(3, 4, num_layers=3, bidirectional=True, bias=False)),
+    "attention-kdim-no-bias": (lambda: nn.MultiheadAttention(6, 2, kdim=4, bias=False),
+                               lambda: torch.nn.MultiheadAttention(6, 2, kdim=4, bias=False)),
+    "encoder-layer-no-bias": (lambda: nn.TransformerEncoderLayer(6, 2, 10, bias=False),
+                              lambda: torch.nn.TransformerEncoderLayer(6, 2, 10, bias=False)),
+}
+
+
+@pytest.mark.parametrize("name", list(OPTIONS))
+def test_layer_options_keep_pytorch_names_and_layouts(name):
+    make_ours, make_theirs_ = OPTIONS[name]
+    ours, theirs = make_ours(), make_theirs_()
+    state = torch_state_dict(ours)
+    expected = theirs.state_dict()
+    assert [(key, array.shape) for key, array in state.items()] == \
+        [(key, tuple(tensor.shape)) for key, tensor in expected.items()]
+    theirs.load_state_dict({key: torch.from_numpy(array) for key, array in state.items()})  # strict
+    fresh = make_ours()
+    load_torch(fresh, {key: tensor.numpy() for key, tensor in theirs.state_dict().items()})
+    assert_identical(fresh.state_dict(), ours.state_dict())
