@@ -224,6 +224,17 @@ def test_pytorch_options_glassnet_lacks_are_named():
     message = str(error.value)
     assert "unexpected keys: 'weight_hr_l0'" in message and "has no proj_size" in message
     assert "'weight_hh_l0' has shape (24, 3), the model's LSTM needs (24, 6)" in message
+    bidirectional = torch.nn.LSTM(4, 6, proj_size=3, bidirectional=True)
+    state = {name: t.detach().numpy() for name, t in bidirectional.state_dict().items()}
+    with pytest.raises(ValueError, match=r"'weight_hr_l0', 'weight_hr_l0_reverse' \(glassnet's LSTM has no proj_size"):
+        load_torch(nn.LSTM(4, 6, bidirectional=True), state)
+    attention = torch.nn.MultiheadAttention(6, 2, add_bias_kv=True)
+    state = {name: t.detach().numpy() for name, t in attention.state_dict().items()}
+    with pytest.raises(ValueError, match=r"unexpected keys: 'bias_k', 'bias_v' \(glassnet's MultiheadAttention has "
+                                         r"no add_bias_kv"):
+        load_torch(nn.MultiheadAttention(6, 2), state)
+    with pytest.raises(ValueError, match=r"unexpected keys: 'bias_kernel'$"):  # a user's name: no hint
+        load_torch(nn.ReLU(), {"bias_kernel": np.zeros(2)})
 
 
 # ---- torch_state_dict ------------------------------------------------------------------------

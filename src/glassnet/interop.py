@@ -55,7 +55,8 @@ __all__ = ["load_torch", "save_torch", "torch_state_dict"]
 _RECURRENT_WEIGHTS = ("weight_ih_l", "weight_hh_l")
 _ATTENTION_WEIGHTS = ("in_proj_weight", "q_proj_weight", "k_proj_weight", "v_proj_weight")
 
-# PyTorch parameters that no glassnet layer has: a hint when one comes as an unexpected key.
+# PyTorch parameters that no glassnet layer has (a name, or a stem and a layer number): a hint
+# when one comes as an unexpected key.
 _TORCH_ONLY = {
     "weight_hr_l": "glassnet's LSTM has no proj_size (PyTorch's weight_hr_l*)",
     "bias_k": "glassnet's MultiheadAttention has no add_bias_kv (PyTorch's bias_k, bias_v)",
@@ -332,8 +333,11 @@ def _names(names: list) -> str:
 def _hints(missing: list, unexpected: list) -> str:
     """Why the source may hold keys the model lacks: PyTorch options glassnet has not, or a
     prefix of a wrapper (DataParallel's 'module.') in front of the model's names."""
-    hints = {hint for key in unexpected for stem, hint in _TORCH_ONLY.items()
-             if key.rpartition(".")[2].startswith(stem)}
+    hints: set[str] = set()
+    for key in unexpected:
+        last = key.rpartition(".")[2].removesuffix("_reverse")
+        hints.update(hint for stem, hint in _TORCH_ONLY.items()
+                     if (last.startswith(stem) and last[len(stem):].isdigit()) or last == stem)
     if missing:
         prefixes = {key[:-len(missing[0])] for key in unexpected if key.endswith("." + missing[0])}
         unexpected_keys = set(unexpected)
