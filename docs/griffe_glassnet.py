@@ -2,7 +2,8 @@
 
 glassnet's docstrings follow numpydoc, with one house habit: a single runnable example sits under
 an ``Example`` heading (numpydoc's name is ``Examples``). Griffe reads an unknown heading as an
-admonition and its ``>>>`` lines as Markdown quotes; renamed, they become highlighted code.
+admonition and its ``>>>`` lines as Markdown quotes; renamed, they become highlighted code. Some
+docstrings also name things with Sphinx roles (``:func:`save` ``), shown here as code spans.
 The docstrings themselves stay as they are (tests/test_docstrings.py runs them).
 
 The activation layers (``nn.ReLU``, ``nn.LeakyReLU``, ...) are made from the activation registry
@@ -20,10 +21,13 @@ from typing import Any
 import griffe
 
 _EXAMPLE_HEADING = re.compile(r"^(\s*)Example\n\1-+$", re.MULTILINE)
+_SPHINX_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):`[~.]?([^`]+)`")
 
 
 def _numpydoc_examples(text: str) -> str:
-    """``Example`` + dashes -> ``Examples`` + dashes (any indentation)."""
+    """``Example`` + dashes -> ``Examples`` + dashes (any indentation); a Sphinx role
+    (``:func:`save` ``), which Markdown would show as it is, -> a code span (`` `save` ``)."""
+    text = _SPHINX_ROLE.sub(lambda m: f"`{m.group(1)}`", text)
     return _EXAMPLE_HEADING.sub(lambda m: f"{m.group(1)}Examples\n{m.group(1)}--------", text)
 
 
