@@ -303,3 +303,13 @@ def test_an_export_inside_a_traced_forward_is_refused_and_everything_is_put_back
     assert {name: getattr(ops, name) for name in ops.__all__} == originals
     path = gonnx.export(mlp(), X, tmp_path / "after.onnx")  # and the next export works
     assert onnx.load(str(path)).graph.node
+
+
+@pytest.mark.parametrize("sample", [np.ones((4, 3), int), np.arange(12).reshape(4, 3)])
+def test_an_integer_sample_for_a_float_model_is_refused(tmp_path, sample):
+    """The forward makes the integers a float Tensor outside the ops: a constant, and for a
+    sample of ones one that looks like a filled state; either way never an ignored input."""
+    with pytest.raises(ValueError, match="outside glassnet.ops"):
+        gonnx.export(nn.Sequential(nn.Linear(3, 2, rng=0)), sample, tmp_path / "int.onnx")
+    with pytest.raises(ValueError, match="never reads input"):
+        gonnx.export(nn.Sequential(nn.Linear(3, 2, rng=0)), sample, tmp_path / "int.onnx", dynamic_axes=False)

@@ -91,13 +91,13 @@ def traces(model, inputs: tuple, dynamic: bool, trace) -> tuple[list, Any, Sizes
     runs = [(base, calls, output)]
     for extra in (1, 2):  # the batch must be dynamic: a failure here is the user's to see
         runs.append(_run(model, inputs, trace, calls, base, {"batch": extra}, required=True))
-    fitted = _fit_runs(runs, ("batch",))
+    fitted = _fit_runs(runs, ("batch",), inputs)
     if all(x.ndim >= 2 for x in inputs):
         more = [_run(model, inputs, trace, calls, base, grow_by, required=False)
                 for grow_by in ({"sequence": 1}, {"batch": 1, "sequence": 1}, {"batch": 2, "sequence": 2})]
         if all(run is not None for run in more):
             with contextlib.suppress(ValueError):  # not a sequence after all: the length stays fixed
-                with_length = _fit_runs(runs + more, ("batch", "sequence"))
+                with_length = _fit_runs(runs + more, ("batch", "sequence"), inputs)
                 if with_length[2] <= fitted[2]:  # nothing more is computed from the input's length
                     fitted = with_length
     arguments, output_shapes, varying, symbols = fitted
@@ -137,18 +137,19 @@ def _run(model, inputs, trace, calls, base: dict, grow_by: dict, required: bool)
     return sizes, other_calls, output
 
 
-def _fit_runs(runs: list, symbols: tuple) -> tuple:
+def _fit_runs(runs: list, symbols: tuple, inputs: tuple = ()) -> tuple:
     """Compare the calls of every run (the first is the sample's): (the first run's arguments
     with Dims, the output shapes with named dynamic axes, the ids of varying values, symbols)."""
     points = [{symbol: sizes[symbol] for symbol in symbols} for sizes, _, _ in runs]
+    samples = [x.data if isinstance(x, Tensor) else x for x in inputs]
     varying: set = set()
     arguments = []
     if any(len(_flat(run[2])) != len(_flat(runs[0][2])) for run in runs):
         raise ValueError("the model returns another number of outputs at another batch size or length")
     for index, call in enumerate(runs[0][1]):
         others = [run[1][index] for run in runs]
-        arguments.append((_fit(tuple(c.args for c in others), points, varying, call),
-                          _fit(tuple(c.kwargs for c in others), points, varying, call)))
+        arguments.append((_fit(tuple(c.args for c in others), points, varying, call, samples),
+                          _fit(tuple(c.kwargs for c in others), points, varying, call, samples)))
     output_shapes = []
     for position, out in enumerate(_flat(runs[0][2])):
         shapes = [_flat(run[2])[position].shape for run in runs]
@@ -170,13 +171,16 @@ def grow(x, axis: int):
     return Tensor(grown) if isinstance(x, Tensor) else grown
 
 
-def _fit(values: tuple, points: list, varying: set, call):
+def _fit(values: tuple, points: list, varying: set, call, samples: list | tuple = ()):
     """The first of ``values`` (one per trace) with each int that changed between the traces
     replaced by a Dim; the ids of arrays and numbers that changed are added to ``varying``."""
     first = values[0]
     if isinstance(first, Tensor):
         if not first._op and not isinstance(first, Parameter) and any(v.shape != first.shape for v in values[1:]):
-            if _filled(values):  # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape
+            # np.zeros((n, batch, h)) made in the forward: a ConstantOfShape. Not when it holds
+            # the sample's own values (an integer input made float by ensure_tensor, and the
+            # sample happens to be all ones): the graph would ignore the input.
+            if _filled(values) and not any(_same_values(sample, first.data) for sample in samples):
                 with contextlib.suppress(ValueError):  # a shape no formula gives: varying, refused
                     return Filled(first, tuple(_fit_int([v.shape[axis] for v in values], points, None)
                                                for axis in range(first.ndim)))
@@ -199,15 +203,16 @@ def _fit(values: tuple, points: list, varying: set, call):
             varying.add(id(first))
         return first
     if isinstance(first, slice):
-        parts = [_fit(tuple(getattr(v, a) for v in values), points, varying, call) for a in ("start", "stop", "step")]
+        parts = [_fit(tuple(getattr(v, a) for v in values), points, varying, call, samples)
+                 for a in ("start", "stop", "step")]
         return slice(*parts)
     if isinstance(first, (tuple, list, dict)):
         if any(type(v) is not type(first) or len(v) != len(first) for v in values[1:]):
             raise ValueError(f"op '{call.op}' (called in {call.module}) gets arguments of another length at "
                              "another batch size or length; export with dynamic_axes=False")
         if isinstance(first, dict):
-            return {k: _fit(tuple(v[k] for v in values), points, varying, call) for k in first}
-        items = [_fit(tuple(v[i] for v in values), points, varying, call) for i in range(len(first))]
+            return {k: _fit(tuple(v[k] for v in values), points, varying, call, samples) for k in first}
+        items = [_fit(tuple(v[i] for v in values), points, varying, call, samples) for i in range(len(first))]
         return type(first)(items) if isinstance(first, list) else tuple(items)
     return first
 
@@ -231,6 +236,10 @@ def _filled(values: tuple) -> bool:
     first = values[0].data
     return first.size > 0 and all(v.data.ndim == first.ndim and v.data.size > 0
                                   and bool(np.all(v.data == first.flat[0])) for v in values)
+
+
+def _same_values(sample: np.ndarray, data: np.ndarray) -> bool:
+    return sample.shape == data.shape and bool(np.array_equal(sample, data))
 
 
 def _same(a: np.ndarray, b: np.ndarray) -> bool:

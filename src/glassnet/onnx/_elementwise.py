@@ -106,7 +106,10 @@ def _where(graph, call):
     """``where(condition, a, b)``. A boolean Tensor condition comes from a traced comparison. A
     condition that NumPy computed from an operand's values (``x.data > 0`` in leaky_relu and elu,
     ``np.isnan(x.data)`` in Impute) is rebuilt as that test on the traced value, so that it
-    follows the input: known callers by name, others by the one test that gives the same mask."""
+    follows the input: known callers by name; for others the first of x > 0, x >= 0, x < 0,
+    x <= 0, isnan(x) (x the operand a, then b) that gives the same mask on the sample. A mask all
+    True or all False that several tests give is refused (write ``x > 0``, a traced Tensor
+    comparison, instead); a mask no test gives is a constant."""
     condition, a, b = (call.arguments[name] for name in ("condition", "a", "b"))
     cond = _condition(graph, call, condition, a, b)
     return graph.node("Where", [cond] + binary_operands(graph, a, b))[0]
