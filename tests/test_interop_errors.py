@@ -28,7 +28,7 @@ def model_and_twin():
     ours = nn.Sequential(nn.Linear(3, 4, rng=0), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 2, rng=1))
     torch.manual_seed(0)
     theirs = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4), torch.nn.ReLU(),
-                                 torch.nn.Linear(4, 2))
+                                 torch.nn.Linear(4, 2)).float()  # float32 whatever default an oracle module set
     return ours, {name: t.detach().numpy().copy() for name, t in theirs.state_dict().items()}
 
 
