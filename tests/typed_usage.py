@@ -16,6 +16,7 @@ import glassnet as gn
 from glassnet import functional as F
 from glassnet import losses, nn, optim
 from glassnet.distributions import Categorical, Normal, kl_divergence
+from glassnet.interop import load_torch, save_torch, torch_state_dict
 from glassnet.sklearn import MLPClassifier
 
 
@@ -100,6 +101,17 @@ def files(model: nn.Module) -> nn.Module:
         return gn.load(path)
 
 
+def pytorch_weights(model: nn.Module) -> int:
+    state: dict[str, np.ndarray] = torch_state_dict(model)   # PyTorch's names and layouts
+    twin = load_torch(network(seed=5), state)
+    assert all((twin.state_dict()[name] == array).all() for name, array in model.state_dict().items())
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "torch.safetensors"
+        save_torch(twin, path)
+        load_torch(network(seed=6), path, strict=True)
+    return len(state)
+
+
 def estimator(X: np.ndarray, y: np.ndarray) -> float:
     clf = MLPClassifier(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
     clf.fit(X, y)
@@ -118,6 +130,7 @@ def main() -> None:
     reuse(X, y)
     model = files(network())
     assert isinstance(model, nn.Sequential)
+    assert pytorch_weights(model) == 6
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # 5 iterations do not converge
         estimator(X, y)

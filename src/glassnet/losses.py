@@ -207,6 +207,8 @@ def cross_entropy(prediction, target, weight=None, reduction: str = "mean") -> T
         A weight per class (integer labels only); ``"mean"`` then divides by the sum of the
         weights of the targets, as PyTorch does.
 
+    Notes
+    -----
     The gradient with respect to the logits is (softmax(z) - y) / n.
     """
     _check_reduction(reduction)

@@ -191,6 +191,8 @@ class Tensor:
             Keep the graph so that ``backward`` can be called on it again. By default the
             closures and links are dropped as they are used, which frees the intermediate arrays.
 
+        Notes
+        -----
         Gradients are added into each leaf's ``.grad`` (call ``zero_grad`` between steps).
         """
         if not self.requires_grad:

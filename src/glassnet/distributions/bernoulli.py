@@ -30,7 +30,9 @@ class Bernoulli(Distribution):
         The log-odds l = log(p / (1 - p)); p = sigmoid(l). The numerically stable choice for a
         network's output: log_prob is computed from the logits with softplus, never log(0).
 
-    Shapes: ``batch_shape`` is the parameter's shape, ``event_shape`` ``()``. ``sample(shape)``:
+    Shape
+    -----
+    ``batch_shape`` is the parameter's shape, ``event_shape`` ``()``. ``sample(shape)``:
     ``shape + batch_shape``, floats 0.0 / 1.0. ``log_prob(value)``: the broadcast shape of
     ``value`` (0s and 1s) and ``batch_shape``.
 

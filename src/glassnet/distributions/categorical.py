@@ -33,7 +33,9 @@ class Categorical(Distribution):
         Unnormalized log-probabilities (a network's scores); stored normalized,
         l_k - logsumexp(l), so that exp(logits) sums to 1. -inf marks a category of probability 0.
 
-    Shapes: ``batch_shape`` is the parameter's shape without its last axis; ``event_shape`` is
+    Shape
+    -----
+    ``batch_shape`` is the parameter's shape without its last axis; ``event_shape`` is
     ``()``. ``sample(shape)``: ``shape + batch_shape``, the category indices as floats (glassnet's
     Tensors hold floats; ``.numpy().astype(int)`` gives integers). ``log_prob(value)``: the
     broadcast shape of ``value`` (integers in [0, K)) and ``batch_shape``.

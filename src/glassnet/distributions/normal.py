@@ -25,7 +25,9 @@ class Normal(Distribution):
     scale : Tensor, array or number
         The standard deviation sigma, > 0. ``loc`` and ``scale`` broadcast against each other.
 
-    Shapes: ``batch_shape`` is the broadcast shape of ``loc`` and ``scale``; ``event_shape`` is
+    Shape
+    -----
+    ``batch_shape`` is the broadcast shape of ``loc`` and ``scale``; ``event_shape`` is
     ``()``. ``sample(shape)`` and ``rsample(shape)``: ``shape + batch_shape``. ``log_prob(value)``:
     the broadcast shape of ``value`` and ``batch_shape``. ``entropy()``: ``batch_shape``.
 

@@ -67,6 +67,8 @@ class MaxPool1d(_MaxPoolNd):
     dilation : int or 1-tuple
         Spacing between the values of a window.
 
+    Notes
+    -----
     The gradient of each output goes to the max of its window (the first one if several
     values tie, as in PyTorch).
 

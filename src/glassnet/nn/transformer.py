@@ -61,6 +61,8 @@ class TransformerEncoderLayer(Module):
     rng : int, numpy.random.Generator or None
         Randomness of the initialization and then of the dropout masks.
 
+    Notes
+    -----
     Sub-modules: ``self_attn`` (MultiheadAttention), ``linear1`` (d_model -> dim_feedforward),
     ``dropout``, ``linear2`` (back to d_model), ``norm1``, ``norm2`` (LayerNorm), ``dropout1``,
     ``dropout2``. The two Linear layers start with Xavier uniform weights and zero biases
@@ -156,6 +158,8 @@ class TransformerEncoder(Module):
     rng : int, numpy.random.Generator or None
         Randomness of every layer's initialization and dropout.
 
+    Notes
+    -----
     Sub-modules: ``layers.0`` ... ``layers.{num_layers - 1}`` and ``norm`` (or None), PyTorch's
     names, so that parameter names match (``layers.0.self_attn.in_proj_weight``, ...).
 

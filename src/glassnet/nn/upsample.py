@@ -38,6 +38,8 @@ class Upsample(Module):
     align_corners : None or False
         PyTorch's argument; only its ``False`` arithmetic is implemented.
 
+    Notes
+    -----
     The gradient of each output goes back to the input entries it read, with the same weights
     (nearest with an integer factor k: the sum of the k copies).
 

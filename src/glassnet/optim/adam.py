@@ -66,6 +66,8 @@ class Adam(Optimizer):
     amsgrad : bool
         Use the running maximum of v.
 
+    Notes
+    -----
     State per parameter: ``"step"`` (t), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v),
     ``"max_exp_avg_sq"`` (v_max, with amsgrad): PyTorch's names.
 
@@ -192,6 +194,8 @@ class Adamax(Optimizer):
     weight_decay : float
         L2 penalty factor (>= 0).
 
+    Notes
+    -----
     State per parameter: ``"step"`` (t), ``"exp_avg"`` (m), ``"exp_inf"`` (u): PyTorch's names.
 
     Example

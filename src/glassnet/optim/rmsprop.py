@@ -46,6 +46,8 @@ class RMSprop(Optimizer):
     centered : bool
         Normalize by the running standard deviation instead of the root mean square.
 
+    Notes
+    -----
     State per parameter: ``"square_avg"`` (v), ``"grad_avg"`` (m, when centered),
     ``"momentum_buffer"`` (b, when momentum > 0): PyTorch's names.
 

@@ -280,7 +280,10 @@ def learning_curve(record, threshold=None, ax=None, *, window=100, label=None, t
     label : str, optional
         The curve's name in the legend (several agents on one Axes).
 
-    Returns the Figure (written to ``path`` as PNG when given).
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (written to ``path`` as PNG when given).
 
     Example
     -------

@@ -116,9 +116,15 @@ def attributions(attributions, inputs=None, *, kind=None, sign="all", labels=Non
     cmap : str, optional
         A matplotlib colour map; default "bwr" for sign="all", "Reds" / "Blues_r" / "Reds" else.
 
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (written to ``path`` as PNG when given).
+
+    Notes
+    -----
     Each panel has its own colour limits (the largest magnitude of its map; Captum scales each
     map too), so a panel shows where its method puts the weight, not how much.
-    Returns the Figure (written to ``path`` as PNG when given).
 
     Example
     -------
@@ -234,7 +240,10 @@ def feature_importance(values, feature_names=None, errors=None, *, sort=True, to
     ax : matplotlib Axes, optional
         Draw into it (e.g. two methods side by side); else a new figure.
 
-    Returns the Figure (written to ``path`` as PNG when given).
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (written to ``path`` as PNG when given).
 
     Example
     -------
@@ -299,7 +308,10 @@ def attention_map(weights, tokens=None, *, source_tokens=None, average_heads=Fal
     ax : matplotlib Axes, optional
         Draw into it; only for one panel (a 2-D ``weights`` or ``average_heads=True``).
 
-    Returns the Figure (written to ``path`` as PNG when given).
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure (written to ``path`` as PNG when given).
 
     Example
     -------

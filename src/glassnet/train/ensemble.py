@@ -31,6 +31,8 @@ class Ensemble:
     seed : int
         Seeds of the members (seed, seed + 1, ...) and of the bootstrap draws.
 
+    Notes
+    -----
     The members' outputs must be logits (no final Softmax or Sigmoid layer): the ensemble
     turns them into probabilities itself (softmax per row for one column per class, sigmoid
     for a single column) and averages those, the course's "average the predicted

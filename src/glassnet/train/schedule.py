@@ -35,6 +35,8 @@ class LearningRateSchedule(Callback):
     groups : list of int or None
         The indices of the parameter groups (``optimizer.param_groups``) it sets; None: all.
 
+    Notes
+    -----
     Every learning rate of a built-in schedule is checked (> 0) when training starts, so a
     cosine schedule with ``eta_min=0`` needs ``epochs <= T_max``.
 
