@@ -96,9 +96,28 @@ def run_topics(topics: list[Topic], context: Context, stream) -> list[tuple[Topi
 
 def lecture(out_dir: str = "glassnet-lecture", fast: bool = False, seed: int = 0, topics: str | None = None,
             stream=None) -> dict:
-    """Run the lecture and write ``out_dir/index.html``; returns ``{"path", "held", "not_held",
-    "not_run", "errors"}`` (counts of topics, and the report's path). Every argument is checked
-    before any topic runs."""
+    """Run the course's topics and write their report, ``out_dir/index.html``.
+
+    Parameters
+    ----------
+    out_dir : str
+        The folder of the report (made if need be; an old report is replaced whole).
+    fast : bool
+        The examples' shortened settings; the topics marked for the full run are left out.
+    seed : int
+        The seed of every example.
+    topics : str or None
+        Comma-separated topic keys (:func:`topic_keys`); None runs them all.
+    stream : file, optional
+        Where the progress bar and the lines go (default: standard output).
+
+    Returns
+    -------
+    dict
+        ``path`` (the report), and the number of topics whose claim ``held``, ``not_held``,
+        ``not_run`` (left out, or missing an optional package) and ``errors`` (failed). Every
+        argument is checked before any topic runs (UsageError).
+    """
     import importlib
 
     from .._version import __version__
