@@ -159,7 +159,9 @@ def test_hostile_options_are_refused_before_any_work(tmp_path, capsys):
              ("--topics", " , "): "--topics needs at least one topic key",
              ("--out", str(file)): "is a file, not a folder",
              ("--out", str(tmp_path / "taken")): "index.html is a folder",
-             ("--seed", "x"): "invalid int value"}
+             ("--seed", "x"): "invalid int value",
+             ("--seed", "-1"): "--seed must be a whole number from 0 to 4294967295, got -1",
+             ("--seed", str(2**32)): "got 4294967296"}
     for arguments, message in cases.items():
         status = main(["lecture", "--topics", "losses", *arguments])
         line = capsys.readouterr().err.strip()

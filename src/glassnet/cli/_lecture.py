@@ -124,6 +124,9 @@ def lecture(out_dir: str = "glassnet-lecture", fast: bool = False, seed: int = 0
     from ._lecture_html import render
 
     stream = stream or sys.stdout
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        # NumPy's generators and scikit-learn's random_state take 0 .. 2**32 - 1
+        raise UsageError(f"--seed must be a whole number from 0 to {2**32 - 1}, got {seed!r}")
     out = output_folder(out_dir, "--out", [])
     if (out / REPORT).is_dir():
         raise UsageError(f"--out {out_dir}: {out / REPORT} is a folder; glassnet lecture writes its report there")
