@@ -56,7 +56,7 @@ def select(text: str | None) -> list[Topic]:
 def run_topic(topic: Topic, context: Context) -> Outcome:
     """One topic's outcome; a topic that cannot run here or fails says so instead of stopping the lecture."""
     if topic.full_only and context.fast:
-        return Outcome([], None, note="not run with --fast: this topic runs in the full lecture only")
+        return Outcome([], None, note="not run with --fast: the full lecture only")
     try:
         return topic.run(context)
     except ImportError as error:   # an optional extra, such as gymnasium for reinforcement learning
@@ -89,7 +89,7 @@ def run_topics(topics: list[Topic], context: Context, stream) -> list[tuple[Topi
             rows.append((topic, outcome, seconds))
             words = verdict(outcome)[1] + (f" ({outcome.note})" if outcome.held is None else "")
             progress.console.print(f"{number:2d}/{len(topics)} {topic.title}: {words} ({seconds:.1f} s)",
-                                   markup=False, highlight=False)
+                                   markup=False, highlight=False, soft_wrap=True)   # one line per topic
             progress.advance(task)
     return rows
 
