@@ -43,7 +43,7 @@ def _vanishing(r: dict, context: Context):
 def _exploding(r: dict, context: Context):
     plain, clipped = r["no_clipping"], r["clipping"]
     held = (plain["diverged"] and not clipped["diverged"] and plain["first_grad_norm"] > 100 * r["he_grad_norm"]
-            and r["clipped_steps"] > 0.9 * clipped["steps"])
+            and clipped["loss"][-1] < clipped["loss"][0])
     return held, [
         f"weights at twice He's scale: first gradient norm {plain['first_grad_norm']:.3g} (He's scale: "
         f"{r['he_grad_norm']:.2g})",
@@ -57,8 +57,9 @@ def _exploding(r: dict, context: Context):
 
 def _batchnorm(r: dict, context: Context):
     plain, norm, high = r["results"]["plain"], r["results"]["batch norm"], r["high_lr"]
-    low = min(plain)
-    held = norm[high]["loss"] < 0.1 and plain[high]["loss"] > 10 * norm[high]["loss"] and plain[low]["loss"] < 0.1
+    # the plain network can learn the task (at some lower rate), and fails at the high one, where batch norm trains
+    held = (norm[high]["loss"] < 0.1 and plain[high]["loss"] > 10 * norm[high]["loss"]
+            and any(plain[lr]["loss"] < 0.1 for lr in plain if lr < high))
     return held, [f"peak learning rate {lr}: plain loss {plain[lr]['loss']:.4f} (test accuracy "
                   f"{plain[lr]['test_accuracy']:.3f}), with batch norm {norm[lr]['loss']:.4f} (test accuracy "
                   f"{norm[lr]['test_accuracy']:.3f})" for lr in plain]
