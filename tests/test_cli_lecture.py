@@ -185,6 +185,20 @@ def test_a_failing_topic_is_reported_and_the_others_still_run(tmp_path, monkeypa
     assert "error: RuntimeError: boom" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_topic_missing_an_optional_package_is_not_run_and_says_what_to_install(tmp_path, monkeypatch, capsys):
+    def needs_gymnasium(context):
+        raise ModuleNotFoundError("No module named 'gymnasium'", name="gymnasium")
+
+    topics = [dataclasses.replace(topic, run=needs_gymnasium) if topic.key == "backpropagation" else topic
+              for topic in _lecture_basics.TOPICS]
+    monkeypatch.setattr(_lecture_basics, "TOPICS", topics)
+    status = main(["lecture", "--topics", "backpropagation", "--out", str(tmp_path)])
+    assert status == 0 and "0 of 0 claims held, 1 topics not run" in capsys.readouterr().out
+    html = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert parse(html).badges == {"backpropagation": "not run"}
+    assert "it needs the package &#x27;gymnasium&#x27; (pip install &#x27;glassnet[rl]&#x27;" in html
+
+
 def test_text_from_the_examples_is_escaped():
     topic = Topic("odd", "Loss Functions", "a <b> & c", 'claim with "quotes" & <tags>', "nowhere", lambda c: None)
     outcome = Outcome(["x < y & z"], True, [], printed="<script>alert(1)</script>")
