@@ -1,4 +1,4 @@
-"""The ``glassnet`` command line: ``demo``, ``train``, ``evaluate`` and ``predict``.
+"""The ``glassnet`` command line: ``demo``, ``train``, ``evaluate``, ``predict`` and ``lecture``.
 
 ``train`` writes ``model.safetensors`` and, beside it, ``model.json``: the task, the feature
 columns, the target column and the classes. ``evaluate`` and ``predict`` take all of that from
@@ -13,9 +13,17 @@ Bad input (a missing or malformed file, an unknown dataset or option, a non-nume
 missing column, an output path that is a folder, a file that is not a glassnet model) prints one
 line on stderr and exits with status 2, before any work is done and without a traceback.
 
+``lecture`` runs the course's examples in the course's order and writes one self-contained HTML
+report (``OUT/index.html``): each topic's claim, the numbers measured, whether the claim held, and
+the figures inline; ``--fast`` for the shortened settings, ``--topics`` for a few topics.
+
 Where things are: ``_main.py`` the arguments, :func:`main`, ``demo`` and ``train``;
-``_predict.py`` ``evaluate`` and ``predict``; ``_model.py`` a saved model and its model.json;
-``_common.py`` the usage error, scores and output files.
+``_demo_figures.py`` the iris decision regions (demo and lecture); ``_predict.py`` ``evaluate``
+and ``predict``; ``_model.py`` a saved model and its model.json; ``_common.py`` the usage error,
+scores and output files; ``_lecture.py`` the lecture command, ``_lecture_core.py`` its topics and
+the example scripts (from ``examples/``, or ``glassnet/_examples/`` in an installed package),
+``_lecture_basics.py``, ``_lecture_training.py``, ``_lecture_architectures.py`` and
+``_lecture_advanced.py`` the topics in the course's order, ``_lecture_html.py`` the report.
 
 Example
 -------
@@ -34,7 +42,8 @@ accuracy ... on 100 samples
 """
 
 from ._common import CHUNK_ROWS, UsageError, accuracy
+from ._lecture import lecture
 from ._main import demo, main, train
 from ._predict import evaluate, predict
 
-__all__ = ["CHUNK_ROWS", "UsageError", "accuracy", "demo", "evaluate", "main", "predict", "train"]
+__all__ = ["CHUNK_ROWS", "UsageError", "accuracy", "demo", "evaluate", "lecture", "main", "predict", "train"]

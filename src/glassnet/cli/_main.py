@@ -21,6 +21,9 @@ from ..data.csv_file import MissingValueError
 from ..nn.preprocessing import IMPUTE_STRATEGIES
 from ._callbacks import print_diagnosis, train_callbacks
 from ._common import UsageError, accuracy, data_source, format_scores, output_folder, score, written_whole
+from ._demo_figures import decision_regions
+from ._lecture import add_parser as add_lecture_parser
+from ._lecture import lecture
 from ._predict import evaluate, predict
 
 __all__ = ["demo", "main", "train"]
@@ -79,6 +82,8 @@ def demo(out_dir="glassnet-demo", seed=0, verbose=1, stream=None):
     rows.append(("MLP 4-10-3 softmax", "iris", accuracy(net, iris.X_train, iris.y_train),
                  accuracy(net, iris.X_test, iris.y_test), "works (>= 0.93)"))
     plot.history(history, title="softmax MLP on iris", path=out / "iris_loss.png")
+    say("   The course's figure: its 3 decision regions on petal length and width, beside the circles boundary.")
+    rows.append(decision_regions(mlp, circles, seed, out / "decision_regions.png"))
 
     if verbose:
         _summary_table(rows, stream)
@@ -377,6 +382,7 @@ def _parser() -> argparse.ArgumentParser:
     predict_parser.add_argument("--input", required=True,
                                 help="CSV file with the model's feature columns, by name (a header row)")
     predict_parser.add_argument("--output", help="CSV file to write (default: standard output)")
+    add_lecture_parser(commands)
     return parser
 
 
@@ -387,6 +393,7 @@ def main(argv=None) -> int:
     from ..io import ModelFileError
 
     parser = _parser()
+    status = 0
     try:
         args = parser.parse_args(argv)
         if args.command == "demo":
@@ -399,11 +406,13 @@ def main(argv=None) -> int:
             evaluate(args)
         elif args.command == "predict":
             predict(args)
+        elif args.command == "lecture":   # 1: a topic failed (the report says which and why)
+            status = 1 if lecture(args.out, fast=args.fast, seed=args.seed, topics=args.topics)["errors"] else 0
         else:
             parser.print_help()
         if sys.stdout is not None:   # None: started with stdout closed, nothing to flush
             sys.stdout.flush()   # a closed pipe shows here, not at exit
-        return 0
+        return status
     except KeyboardInterrupt as interrupt:   # Ctrl-C: no traceback; an output file is left as it was
         print(_one_line("glassnet: interrupted" + (f"; {interrupt}" if str(interrupt) else "")), file=sys.stderr)
         return 130   # 128 + SIGINT, as a shell reports it
