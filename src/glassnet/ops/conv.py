@@ -277,6 +277,41 @@ def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
     return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]  # n = 0: one empty run
 
 
+class _Columns:
+    """The im2col geometry of one convolution: its padded input, where each image's output
+    positions lie along the columns (:func:`_grid`: plain or wide layout), and the two copies
+    between the padded input and a block of images' columns."""
+
+    def __init__(self, padded, kernel, stride, padding, dilation, out) -> None:
+        self.padded, self.padded_shape = padded, padded.shape
+        self.kernel, self.stride, self.padding, self.dilation, self.out = kernel, stride, padding, dilation, out
+        self.per_image, self.steps = _grid(out, padded.shape, stride)
+        self.wide = self.per_image != math.prod(out)
+
+    def columns(self, start: int, stop: int) -> np.ndarray:
+        """im2col of images start..stop-1: ``(C * K, (stop - start) * P)``."""
+        block = self.padded[start:stop]
+        if self.wide:
+            rows = self.padded_shape[1] * math.prod(self.kernel)
+            work = buffer(("cols",), (rows, (stop - start) * self.per_image), block.dtype)
+            return _wide_im2col(block, self.kernel, self.dilation, self.per_image, self.steps, work)
+        return im2col(block, self.kernel, self.stride, self.dilation, self.out)
+
+    def col2im(self, dcols: np.ndarray, start: int, stop: int, x_shape: tuple) -> np.ndarray:
+        """The input gradient ``(stop - start, C, *spatial)`` of images start..stop-1 from the
+        gradient of their columns (a view of a work area)."""
+        block_shape = (stop - start,) + self.padded_shape[1:]
+        x_block = (stop - start,) + x_shape[1:]
+        if self.wide:
+            return _wide_col2im(dcols, block_shape, self.kernel, self.dilation, self.per_image, self.steps,
+                                self.padding, x_block)
+        return col2im(dcols, block_shape, self.kernel, self.stride, self.dilation, self.out, self.padding, x_block)
+
+    def view(self, a2: np.ndarray, n: int) -> np.ndarray:
+        """The ``(rows, N, *out)`` view of the output positions in a ``(rows, N * P)`` array."""
+        return _grid_view(a2, n, self.out, self.per_image, self.steps)
+
+
 # ---- convolution ----------------------------------------------------------------------------
 def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = (1,),
          padding: tuple = (0,), dilation: tuple = (1,)) -> Tensor:
@@ -314,68 +349,45 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     out = _check_sizes("conv", x.shape, kernel, stride, padding, dilation)
     row_size = channels * math.prod(kernel)
 
-    padded = np.ascontiguousarray(_pad(x.data, padding))
-    padded_shape = padded.shape
-    per_image, steps = _grid(out, padded_shape, stride)
-    wide = per_image != math.prod(out)
-
-    def columns(start: int, stop: int) -> np.ndarray:
-        """im2col of images start..stop-1: ``(C * K, (stop - start) * P)``."""
-        if wide:
-            return _wide_im2col(padded[start:stop], kernel, dilation, per_image, steps,
-                                buffer(("cols",), (row_size, (stop - start) * per_image), x.dtype))
-        return im2col(padded[start:stop], kernel, stride, dilation, out)
-
+    grid = _Columns(np.ascontiguousarray(_pad(x.data, padding)), kernel, stride, padding, dilation, out)
+    per_image = grid.per_image
     blocks = image_blocks(n, row_size, row_size * per_image * x.dtype.itemsize)
     w2 = weight.data.reshape(out_channels, row_size)
     # (O, N * P): one product per block of images, into a reused work area (y is a copy)
     y2 = buffer(("y2",), (out_channels, n * per_image), x.dtype)
-    cols = None
     for start, stop in blocks:
-        cols = columns(start, stop)
+        cols = grid.columns(start, stop)
         np.matmul(w2, cols, out=y2[:, start * per_image:stop * per_image])
-    if len(blocks) > 1:
-        cols = None  # the backward makes each block's columns again (cheap: they stay in cache)
-    else:
-        padded = None  # the closure keeps the one block's columns instead
+    # One block: the closure keeps its columns. Several: the backward makes each block's columns
+    # again from the padded input (cheap: they stay in cache), and keeps no column matrix.
+    kept = cols if len(blocks) == 1 else None
+    grid.padded = grid.padded if kept is None else None
     if bias is not None:
         y2 += bias.data[:, None]
     # (O, N, *out) -> (N, O, *out): a copy whose inner runs are whole rows of positions.
-    y = np.ascontiguousarray(_grid_view(y2, n, out, per_image, steps).swapaxes(0, 1))
-
-    def input_gradient(g2: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """The input gradient of images start..stop-1 from their columns of g2 (d cols = W2^T g2)."""
-        dcols = np.matmul(w2.T, g2[:, start * per_image:stop * per_image],
-                          out=buffer(("dcols",), (row_size, (stop - start) * per_image), g2.dtype))
-        block_shape = (stop - start,) + padded_shape[1:]
-        x_block = (stop - start,) + x.shape[1:]
-        if wide:
-            return _wide_col2im(dcols, block_shape, kernel, dilation, per_image, steps, padding, x_block)
-        return col2im(dcols, block_shape, kernel, stride, dilation, out, padding, x_block)
+    y = np.ascontiguousarray(grid.view(y2, n).swapaxes(0, 1))
 
     def backward(g):
         # g in y2's layout (O, N * P); the wide layout's unused columns must be 0.
-        g2 = buffer(("g2",), (out_channels, n * per_image), g.dtype, zero=wide)
-        _grid_view(g2, n, out, per_image, steps)[...] = g.swapaxes(0, 1)
-        gx = gw = gb = None
-        if bias is not None and bias.requires_grad:
-            gb = np.einsum("ij->i", g2)  # row sums, ~3x faster than g2.sum(axis=1)
-        if cols is not None:  # one block: its columns were kept
-            if weight.requires_grad:
-                # cols @ g2^T, transposed after: OpenBLAS runs this long-inner-dimension product
-                # ~1.6x faster with the wide operand on the left than as g2 @ cols^T.
-                gw = (cols @ g2.T).T.reshape(weight.shape)
+        g2 = buffer(("g2",), (out_channels, n * per_image), g.dtype, zero=grid.wide)
+        grid.view(g2, n)[...] = g.swapaxes(0, 1)
+        gb = np.einsum("ij->i", g2) if bias is not None and bias.requires_grad else None  # ~3x g2.sum(axis=1)
+        gw_t = np.zeros((row_size, out_channels), g.dtype) if weight.requires_grad else None
+        gx = np.empty(x.shape, g.dtype) if x.requires_grad and len(blocks) > 1 else None
+        for start, stop in blocks:
+            g_block = g2[:, start * per_image:stop * per_image]
+            if gw_t is not None:
+                # cols @ g^T, transposed after: OpenBLAS runs this long-inner-dimension product
+                # ~1.6x faster with the wide operand on the left than as g @ cols^T.
+                gw_t += (grid.columns(start, stop) if kept is None else kept) @ g_block.T
             if x.requires_grad:
-                gx = input_gradient(g2, 0, n)
-        else:
-            gw_t = np.zeros((row_size, out_channels), g.dtype) if weight.requires_grad else None
-            gx = np.empty(x.shape, g.dtype) if x.requires_grad else None
-            for start, stop in blocks:
-                if gw_t is not None:
-                    gw_t += columns(start, stop) @ g2[:, start * per_image:stop * per_image].T
-                if gx is not None:
-                    gx[start:stop] = input_gradient(g2, start, stop)
-            gw = None if gw_t is None else gw_t.T.reshape(weight.shape)
+                dcols = np.matmul(w2.T, g_block, out=buffer(("dcols",), (row_size, g_block.shape[1]), g.dtype))
+                block_gx = grid.col2im(dcols, start, stop, x.shape)
+                if gx is None:
+                    gx = block_gx  # one block: the view of the summed gradient itself
+                else:
+                    gx[start:stop] = block_gx
+        gw = None if gw_t is None else gw_t.T.reshape(weight.shape)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
