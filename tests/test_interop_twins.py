@@ -12,8 +12,8 @@ set to random values (running variances positive, ``num_batches_tracked`` a coun
 layout or a name that maps wrongly shows in the outputs.
 """
 
-from collections.abc import Callable
 import gc
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
