@@ -325,15 +325,27 @@ def test_self_attention_with_a_dropout_mask_is_refused(tmp_path, rng):
 
 def test_the_course_transformer_with_positional_encoding(tmp_path, rng):
     """examples/transformer_toy.py's architecture: tokens, Embedding, PositionalEncoding, two
-    encoder layers, a Linear per position. PositionalEncoding adds its table cut to the length
-    with NumPy, so the exporter keeps the sample's length (the batch stays dynamic)."""
+    encoder layers, a Linear per position. The exported graph holds the whole table (max_len
+    rows) and cuts it to the input's length, so batch and length stay dynamic."""
     model = nn.Sequential(nn.Embedding(10, 16, rng=0), nn.PositionalEncoding(16, max_len=40),
                           nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, rng=1),
                           nn.TransformerEncoderLayer(16, 4, 32, dropout=0.0, rng=2), nn.Linear(16, 10, rng=3))
     sess = session(export(model, rng.integers(0, 10, size=(2, 8)), tmp_path / "m.onnx"))
-    assert sess.get_inputs()[0].shape == ["batch", 8]
-    for batch in (1, 7):
-        assert_same(model, sess, rng.integers(0, 10, size=(batch, 8)))
+    assert len(sess.get_inputs()[0].shape) == 2 and not any(isinstance(d, int) for d in sess.get_inputs()[0].shape)
+    for batch, length in ((1, 8), (7, 3), (3, 40)):
+        assert_same(model, sess, rng.integers(0, 10, size=(batch, length)))
+    assert "forward" not in vars(model[1])  # the export's forward is gone again
+
+
+def test_positional_encoding_time_major_and_a_table_too_large_to_export(tmp_path, rng):
+    model = nn.Sequential(nn.PositionalEncoding(8, max_len=30, batch_first=False))
+    sess = session(export(model, embeddings(rng, 5, 8)[:, :, :8].copy(), tmp_path / "m.onnx"))
+    for length, batch in ((3, 2), (30, 1)):
+        assert_same(model, sess, rng.normal(size=(length, batch, 8)).astype(np.float32))
+    huge = nn.Sequential(nn.PositionalEncoding(64, max_len=2**21))
+    with pytest.raises(ValueError, match="too large to export"):
+        export(huge, embeddings(rng, 2, 5)[:, :, :1].repeat(64, axis=2), tmp_path / "huge.onnx")
+    assert not (tmp_path / "huge.onnx").exists()
 
 
 def test_scaled_dot_product_attention_with_padding_on_three_axes(tmp_path, rng):

@@ -22,6 +22,7 @@ from typing import Any
 from .. import ops as _ops_module
 from ..nn.module import Module
 from ..tensor import Tensor
+from ._forwards import export_forwards
 
 __all__ = ["Call", "trace"]
 
@@ -152,7 +153,8 @@ def trace(model: Module, inputs: tuple) -> tuple[list[Call], Any]:
                     if id(value) in wrappers:
                         patched.append((module, attribute, value))
                         setattr(module, attribute, wrappers[id(value)])
-            output = model(*inputs)
+            with export_forwards(model):
+                output = model(*inputs)
         finally:
             for module, attribute, value in reversed(patched):
                 setattr(module, attribute, value)
