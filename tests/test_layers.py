@@ -19,8 +19,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE
 
 # The layer of each top-level module or package of glassnet, bottom first. A module or package
 # not in this table fails the test: place it in a layer. "glassnet" is the package's __init__,
-# which re-exports every layer, so only the top may import it. onnx, interop and explain are
-# still to come; DESIGN.md places them.
+# which re-exports every layer, so only the top may import it.
 LAYERS = [
     ("random", "_checks", "_safetensors_file", "_version"),
     ("tensor", "autograd", "data"),

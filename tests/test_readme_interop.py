@@ -6,12 +6,24 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+import torch
 
 
 def _blocks(heading: str) -> list[str]:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     section = re.search(re.escape(heading) + r"(.*?)\n##", readme, re.S).group(1)
     return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.fixture(autouse=True)
+def torch_in_float32():
+    """The README's PyTorch models are float32 (PyTorch's default), whatever default an oracle
+    module of the suite set before."""
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield
+    torch.set_default_dtype(previous)
 
 
 def test_readme_onnx_block_runs(tmp_path, monkeypatch, capsys):
