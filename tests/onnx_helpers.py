@@ -7,6 +7,7 @@ import numpy as np
 import onnxruntime as ort
 
 import glassnet as gn
+import glassnet.onnx  # noqa: F401  (export_and_compare calls gn.onnx.export)
 import onnx
 from glassnet import no_grad
 
@@ -60,5 +61,24 @@ def assert_same(model, sess, *inputs, rtol=RTOL, atol=ATOL) -> list[np.ndarray]:
     return got
 
 
-def op_types(path) -> list[str]:
-    return [node.op_type for node in onnx.load(str(path)).graph.node]
+def export_and_compare(model, make_inputs, sizes, path, **export_options):
+    """Export ``model`` with ``make_inputs(sizes[0])`` as the sample, check the file, then compare
+    onnxruntime with glassnet on ``make_inputs(size)`` for every size in ``sizes``.
+
+    ``make_inputs(size)`` returns the tuple of input arrays at that size (a batch size, or a pair
+    (batch, length)). Returns the loaded ONNX model."""
+    sample = make_inputs(sizes[0])
+    gn.onnx.export(model, sample if len(sample) > 1 else sample[0], path, **export_options)
+    sess = session(path)
+    for size in sizes:
+        try:
+            assert_same(model, sess, *make_inputs(size))
+        except AssertionError as error:
+            raise AssertionError(f"size {size}: {error}") from None
+    return onnx.load(str(path))
+
+
+def op_types(model) -> list[str]:
+    """The op types of a graph, in order: ``model`` a loaded ModelProto or the path of a file."""
+    proto = model if hasattr(model, "graph") else onnx.load(str(model))
+    return [node.op_type for node in proto.graph.node]

@@ -8,7 +8,7 @@ import pytest
 import glassnet as gn
 import glassnet.onnx as gonnx
 from glassnet import nn, ops
-from onnx_check import export_and_compare, glassnet_outputs, op_types, session
+from onnx_helpers import export_and_compare, glassnet_outputs, op_types, session
 
 
 def sequences(width, dtype=np.float32):
@@ -56,7 +56,7 @@ def test_a_loop_over_the_length_keeps_the_length_fixed_and_the_batch_dynamic(tmp
     assert runner.get_inputs()[0].shape == ["batch", 4, 3]
     for batch in (2, 6):
         x = sequences(3)((batch, 4))[0]
-        np.testing.assert_allclose(runner.run(None, {"input": x})[0], glassnet_outputs(StepLoop(), (x,))[0],
+        np.testing.assert_allclose(runner.run(None, {"input": x})[0], glassnet_outputs(StepLoop(), x)[0],
                                    rtol=1e-4, atol=1e-5)
 
 
@@ -182,5 +182,5 @@ def test_an_all_zero_input_stays_the_input(tmp_path):
     model = nn.Sequential(nn.Linear(3, 2, rng=0))
     path = gonnx.export(model, np.zeros((4, 3), np.float32), tmp_path / "zero.onnx")
     x = np.random.default_rng(0).normal(size=(6, 3)).astype(np.float32)
-    np.testing.assert_allclose(session(path).run(None, {"input": x})[0], glassnet_outputs(model, (x,))[0],
+    np.testing.assert_allclose(session(path).run(None, {"input": x})[0], glassnet_outputs(model, x)[0],
                                rtol=1e-4, atol=1e-5)

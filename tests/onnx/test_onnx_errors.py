@@ -9,7 +9,7 @@ import pytest
 import glassnet as gn
 import glassnet.onnx as gonnx
 from glassnet import losses, nn, ops
-from onnx_check import glassnet_outputs, onnx, session
+from onnx_helpers import glassnet_outputs, onnx, session
 
 
 def mlp():
@@ -202,7 +202,7 @@ def test_the_model_is_left_exactly_as_it_was(tmp_path):
     assert model.rng.random() == expected_draw
     # and the exported graph is the eval-mode model
     np.testing.assert_allclose(session(tmp_path / "m.onnx").run(None, {"input": X})[0],
-                               glassnet_outputs(model, (X,))[0], rtol=1e-4, atol=1e-5)
+                               glassnet_outputs(model, X)[0], rtol=1e-4, atol=1e-5)
 
 
 def test_without_the_onnx_package(tmp_path, monkeypatch):
@@ -237,7 +237,7 @@ def test_repeated_outputs_the_input_as_output_and_tied_weights(tmp_path):
     proto = onnx.load(str(path))
     assert [i.name for i in proto.graph.initializer] == ["layer.weight", "layer.bias"]
     got = session(path).run(None, {"input": X})
-    expected = glassnet_outputs(Twice(), (X,))
+    expected = glassnet_outputs(Twice(), X)
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 

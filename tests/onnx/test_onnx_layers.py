@@ -9,7 +9,7 @@ import pytest
 import glassnet as gn
 from glassnet import functional as F
 from glassnet import nn
-from onnx_check import export_and_compare, op_types
+from onnx_helpers import export_and_compare, op_types
 
 
 def images(shape, dtype=np.float32):

@@ -8,7 +8,7 @@ import pytest
 import glassnet as gn
 from glassnet import nn
 from glassnet.functional.activations import ACTIVATIONS
-from onnx_check import export_and_compare, glassnet_outputs, op_types, session
+from onnx_helpers import export_and_compare, glassnet_outputs, op_types, session
 
 EVERY_ACTIVATION = sorted({entry.name for entry in ACTIVATIONS.values()} - {"softmax", "log_softmax"})
 
@@ -64,7 +64,7 @@ def test_static_export_fixes_the_batch(tmp_path):
     runner = session(path)
     assert [d for d in runner.get_inputs()[0].shape] == [3, 4]
     x = features(4)(3)[0]
-    np.testing.assert_allclose(runner.run(None, {"input": x})[0], glassnet_outputs(model, (x,))[0],
+    np.testing.assert_allclose(runner.run(None, {"input": x})[0], glassnet_outputs(model, x)[0],
                                rtol=1e-4, atol=1e-5)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import nn, ops
-from onnx_check import export_and_compare, op_types
+from onnx_helpers import export_and_compare, op_types
 
 
 class Lambda(nn.Module):
