@@ -287,8 +287,14 @@ class PositionalEncoding(Module):
         if length > self.max_len:
             raise ValueError(f"PositionalEncoding(max_len={self.max_len}) got a sequence of length "
                              f"{length} (input shape {x.shape}); build it with a larger max_len")
-        encoding = self._rows(length) if axis == 1 or x.ndim == 2 else self._rows(length)[:, None, :]
-        return self.dropout(x + encoding)
+        return self.dropout(x + self._encoding(length, spread=axis == 0 and x.ndim == 3))
+
+    def _encoding(self, length: int, spread: bool):
+        """The rows added to a sequence of ``length`` positions, ``(L, d_model)``, or ``(L, 1,
+        d_model)`` when ``spread`` (time-major batches). ONNX export replaces it by a cut of the
+        whole table (glassnet.onnx._forwards)."""
+        rows = self._rows(length)
+        return rows[:, None, :] if spread else rows
 
     def get_config(self) -> dict:
         return {"d_model": self.d_model, "max_len": self.max_len, "dropout": self.dropout.p,

@@ -1,4 +1,4 @@
-"""Forwards that a layer runs differently while it is traced for export, so that its graph keeps
+"""What a layer computes differently while it is traced for export, so that its graph keeps
 the sequence length dynamic. ``PositionalEncoding`` adds its table cut to the length with NumPy
 (the table grows as longer sequences come); traced that way, the cut rows would be a constant of
 the sample's length. Here the whole table (``max_len`` rows, what the graph must hold to run at
@@ -24,11 +24,8 @@ _TABLES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _positional_encoding(layer: PositionalEncoding):
-    def forward(x) -> Tensor:
-        x = x if isinstance(x, Tensor) else Tensor(x, dtype=layer.dtype)
-        if x.ndim not in (2, 3) or x.shape[-1] != layer.d_model:
-            return PositionalEncoding.forward(layer, x)  # its own error
-        axis = 1 if (layer.batch_first and x.ndim == 3) else 0
+    """``layer._encoding`` for export: the whole table as one Tensor, cut to the length by an op."""
+    def encoding(length: int, spread: bool) -> Tensor:
         table = _TABLES.get(layer)
         if table is None or table.shape != (layer.max_len, layer.d_model) or table.dtype != layer.dtype:
             if layer.max_len * layer.d_model > _MAX_TABLE:
@@ -36,23 +33,21 @@ def _positional_encoding(layer: PositionalEncoding):
                                  f"table of {layer.max_len * layer.d_model} entries is too large to export; "
                                  "build the layer with a smaller max_len")
             table = _TABLES[layer] = Tensor(layer.pe)
-        encoding = table[:x.shape[axis]]
-        if axis == 0 and x.ndim == 3:
-            encoding = encoding.reshape(x.shape[0], 1, layer.d_model)
-        return layer.dropout(x + encoding)
+        rows = table[:length]
+        return rows.reshape(length, 1, layer.d_model) if spread else rows
 
-    return forward
+    return encoding
 
 
 @contextmanager
 def export_forwards(model: Module) -> Iterator[None]:
-    """Within the block, each ``PositionalEncoding`` of ``model`` runs :func:`_positional_encoding`'s
-    forward (an instance attribute, removed after, whatever happened)."""
-    layers = [m for m in model.modules() if type(m) is PositionalEncoding and "forward" not in vars(m)]
+    """Within the block, each ``PositionalEncoding`` of ``model`` takes its rows from
+    :func:`_positional_encoding` (an instance attribute, removed after, whatever happened)."""
+    layers = [m for m in model.modules() if type(m) is PositionalEncoding and "_encoding" not in vars(m)]
     try:
         for layer in layers:
-            object.__setattr__(layer, "forward", _positional_encoding(layer))
+            object.__setattr__(layer, "_encoding", _positional_encoding(layer))
         yield
     finally:
         for layer in layers:
-            vars(layer).pop("forward", None)
+            vars(layer).pop("_encoding", None)
