@@ -356,7 +356,7 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
 
 # ---- the LSTM's internal gate order ------------------------------------------------------
 
-class _Columns:
+class _GateOrder:
     """The LSTM's internal gate columns: ``order`` picks PyTorch's columns (i, f, g, o) in the
     order (i, f, o, g), ``scale`` halves the sigmoid gates' (see :func:`lstm_step`), ``inverse``
     puts gradients back in PyTorch's order."""
@@ -369,11 +369,11 @@ class _Columns:
 
 
 def _lstm_weights(weights, batch: int):
-    """The LSTM's stacked weights in its internal gate order (:class:`_Columns`): W_ih (unhalved:
+    """The LSTM's stacked weights in its internal gate order (:class:`_GateOrder`): W_ih (unhalved:
     the backward's), W_hh (unhalved, for dh = W_hh da), the step's halved W_hh^T in row chunks,
     and each direction's halved b_ih + b_hh (None without biases)."""
     w_ih, w_hh, _, _ = _stacked_weights(weights, gates=4)
-    columns = _Columns(w_hh.shape[1], w_hh.dtype)
+    columns = _GateOrder(w_hh.shape[1], w_hh.dtype)
     w_ih, w_hh = w_ih[..., columns.order], w_hh[..., columns.order]
     w_hh_t = chunked(np.ascontiguousarray((w_hh * columns.scale).transpose(0, 2, 1)), batch)
     biases = [None if b is None else b[columns.order] * columns.scale for b in _summed_biases(weights, 4)]
