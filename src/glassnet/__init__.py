@@ -17,6 +17,7 @@ from . import (
     plot,
     train,
 )
+from ._malloc import tune_malloc as _tune_malloc
 from ._version import __version__
 from .gradcheck import GradcheckError, gradcheck
 from .io import load, load_weights, save, save_weights
@@ -38,6 +39,8 @@ from .train import (
     fit,
     predict,
 )
+
+_tune_malloc()  # glibc's allocator keeps a step's temporaries on warm pages: see _malloc.py
 
 __all__ = [
     "GradcheckError", "Parameter", "Tensor", "__version__", "concatenate", "distributions", "functional",
