@@ -41,16 +41,17 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._sequence import (
+    _by_sequence,
     _columns,
+    _gate_buffer,
     _input_projection,
     _layer_grads,
     _parents,
     _rows,
     _stacked_weights,
     _state_buffer,
-    _steps,
+    _step_blocks,
     _summed_biases,
-    _to_step_order,
     _to_time_order,
 )
 
@@ -220,10 +221,10 @@ def gru_step_backward(dh, cache, w_hh):
 
 
 # ---- the layers: a whole sequence, forward loop and BPTT loop ---------------------------------
-# Whole sequences are laid out for the products that make or use them, direction first and time
-# next to the samples: gx and the gate gradients (D, G, H, L, N), the states (D, H, L + 1, N) with
-# h0 at step 0, so that (..., L*N) is a plain reshape. The loops read and write them through
-# step-first views (_steps): gx_steps[s] is the (G, D, H, N) block of step s.
+# The loops read and write one step's block at a time, so the gate arrays of a whole sequence are
+# step-first, (L, G, D, H, N), each step's block contiguous: the input projections gx (see
+# _input_projection) and the gate gradients (_gate_buffer; regrouped once for the products of
+# _layer_grads), and the states, (L + 1, D, H, N) with h0 at step 0 (_state_buffer).
 
 def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Tensor:
     """An Elman RNN layer, h_t = phi(x_t W_ih + b_ih + h_(t-1) W_hh + b_hh) with phi tanh or relu,
@@ -247,21 +248,19 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
     xs, gx = _input_projection(x, w_ih, _summed_biases(weights, 1), gates=1)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
-    gx_steps, state_steps = _steps(gx), _steps(states)
     for s in range(length):
-        state_steps[s + 1] = rnn_step(gx_steps[s], state_steps[s], w_hh_t, nonlinearity)
+        states[s + 1] = rnn_step(gx[s], states[s], w_hh_t, nonlinearity)
 
     def backward(g):
         w_chunks = chunked(w_hh, x.shape[1])
-        g_steps = _steps(_to_step_order(g, len(weights)))
-        da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
-        da_steps = _steps(da)
-        dh = np.zeros_like(state_steps[0])
+        g_steps = _step_blocks(g, len(weights))
+        da = _gate_buffer(gx)  # the same for gx and for W_hh^T h: both are simply added
+        dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
-            da_steps[s], dh = rnn_step_backward(dh + g_steps[s], state_steps[s + 1], w_chunks, nonlinearity)
+            da[s], dh = rnn_step_backward(dh + g_steps[s], states[s + 1], w_chunks, nonlinearity)
         return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
-    return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
+    return Tensor._from_op(_to_time_order(_by_sequence(states[1:])), _parents(x, (h0,), weights),
                            backward, f"rnn_{nonlinearity}")
 
 
@@ -288,26 +287,22 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
     xs, gx = _input_projection(x, w_ih * columns.scale, biases, gates=4)
     length, (directions, batch, hidden) = x.shape[0], h0.shape
     states = _state_buffer(h0.data, length)
-    gx_steps, state_steps = _steps(gx), _steps(states)
     caches = [None] * length
     c = _columns(c0.data)
     for s in range(length):
-        c, caches[s] = lstm_step(gx_steps[s], state_steps[s], c, w_hh_t, state_steps[s + 1])
+        c, caches[s] = lstm_step(gx[s], states[s], c, w_hh_t, states[s + 1])
     out = np.empty((length + 1, batch, directions * hidden), gx.dtype)
-    _to_time_order(states[..., 1:, :], out=out[:length])
+    _to_time_order(_by_sequence(states[1:]), out=out[:length])
     out[length] = c.transpose(2, 0, 1).reshape(batch, directions * hidden)  # c_n, side by side
 
     def backward(g):
         w_chunks = chunked(w_hh, batch)
-        dh = np.zeros_like(state_steps[0])
+        dh = np.zeros_like(states[0])
         dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
-        g_steps = _steps(_to_step_order(g[:length], directions))
-        da = np.empty_like(gx)
-        da_steps = _steps(da)
-        da_step = np.empty_like(gx_steps[0])
+        g_steps = _step_blocks(g[:length], directions)
+        da = _gate_buffer(gx)
         for s in reversed(range(length)):
-            dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks, da_step)
-            da_steps[s] = da_step
+            dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks, da[s])
         grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states, columns.inverse)
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
@@ -335,22 +330,20 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
     xs, gx = _input_projection(x, w_ih, _summed_biases(weights, 3, hidden_bias_gates=2), gates=3)
     length = x.shape[0]
     states = _state_buffer(h0.data, length)
-    gx_steps, state_steps = _steps(gx), _steps(states)
     caches = [None] * length
     for s in range(length):
-        state_steps[s + 1], caches[s] = gru_step(gx_steps[s], state_steps[s], w_hh_t, b_hn)
+        states[s + 1], caches[s] = gru_step(gx[s], states[s], w_hh_t, b_hn)
 
     def backward(g):
         w_chunks = chunked(w_hh, x.shape[1])
-        g_steps = _steps(_to_step_order(g, len(weights)))
-        dgx, dgh = np.empty_like(gx), np.empty_like(gx)
-        dgx_steps, dgh_steps = _steps(dgx), _steps(dgh)
-        dh = np.zeros_like(state_steps[0])
+        g_steps = _step_blocks(g, len(weights))
+        dgx, dgh = _gate_buffer(gx), _gate_buffer(gx)
+        dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
-            dgx_steps[s], dgh_steps[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
+            dgx[s], dgh[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
         return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
-    return Tensor._from_op(_to_time_order(states[..., 1:, :]), _parents(x, (h0,), weights),
+    return Tensor._from_op(_to_time_order(_by_sequence(states[1:])), _parents(x, (h0,), weights),
                            backward, "gru")
 
 
