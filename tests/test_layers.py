@@ -4,9 +4,9 @@ Data flows one way (docs/architecture.md): tensor < ops < functional/losses/init
 train < plot/sklearn < cli. A module may import its own layer and the layers below it. Every
 import counts, also one inside a function (a lazy import is still a dependency), so the source is
 read with ``ast``, not imported. The modules beside the stack have their place in the same table:
-``random``, ``_checks`` and ``_safetensors_file`` need NumPy alone and sit under everything;
-``data`` (NumPy arrays in and out; it imports only ``random``) beside ``tensor``; ``gradcheck``
-(it needs only Tensor) beside ``ops``.
+``random``, ``_checks``, ``_safetensors_file`` and ``_malloc`` need NumPy (or the standard
+library) alone and sit under everything; ``data`` (NumPy arrays in and out; it imports only
+``random``) beside ``tensor``; ``gradcheck`` (it needs only Tensor) beside ``ops``.
 """
 
 import ast
@@ -21,7 +21,7 @@ SOURCE = Path(__file__).resolve().parent.parent / "src" / PACKAGE
 # not in this table fails the test: place it in a layer. "glassnet" is the package's __init__,
 # which re-exports every layer, so only the top may import it.
 LAYERS = [
-    ("random", "_checks", "_safetensors_file", "_version"),
+    ("random", "_checks", "_safetensors_file", "_version", "_malloc"),
     ("tensor", "autograd", "data"),
     ("ops", "gradcheck"),
     ("functional", "losses", "init", "distributions"),
