@@ -12,21 +12,24 @@ the table of issue 15 plus a digits CNN and a GRU.
     gru          GRU(32 -> 128) over sequences of 50, last state -> Linear(128, 10), batch 64, Adam
 
 One step is forward, cross-entropy, zero_grad, backward, optimizer step, on random inputs (the speed
-does not depend on the values). Each (workload, threads, peer) runs in its own child process, the
-peers alternate, each runs ``--repeats`` times (default 3); a child pins its threads (glassnet:
-``threadpoolctl.threadpool_limits``; PyTorch: ``torch.set_num_threads``; both also get
-OPENBLAS/OMP/MKL_NUM_THREADS), times ``--warmup`` untimed and then the timed steps in 5 chunks, and
-reports the median chunk (benchmarks/deep.py's ``_time_steps``). The table shows the median over the
-repeats of samples/s and the ratio glassnet / PyTorch.
+does not depend on the values). The two peers run side by side, each in its own child process that
+pins its threads (glassnet: ``threadpoolctl.threadpool_limits``; PyTorch: ``torch.set_num_threads``;
+both also get OPENBLAS/OMP/MKL_NUM_THREADS), builds its model, makes ``--warmup`` untimed steps and
+then waits. The parent asks them in turn for ``--chunks`` chunks of steps each (the peer that goes
+first alternates), so each glassnet chunk has a PyTorch chunk timed right next to it: on a shared
+machine whose speed drifts within seconds, the ratio of two neighbouring chunks is far steadier
+than the ratio of two runs made a minute apart. This is done ``--repeats`` times with fresh
+processes (default 3). The table shows each peer's median samples/s over all its chunks and the
+median of the paired ratios (glassnet / PyTorch, chunk by chunk), with their quartiles.
 
 Memory: every child reports its peak resident set (``resource.getrusage(...).ru_maxrss``) and its
 growth during training (the peak minus the resident set just before the first step, after the
 imports, the model and the data). The LeNet child trains one epoch of distinct batches (warmup +
-steps batches of 64: 2,880 images by default), so its two numbers are the issue's "peak memory of
-a LeNet-5 training epoch". The peak includes the library itself (importing torch costs far more
+chunks x chunk batches of 64: 4,416 images by default), so its two numbers are the issue's "peak
+memory of a LeNet-5 training epoch". The peak includes the library itself (importing torch costs far more
 than importing NumPy); the growth is the training's own memory.
 
-    python benchmarks/vision_and_sequence.py [--repeats 3] [--models lenet,lstm,...] [--threads 1,2]
+    python benchmarks/vision_and_sequence.py [--repeats 3] [--chunks 8] [--models lenet,...] [--threads 1,2]
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +51,8 @@ EXAMPLES = HERE.parent / "examples"
 PEERS = ("glassnet", "pytorch")
 CLASSES = 10
 
-# name: (model kind, its sizes, batch, optimizer, default timed steps (1-3 s per child before issue 15), target)
+# name: (model kind, its sizes, batch, optimizer, default timed steps (1-3 s per child before issue 15;
+# a chunk is a fifth of them), target)
 WORKLOADS = {
     "lenet": ("lenet", {}, 64, "adam", 40, 1.0),
     "lstm": ("rnn", {"cell": "lstm", "input_size": 32, "hidden_size": 64, "length": 50}, 64, "adam", 30, 1.0),
@@ -256,21 +261,84 @@ def time_steps(step, batches, warmup: int, steps: int, chunks: int = 5) -> float
     return deep._time_steps(step, batches, warmup, steps, chunks)
 
 
-def child(peer: str, name: str, threads: int, warmup: int, steps: int) -> dict:
-    """One measurement of one workload by one peer: seconds per step, samples/s and memory."""
+def serve(peer: str, name: str, threads: int, warmup: int, chunk: int, chunks: int,
+          commands=None, answer=None) -> None:
+    """A child that times chunks on request: after the warm-up it answers ``ready`` and then, for
+    each command ``run`` (a line of its standard input), times ``chunk`` steps and answers their
+    seconds per step; on ``done`` (or the end of its input) it answers its last loss and memory, as
+    JSON. ``commands`` (lines) and ``answer`` (a function of one line) replace standard input and
+    output (the tests run it in process)."""
+    commands = sys.stdin if commands is None else commands
+    answer = answer or (lambda line: print(line, flush=True))
     limiter = pin_threads(peer, threads)
     kind, sizes, batch, optimizer, _, _ = WORKLOADS[name]
     # LeNet: one epoch of distinct batches (the memory target); the others cycle through 20 batches.
-    count = warmup + steps if name == "lenet" else min(20, warmup + steps)
+    count = warmup + chunk * chunks if name == "lenet" else min(20, warmup + chunk * chunks)
     batches = make_batches(peer, kind, batch, count, **sizes)
     step = make_step(peer, kind, optimizer, **sizes)
     before = resident_mib()
-    seconds = time_steps(step, batches, warmup, steps)
+    for i in range(warmup):
+        step(*batches[i % count])
+    done = warmup
+    answer("ready")
+    for line in commands:
+        if line.strip() != "run":
+            break
+        start = time.perf_counter()
+        for i in range(done, done + chunk):
+            step(*batches[i % count])
+        answer(json.dumps((time.perf_counter() - start) / chunk))
+        done += chunk
     loss = float(step(*batches[0]).data)  # .data: glassnet's ndarray, PyTorch's detached tensor
     limiter.restore_original_limits()
-    return {"peer": peer, "model": name, "threads": threads, "seconds_per_step": seconds,
-            "samples_per_s": batch / seconds, "loss": loss, "peak_mib": peak_mib(),
-            "growth_mib": max(0.0, peak_mib() - before)}  # statm and ru_maxrss count pages apart
+    answer(json.dumps({"loss": loss, "peak_mib": peak_mib(), "growth_mib": max(0.0, peak_mib() - before)}))
+
+
+class Peer:
+    """One :func:`serve` child: ``run()`` times one chunk (seconds per step), ``close()`` returns
+    its last loss and memory."""
+
+    def __init__(self, script: str, args: list, threads: int) -> None:
+        env = dict(os.environ)
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[variable] = str(threads)
+        self.process = subprocess.Popen([sys.executable, script, *args], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self._answer()  # "ready"
+
+    def _answer(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise RuntimeError(f"child {self.process.args} failed:\n{self.process.stderr.read()}")
+        return line
+
+    def run(self) -> float:
+        self.process.stdin.write("run\n")
+        self.process.stdin.flush()
+        return float(self._answer())
+
+    def close(self) -> dict:
+        self.process.stdin.write("done\n")
+        self.process.stdin.flush()
+        result = json.loads(self._answer())
+        self.process.wait()
+        return result
+
+
+def paired(script: str, name: str, threads: int, warmup: int, chunk: int, chunks: int) -> dict:
+    """One repeat of one workload: both peers' children side by side, ``chunks`` chunks each, the
+    peer that goes first alternating. Seconds per step of every chunk, per peer, and memory."""
+    args = ["--warmup", str(warmup), "--chunk", str(chunk), "--chunks", str(chunks)]
+    peers = {peer: Peer(script, ["--serve", peer, name, str(threads), *args], threads) for peer in PEERS}
+    seconds: dict = {peer: [] for peer in PEERS}
+    try:
+        for index in range(chunks):
+            for peer in (PEERS if index % 2 == 0 else PEERS[::-1]):
+                seconds[peer].append(peers[peer].run())
+    finally:
+        closing = {peer: child.close() for peer, child in peers.items()}
+    return {"seconds": seconds, "memory": closing}
 
 
 def run_children(script: str, jobs: list, threads: int, extra: list) -> list:
@@ -296,44 +364,61 @@ def load() -> str:
         return "load unknown"
 
 
-def report(results: dict, models: list, threads: int, repeats: int) -> list:
-    """Print the table of one thread count; returns its rows as dicts."""
-    print(f"\n{threads} thread(s), median of {repeats}; samples/s and the ratio glassnet / PyTorch; "
-          f"peak RSS / growth during training, MiB")
-    print(f"{'workload':20s} {'batch':>5s} {'glassnet/s':>11s} {'PyTorch/s':>10s} {'ratio':>7s} {'target':>7s} "
-          f"{'gn peak':>8s} {'gn grow':>8s} {'pt peak':>8s} {'pt grow':>8s}")
-    rows = []
-    for name in models:
-        ours, theirs = (results[name, peer] for peer in PEERS)
-        speed = [statistics.median(r["samples_per_s"] for r in runs) for runs in (ours, theirs)]
-        memory = [statistics.median(r[key] for r in runs)
-                  for runs in (ours, theirs) for key in ("peak_mib", "growth_mib")]
-        target = WORKLOADS[name][5]
-        row = {"model": name, "threads": threads, "batch": WORKLOADS[name][2], "glassnet_samples_per_s": speed[0],
-               "pytorch_samples_per_s": speed[1], "ratio": speed[0] / speed[1], "target": target,
-               "glassnet_peak_mib": memory[0], "glassnet_growth_mib": memory[1],
-               "pytorch_peak_mib": memory[2], "pytorch_growth_mib": memory[3]}
-        rows.append(row)
-        print(f"{TITLES[name]:20s} {row['batch']:5d} {speed[0]:11,.0f} {speed[1]:10,.0f} {row['ratio']:6.2f}x "
-              f"{'' if target is None else f'{target:.1f}x':>7s} "
-              + " ".join(f"{value:8.0f}" for value in memory))
-    return rows
+def quartiles(values: list) -> tuple:
+    """(first quartile, median, third quartile) of a list (one value: itself three times)."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+def summarize(name: str, threads: int, repeats: list) -> dict:
+    """One table row from the repeats of :func:`paired`: each peer's median samples/s over all its
+    chunks, the paired ratios' quartiles, and each peer's median memory over the repeats."""
+    batch = WORKLOADS[name][2]
+    seconds = {peer: [t for r in repeats for t in r["seconds"][peer]] for peer in PEERS}
+    ratios = [theirs / ours for ours, theirs in zip(seconds["glassnet"], seconds["pytorch"])]
+    q1, ratio, q3 = quartiles(ratios)
+    row = {"model": name, "threads": threads, "batch": batch, "target": WORKLOADS[name][5],
+           "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3, "chunks": len(ratios)}
+    for peer in PEERS:
+        row[f"{peer}_samples_per_s"] = batch / statistics.median(seconds[peer])
+        for key in ("peak_mib", "growth_mib"):
+            row[f"{peer}_{key}"] = statistics.median(r["memory"][peer][key] for r in repeats)
+    return row
+
+
+def report(rows: list, threads: int, repeats: int) -> None:
+    """Print the table of one thread count."""
+    print(f"\n{threads} thread(s), {repeats} repeat(s) of {rows[0]['chunks'] // repeats} paired chunks; "
+          f"samples/s (median chunk), ratio glassnet / PyTorch (median of the paired chunks, "
+          f"quartiles); peak RSS / growth during training, MiB")
+    print(f"{'workload':20s} {'batch':>5s} {'glassnet/s':>11s} {'PyTorch/s':>10s} {'ratio':>7s} {'quartiles':>11s} "
+          f"{'target':>6s} {'gn peak':>8s} {'gn grow':>8s} {'pt peak':>8s} {'pt grow':>8s}")
+    for row in rows:
+        target = row["target"]
+        print(f"{TITLES[row['model']]:20s} {row['batch']:5d} {row['glassnet_samples_per_s']:11,.0f} "
+              f"{row['pytorch_samples_per_s']:10,.0f} {row['ratio']:6.2f}x "
+              f"{row['ratio_q1']:5.2f}-{row['ratio_q3']:.2f} "
+              f"{'' if target is None else f'{target:.1f}x':>6s} "
+              + " ".join(f"{row[f'{peer}_{key}']:8.0f}" for peer in PEERS for key in ("peak_mib", "growth_mib")))
 
 
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of each (workload, peer) pair (default 3)")
+    parser.add_argument("--repeats", type=int, default=3, help="fresh pairs of children per workload (default 3)")
+    parser.add_argument("--chunks", type=int, default=8, help="paired chunks per repeat (default 8)")
+    parser.add_argument("--chunk", type=int, default=None,
+                        help="steps per chunk (default: a fifth of the workload's timed steps)")
     parser.add_argument("--models", default=",".join(WORKLOADS), help=f"subset of {','.join(WORKLOADS)}")
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps per child (default: per workload)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        peer, name, threads = args.child
-        steps = args.steps or WORKLOADS[name][4]
-        print(json.dumps(child(peer, name, int(threads), args.warmup, steps)))
+    if args.serve:
+        peer, name, threads = args.serve
+        serve(peer, name, int(threads), args.warmup, args.chunk, args.chunks)
         return []
     models = [m for m in args.models.split(",") if m]
     if not models or any(m not in WORKLOADS for m in models):
@@ -344,23 +429,25 @@ def main(argv=None) -> list:
         parser.error(f"--threads takes integers separated by commas, got {args.threads!r}")
     if not thread_counts or min(thread_counts) < 1:
         parser.error(f"--threads must be integers >= 1, got {args.threads!r}")
-    if args.repeats < 1 or (args.steps is not None and args.steps < 1) or args.warmup < 0:
-        parser.error("--repeats and --steps must be >= 1, --warmup >= 0")
-    extra = ["--warmup", str(args.warmup)] + (["--steps", str(args.steps)] if args.steps else [])
+    if args.repeats < 1 or args.chunks < 1 or (args.chunk is not None and args.chunk < 1) or args.warmup < 0:
+        parser.error("--repeats, --chunks and --chunk must be >= 1, --warmup >= 0")
     print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {load()}")
     rows = []
     for threads in thread_counts:
-        results: dict = {(m, p): [] for m in models for p in PEERS}
-        for round_ in range(args.repeats):
-            for name in models:
-                for peer in PEERS:  # alternate the peers so that machine noise hits both alike
-                    result = run_children(__file__, [[peer, name, str(threads)]], threads, extra)[0]
-                    results[name, peer].append(result)
-                    print(f"round {round_ + 1}: {threads} thread(s) {name:12s} {peer:8s} "
-                          f"{result['samples_per_s']:10,.0f} samples/s  peak {result['peak_mib']:5.0f} MiB  "
-                          f"{load()}", file=sys.stderr, flush=True)
-        rows += report(results, models, threads, args.repeats)
+        table = []
+        for name in models:
+            chunk = args.chunk or max(1, WORKLOADS[name][4] // 5)
+            repeats = []
+            for round_ in range(args.repeats):
+                result = paired(__file__, name, threads, args.warmup, chunk, args.chunks)
+                repeats.append(result)
+                speeds = {peer: WORKLOADS[name][2] / statistics.median(result["seconds"][peer]) for peer in PEERS}
+                print(f"repeat {round_ + 1}: {threads} thread(s) {name:12s} glassnet {speeds['glassnet']:10,.0f} "
+                      f"PyTorch {speeds['pytorch']:10,.0f} samples/s  {load()}", file=sys.stderr, flush=True)
+            table.append(summarize(name, threads, repeats))
+        report(table, threads, args.repeats)
         print(f"({load()})")
+        rows += table
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1))
     return rows

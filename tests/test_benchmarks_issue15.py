@@ -52,14 +52,27 @@ def test_twins_have_the_same_parameters(name):
 
 @pytest.mark.parametrize("peer", vs.PEERS)
 @pytest.mark.parametrize("name", list(vs.WORKLOADS))
-def test_child_step_gives_finite_numbers(name, peer):
-    result = vs.child(peer, name, threads=1, warmup=1, steps=1)
-    batch = vs.WORKLOADS[name][2]
-    assert result["peer"] == peer and result["model"] == name and result["threads"] == 1
-    assert math.isfinite(result["seconds_per_step"]) and result["seconds_per_step"] > 0
-    assert result["samples_per_s"] == pytest.approx(batch / result["seconds_per_step"])
+def test_child_times_the_chunks_it_is_asked_for(name, peer):
+    # The child's protocol, in process: "ready", one answer per "run", then its loss and memory.
+    answers = []
+    vs.serve(peer, name, threads=1, warmup=1, chunk=1, chunks=2, commands=["run\n", "run\n", "done\n"],
+             answer=answers.append)
+    assert answers[0] == "ready" and len(answers) == 4
+    seconds = [json.loads(line) for line in answers[1:3]]
+    assert all(math.isfinite(t) and t > 0 for t in seconds)
+    result = json.loads(answers[3])
     assert math.isfinite(result["loss"]) and 0 <= result["loss"] < 20  # cross-entropy of 10 classes
     assert result["peak_mib"] > 1 and 0 <= result["growth_mib"] <= result["peak_mib"]
+
+
+def test_paired_children_alternate_and_summarize():
+    repeats = [vs.paired(str(BENCHMARKS / "vision_and_sequence.py"), "sgd1", 1, 0, 1, 3)]
+    assert [len(repeats[0]["seconds"][peer]) for peer in vs.PEERS] == [3, 3]
+    row = vs.summarize("sgd1", 1, repeats)
+    ratios = sorted(pt / gn for gn, pt in zip(*(repeats[0]["seconds"][peer] for peer in vs.PEERS)))
+    assert row["ratio"] == pytest.approx(ratios[1]) and row["ratio_q1"] <= row["ratio"] <= row["ratio_q3"]
+    assert row["glassnet_samples_per_s"] == pytest.approx(1 / sorted(repeats[0]["seconds"]["glassnet"])[1])
+    assert row["chunks"] == 3 and row["glassnet_peak_mib"] > 1
 
 
 def test_glassnet_and_torch_steps_learn_the_same_batch():
@@ -74,18 +87,18 @@ def test_glassnet_and_torch_steps_learn_the_same_batch():
 def test_vision_and_sequence_parent_runs_children_and_writes_json(tmp_path):
     out = tmp_path / "rows.json"
     command = [sys.executable, str(BENCHMARKS / "vision_and_sequence.py"), "--models", "sgd1", "--threads", "1",
-               "--repeats", "1", "--steps", "1", "--warmup", "0", "--json", str(out)]
+               "--repeats", "1", "--chunk", "1", "--chunks", "2", "--warmup", "0", "--json", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = json.loads(out.read_text())
     assert [(row["model"], row["threads"], row["batch"]) for row in rows] == [("sgd1", 1, 1)]
     assert math.isfinite(rows[0]["ratio"]) and rows[0]["ratio"] > 0
-    assert rows[0]["ratio"] == pytest.approx(rows[0]["glassnet_samples_per_s"] / rows[0]["pytorch_samples_per_s"])
+    assert rows[0]["ratio_q1"] <= rows[0]["ratio"] <= rows[0]["ratio_q3"] and rows[0]["chunks"] == 2
     assert "SGD b=1 784-1024-10" in done.stdout and "load" in done.stdout
 
 
 @pytest.mark.parametrize("bad", [["--models", "lenet,nope"], ["--threads", "0"], ["--threads", "x"],
-                                 ["--repeats", "0"]])
+                                 ["--repeats", "0"], ["--chunks", "0"], ["--chunk", "0"]])
 def test_vision_and_sequence_rejects_bad_options(bad, capsys):
     with pytest.raises(SystemExit) as error:
         vs.main(bad)
