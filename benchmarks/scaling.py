@@ -6,15 +6,17 @@
     image   a Conv2d stack (Conv2d 8@3x3 pad 1, ReLU, MaxPool 2, Conv2d 16@3x3 pad 1, ReLU, global
             average pool, Linear 16 -> 10), batch 32, Adam, over the image size S (1 x S x S)
 
-The models and the step (forward, cross-entropy, zero_grad, backward, optimizer step) are
-benchmarks/vision_and_sequence.py's. Each (curve, peer) runs in its own child process, which
-measures every point of the curve in turn: 2 warm-up steps and one to size the chunks, then about
-``--seconds`` of steps in 5 chunks (--quick: 3), the median chunk. The peers alternate and each
-curve runs ``--repeats`` times (default 3); the median over the repeats counts. Threads are pinned
-(``--threads``, default 1) as in vision_and_sequence.py.
+The models, the step (forward, cross-entropy, zero_grad, backward, optimizer step) and the way of
+measuring are benchmarks/vision_and_sequence.py's: each peer has its own child process for a
+curve, and the two run side by side. At each point both make 2 warm-up steps and time a third;
+then each times 5 chunks (--quick: 3) of the same number of steps, about ``--seconds`` in all for
+the slower peer, the peer that goes first alternating. A point's ratio is the median of the
+paired chunks' ratios; each curve runs ``--repeats`` times with fresh processes (default 3), and
+all the chunks of all the repeats count. Threads are pinned (``--threads``, default 1) as in
+vision_and_sequence.py.
 
 It writes ``scaling.csv`` (one row per point: the curve, its sizes, both peers' samples/s and the
-ratio glassnet / PyTorch) and ``scaling.png`` (the curves and the ratios) into ``--out``, and prints
+ratio glassnet / PyTorch with its quartiles) and ``scaling.png`` (the curves and the ratios) into ``--out``, and prints
 the crossover points: along each one-dimensional sweep, the sizes between which the ratio falls
 below 1 (PyTorch overtakes glassnet) or rises above it again, and every point below 0.9x.
 
@@ -77,49 +79,87 @@ def workload(curve: str, point: dict) -> tuple:
     raise ValueError(f"unknown curve {curve!r}")
 
 
-def measure(peer: str, curve: str, point: dict, seconds: float, chunks: int) -> dict:
-    """Samples/s of one point: 2 warm-up steps, the third timed alone to size the chunks, then
-    about ``seconds`` of steps in ``chunks`` chunks (at least one step each), the median chunk."""
+def serve(peer: str, curve: str, grid: str, threads: int, commands=None, answer=None) -> None:
+    """A child that measures the points of one curve on request (the protocol of
+    vision_and_sequence.serve): ``point i`` builds point i's model and data, makes 2 warm-up steps
+    and times a third (answer: its seconds and loss); ``run k`` times k steps (answer: seconds per
+    step); ``done`` ends. ``commands`` and ``answer`` replace standard input and output."""
     sys.path.insert(0, str(HERE))
     import vision_and_sequence as vs
 
-    kind, sizes, batch, optimizer = workload(curve, point)
-    batches = vs.make_batches(peer, kind, batch, 4, **sizes)
-    step = vs.make_step(peer, kind, optimizer, **sizes)
-    for i in range(2):  # the first steps allocate (optimizer state, buffers)
-        step(*batches[i])
-    start = time.perf_counter()
-    loss = float(step(*batches[2]).data)
-    estimate = time.perf_counter() - start
-    per_chunk = max(1, round(seconds / chunks / max(estimate, 1e-6)))
-    per_step = vs.time_steps(step, batches, 0, chunks * per_chunk, chunks)
-    return {**point, "samples_per_s": batch / per_step, "loss": loss}
-
-
-def child(peer: str, curve: str, grid: str, threads: int, seconds: float) -> dict:
-    """Every point of one curve measured by one peer."""
-    sys.path.insert(0, str(HERE))
-    import vision_and_sequence as vs
-
+    commands = sys.stdin if commands is None else commands
+    answer = answer or (lambda line: print(line, flush=True))
     limiter = vs.pin_threads(peer, threads)
-    chunks = 3 if grid == "quick" else 5
-    points = [measure(peer, curve, point, seconds, chunks) for point in GRIDS[grid][curve]]
+    step = batches = None
+    done = 0
+    answer("ready")
+    for line in commands:
+        command, *value = line.split()
+        if command == "point":
+            kind, sizes, batch, optimizer = workload(curve, GRIDS[grid][curve][int(value[0])])
+            batches = vs.make_batches(peer, kind, batch, 4, **sizes)
+            step = vs.make_step(peer, kind, optimizer, **sizes)
+            for i in range(2):  # the first steps allocate (optimizer state, buffers)
+                step(*batches[i])
+            start = time.perf_counter()
+            loss = float(step(*batches[2]).data)
+            answer(json.dumps({"seconds": time.perf_counter() - start, "loss": loss}))
+            done = 3
+        elif command == "run":
+            start = time.perf_counter()
+            for i in range(done, done + int(value[0])):
+                step(*batches[i % len(batches)])
+            answer(json.dumps((time.perf_counter() - start) / int(value[0])))
+            done += int(value[0])
+        else:
+            break
     limiter.restore_original_limits()
-    return {"peer": peer, "curve": curve, "points": points}
+    answer(json.dumps({}))
+
+
+def measure_curve(curve: str, grid: str, threads: int, seconds: float, chunks: int) -> list:
+    """Every point of a curve, both peers side by side (vision_and_sequence's pairing): per point,
+    ``chunks`` chunks of the same number of steps each (about ``seconds`` in all for the slower
+    peer), the peer going first alternating. Per point: each peer's seconds per chunk and loss."""
+    sys.path.insert(0, str(HERE))
+    import vision_and_sequence as vs
+
+    args = ["--threads", str(threads)]
+    peers = {peer: vs.Peer(__file__, ["--serve", peer, curve, grid, *args], threads) for peer in PEERS}
+    points = []
+    try:
+        for index in range(len(GRIDS[grid][curve])):
+            first = {peer: child.ask(f"point {index}") for peer, child in peers.items()}
+            per_chunk = max(1, round(seconds / chunks / max(max(f["seconds"] for f in first.values()), 1e-6)))
+            times: dict = {peer: [] for peer in PEERS}
+            for chunk in range(chunks):
+                for peer in (PEERS if chunk % 2 == 0 else PEERS[::-1]):
+                    time.sleep(vs.SETTLE if threads > 1 else vs.SETTLE / 10)
+                    times[peer].append(peers[peer].run(per_chunk))
+            points.append({"seconds": times, "loss": {peer: first[peer]["loss"] for peer in PEERS}})
+    finally:
+        for child in peers.values():
+            child.close()
+    return points
 
 
 def collect(results: dict, curves: list, grid: str) -> list:
-    """One row per point: its sizes, the median samples/s of each peer, and their ratio."""
+    """One row per point: its sizes, each peer's median samples/s over all its chunks, and the
+    median of the paired chunks' ratios (glassnet / PyTorch) with its quartiles."""
+    sys.path.insert(0, str(HERE))
+    import vision_and_sequence as vs
+
     rows = []
     for curve in curves:
         for index, point in enumerate(GRIDS[grid][curve]):
-            speed = {peer: statistics.median(run["points"][index]["samples_per_s"] for run in results[curve, peer])
-                     for peer in PEERS}
             batch = workload(curve, point)[2]
+            seconds = {peer: [t for run in results[curve] for t in run[index]["seconds"][peer]] for peer in PEERS}
+            q1, ratio, q3 = vs.quartiles([pt / gn for gn, pt in zip(seconds["glassnet"], seconds["pytorch"])])
             rows.append({"curve": curve, "hidden": point.get("hidden", ""), "batch": batch,
                          "length": point.get("length", ""), "image": point.get("image", ""),
-                         "glassnet_samples_per_s": speed["glassnet"], "pytorch_samples_per_s": speed["pytorch"],
-                         "ratio": speed["glassnet"] / speed["pytorch"]})
+                         "glassnet_samples_per_s": batch / statistics.median(seconds["glassnet"]),
+                         "pytorch_samples_per_s": batch / statistics.median(seconds["pytorch"]),
+                         "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3})
     return rows
 
 
@@ -220,13 +260,13 @@ def main(argv=None) -> list:
                         help="timed seconds per point (default 0.3 with --quick, else 1.0)")
     parser.add_argument("--out", default=str(HERE / "out"), help="folder of scaling.csv and scaling.png")
     parser.add_argument("--grid", choices=tuple(GRIDS), default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     grid = args.grid or ("quick" if args.quick else "full")
     seconds = args.seconds if args.seconds is not None else (0.3 if args.quick else 1.0)
-    if args.child:
-        peer, curve, grid = args.child
-        print(json.dumps(child(peer, curve, grid, args.threads, seconds)))
+    if args.serve:
+        peer, curve, grid = args.serve
+        serve(peer, curve, grid, args.threads)
         return []
     curves = [c for c in args.curves.split(",") if c]
     if not curves or any(c not in CURVES for c in curves):
@@ -238,16 +278,15 @@ def main(argv=None) -> list:
 
     print(f"python scaling.py {' '.join(argv if argv is not None else sys.argv[1:])}; {vs.load()}")
     begin = time.perf_counter()
-    extra = ["--threads", str(args.threads), "--seconds", str(seconds)]
-    results: dict = {(c, p): [] for c in curves for p in PEERS}
+    chunks = 3 if grid == "quick" else 5
+    results: dict = {c: [] for c in curves}
     for round_ in range(args.repeats):
         for curve in curves:
-            for peer in PEERS:  # alternate the peers so that machine noise hits both alike
-                result = vs.run_children(__file__, [[peer, curve, grid]], args.threads, extra)[0]
-                results[curve, peer].append(result)
-                print(f"round {round_ + 1}: {curve:7s} {peer:8s} " + " ".join(
-                    f"{p['samples_per_s']:,.0f}" for p in result["points"]) + f"  {vs.load()}",
-                    file=sys.stderr, flush=True)
+            points = measure_curve(curve, grid, args.threads, seconds, chunks)
+            results[curve].append(points)
+            print(f"round {round_ + 1}: {curve:7s} ratios " + " ".join(
+                f"{statistics.median(pt / gn for gn, pt in zip(*(p['seconds'][peer] for peer in PEERS))):.2f}"
+                for p in points) + f"  {vs.load()}", file=sys.stderr, flush=True)
     rows = collect(results, curves, grid)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

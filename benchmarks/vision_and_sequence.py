@@ -18,9 +18,12 @@ both also get OPENBLAS/OMP/MKL_NUM_THREADS), builds its model, makes ``--warmup`
 then waits. The parent asks them in turn for ``--chunks`` chunks of steps each (the peer that goes
 first alternates), so each glassnet chunk has a PyTorch chunk timed right next to it: on a shared
 machine whose speed drifts within seconds, the ratio of two neighbouring chunks is far steadier
-than the ratio of two runs made a minute apart. This is done ``--repeats`` times with fresh
-processes (default 3). The table shows each peer's median samples/s over all its chunks and the
-median of the paired ratios (glassnet / PyTorch, chunk by chunk), with their quartiles.
+than the ratio of two runs made a minute apart. Before each chunk the parent waits ``SETTLE``
+seconds: a peer's idle worker threads keep spinning for a while after its chunk (OpenBLAS's for
+up to ~0.1 s), and at 2 threads they would take a core from the other peer's chunk. This is
+done ``--repeats`` times with fresh processes (default 3). The table shows each peer's median
+samples/s over all its chunks and the median of the paired ratios (glassnet / PyTorch, chunk by
+chunk), with their quartiles.
 
 Memory: every child reports its peak resident set (``resource.getrusage(...).ru_maxrss``) and its
 growth during training (the peak minus the resident set just before the first step, after the
@@ -66,6 +69,7 @@ TITLES = {
     "sgd1": "SGD b=1 784-1024-10", "digits_cnn": "digits CNN 8x8", "gru": "GRU 32->128, T=50",
 }
 ADAM_LR, SGD_LR, MOMENTUM = 1e-3, 0.01, 0.9
+SETTLE = 0.3  # seconds between chunks (see the docstring)
 
 
 # ---- models: one builder per kind and peer (the scaling benchmark builds its grids from these) ---
@@ -253,14 +257,6 @@ def peak_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
-def time_steps(step, batches, warmup: int, steps: int, chunks: int = 5) -> float:
-    """Seconds per step, the median of ``chunks`` chunks after ``warmup`` untimed steps (deep.py's)."""
-    sys.path.insert(0, str(HERE))
-    import deep
-
-    return deep._time_steps(step, batches, warmup, steps, chunks)
-
-
 def serve(peer: str, name: str, threads: int, warmup: int, chunk: int, chunks: int,
           commands=None, answer=None) -> None:
     """A child that times chunks on request: after the warm-up it answers ``ready`` and then, for
@@ -313,15 +309,17 @@ class Peer:
             raise RuntimeError(f"child {self.process.args} failed:\n{self.process.stderr.read()}")
         return line
 
-    def run(self) -> float:
-        self.process.stdin.write("run\n")
+    def ask(self, command: str):
+        """Send one command line; the child's answer, decoded from JSON."""
+        self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
-        return float(self._answer())
+        return json.loads(self._answer())
+
+    def run(self, steps: int | None = None) -> float:
+        return self.ask("run" if steps is None else f"run {steps}")
 
     def close(self) -> dict:
-        self.process.stdin.write("done\n")
-        self.process.stdin.flush()
-        result = json.loads(self._answer())
+        result = self.ask("done")
         self.process.wait()
         return result
 
@@ -335,25 +333,11 @@ def paired(script: str, name: str, threads: int, warmup: int, chunk: int, chunks
     try:
         for index in range(chunks):
             for peer in (PEERS if index % 2 == 0 else PEERS[::-1]):
+                time.sleep(SETTLE if threads > 1 else SETTLE / 10)
                 seconds[peer].append(peers[peer].run())
     finally:
         closing = {peer: child.close() for peer, child in peers.items()}
     return {"seconds": seconds, "memory": closing}
-
-
-def run_children(script: str, jobs: list, threads: int, extra: list) -> list:
-    """Run ``script --child ...`` once per job (a list of argument lists); their JSON results."""
-    env = dict(os.environ)
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[variable] = str(threads)
-    results = []
-    for job in jobs:
-        out = subprocess.run([sys.executable, script, "--child", *job, *extra],
-                             capture_output=True, text=True, env=env)
-        if out.returncode:
-            raise RuntimeError(f"child {job} failed:\n{out.stderr}")
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    return results
 
 
 def load() -> str:

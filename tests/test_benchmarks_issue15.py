@@ -108,14 +108,16 @@ def test_vision_and_sequence_rejects_bad_options(bad, capsys):
 
 @pytest.mark.parametrize("curve", scaling.CURVES)
 def test_scaling_child_measures_every_point_of_the_tiny_grid(curve):
+    points = scaling.GRIDS["tiny"][curve]
     for peer in scaling.PEERS:
-        result = scaling.child(peer, curve, "tiny", threads=1, seconds=0.001)
-        points = scaling.GRIDS["tiny"][curve]
-        assert len(result["points"]) == len(points)
-        for measured, point in zip(result["points"], points):
-            assert {k: measured[k] for k in point} == point
-            assert math.isfinite(measured["samples_per_s"]) and measured["samples_per_s"] > 0
-            assert math.isfinite(measured["loss"])
+        commands = [line for index in range(len(points)) for line in (f"point {index}\n", "run 2\n")]
+        answers = []
+        scaling.serve(peer, curve, "tiny", threads=1, commands=commands + ["done\n"], answer=answers.append)
+        assert answers[0] == "ready" and len(answers) == 2 + 2 * len(points)
+        for index in range(len(points)):
+            first, seconds = (json.loads(line) for line in answers[1 + 2 * index:3 + 2 * index])
+            assert math.isfinite(first["loss"]) and first["seconds"] > 0
+            assert math.isfinite(seconds) and seconds > 0
 
 
 def test_scaling_parent_writes_csv_figure_and_crossovers(tmp_path):
@@ -130,7 +132,7 @@ def test_scaling_parent_writes_csv_figure_and_crossovers(tmp_path):
     assert [row["curve"] for row in rows] == [c for c in curves for _ in grid[c]]
     for row in rows:
         ours, theirs, ratio = (float(row[k]) for k in ("glassnet_samples_per_s", "pytorch_samples_per_s", "ratio"))
-        assert ours > 0 and theirs > 0 and ratio == pytest.approx(ours / theirs)
+        assert ours > 0 and theirs > 0 and float(row["ratio_q1"]) <= ratio <= float(row["ratio_q3"])
     assert (tmp_path / "scaling.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Crossover points" in done.stdout and "mlp over batch (hidden 4)" in done.stdout
 
