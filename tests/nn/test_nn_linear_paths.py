@@ -1,4 +1,4 @@
-"""The backward products with an inner dimension of 1 (ops.linear's weight gradient for one row,
+"""The backward products with an inner dimension of 1 to 8 (ops.linear's weight gradient for a few rows,
 matmul's gradients of a vector operand) call BLAS's gemm directly (ops.linalg.product): every path
 gives PyTorch's gradients, a fresh array per backward, and accumulates as before (a weight used
 twice, two backward calls without zero_grad, retain_graph)."""
@@ -162,6 +162,26 @@ def test_product_is_a_fresh_c_ordered_array_for_any_layout(rng, dtype):
     np.testing.assert_array_equal(out, a @ b)
     assert out.dtype == dtype and out.flags.c_contiguous and out.flags.owndata
     assert linalg.product(a.astype(np.float32), b.astype(np.float64)).dtype == np.float64  # NumPy's @
+
+
+@pytest.mark.parametrize("rows", [2, 4, 8, 9])
+@pytest.mark.parametrize("dtype, tol", DTYPES)
+def test_product_of_a_few_rows_equals_numpy_for_any_layout(rng, rows, dtype, tol):
+    # rows <= 8 take gemm (ops.linalg._FEW_ROWS), 9 NumPy's @: the same numbers, a fresh C array
+    x = rng.normal(size=(2 * rows, 100)).astype(dtype)[::2]  # (rows, 100), strided rows
+    g = np.asfortranarray(rng.normal(size=(rows, 64)).astype(dtype))
+    for a, b in ((x.T, g), (np.ascontiguousarray(x.T), np.ascontiguousarray(g))):
+        out = linalg.product(a, b)
+        np.testing.assert_allclose(out, a.astype(np.float64) @ b.astype(np.float64), rtol=tol, atol=tol)
+        assert out.dtype == dtype and out.flags.c_contiguous and out.flags.owndata
+        assert not np.shares_memory(out, a) and not np.shares_memory(out, b)
+
+
+@pytest.mark.parametrize("batch", [2, 4, 8])
+def test_linear_weight_gradient_of_a_few_rows_matches_pytorch(rng, batch):
+    arrays = rng.normal(size=(batch, 100)), rng.normal(size=(100, 64)), rng.normal(size=64)
+    for dtype, tol in DTYPES:
+        check_against_torch(ops.linear, torch_linear, *arrays, dtype=dtype, atol=tol, rtol=tol)
 
 
 def test_product_keeps_the_result_if_gemm_writes_a_copy(monkeypatch):
