@@ -44,6 +44,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -298,15 +299,18 @@ class Peer:
         env = dict(os.environ)
         for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[variable] = str(threads)
+        # The child's warnings go to a file, not a pipe: a pipe nobody reads fills up and blocks it.
+        self.errors = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen([sys.executable, script, *args], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                                        stdout=subprocess.PIPE, stderr=self.errors, text=True, env=env)
         self._answer()  # "ready"
 
     def _answer(self) -> str:
         line = self.process.stdout.readline()
         if not line:
             self.process.wait()
-            raise RuntimeError(f"child {self.process.args} failed:\n{self.process.stderr.read()}")
+            self.errors.seek(0)
+            raise RuntimeError(f"child {self.process.args} failed:\n{self.errors.read()}")
         return line
 
     def ask(self, command: str):
@@ -321,6 +325,7 @@ class Peer:
     def close(self) -> dict:
         result = self.ask("done")
         self.process.wait()
+        self.errors.close()
         return result
 
 

@@ -65,6 +65,12 @@ def test_child_times_the_chunks_it_is_asked_for(name, peer):
     assert result["peak_mib"] > 1 and 0 <= result["growth_mib"] <= result["peak_mib"]
 
 
+def test_a_child_that_fails_reports_its_error():
+    with pytest.raises(RuntimeError, match="KeyError: 'nope'"):
+        vs.Peer(str(BENCHMARKS / "vision_and_sequence.py"),
+                ["--serve", "glassnet", "nope", "1", "--chunk", "1", "--chunks", "1"], threads=1)
+
+
 def test_paired_children_alternate_and_summarize():
     repeats = [vs.paired(str(BENCHMARKS / "vision_and_sequence.py"), "sgd1", 1, 0, 1, 3)]
     assert [len(repeats[0]["seconds"][peer]) for peer in vs.PEERS] == [3, 3]
