@@ -128,10 +128,18 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, biases: list, gates: int):
 
 def _gate_buffer(gx: np.ndarray) -> np.ndarray:
     """An empty array shaped like ``gx`` ``(L, G, D, H, N)``, for the gate gradients of every
-    step: the backward loop writes each step's block ``[s]`` whole, and :func:`_layer_grads`
+    step: the backward loop writes each step's block ``[s]`` whole, and :func:`_regrouped`
     regroups them in one copy (written step by step into the products' layout, each block's
     rows would land L*N apart: ~4x the time of the one copy)."""
     return np.empty_like(gx)
+
+
+def _regrouped(gates: np.ndarray) -> np.ndarray:
+    """Step-first gate gradients ``(L, G, D, H, N)`` -> ``(D, G*H, L*N)``, the layout in which
+    every sum over steps and samples is one product (:func:`_layer_grads`). The caller rebinds
+    its name to the result, so the step-first array is freed before the products run."""
+    length, gates_, directions, hidden, batch = gates.shape
+    return np.ascontiguousarray(gates.transpose(2, 1, 3, 0, 4)).reshape(directions, gates_ * hidden, length * batch)
 
 
 def _parents(x, states, weights) -> tuple:
@@ -139,18 +147,15 @@ def _parents(x, states, weights) -> tuple:
 
 
 def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states, inverse=None) -> tuple:
-    """The gradients of x, h0 and the weights from the gate gradients of every step (step-first,
-    ``(L, G, D, H, N)``, from :func:`_gate_buffer`), each from one product per direction, the
-    sums running over steps and samples:
+    """The gradients of x, h0 and the weights from the gate gradients of every step (``(D, G*H,
+    L*N)``, from :func:`_regrouped`), each from one product per direction, the sums running over
+    steps and samples:
     dx = W_ih dgx;  dW_ih = x dgx^T;  dW_hh = h_prev dgh^T (h_prev: the state each step started
     from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
     of W_hn h + b_hn). ``inverse``: the gate columns' permutation back to PyTorch's order (LSTM)."""
-    length, gates, directions, hidden, batch = dgx.shape
+    length, (directions, hidden, batch) = states.shape[0] - 1, states.shape[1:]
     features = w_ih.shape[1]
     same = dgh is dgx  # RNN, LSTM: one array, one bias sum
-    # (L, G, D, H, N) -> (D, G*H, L*N): one copy, then every sum over steps and samples is a product
-    dgx = np.ascontiguousarray(dgx.transpose(2, 1, 3, 0, 4)).reshape(directions, gates * hidden, length * batch)
-    dgh = dgx if same else np.ascontiguousarray(dgh.transpose(2, 1, 3, 0, 4)).reshape(dgx.shape)
     dx = None
     if x.requires_grad:
         dxs = (w_ih @ dgx).reshape(directions, features, length, batch)  # each direction's part of dx

@@ -47,6 +47,7 @@ from ._sequence import (
     _input_projection,
     _layer_grads,
     _parents,
+    _regrouped,
     _rows,
     _stacked_weights,
     _state_buffer,
@@ -223,7 +224,7 @@ def gru_step_backward(dh, cache, w_hh):
 # ---- the layers: a whole sequence, forward loop and BPTT loop ---------------------------------
 # The loops read and write one step's block at a time, so the gate arrays of a whole sequence are
 # step-first, (L, G, D, H, N), each step's block contiguous: the input projections gx (see
-# _input_projection) and the gate gradients (_gate_buffer; regrouped once for the products of
+# _input_projection) and the gate gradients (_gate_buffer; _regrouped once for the products of
 # _layer_grads), and the states, (L + 1, D, H, N) with h0 at step 0 (_state_buffer).
 
 def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Tensor:
@@ -258,6 +259,7 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
         dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
             da[s], dh = rnn_step_backward(dh + g_steps[s], states[s + 1], w_chunks, nonlinearity)
+        da = _regrouped(da)
         return _layer_grads(x, xs, w_ih, weights, da, da, dh, states)
 
     return Tensor._from_op(_to_time_order(_by_sequence(states[1:])), _parents(x, (h0,), weights),
@@ -303,6 +305,7 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
         da = _gate_buffer(gx)
         for s in reversed(range(length)):
             dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks, da[s])
+        da = _regrouped(da)
         grads = _layer_grads(x, xs, w_ih, weights, da, da, dh, states, columns.inverse)
         return grads[:2] + (_rows(dc),) + grads[2:]  # the parents are x, h0, c0, weights...
 
@@ -341,6 +344,8 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
         dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
             dgx[s], dgh[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
+        dgx = _regrouped(dgx)
+        dgh = _regrouped(dgh)
         return _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh, states)
 
     return Tensor._from_op(_to_time_order(_by_sequence(states[1:])), _parents(x, (h0,), weights),
