@@ -48,27 +48,23 @@ def _to_time_order(steps: np.ndarray, out: np.ndarray | None = None) -> np.ndarr
     return out
 
 
-def _to_step_order(rows: np.ndarray, directions: int) -> np.ndarray:
-    """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``."""
+def _to_step_order(rows: np.ndarray, directions: int, step_first: bool = False) -> np.ndarray:
+    """The inverse of :func:`_to_time_order`: ``(L, N, D*K)`` -> ``(D, K, L, N)``, or with
+    ``step_first`` ``(L, D, K, N)`` (each step's block contiguous, as the backward loops read it);
+    the reverse direction's steps are flipped."""
     length, batch = rows.shape[0], rows.shape[1]
     view = rows.reshape(length, batch, directions, rows.shape[2] // directions)
-    steps = np.empty((directions, view.shape[3], length, batch), rows.dtype)
-    steps[0] = view[:, :, 0].transpose(2, 0, 1)
-    if directions == 2:
-        steps[1] = view[::-1, :, 1].transpose(2, 0, 1)
-    return steps
-
-
-def _step_blocks(rows: np.ndarray, directions: int) -> np.ndarray:
-    """Rows in time order ``(L, N, D*K)`` -> step-first columns ``(L, D, K, N)``, each step's block
-    contiguous, the reverse direction's steps flipped (the step order of :func:`_to_step_order`)."""
-    length, batch = rows.shape[0], rows.shape[1]
-    view = rows.reshape(length, batch, directions, rows.shape[2] // directions)
-    blocks = np.empty((length, directions, view.shape[3], batch), rows.dtype)
+    width = view.shape[3]
+    if step_first:
+        out = np.empty((length, directions, width, batch), rows.dtype)
+        blocks = out
+    else:
+        out = np.empty((directions, width, length, batch), rows.dtype)
+        blocks = out.transpose(2, 0, 1, 3)  # the same array seen step-first
     blocks[:, 0] = view[:, :, 0].transpose(0, 2, 1)
     if directions == 2:
         blocks[:, 1] = view[::-1, :, 1].transpose(0, 2, 1)
-    return blocks
+    return out
 
 
 def _stacked_weights(weights, gates: int):
@@ -126,16 +122,11 @@ def _input_projection(x: Tensor, w_ih: np.ndarray, biases: list, gates: int):
     return xs, gx.reshape(directions, length, gates, hidden, batch).transpose(1, 2, 0, 3, 4)
 
 
-def _gate_buffer(gx: np.ndarray) -> np.ndarray:
-    """An empty array shaped like ``gx`` ``(L, G, D, H, N)``, for the gate gradients of every
-    step: the backward loop writes each step's block ``[s]`` whole, and :func:`_regrouped`
-    regroups them in one copy (written step by step into the products' layout, each block's
-    rows would land L*N apart: ~4x the time of the one copy)."""
-    return np.empty_like(gx)
-
-
 def _regrouped(gates: np.ndarray) -> np.ndarray:
-    """Step-first gate gradients ``(L, G, D, H, N)`` -> ``(D, G*H, L*N)``, the layout in which
+    """Step-first gate gradients ``(L, G, D, H, N)`` (shaped like the input projections gx: the
+    backward loop writes each step's block whole; written straight into the products' layout,
+    each block's rows would land L*N apart, ~4x the time of this one copy) -> ``(D, G*H, L*N)``,
+    the layout in which
     every sum over steps and samples is one product (:func:`_layer_grads`). The caller rebinds
     its name to the result, so the step-first array is freed before the products run."""
     length, gates_, directions, hidden, batch = gates.shape

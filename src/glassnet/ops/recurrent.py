@@ -43,7 +43,6 @@ from ..tensor import Tensor
 from ._sequence import (
     _by_sequence,
     _columns,
-    _gate_buffer,
     _input_projection,
     _layer_grads,
     _parents,
@@ -51,8 +50,8 @@ from ._sequence import (
     _rows,
     _stacked_weights,
     _state_buffer,
-    _step_blocks,
     _summed_biases,
+    _to_step_order,
     _to_time_order,
 )
 
@@ -224,7 +223,7 @@ def gru_step_backward(dh, cache, w_hh):
 # ---- the layers: a whole sequence, forward loop and BPTT loop ---------------------------------
 # The loops read and write one step's block at a time, so the gate arrays of a whole sequence are
 # step-first, (L, G, D, H, N), each step's block contiguous: the input projections gx (see
-# _input_projection) and the gate gradients (_gate_buffer; _regrouped once for the products of
+# _input_projection) and the gate gradients (_regrouped once for the products of
 # _layer_grads), and the states, (L + 1, D, H, N) with h0 at step 0 (_state_buffer).
 
 def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Tensor:
@@ -254,8 +253,8 @@ def rnn_layer(x: Tensor, h0: Tensor, weights, nonlinearity: str = "tanh") -> Ten
 
     def backward(g):
         w_chunks = chunked(w_hh, x.shape[1])
-        g_steps = _step_blocks(g, len(weights))
-        da = _gate_buffer(gx)  # the same for gx and for W_hh^T h: both are simply added
+        g_steps = _to_step_order(g, len(weights), step_first=True)
+        da = np.empty_like(gx)  # the same for gx and for W_hh^T h: both are simply added
         dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
             da[s], dh = rnn_step_backward(dh + g_steps[s], states[s + 1], w_chunks, nonlinearity)
@@ -301,8 +300,8 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, weights) -> Tensor:
         w_chunks = chunked(w_hh, batch)
         dh = np.zeros_like(states[0])
         dc = g[length].reshape(batch, directions, hidden).transpose(1, 2, 0)  # dc_n, from row L
-        g_steps = _step_blocks(g[:length], directions)
-        da = _gate_buffer(gx)
+        g_steps = _to_step_order(g[:length], directions, step_first=True)
+        da = np.empty_like(gx)  # step-first, like gx: see _regrouped
         for s in reversed(range(length)):
             dh, dc = lstm_step_backward(dh + g_steps[s], dc, caches[s], w_chunks, da[s])
         da = _regrouped(da)
@@ -339,8 +338,8 @@ def gru_layer(x: Tensor, h0: Tensor, weights) -> Tensor:
 
     def backward(g):
         w_chunks = chunked(w_hh, x.shape[1])
-        g_steps = _step_blocks(g, len(weights))
-        dgx, dgh = _gate_buffer(gx), _gate_buffer(gx)
+        g_steps = _to_step_order(g, len(weights), step_first=True)
+        dgx, dgh = np.empty_like(gx), np.empty_like(gx)  # step-first, like gx: see _regrouped
         dh = np.zeros_like(states[0])
         for s in reversed(range(length)):
             dgx[s], dgh[s], dh = gru_step_backward(dh + g_steps[s], caches[s], w_chunks)
