@@ -106,10 +106,7 @@ def serve(peer: str, curve: str, grid: str, threads: int, commands=None, answer=
             answer(json.dumps({"seconds": time.perf_counter() - start, "loss": loss}))
             done = 3
         elif command == "run":
-            start = time.perf_counter()
-            for i in range(done, done + int(value[0])):
-                step(*batches[i % len(batches)])
-            answer(json.dumps((time.perf_counter() - start) / int(value[0])))
+            answer(json.dumps(vs.time_chunk(step, batches, done, int(value[0]))))
             done += int(value[0])
         else:
             break
@@ -131,11 +128,7 @@ def measure_curve(curve: str, grid: str, threads: int, seconds: float, chunks: i
         for index in range(len(GRIDS[grid][curve])):
             first = {peer: child.ask(f"point {index}") for peer, child in peers.items()}
             per_chunk = max(1, round(seconds / chunks / max(max(f["seconds"] for f in first.values()), 1e-6)))
-            times: dict = {peer: [] for peer in PEERS}
-            for chunk in range(chunks):
-                for peer in (PEERS if chunk % 2 == 0 else PEERS[::-1]):
-                    time.sleep(vs.SETTLE if threads > 1 else vs.SETTLE / 10)
-                    times[peer].append(peers[peer].run(per_chunk))
+            times = vs.alternate(peers, chunks, threads, per_chunk)
             points.append({"seconds": times, "loss": {peer: first[peer]["loss"] for peer in PEERS}})
     finally:
         for child in peers.values():
@@ -145,7 +138,7 @@ def measure_curve(curve: str, grid: str, threads: int, seconds: float, chunks: i
 
 def collect(results: dict, curves: list, grid: str) -> list:
     """One row per point: its sizes, each peer's median samples/s over all its chunks, and the
-    median of the paired chunks' ratios (glassnet / PyTorch) with its quartiles."""
+    median of the paired chunks' ratios (glassnet / PyTorch) with its quartiles, and their count."""
     sys.path.insert(0, str(HERE))
     import vision_and_sequence as vs
 
@@ -154,12 +147,9 @@ def collect(results: dict, curves: list, grid: str) -> list:
         for index, point in enumerate(GRIDS[grid][curve]):
             batch = workload(curve, point)[2]
             seconds = {peer: [t for run in results[curve] for t in run[index]["seconds"][peer]] for peer in PEERS}
-            q1, ratio, q3 = vs.quartiles([pt / gn for gn, pt in zip(seconds["glassnet"], seconds["pytorch"])])
             rows.append({"curve": curve, "hidden": point.get("hidden", ""), "batch": batch,
                          "length": point.get("length", ""), "image": point.get("image", ""),
-                         "glassnet_samples_per_s": batch / statistics.median(seconds["glassnet"]),
-                         "pytorch_samples_per_s": batch / statistics.median(seconds["pytorch"]),
-                         "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3})
+                         **vs.compare(seconds, batch)})
     return rows
 
 

@@ -258,6 +258,14 @@ def peak_mib() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
+def time_chunk(step, batches: list, start: int, steps: int) -> float:
+    """Seconds per step of ``steps`` steps on the batches from index ``start`` on (cycling)."""
+    begin = time.perf_counter()
+    for i in range(start, start + steps):
+        step(*batches[i % len(batches)])
+    return (time.perf_counter() - begin) / steps
+
+
 def serve(peer: str, name: str, threads: int, warmup: int, chunk: int, chunks: int,
           commands=None, answer=None) -> None:
     """A child that times chunks on request: after the warm-up it answers ``ready`` and then, for
@@ -281,10 +289,7 @@ def serve(peer: str, name: str, threads: int, warmup: int, chunk: int, chunks: i
     for line in commands:
         if line.strip() != "run":
             break
-        start = time.perf_counter()
-        for i in range(done, done + chunk):
-            step(*batches[i % count])
-        answer(json.dumps((time.perf_counter() - start) / chunk))
+        answer(json.dumps(time_chunk(step, batches, done, chunk)))
         done += chunk
     loss = float(step(*batches[0]).data)  # .data: glassnet's ndarray, PyTorch's detached tensor
     limiter.restore_original_limits()
@@ -334,15 +339,34 @@ def paired(script: str, name: str, threads: int, warmup: int, chunk: int, chunks
     peer that goes first alternating. Seconds per step of every chunk, per peer, and memory."""
     args = ["--warmup", str(warmup), "--chunk", str(chunk), "--chunks", str(chunks)]
     peers = {peer: Peer(script, ["--serve", peer, name, str(threads), *args], threads) for peer in PEERS}
-    seconds: dict = {peer: [] for peer in PEERS}
     try:
-        for index in range(chunks):
-            for peer in (PEERS if index % 2 == 0 else PEERS[::-1]):
-                time.sleep(SETTLE if threads > 1 else SETTLE / 10)
-                seconds[peer].append(peers[peer].run())
+        seconds = alternate(peers, chunks, threads)
     finally:
         closing = {peer: child.close() for peer, child in peers.items()}
     return {"seconds": seconds, "memory": closing}
+
+
+def alternate(peers: dict, chunks: int, threads: int, steps: int | None = None) -> dict:
+    """``chunks`` chunks from each peer's child (of ``steps`` steps, or the child's own chunk),
+    the peer that goes first alternating, after ``SETTLE`` s each: seconds per step, per peer."""
+    seconds: dict = {peer: [] for peer in PEERS}
+    for index in range(chunks):
+        for peer in (PEERS if index % 2 == 0 else PEERS[::-1]):
+            time.sleep(SETTLE if threads > 1 else SETTLE / 10)
+            seconds[peer].append(peers[peer].run(steps))
+    return seconds
+
+
+def compare(seconds: dict, batch: int) -> dict:
+    """From every paired chunk's seconds per step (per peer): each peer's samples/s (median
+    chunk) and the paired ratios glassnet / PyTorch, their median and quartiles."""
+    ratios = [theirs / ours for ours, theirs in zip(seconds["glassnet"], seconds["pytorch"])]
+    if len(ratios) == 1:
+        q1 = ratio = q3 = ratios[0]
+    else:
+        q1, ratio, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    speeds = {f"{peer}_samples_per_s": batch / statistics.median(seconds[peer]) for peer in PEERS}
+    return {**speeds, "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3, "chunks": len(ratios)}
 
 
 def load() -> str:
@@ -353,25 +377,14 @@ def load() -> str:
         return "load unknown"
 
 
-def quartiles(values: list) -> tuple:
-    """(first quartile, median, third quartile) of a list (one value: itself three times)."""
-    if len(values) == 1:
-        return values[0], values[0], values[0]
-    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
-    return q1, q2, q3
-
-
 def summarize(name: str, threads: int, repeats: list) -> dict:
     """One table row from the repeats of :func:`paired`: each peer's median samples/s over all its
     chunks, the paired ratios' quartiles, and each peer's median memory over the repeats."""
     batch = WORKLOADS[name][2]
     seconds = {peer: [t for r in repeats for t in r["seconds"][peer]] for peer in PEERS}
-    ratios = [theirs / ours for ours, theirs in zip(seconds["glassnet"], seconds["pytorch"])]
-    q1, ratio, q3 = quartiles(ratios)
     row = {"model": name, "threads": threads, "batch": batch, "target": WORKLOADS[name][5],
-           "ratio": ratio, "ratio_q1": q1, "ratio_q3": q3, "chunks": len(ratios)}
+           **compare(seconds, batch)}
     for peer in PEERS:
-        row[f"{peer}_samples_per_s"] = batch / statistics.median(seconds[peer])
         for key in ("peak_mib", "growth_mib"):
             row[f"{peer}_{key}"] = statistics.median(r["memory"][peer][key] for r in repeats)
     return row
