@@ -28,10 +28,21 @@ import threading
 from collections.abc import Mapping
 
 import numpy as np
+from scipy.linalg import blas
 
 from .._checks import positive_number
 from ._groups import group_parameters, group_specs
 from ._saving import Saving
+
+
+# From this many entries on, ``y += a x`` is BLAS axpy, one pass over x and y, instead of ``a x``
+# into a scratch array and an add (two passes, a third array): SGD's momentum update of a 784x1024
+# float32 weight, 552 -> 250 us, at 1 thread and at 2. The calls take _AXPY_CHUNK entries each:
+# OpenBLAS runs a longer axpy on all its threads, and a threaded axpy left the next threaded
+# product waiting ~8 ms (measured: axpy then x @ W at 2 threads, 8.0 ms; in chunks, 0.29 ms).
+_AXPY_MIN = 1 << 18
+_AXPY_CHUNK = 8192
+_AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 
 
 class _Interrupts:
@@ -391,6 +402,20 @@ class Optimizer(Saving):
             largest = max((p.data.size for p in self.params if p.data.dtype == weight.dtype), default=0)
             flat = self._work[key] = np.empty(max(largest, weight.size), dtype=weight.dtype)
         return flat[: weight.size].reshape(weight.shape)
+
+    def _add_scaled(self, target: np.ndarray, scale: float, x: np.ndarray, slot: int = 1) -> None:
+        """``target += scale * x`` in place, ``x`` unchanged. ``slot``: the scratch array it may
+        use (see :meth:`_buffer`); not 0 by default, which holds :meth:`_gradient_with_decay`'s
+        result, often ``x`` itself."""
+        axpy = _AXPY.get(target.dtype)
+        if (axpy is not None and target.size >= _AXPY_MIN and scale != 0.0 and x.dtype == target.dtype
+                and target.flags.c_contiguous and target.flags.aligned and x.flags.c_contiguous):
+            flat_target, flat_x = target.reshape(-1), x.reshape(-1)  # views: axpy works in place
+            for start in range(0, flat_target.size, _AXPY_CHUNK):
+                stop = start + _AXPY_CHUNK
+                axpy(flat_x[start:stop], flat_target[start:stop], a=scale)
+            return
+        target += np.multiply(x, scale, out=self._buffer(target, slot))
 
     def _gradient_with_decay(self, weight, grad, weight_decay: float, slot: int = 0):
         """g + wd * w (L2 weight decay, PyTorch's rule), in a scratch array; g itself if wd = 0."""

@@ -85,15 +85,15 @@ class SGD(Optimizer):
     def _update(self, weight: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> None:
         momentum = group["momentum"]
         grad = self._gradient_with_decay(weight, grad, group["weight_decay"])
-        scaled = np.multiply(grad, group["lr"], out=self._buffer(weight, 0))  # eta * grad
+        lr = group["lr"]
         if not momentum:
-            weight -= scaled
+            self._add_scaled(weight, -lr, grad)           # w = w - eta grad
             return
         velocity = state["velocity"]
         velocity *= momentum
-        velocity += scaled                       # v = gamma v + eta grad
+        self._add_scaled(velocity, lr, grad)              # v = gamma v + eta grad
         if group["nesterov"]:
-            weight -= scaled                     # w = w - eta grad - gamma v
-            weight -= np.multiply(velocity, momentum, out=scaled)
+            self._add_scaled(weight, -lr, grad)           # w = w - eta grad - gamma v
+            self._add_scaled(weight, -momentum, velocity)
         else:
-            weight -= velocity                   # w = w - v
+            weight -= velocity                            # w = w - v
