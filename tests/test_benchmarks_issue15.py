@@ -86,8 +86,8 @@ def test_glassnet_and_torch_steps_learn_the_same_batch():
     for peer in vs.PEERS:
         batches = vs.make_batches(peer, "mlp", 8, 1, sizes=(6, 5, 10))
         step = vs.make_step(peer, "mlp", "sgd", sizes=(6, 5, 10))
-        losses = [float(step(*batches[0]).data) for _ in range(150)]
-        assert losses[-1] < 0.7 * losses[0], (peer, losses[0], losses[-1])
+        losses = [float(step(*batches[0]).data) for _ in range(300)]  # SGD_LR 0.001: slow, but down
+        assert losses[-1] < 0.8 * losses[0], (peer, losses[0], losses[-1])
 
 
 def test_vision_and_sequence_parent_runs_children_and_writes_json(tmp_path):
@@ -164,3 +164,17 @@ def test_crossovers_name_where_the_ratio_crosses_one():
     assert below == ["below 0.9x: image (batch 64, image 32): 0.80x", "below 0.9x: image (batch 64, image 64): 0.85x",
                      "below 0.9x: length (batch 64, length 10): 0.70x",
                      "below 0.9x: mlp (hidden 64, batch 1): 0.50x"]
+
+
+def test_batches_repeat_with_the_targets_shifted_one_class_per_pass():
+    # A run cycling through the list never sees an input with its old target (no memorizing to a
+    # loss of 0); the inputs are shared views, not copies.
+    for peer in vs.PEERS:
+        batches = vs.make_batches(peer, "mlp", 4, 3, sizes=(6, 5, 10))
+        assert len(batches) == 3 * vs.CLASSES
+        first = [np.asarray(t) for _, t in batches[:3]]
+        for shift in range(1, vs.CLASSES):
+            for i in range(3):
+                x, t = batches[shift * 3 + i]
+                assert np.shares_memory(np.asarray(x), np.asarray(batches[i][0]))
+                np.testing.assert_array_equal(np.asarray(t), (first[i] + shift) % vs.CLASSES)
