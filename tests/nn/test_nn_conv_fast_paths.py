@@ -205,6 +205,8 @@ def two_images_per_block(monkeypatch):
     ((5, 2, 9, 8), (3, 3), (2, 1), (1, 0), (1, 2)),       # stride 2: the plain layout
     ((5, 3, 11), (3,), (1,), (1,), (1,)),                 # 1-D
     ((3, 2, 4, 5, 4), (2, 2, 2), (1, 1, 1), (1, 0, 1), (1, 1, 1)),
+    ((5, 8, 7, 6), (3, 3), (1, 1), (1, 1), (1, 1)),       # 72 rows: blocks into one kept matrix (wide)
+    ((5, 9, 9, 8), (3, 3), (2, 1), (0, 1), (1, 1)),       # 81 rows, plain layout
 ])
 def test_convolution_in_blocks_of_images_matches_torch(two_images_per_block, shape, kernel, stride,
                                                        padding, dilation, dtype):
@@ -240,7 +242,19 @@ def test_lenet_first_layer_at_batch_64_runs_in_blocks_and_matches_torch():
                 (1, 1)).backward(upstream.astype(np.float32))
     exact = tw.grad.numpy()
     np.testing.assert_allclose(ours.grad, exact, rtol=0, atol=1e-5 * np.abs(exact).max())
-    assert image_blocks(64, 150, 150 * 136 * 4) == [(0, 64)]  # LeNet's second layer: one block
+
+
+def test_lenet_second_layer_at_batch_64_makes_its_columns_in_blocks_of_one_kept_matrix():
+    # 150 rows (> _BLOCK_ROWS): the forward writes each block's columns into one matrix that the
+    # backward's products use whole; two steps, the second one with the matrix reused.
+    from glassnet.ops.conv import _BLOCK_ROWS, image_blocks
+
+    assert 150 > _BLOCK_ROWS and len(image_blocks(64, 150, 150 * 136 * 4)) > 1
+    rng = np.random.default_rng(8)
+    for _ in range(2):
+        x, w, b = rng.normal(size=(64, 6, 14, 14)), rng.normal(size=(16, 6, 5, 5)), rng.normal(size=16)
+        check_against_torch(lambda t, u, v: gn.ops.conv(t, u, v, (1, 1), (0, 0), (1, 1)),
+                            lambda t, u, v: TF.conv2d(t, u, v), x, w, b, atol=1e-9, rtol=1e-9)
 
 
 def test_blocks_a_retained_graph_and_steps_of_other_shapes_in_between(two_images_per_block):
@@ -271,3 +285,27 @@ def test_a_batch_of_no_images_convolves_to_no_outputs_and_zero_weight_gradients(
     assert y.shape[:2] == (0, 4)
     y.backward(np.zeros(y.shape, np.float32))
     assert x.grad.shape == shape and not w.grad.any() and not b.grad.any()
+
+
+def test_kept_column_matrix_of_a_retained_graph_survives_later_steps(two_images_per_block):
+    # 72 rows, blocks of two images into one kept matrix: steps of the same shape in between (the
+    # same work-area key) must not write into the matrix a retained graph still holds.
+    rng = np.random.default_rng(9)
+    w = gn.Tensor(rng.normal(size=(3, 8, 3, 3)), requires_grad=True)
+
+    def loss_of(x):
+        return (gn.ops.conv(x, w, None, (1, 1), (1, 1), (1, 1)) ** 2).sum()
+
+    x_kept = rng.normal(size=(5, 8, 6, 6))
+    loss = loss_of(gn.Tensor(x_kept))
+    loss.backward(retain_graph=True)
+    first = w.grad.copy()
+    tw = torch.tensor(w.data, requires_grad=True)
+    (TF.conv2d(torch.tensor(x_kept), tw, padding=1) ** 2).sum().backward()
+    np.testing.assert_allclose(first, tw.grad.numpy(), rtol=1e-9)
+    for _ in range(2):
+        w.grad = None
+        loss_of(gn.Tensor(rng.normal(size=(5, 8, 6, 6)))).backward()
+    w.grad = None
+    loss.backward()
+    np.testing.assert_allclose(w.grad, first, rtol=1e-12)

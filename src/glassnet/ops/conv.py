@@ -143,12 +143,16 @@ def im2col(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, ou
     output position ``(n, i)``. The transpose of the window view (N, C, *out, *kernel) -> (C,
     *kernel, N, *out) is free; the reshape is the one copy, whose inner run is a row of ``out``
     (a row of positions, rather than the few entries of one kernel row: ~3-5x faster here)."""
-    d = len(kernel)
     n, channels = padded.shape[:2]
+    return _column_view(padded, kernel, stride, dilation, out).reshape(channels * math.prod(kernel),
+                                                                       n * math.prod(out))
+
+
+def _column_view(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, out: tuple) -> np.ndarray:
+    """The window view transposed to the columns' order, ``(C, *kernel, N, *out)`` (no copy)."""
+    d = len(kernel)
     spatial, kernel_axes = tuple(range(2, 2 + d)), tuple(range(2 + d, 2 + 2 * d))
-    return (_windows(padded, kernel, stride, dilation, out)
-            .transpose((1,) + kernel_axes + (0,) + spatial)
-            .reshape(channels * math.prod(kernel), n * math.prod(out)))
+    return _windows(padded, kernel, stride, dilation, out).transpose((1,) + kernel_axes + (0,) + spatial)
 
 
 def col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, stride: tuple, dilation: tuple,
@@ -238,7 +242,7 @@ def _wide_im2col(padded: np.ndarray, kernel: tuple, dilation: tuple, per_image: 
     view = as_strided(padded, (channels,) + kernel + (n, per_image),
                       (padded.strides[1],) + tuple(dl * st * item for dl, st in zip(dilation, steps))
                       + (padded.strides[0], item), writeable=False)
-    np.copyto(out.reshape(view.shape), view)
+    np.copyto(_into(out, view.shape), view)
     return out
 
 
@@ -258,23 +262,34 @@ def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation:
     return padded_grad[_interior(x_shape, padding)] if any(padding) else padded_grad
 
 
-# Convolutions with few rows of columns (C * K; LeNet's first layer: 25) run their products at
-# memory speed: the (C * K, N * P) column matrix (5.7 MB there) is written by im2col and read
-# back by each product. Made and used a few images at a time, a block of columns stays in the
-# core's L2 cache (1 MB here) between its copy and its products: ~3x faster products for that
-# layer. With more rows (LeNet's second layer: 150) the products are compute-bound and the
-# blocks' extra calls and copies cost more than they save (measured ~1.2x slower), so one block.
+# A convolution's column matrix (C * K, N * P) is written by im2col and read back by each product;
+# whole, it outgrows the core's L2 cache (LeNet: 5.7 MB and 5.2 MB; L2 0.5-2 MB). Made a few
+# images at a time (_BLOCK_BYTES of columns), each block is still in cache when its product reads
+# it. Two ways, by the number of rows (C * K):
+# * few rows (<= _BLOCK_ROWS; LeNet's first layer: 25): memory-bound products, so the backward's
+#   products run block by block too, each block's columns made again (cheap, into cache) into one
+#   small work area: ~3x faster products for that layer;
+# * more rows (LeNet's second layer: 150): compute-bound products, and small blocks would slow the
+#   backward's (~1.2x measured). The forward's blocks are written into one whole matrix, kept for
+#   the backward's unblocked products: forward 1,002 -> 812 us for LeNet's second layer.
 _BLOCK_BYTES = 512 * 1024
 _BLOCK_ROWS = 64
 
 
 def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
-    """``[(start, stop), ...]``: the batch cut into runs of images whose im2col columns fit in
-    ``_BLOCK_BYTES`` each, for at most ``_BLOCK_ROWS`` rows; one run when the rows are more or
-    all the columns take less than four blocks (then they nearly fit in cache as they are)."""
-    blocked = rows <= _BLOCK_ROWS and n * bytes_per_image > 4 * _BLOCK_BYTES
+    """``[(start, stop), ...]``: the batch cut into runs of images whose im2col columns take
+    about ``_BLOCK_BYTES`` each; one run when all of them take less than four blocks (then they
+    nearly fit in cache as they are). ``rows``: the column matrix's rows (see above)."""
+    blocked = n * bytes_per_image > 4 * _BLOCK_BYTES
     size = max(1, _BLOCK_BYTES // max(1, bytes_per_image) if blocked else n)
     return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]  # n = 0: one empty run
+
+
+def _into(out: np.ndarray, shape: tuple) -> np.ndarray:
+    """``out`` seen with ``shape``, never a copy (which would lose what is written into it)."""
+    view = out.view()
+    view.shape = shape
+    return view
 
 
 class _Columns:
@@ -288,14 +303,20 @@ class _Columns:
         self.per_image, self.steps = _grid(out, padded.shape, stride)
         self.wide = self.per_image != math.prod(out)
 
-    def columns(self, start: int, stop: int) -> np.ndarray:
-        """im2col of images start..stop-1: ``(C * K, (stop - start) * P)``."""
+    def columns(self, start: int, stop: int, out: np.ndarray | None = None) -> np.ndarray:
+        """im2col of images start..stop-1: ``(C * K, (stop - start) * P)``, written into ``out``
+        (e.g. a block of columns of a larger matrix) when given."""
         block = self.padded[start:stop]
         if self.wide:
-            rows = self.padded_shape[1] * math.prod(self.kernel)
-            work = buffer(("cols",), (rows, (stop - start) * self.per_image), block.dtype)
-            return _wide_im2col(block, self.kernel, self.dilation, self.per_image, self.steps, work)
-        return im2col(block, self.kernel, self.stride, self.dilation, self.out)
+            if out is None:
+                rows = self.padded_shape[1] * math.prod(self.kernel)
+                out = buffer(("cols",), (rows, (stop - start) * self.per_image), block.dtype)
+            return _wide_im2col(block, self.kernel, self.dilation, self.per_image, self.steps, out)
+        if out is None:
+            return im2col(block, self.kernel, self.stride, self.dilation, self.out)
+        view = _column_view(block, self.kernel, self.stride, self.dilation, self.out)
+        np.copyto(_into(out, view.shape), view)
+        return out
 
     def col2im(self, dcols: np.ndarray, start: int, stop: int, x_shape: tuple) -> np.ndarray:
         """The input gradient ``(stop - start, C, *spatial)`` of images start..stop-1 from the
@@ -355,12 +376,17 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     w2 = weight.data.reshape(out_channels, row_size)
     # (O, N * P): one product per block of images, into a reused work area (y is a copy)
     y2 = buffer(("y2",), (out_channels, n * per_image), x.dtype)
+    # Many rows (see _BLOCK_ROWS): the blocks' columns go into one matrix, kept for the backward.
+    whole = buffer(("kept cols",), (row_size, n * per_image), x.dtype) if (
+        len(blocks) > 1 and row_size > _BLOCK_ROWS) else None
     for start, stop in blocks:
-        cols = grid.columns(start, stop)
+        part = None if whole is None else whole[:, start * per_image:stop * per_image]
+        cols = grid.columns(start, stop, part)
         np.matmul(w2, cols, out=y2[:, start * per_image:stop * per_image])
-    # One block: the closure keeps its columns. Several: the backward makes each block's columns
-    # again from the padded input (cheap: they stay in cache), and keeps no column matrix.
-    kept = cols if len(blocks) == 1 else None
+    # The closure keeps one block's columns or the whole matrix (the backward: one block), or else
+    # none: the backward makes each block's columns again (cheap: they stay in cache).
+    kept = cols if len(blocks) == 1 else whole
+    blocks = blocks if kept is None else [(0, n)]
     grid.padded = grid.padded if kept is None else None
     if bias is not None:
         y2 += bias.data[:, None]
