@@ -186,3 +186,43 @@ def test_a_batch_of_no_samples_gives_no_samples_and_backward_works(layer, shape,
             torch.zeros(shape)).shape)
     y.sum().backward()
     assert x.grad.shape == shape
+
+
+# ---- windows of 2 that tile the input (ops.pooling._halving_max) ---------------------------
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(2, 3, 8), (3, 2, 6, 8), (2, 2, 4, 6, 2), (64, 6, 28, 28)])
+def test_windows_of_two_with_many_ties_match_torch(shape, dtype):
+    # Integer values 0..2 (after ReLU-like clipping many windows are all 0): every tie pattern
+    # occurs; the gradient must reach the first maximum in row-major order, as torch's does.
+    x = np.maximum(np.random.default_rng(3).integers(-1, 3, size=shape), 0).astype(dtype)
+    d = len(shape) - 2
+    pool = {1: TF.max_pool1d, 2: TF.max_pool2d, 3: TF.max_pool3d}[d]
+    check_against_torch(lambda t: gn.ops.max_pool(t, (2,) * d, (2,) * d, (0,) * d, (1,) * d),
+                        lambda t: pool(t, 2), x, dtype=dtype, atol=0, rtol=0)
+
+
+def test_windows_of_two_finite_differences_and_every_path_agrees():
+    rng = np.random.default_rng(4)
+    x = distinct_values(rng, (2, 3, 6, 4))
+    check_finite_differences(lambda t: F.max_pool2d(t, 2), x)
+    g = rng.normal(size=(2, 3, 3, 2))
+    fast = gn.Tensor(x, requires_grad=True)
+    F.max_pool2d(fast, 2).backward(g)
+    general = gn.Tensor(np.asfortranarray(x), requires_grad=True)  # not C-contiguous: the general path
+    F.max_pool2d(general, 2).backward(g)
+    np.testing.assert_array_equal(fast.grad, general.grad)
+    with gn.no_grad():  # no gradient wanted: the general forward
+        np.testing.assert_array_equal(F.max_pool2d(gn.Tensor(x), 2).numpy(), F.max_pool2d(fast, 2).numpy())
+
+
+def test_windows_of_two_with_a_nan_take_the_general_path():
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 0] = np.nan
+    fast = gn.Tensor(x, requires_grad=True)
+    y = F.max_pool2d(fast, 2)
+    y.sum().backward()
+    general = gn.Tensor(np.asfortranarray(x), requires_grad=True)
+    F.max_pool2d(general, 2).sum().backward()
+    assert np.isnan(y.numpy()[0, 0, 0, 0]) and not np.isnan(y.numpy()[0, 0, 0, 1])
+    np.testing.assert_array_equal(fast.grad, general.grad)
+    assert fast.grad[0, 0, 1, 0] == 1 and fast.grad[0, 0, :2, :2].sum() == 1
