@@ -34,7 +34,6 @@ from .._checks import positive_number
 from ._groups import group_parameters, group_specs
 from ._saving import Saving
 
-
 # From this many entries on, ``y += a x`` is BLAS axpy, one pass over x and y, instead of ``a x``
 # into a scratch array and an add (two passes, a third array): SGD's momentum update of a 784x1024
 # float32 weight, 552 -> 250 us, at 1 thread and at 2. The calls take _AXPY_CHUNK entries each:
