@@ -1,6 +1,6 @@
 """How the cost of a training step grows, glassnet vs PyTorch CPU in the same run: training samples/s of
 
-    mlp     MLP 784-H-10 (ReLU, SGD lr 0.01 momentum 0.9) over hidden width H x batch size
+    mlp     MLP 784-H-10 (ReLU, SGD lr 0.001 momentum 0.9) over hidden width H x batch size
     length  LSTM(32 -> 64), last state -> Linear(64, 10), batch 64, Adam, over the sequence length
     hidden  LSTM(32 -> H), sequences of 50, same head, over the hidden size H
     image   a Conv2d stack (Conv2d 8@3x3 pad 1, ReLU, MaxPool 2, Conv2d 16@3x3 pad 1, ReLU, global

@@ -6,7 +6,7 @@ the table of issue 15 plus a digits CNN and a GRU.
     lstm         LSTM(32 -> 64) over sequences of 50, last state -> Linear(64, 10), batch 64, Adam
     mnist1d_cnn  the MNIST-1D CNN of the paper (benchmarks/deep.py's "cnn": the model of
                  examples/mnist1d_table.py and its PyTorch twin), batch 100, Adam
-    sgd1         stochastic gradient descent: MLP 784-1024-10 (ReLU), batch 1, SGD lr 0.01 momentum 0.9
+    sgd1         stochastic gradient descent: MLP 784-1024-10 (ReLU), batch 1, SGD lr 0.001 momentum 0.9
     digits_cnn   examples/digits_cnn.py's model on 1x8x8 (Conv2d 16@3x3, Conv2d 32@3x3, MaxPool 2,
                  Dropout 0.25, Linear 512 -> 10), batch 32, Adam
     gru          GRU(32 -> 128) over sequences of 50, last state -> Linear(128, 10), batch 64, Adam
