@@ -75,3 +75,16 @@ def test_add_scaled_covers_every_entry_and_leaves_the_rest_alone():
     opt._add_scaled(target, 0.25, x)
     assert target is same
     np.testing.assert_array_equal(target, expected)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_read_only_weight_is_refused_before_anything_changes(momentum):
+    # BLAS would write through a read-only array; the step refuses it first, state untouched.
+    big = gn.Parameter(np.zeros((613, 509), np.float32))
+    small = gn.Parameter(np.zeros(3, np.float32))
+    opt = optim.SGD([small, big], lr=0.1, momentum=momentum)
+    big.data.flags.writeable = False
+    small.grad, big.grad = np.ones(3, np.float32), np.ones((613, 509), np.float32)
+    with pytest.raises(ValueError, match="parameter 1 is read-only"):
+        opt.step()
+    assert not big.data.any() and not small.data.any() and not opt.state

@@ -362,6 +362,9 @@ class Optimizer(Saving):
                             f"{type(self).__name__}: parameter {index} is {weight.dtype} but its gradient "
                             f"is {grad.dtype}; glassnet never casts silently"
                         )
+                    if not weight.flags.writeable:  # checked first: no state moves, no BLAS writes through
+                        raise ValueError(f"{type(self).__name__}: parameter {index} is read-only (its .data "
+                                         "is not writeable); no parameter was changed")
                     pending.append((index, weight, grad, group))
                     if error_if_nonfinite:  # a NaN or inf makes g . g non-finite: one pass, no array
                         flat = grad.ravel(order="K")  # BLAS's dot: ~4x faster than np.add.reduce
@@ -408,7 +411,8 @@ class Optimizer(Saving):
         result, often ``x`` itself."""
         axpy = _AXPY.get(target.dtype)
         if (axpy is not None and target.size >= _AXPY_MIN and scale != 0.0 and x.dtype == target.dtype
-                and target.flags.c_contiguous and target.flags.aligned and x.flags.c_contiguous):
+                and target.flags.c_contiguous and target.flags.aligned and target.flags.writeable
+                and x.flags.c_contiguous):
             flat_target, flat_x = target.reshape(-1), x.reshape(-1)  # views: axpy works in place
             for start in range(0, flat_target.size, _AXPY_CHUNK):
                 stop = start + _AXPY_CHUNK
