@@ -12,8 +12,8 @@ curve, and the two run side by side. At each point both make 2 warm-up steps and
 then each times 5 chunks (--quick: 3) of the same number of steps, about ``--seconds`` in all for
 the slower peer, the peer that goes first alternating. A point's ratio is the median of the
 paired chunks' ratios; each curve runs ``--repeats`` times with fresh processes (default 3), and
-all the chunks of all the repeats count. Threads are pinned (``--threads``, default 1) as in
-vision_and_sequence.py.
+all the chunks of all the repeats count. Threads are pinned (``--threads``, default 1) and
+subnormal floats flushed to zero (not with ``--keep-subnormals``) as in vision_and_sequence.py.
 
 It writes ``scaling.csv`` (one row per point: the curve, its sizes, both peers' samples/s and the
 ratio glassnet / PyTorch with its quartiles) and ``scaling.png`` (the curves and the ratios) into ``--out``, and prints
@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 import sys
 import time
@@ -249,9 +250,13 @@ def main(argv=None) -> list:
     parser.add_argument("--seconds", type=float, default=None,
                         help="timed seconds per point (default 0.3 with --quick, else 1.0)")
     parser.add_argument("--out", default=str(HERE / "out"), help="folder of scaling.csv and scaling.png")
+    parser.add_argument("--keep-subnormals", action="store_true",
+                        help="compute with subnormal floats (vision_and_sequence.flush_subnormals)")
     parser.add_argument("--grid", choices=tuple(GRIDS), default=None, help=argparse.SUPPRESS)
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.keep_subnormals:
+        os.environ["GLASSNET_BENCH_KEEP_SUBNORMALS"] = "1"  # vision_and_sequence.KEEP_SUBNORMALS
     grid = args.grid or ("quick" if args.quick else "full")
     seconds = args.seconds if args.seconds is not None else (0.3 if args.quick else 1.0)
     if args.serve:

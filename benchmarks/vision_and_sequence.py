@@ -11,10 +11,12 @@ the table of issue 15 plus a digits CNN and a GRU.
                  Dropout 0.25, Linear 512 -> 10), batch 32, Adam
     gru          GRU(32 -> 128) over sequences of 50, last state -> Linear(128, 10), batch 64, Adam
 
-One step is forward, cross-entropy, zero_grad, backward, optimizer step, on random inputs (the speed
-does not depend on the values). The two peers run side by side, each in its own child process that
-pins its threads (glassnet: ``threadpoolctl.threadpool_limits``; PyTorch: ``torch.set_num_threads``;
-both also get OPENBLAS/OMP/MKL_NUM_THREADS), builds its model, makes ``--warmup`` untimed steps and
+One step is forward, cross-entropy, zero_grad, backward, optimizer step, on random inputs whose
+targets move from pass to pass (:func:`make_batches`: the speed does not depend on the values, as
+long as no gradient is all zeros and no float subnormal). The two peers run side by side, each in
+its own child process that pins its threads (glassnet: ``threadpoolctl.threadpool_limits``; PyTorch:
+``torch.set_num_threads``; both also get OPENBLAS/OMP/MKL_NUM_THREADS), flushes subnormal floats to
+zero (:func:`flush_subnormals`; not with ``--keep-subnormals``), builds its model, makes ``--warmup`` untimed steps and
 then waits. The parent asks them in turn for ``--chunks`` chunks of steps each (the peer that goes
 first alternates), so each glassnet chunk has a PyTorch chunk timed right next to it: on a shared
 machine whose speed drifts within seconds, the ratio of two neighbouring chunks is far steadier
@@ -38,8 +40,11 @@ than importing NumPy); the growth is the training's own memory.
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -242,8 +247,37 @@ def make_batches(peer: str, kind: str, batch: int, count: int, **sizes) -> list:
     return batches
 
 
+KEEP_SUBNORMALS = "GLASSNET_BENCH_KEEP_SUBNORMALS"  # "1": the children compute with subnormals
+
+
+def flush_subnormals(peer: str) -> bool:
+    """Make this child's main thread flush subnormal floats to zero (x86's FTZ and DAZ bits), for
+    either peer: PyTorch by ``torch.set_flush_denormal(True)``, glassnet's child by glibc's
+    ``fesetenv`` (the library itself never touches the floating-point environment). Linux on
+    x86-64 only, else neither peer does it; returns whether it was done.
+
+    Why: a float32 below 1.2e-38 makes each multiply that touches it ~10-30x slower, in both
+    libraries, and how many a run meets is chance: SGD velocities of weights that get no more
+    gradient, LSTM gradients vanishing over 200 time steps (17% of the gate gradients subnormal:
+    283 ms a step against 16.5 ms at 100 steps, PyTorch alike). Flushed, both peers time their
+    own code rather than the CPU's slow path. ``--keep-subnormals`` measures the default."""
+    if not (sys.platform.startswith("linux") and platform.machine() == "x86_64"):
+        return False
+    if peer == "pytorch":
+        import torch
+
+        return bool(torch.set_flush_denormal(True))
+    libm = ctypes.CDLL(ctypes.util.find_library("m"))
+    env = (ctypes.c_uint * 8)()  # glibc's x86-64 fenv_t: the x87 environment (28 bytes), then MXCSR
+    if libm.fegetenv(env) != 0:
+        return False
+    env[7] |= 0x8040  # MXCSR bit 15: flush results to zero; bit 6: read subnormal inputs as zero
+    return libm.fesetenv(env) == 0
+
+
 def pin_threads(peer: str, threads: int):
-    """Pin the BLAS (and PyTorch) threads of this child; keep the returned limiter alive."""
+    """Pin the BLAS (and PyTorch) threads of this child, and flush its subnormals unless
+    ``KEEP_SUBNORMALS`` is set (:func:`flush_subnormals`); keep the returned limiter alive."""
     from threadpoolctl import threadpool_limits
 
     limiter = threadpool_limits(threads)
@@ -251,6 +285,8 @@ def pin_threads(peer: str, threads: int):
         import torch
 
         torch.set_num_threads(threads)
+    if os.environ.get(KEEP_SUBNORMALS) != "1":
+        flush_subnormals(peer)
     return limiter
 
 
@@ -427,8 +463,12 @@ def main(argv=None) -> list:
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     parser.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--keep-subnormals", action="store_true",
+                        help="compute with subnormal floats, the CPU's default (see flush_subnormals)")
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.keep_subnormals:
+        os.environ[KEEP_SUBNORMALS] = "1"  # the children inherit it
     if args.serve:
         peer, name, threads = args.serve
         serve(peer, name, int(threads), args.warmup, args.chunk, args.chunks)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -178,3 +180,18 @@ def test_batches_repeat_with_the_targets_shifted_one_class_per_pass():
                 x, t = batches[shift * 3 + i]
                 assert np.shares_memory(np.asarray(x), np.asarray(batches[i][0]))
                 np.testing.assert_array_equal(np.asarray(t), (first[i] + shift) % vs.CLASSES)
+
+
+@pytest.mark.parametrize("peer", vs.PEERS)
+def test_children_flush_subnormals_unless_told_to_keep_them(peer):
+    # In a fresh process (the floating-point environment is per thread and would outlive the test):
+    # after pin_threads, a float32 subnormal times 1 is 0; with KEEP_SUBNORMALS it stays.
+    code = (f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import numpy as np; "
+            f"import vision_and_sequence as vs; keep = vs.pin_threads({peer!r}, 1); "
+            "print(float(np.float32(1e-40) * np.float32(1.0)) != 0.0)")
+    supported = sys.platform.startswith("linux") and platform.machine() == "x86_64"  # else neither peer does
+    for keep, kept in (("", str(not supported)), ("1", "True")):
+        env = {**os.environ, vs.KEEP_SUBNORMALS: keep}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == kept
