@@ -409,10 +409,9 @@ class Optimizer(Saving):
         """``target += scale * x`` in place, ``x`` unchanged. ``slot``: the scratch array it may
         use (see :meth:`_buffer`); not 0 by default, which holds :meth:`_gradient_with_decay`'s
         result, often ``x`` itself."""
-        axpy = _AXPY.get(target.dtype)
-        if (axpy is not None and target.size >= _AXPY_MIN and scale != 0.0 and x.dtype == target.dtype
-                and target.flags.c_contiguous and target.flags.aligned and target.flags.writeable
-                and x.flags.c_contiguous):
+        axpy = _AXPY.get(target.dtype) if target.size >= _AXPY_MIN else None  # small: no lookups
+        if (axpy is not None and scale != 0.0 and x.dtype == target.dtype and target.flags.c_contiguous
+                and target.flags.aligned and target.flags.writeable and x.flags.c_contiguous):
             flat_target, flat_x = target.reshape(-1), x.reshape(-1)  # views: axpy works in place
             for start in range(0, flat_target.size, _AXPY_CHUNK):
                 stop = start + _AXPY_CHUNK
