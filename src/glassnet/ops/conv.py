@@ -271,7 +271,7 @@ def _wide_col2im(cols: np.ndarray, padded_shape: tuple, kernel: tuple, dilation:
 #   small work area: ~3x faster products for that layer;
 # * more rows (LeNet's second layer: 150): compute-bound products, and small blocks would slow the
 #   backward's (~1.2x measured). The forward's blocks are written into one whole matrix, kept for
-#   the backward's unblocked products: forward 1,002 -> 812 us for LeNet's second layer.
+#   the backward's unblocked products: LeNet's second layer forward ~1,140 -> ~1,000 us.
 _BLOCK_BYTES = 512 * 1024
 _BLOCK_ROWS = 64
 

@@ -24,7 +24,8 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
 
     Backward: each output's gradient goes to the input entry that was the max of its window; if
     several entries tie, to the first in the window (row-major order), as in PyTorch. Windows
-    that overlap add their gradients.
+    that overlap add their gradients. Windows of 2 that tile the input, when a gradient is
+    wanted, take :func:`_halving_max` (the same numbers, fewer passes).
 
     Shapes: x ``(N, C, *spatial)`` -> ``(N, C, *out)``; ``kernel``, ``stride``, ``padding`` and
     ``dilation`` have one int per spatial axis.
@@ -38,7 +39,7 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
     """
     out = _check_sizes("max_pool", x.shape, kernel, stride, padding, dilation)
     halves = (all(k == s == 2 for k, s in zip(kernel, stride)) and not any(padding)
-              and all(n == 2 * o for n, o in zip(x.shape[2:], out)))
+              and all(d == 1 for d in dilation) and all(n == 2 * o for n, o in zip(x.shape[2:], out)))
     if halves and x.data.flags.c_contiguous and _GradMode.enabled and x.requires_grad:
         y, firsts = _halving_max(x.data)
         if not np.isnan(y).any():  # NaN windows: the general path below
