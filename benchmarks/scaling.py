@@ -261,6 +261,10 @@ def main(argv=None) -> list:
     seconds = args.seconds if args.seconds is not None else (0.3 if args.quick else 1.0)
     if args.serve:
         peer, curve, grid = args.serve
+        sys.path.insert(0, str(HERE))
+        import vision_and_sequence as vs
+
+        vs.child_floats(peer)
         serve(peer, curve, grid, args.threads)
         return []
     curves = [c for c in args.curves.split(",") if c]

@@ -275,9 +275,14 @@ def flush_subnormals(peer: str) -> bool:
     return libm.fesetenv(env) == 0
 
 
+def child_floats(peer: str) -> bool:
+    """What a child (``--serve``) does first: :func:`flush_subnormals` unless ``KEEP_SUBNORMALS``
+    is "1". Never in a test's process: the floating-point mode would stay for every later test."""
+    return os.environ.get(KEEP_SUBNORMALS) != "1" and flush_subnormals(peer)
+
+
 def pin_threads(peer: str, threads: int):
-    """Pin the BLAS (and PyTorch) threads of this child, and flush its subnormals unless
-    ``KEEP_SUBNORMALS`` is set (:func:`flush_subnormals`); keep the returned limiter alive."""
+    """Pin the BLAS (and PyTorch) threads of this child; keep the returned limiter alive."""
     from threadpoolctl import threadpool_limits
 
     limiter = threadpool_limits(threads)
@@ -285,8 +290,6 @@ def pin_threads(peer: str, threads: int):
         import torch
 
         torch.set_num_threads(threads)
-    if os.environ.get(KEEP_SUBNORMALS) != "1":
-        flush_subnormals(peer)
     return limiter
 
 
@@ -471,6 +474,7 @@ def main(argv=None) -> list:
         os.environ[KEEP_SUBNORMALS] = "1"  # the children inherit it
     if args.serve:
         peer, name, threads = args.serve
+        child_floats(peer)
         serve(peer, name, int(threads), args.warmup, args.chunk, args.chunks)
         return []
     models = [m for m in args.models.split(",") if m]

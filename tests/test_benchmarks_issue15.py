@@ -184,10 +184,10 @@ def test_batches_repeat_with_the_targets_shifted_one_class_per_pass():
 
 @pytest.mark.parametrize("peer", vs.PEERS)
 def test_children_flush_subnormals_unless_told_to_keep_them(peer):
-    # In a fresh process (the floating-point environment is per thread and would outlive the test):
-    # after pin_threads, a float32 subnormal times 1 is 0; with KEEP_SUBNORMALS it stays.
+    # In a fresh process (the floating-point mode is per thread and would outlive the test): after
+    # child_floats, a float32 subnormal times 1 is 0; with KEEP_SUBNORMALS it stays.
     code = (f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import numpy as np; "
-            f"import vision_and_sequence as vs; keep = vs.pin_threads({peer!r}, 1); "
+            f"import vision_and_sequence as vs; vs.child_floats({peer!r}); "
             "print(float(np.float32(1e-40) * np.float32(1.0)) != 0.0)")
     supported = sys.platform.startswith("linux") and platform.machine() == "x86_64"  # else neither peer does
     for keep, kept in (("", str(not supported)), ("1", "True")):
@@ -195,3 +195,15 @@ def test_children_flush_subnormals_unless_told_to_keep_them(peer):
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
         assert done.stdout.strip() == kept
+
+
+@pytest.mark.parametrize("module", [vs, scaling])
+def test_only_the_serving_child_sets_the_floating_point_mode(module, monkeypatch):
+    # --serve calls child_floats before serving; the in-process helpers (serve, pin_threads) never do.
+    calls = []
+    monkeypatch.setattr(vs, "child_floats", lambda peer: calls.append(("floats", peer)))
+    monkeypatch.setattr(module, "serve", lambda peer, *rest: calls.append(("serve", peer)))
+    args = ["--serve", "glassnet", "sgd1", "1"] if module is vs else ["--serve", "glassnet", "mlp", "quick"]
+    module.main(args)
+    assert calls == [("floats", "glassnet"), ("serve", "glassnet")]
+    assert float(np.float32(1e-40) * np.float32(1.0)) != 0.0  # this process keeps its subnormals
