@@ -377,17 +377,13 @@ def conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: tuple = 
     # (O, N * P): one product per block of images, into a reused work area (y is a copy)
     y2 = buffer(("y2",), (out_channels, n * per_image), x.dtype)
     # Many rows (see _BLOCK_ROWS): the blocks' columns go into one matrix, kept for the backward.
-    whole = buffer(("kept cols",), (row_size, n * per_image), x.dtype) if (
-        len(blocks) > 1 and row_size > _BLOCK_ROWS) else None
+    whole = None if len(blocks) == 1 or row_size <= _BLOCK_ROWS else buffer(("kept",), (row_size, y2.shape[1]), x.dtype)
     for start, stop in blocks:
-        part = None if whole is None else whole[:, start * per_image:stop * per_image]
-        cols = grid.columns(start, stop, part)
+        cols = grid.columns(start, stop, None if whole is None else whole[:, start * per_image:stop * per_image])
         np.matmul(w2, cols, out=y2[:, start * per_image:stop * per_image])
-    # The closure keeps one block's columns or the whole matrix (the backward: one block), or else
-    # none: the backward makes each block's columns again (cheap: they stay in cache).
+    # Kept: one block's columns or the whole matrix (the backward: one block), or none (it remakes each block's).
     kept = cols if len(blocks) == 1 else whole
-    blocks = blocks if kept is None else [(0, n)]
-    grid.padded = grid.padded if kept is None else None
+    blocks, grid.padded = (blocks, grid.padded) if kept is None else ([(0, n)], None)
     if bias is not None:
         y2 += bias.data[:, None]
     # (O, N, *out) -> (N, O, *out): a copy whose inner runs are whole rows of positions.
