@@ -36,10 +36,11 @@ from ._saving import Saving
 
 # From this many entries on, ``y += a x`` is BLAS axpy, one pass over x and y, instead of ``a x``
 # into a scratch array and an add (two passes, a third array): SGD's momentum update of a 784x1024
-# float32 weight, 552 -> 250 us, at 1 thread and at 2. The calls take _AXPY_CHUNK entries each:
-# OpenBLAS runs a longer axpy on all its threads, and a threaded axpy left the next threaded
-# product waiting ~8 ms (measured: axpy then x @ W at 2 threads, 8.0 ms; in chunks, 0.29 ms).
-_AXPY_MIN = 1 << 18
+# float32 weight, 552 -> 250 us, at 1 thread and at 2; 784x256: 64 -> 31 us (65,536 entries: 11
+# -> 9 us). The calls take _AXPY_CHUNK entries each: OpenBLAS runs a longer axpy on all its
+# threads, and a threaded axpy left the next threaded product waiting ~8 ms (measured: axpy then
+# x @ W at 2 threads, 8.0 ms; in chunks, 0.29 ms).
+_AXPY_MIN = 1 << 16
 _AXPY_CHUNK = 8192
 _AXPY = {np.dtype(np.float32): blas.saxpy, np.dtype(np.float64): blas.daxpy}
 
