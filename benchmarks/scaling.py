@@ -38,6 +38,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import vision_and_sequence as vs  # noqa: E402 (the shared harness, beside this file)
+
 PEERS = ("glassnet", "pytorch")
 
 # Each curve: the model kind, its batch and optimizer, and the sizes of each point.
@@ -85,9 +88,6 @@ def serve(peer: str, curve: str, grid: str, threads: int, commands=None, answer=
     vision_and_sequence.serve): ``point i`` builds point i's model and data, makes 2 warm-up steps
     and times a third (answer: its seconds and loss); ``run k`` times k steps (answer: seconds per
     step); ``done`` ends. ``commands`` and ``answer`` replace standard input and output."""
-    sys.path.insert(0, str(HERE))
-    import vision_and_sequence as vs
-
     commands = sys.stdin if commands is None else commands
     answer = answer or (lambda line: print(line, flush=True))
     limiter = vs.pin_threads(peer, threads)
@@ -119,9 +119,6 @@ def measure_curve(curve: str, grid: str, threads: int, seconds: float, chunks: i
     """Every point of a curve, both peers side by side (vision_and_sequence's pairing): per point,
     ``chunks`` chunks of the same number of steps each (about ``seconds`` in all for the slower
     peer), the peer going first alternating. Per point: each peer's seconds per chunk and loss."""
-    sys.path.insert(0, str(HERE))
-    import vision_and_sequence as vs
-
     args = ["--threads", str(threads)]
     peers = {peer: vs.Peer(__file__, ["--serve", peer, curve, grid, *args], threads) for peer in PEERS}
     points = []
@@ -140,9 +137,6 @@ def measure_curve(curve: str, grid: str, threads: int, seconds: float, chunks: i
 def collect(results: dict, curves: list, grid: str) -> list:
     """One row per point: its sizes, each peer's median samples/s over all its chunks, and the
     median of the paired chunks' ratios (glassnet / PyTorch) with its quartiles, and their count."""
-    sys.path.insert(0, str(HERE))
-    import vision_and_sequence as vs
-
     rows = []
     for curve in curves:
         for index, point in enumerate(GRIDS[grid][curve]):
@@ -256,14 +250,11 @@ def main(argv=None) -> list:
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.keep_subnormals:
-        os.environ["GLASSNET_BENCH_KEEP_SUBNORMALS"] = "1"  # vision_and_sequence.KEEP_SUBNORMALS
+        os.environ[vs.KEEP_SUBNORMALS] = "1"  # the children inherit it
     grid = args.grid or ("quick" if args.quick else "full")
     seconds = args.seconds if args.seconds is not None else (0.3 if args.quick else 1.0)
     if args.serve:
         peer, curve, grid = args.serve
-        sys.path.insert(0, str(HERE))
-        import vision_and_sequence as vs
-
         vs.child_floats(peer)
         serve(peer, curve, grid, args.threads)
         return []
@@ -272,9 +263,6 @@ def main(argv=None) -> list:
         parser.error(f"--curves takes names from {','.join(CURVES)}, got {args.curves!r}")
     if args.repeats < 1 or args.threads < 1 or not seconds > 0:
         parser.error("--repeats and --threads must be >= 1 and --seconds > 0")
-    sys.path.insert(0, str(HERE))
-    import vision_and_sequence as vs
-
     print(f"python scaling.py {' '.join(argv if argv is not None else sys.argv[1:])}; {vs.load()}")
     begin = time.perf_counter()
     chunks = 3 if grid == "quick" else 5

@@ -126,9 +126,9 @@ def _regrouped(gates: np.ndarray) -> np.ndarray:
     """Step-first gate gradients ``(L, G, D, H, N)`` (shaped like the input projections gx: the
     backward loop writes each step's block whole; written straight into the products' layout,
     each block's rows would land L*N apart, ~4x the time of this one copy) -> ``(D, G*H, L*N)``,
-    the layout in which
-    every sum over steps and samples is one product (:func:`_layer_grads`). The caller rebinds
-    its name to the result, so the step-first array is freed before the products run."""
+    the layout in which every sum over steps and samples is one product (:func:`_layer_grads`).
+    The caller rebinds its name to the result, so the step-first array is freed before the
+    products run."""
     length, gates_, directions, hidden, batch = gates.shape
     return np.ascontiguousarray(gates.transpose(2, 1, 3, 0, 4)).reshape(directions, gates_ * hidden, length * batch)
 
@@ -139,8 +139,8 @@ def _parents(x, states, weights) -> tuple:
 
 def _layer_grads(x, xs, w_ih, weights, dgx, dgh, dh0, states, inverse=None) -> tuple:
     """The gradients of x, h0 and the weights from the gate gradients of every step (``(D, G*H,
-    L*N)``, from :func:`_regrouped`), each from one product per direction, the sums running over
-    steps and samples:
+    L*N)``, from :func:`_regrouped`), each from one product per direction (dW_ih and dW_hh share
+    one for RNN and LSTM), the sums running over steps and samples:
     dx = W_ih dgx;  dW_ih = x dgx^T;  dW_hh = h_prev dgh^T (h_prev: the state each step started
     from);  db_ih = sum of dgx;  db_hh = sum of dgh  (GRU: dgh's n gate is r da_n, the gradient
     of W_hn h + b_hn). ``inverse``: the gate columns' permutation back to PyTorch's order (LSTM)."""

@@ -279,7 +279,8 @@ _BLOCK_ROWS = 64
 def image_blocks(n: int, rows: int, bytes_per_image: int) -> list:
     """``[(start, stop), ...]``: the batch cut into runs of images whose im2col columns take
     about ``_BLOCK_BYTES`` each; one run when all of them take less than four blocks (then they
-    nearly fit in cache as they are). ``rows``: the column matrix's rows (see above)."""
+    nearly fit in cache as they are). ``rows`` (the column matrix's rows) does not change the
+    blocks; it decides, in :func:`conv`, where they go (see above)."""
     blocked = n * bytes_per_image > 4 * _BLOCK_BYTES
     size = max(1, _BLOCK_BYTES // max(1, bytes_per_image) if blocked else n)
     return [(start, min(n, start + size)) for start in range(0, n, size)] or [(0, 0)]  # n = 0: one empty run
