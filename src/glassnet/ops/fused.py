@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
+from .elementwise import _positive_part, _sigmoid_values
 from .linalg import product
 from .shape import check_axis
 
@@ -163,12 +164,10 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: np.ndarray) -> Ten
     """Element-wise BCE of sigmoid(x) against y, written so that no exp overflows:
     max(x, 0) - x y + log(1 + e^-|x|). Backward: sigmoid(x) - y."""
     x = logits.data
-    out = np.maximum(x, 0) - x * targets + np.log1p(np.exp(-np.abs(x)))
+    out = _positive_part(x) - x * targets + np.log1p(np.exp(-np.abs(x)))
 
     def backward(g):
-        e = np.exp(-np.abs(x))
-        sig = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return g * (sig - targets)
+        return g * (_sigmoid_values(x) - targets)
 
     return Tensor._from_op(out.astype(x.dtype, copy=False), (logits,), backward, "bce_with_logits")
 
