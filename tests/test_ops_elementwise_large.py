@@ -118,3 +118,16 @@ def test_bce_with_logits_on_large_arrays_matches_torch(dtype, rng):
     check_against_torch(lambda x: losses.binary_cross_entropy_with_logits(x, targets),
                         lambda x: TF.binary_cross_entropy_with_logits(x, torch.tensor(targets, dtype=x.dtype)),
                         logits, dtype=dtype, **({} if dtype == np.float64 else {"atol": 1e-6, "rtol": 1e-5}))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bounds", [(None, 0.0), (-0.5, None), (-0.5, 0.5)], ids=str)
+def test_clip_with_one_or_two_bounds_matches_torch(bounds, dtype, rng):
+    x = with_specials(rng, (70, 90), dtype)
+    low, high = bounds
+    ours = gn.ops.clip(gn.Tensor(x), low, high).data
+    expected = torch.clamp(torch.tensor(x), low, high).numpy()
+    assert ours.dtype == dtype
+    np.testing.assert_array_equal(ours, expected)
+    check_against_torch(lambda t: gn.ops.clip(t, low, high), lambda t: torch.clamp(t, low, high),
+                        rng.normal(size=(70, 90)), dtype=dtype)
