@@ -77,10 +77,10 @@ def test_where_sends_an_infinite_gradient_only_to_the_chosen_side(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "sigmoid", "silu"])
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "sigmoid", "silu", "softplus", "mish"])
 def test_activations_on_large_arrays_match_torch(name, dtype, rng):
     torch_fn = {"relu": TF.relu, "leaky_relu": TF.leaky_relu, "elu": TF.elu, "sigmoid": torch.sigmoid,
-                "silu": TF.silu}[name]
+                "silu": TF.silu, "softplus": TF.softplus, "mish": TF.mish}[name]
     x = rng.normal(size=(8, 6, 12, 12)) * 4
     tolerances = {} if dtype == np.float64 else {"atol": 1e-6, "rtol": 1e-5}
     check_against_torch(getattr(F, name), torch_fn, x, dtype=dtype, **tolerances)
@@ -131,3 +131,20 @@ def test_clip_with_one_or_two_bounds_matches_torch(bounds, dtype, rng):
     np.testing.assert_array_equal(ours, expected)
     check_against_torch(lambda t: gn.ops.clip(t, low, high), lambda t: torch.clamp(t, low, high),
                         rng.normal(size=(70, 90)), dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_tails_without_warnings(dtype):
+    x = np.array([-1e4, -100.0, -30.0, -1.0, -0.0, 0.0, 1.0, 30.0, 100.0, 1e4, np.inf, -np.inf, np.nan] * 400, dtype)
+    t = gn.Tensor(x, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.softplus(t)
+        y.sum().backward()
+    with np.errstate(invalid="ignore"):  # logaddexp(0, inf) warns, and is inf
+        expected = np.logaddexp(0, x.astype(np.float64))
+    # (below the smallest normal float the results are subnormal, with fewer digits)
+    np.testing.assert_allclose(y.data, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=np.finfo(dtype).tiny)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(t.grad, torch.sigmoid(torch.tensor(x)).numpy(), rtol=1e-6, atol=0)
+    assert F.softplus(np.float32(2.0)).shape == ()

@@ -72,6 +72,14 @@ def test_avg_pool1d_matches_torch(kernel, stride, padding, count_include_pad):
                                                      count_include_pad=count_include_pad)(t), x)
 
 
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool3d_matches_torch(count_include_pad):
+    x = np.random.default_rng(6).normal(size=(2, 2, 5, 6, 7))
+    sizes = (2, 3, 2), (2, 1, 2), (1, 1, 0)  # kernel, stride, padding
+    check_against_torch(lambda t: gn.ops.avg_pool(t, *sizes, count_include_pad),
+                        lambda t: TF.avg_pool3d(t, *sizes, count_include_pad=count_include_pad), x)
+
+
 def test_pooling_float32():
     x = np.random.default_rng(5).normal(size=(4, 3, 11, 11)).astype(np.float32)
     for ours, theirs in ((nn.MaxPool2d(3, 2, 1), torch.nn.MaxPool2d(3, 2, 1)),
