@@ -5,7 +5,7 @@ Layout: inputs are ``(N, C, *spatial)`` and convolution weights ``(out_channels,
 *kernel)``, as in PyTorch and ONNX. Every op works on a *window view*: a strided view of the
 padded input, of shape ``(N, C, *out, *kernel)``, whose entry ``[n, c, i, j, ..., a, b, ...]`` is
 the input value that kernel offset ``(a, b, ...)`` sees at output position ``(i, j, ...)``.
-Building it copies nothing (``numpy.lib.stride_tricks.as_strided``).
+Building it copies nothing (``ops._views.strided``).
 
 * ``conv`` copies the view once into a matrix with one ROW per (channel, kernel offset) and one
   COLUMN per output position ``(n, i)`` (``im2col``, shape ``(C * K, N * L)``), and computes every
@@ -34,9 +34,9 @@ import sys
 from collections import OrderedDict
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from ..tensor import Tensor
+from ._views import strided
 
 __all__ = ["buffer", "col2im", "conv", "expand", "im2col", "output_size", "pool_arguments"]
 
@@ -99,7 +99,7 @@ def _windows(padded: np.ndarray, kernel: tuple, stride: tuple, dilation: tuple, 
     spatial_strides = padded.strides[2:]
     strides = (padded.strides[:2] + tuple(s * st for s, st in zip(spatial_strides, stride))
                + tuple(s * d for s, d in zip(spatial_strides, dilation)))
-    return as_strided(padded, padded.shape[:2] + out + kernel, strides, writeable=False)
+    return strided(padded, padded.shape[:2] + out + kernel, strides)
 
 
 def _offset_slices(offset: tuple, stride: tuple, dilation: tuple, out: tuple) -> tuple:
@@ -228,8 +228,8 @@ def _grid(out: tuple, padded_shape: tuple, stride: tuple) -> tuple:
 def _grid_view(a2: np.ndarray, n: int, out: tuple, per_image: int, steps: tuple) -> np.ndarray:
     """The ``(rows, N, *out)`` view of the output positions in a C-contiguous ``(rows, N * P)``."""
     item = a2.itemsize
-    return as_strided(a2, (a2.shape[0], n) + out,
-                      (a2.strides[0], per_image * item) + tuple(step * item for step in steps))
+    return strided(a2, (a2.shape[0], n) + out,
+                   (a2.strides[0], per_image * item) + tuple(step * item for step in steps), writeable=True)
 
 
 def _wide_im2col(padded: np.ndarray, kernel: tuple, dilation: tuple, per_image: int,
@@ -239,9 +239,9 @@ def _wide_im2col(padded: np.ndarray, kernel: tuple, dilation: tuple, per_image: 
     into ``out``."""
     n, channels = padded.shape[:2]
     item = padded.itemsize
-    view = as_strided(padded, (channels,) + kernel + (n, per_image),
-                      (padded.strides[1],) + tuple(dl * st * item for dl, st in zip(dilation, steps))
-                      + (padded.strides[0], item), writeable=False)
+    view = strided(padded, (channels,) + kernel + (n, per_image),
+                   (padded.strides[1],) + tuple(dl * st * item for dl, st in zip(dilation, steps))
+                   + (padded.strides[0], item))
     np.copyto(_into(out, view.shape), view)
     return out
 
