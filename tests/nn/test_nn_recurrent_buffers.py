@@ -92,7 +92,8 @@ def test_a_retained_graph_survives_another_forward_and_backward(kind):
 
 
 @pytest.mark.parametrize("rows, inner, batch, chunks", [(256, 64, 64, 4), (384, 128, 64, 12), (12, 3, 5, 1),
-                                                         (8, 2, 0, 1), (6, 300, 1000, 6)])
+                                                         (8, 2, 0, 1), (6, 300, 1000, 6),
+                                                         (1024, 256, 64, 1)])  # over _THREADED_WORK: whole
 def test_chunked_step_products_equal_one_product(rows, inner, batch, chunks):
     rng = np.random.default_rng(2)
     w = rng.normal(size=(2, rows, inner))

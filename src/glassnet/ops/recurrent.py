@@ -63,14 +63,19 @@ __all__ = ["chunked", "gru_layer", "lstm_layer", "rnn_layer", "step_matmul"]
 # costs up to 10x on a busy machine (256x64 @ 64x64: 54 us on one thread, 150-700 us on two under
 # load). So step products run as a batch of row chunks under that size: one call, one thread.
 _ONE_THREAD_WORK = 65536 * 4
+# Above this many multiply-adds a step's product runs whole, on all of BLAS's threads: there the
+# second thread pays for its wake-up (LSTM of 256 units, batch 64: 16.7M a product, a training
+# step 81 -> 69 ms at 2 threads; at 128 units, 4.2M, chunks stay ahead).
+_THREADED_WORK = 1 << 23
 
 
 def chunked(w: np.ndarray, batch: int) -> np.ndarray:
     """A step's weights ``(D, M, K)`` as row chunks ``(D, C, M/C, K)`` (a view), each chunk's product
-    with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself if one will do."""
+    with ``(K, batch)`` at most ``_ONE_THREAD_WORK`` multiply-adds; ``w`` itself if one will do or
+    if the product is over ``_THREADED_WORK``."""
     directions, rows, inner = w.shape
     most = max(1, _ONE_THREAD_WORK // max(1, inner * batch))
-    if rows <= most:
+    if rows <= most or rows * inner * batch > _THREADED_WORK:
         return w
     chunks = next(c for c in range(-(-rows // most), rows + 1) if rows % c == 0)
     return w.reshape(directions, chunks, rows // chunks, inner)
