@@ -287,7 +287,7 @@ def sigmoid(a: Tensor) -> Tensor:
 
 
 def _sigmoid_values(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + e^-x), PyTorch's formula, in three passes. Below x = -88 (float32) e^-x
+    """1 / (1 + e^-x), PyTorch's formula, in four passes. Below x = -88 (float32) e^-x
     overflows to inf and 1 / inf = 0, the right limit: that overflow is expected, not warned
     about. (Picking 1 / (1 + e^-|x|) or e^x / (1 + e^x) by the sign of x costs an np.where:
     14x the time.)"""
