@@ -148,3 +148,18 @@ def test_softplus_tails_without_warnings(dtype):
     assert y.dtype == dtype
     np.testing.assert_allclose(t.grad, torch.sigmoid(torch.tensor(x)).numpy(), rtol=1e-6, atol=0)
     assert F.softplus(np.float32(2.0)).shape == ()
+
+
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # np.matrix itself
+def test_a_matrix_becomes_a_plain_array_and_array_subclasses_take_numpys_own_calls(rng):
+    m = np.matrix(rng.normal(size=(300, 300)).astype(np.float32))  # more than one block of zeros
+    t = gn.Tensor(m, requires_grad=True)
+    assert type(t.data) is np.ndarray
+    out = F.relu(t)
+    np.testing.assert_array_equal(out.data, np.maximum(np.asarray(m), 0))
+    out.backward(np.ones((300, 300), np.float32))
+    np.testing.assert_array_equal(t.grad, np.asarray(m) > 0)  # elementwise, not a matrix product
+    masked = np.ma.masked_array(rng.normal(size=70000), mask=rng.random(70000) < 0.1)
+    np.testing.assert_array_equal(elementwise._positive_part(masked), np.maximum(masked, 0))
+    condition = rng.random(70000) < 0.5
+    np.testing.assert_array_equal(elementwise._select(condition, masked, None), np.where(condition, masked, 0))

@@ -29,6 +29,8 @@ def as_float_array(data, dtype=None) -> np.ndarray:
     """
     if isinstance(data, Tensor):
         data = data.data
+    if isinstance(data, np.matrix):  # its * is a matrix product and it stays 2-d: seen as a plain ndarray
+        data = np.asarray(data)
     if dtype is not None:
         target = float_dtype(dtype)
         try:
