@@ -311,16 +311,22 @@ def relu(a: Tensor) -> Tensor:
 def softplus(a: Tensor) -> Tensor:
     """log(1 + e^a) = max(a, 0) + log(1 + e^-|a|), which never overflows (np.logaddexp(0, a)
     computes the same, ~20x slower); d/da = sigmoid(a)."""
-    out = np.abs(a.data, out=np.empty(a.shape, a.dtype))  # an array even when a is 0-d
-    np.negative(out, out=out)
-    np.exp(out, out=out)
-    np.log1p(out, out=out)
-    out += _positive_part(a.data)
+    out = _softplus_values(a.data)
 
     def backward(g):
         return g * _sigmoid_values(a.data)
 
     return Tensor._from_op(out, (a,), backward, "softplus")
+
+
+def _softplus_values(x: np.ndarray) -> np.ndarray:
+    """max(x, 0) + log1p(e^-|x|), in place in one new array."""
+    out = np.abs(x, out=np.empty(x.shape, x.dtype))  # an array even when x is 0-d
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += _positive_part(x)
+    return out
 
 
 def step(a: Tensor) -> Tensor:

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from ..tensor import Tensor
-from .elementwise import _positive_part, _sigmoid_values
+from .elementwise import _sigmoid_values, _softplus_values
 from .linalg import product
 from .shape import check_axis
 
@@ -164,7 +164,7 @@ def binary_cross_entropy_with_logits(logits: Tensor, targets: np.ndarray) -> Ten
     """Element-wise BCE of sigmoid(x) against y, written so that no exp overflows:
     max(x, 0) - x y + log(1 + e^-|x|). Backward: sigmoid(x) - y."""
     x = logits.data
-    out = _positive_part(x) - x * targets + np.log1p(np.exp(-np.abs(x)))
+    out = _softplus_values(x) - x * targets  # softplus(x) = max(x, 0) + log(1 + e^-|x|)
 
     def backward(g):
         return g * (_sigmoid_values(x) - targets)

@@ -14,9 +14,18 @@ import numpy as np
 
 from ..autograd import _GradMode
 from ..tensor import Tensor
-from .conv import _check_sizes, _gather_offsets, _interior, _offset_slices, _pad, _windows, buffer
+from .conv import _check_sizes, _gather_offsets, _interior, _offset_slices, _pad, buffer
 
 __all__ = ["avg_pool", "max_pool"]
+
+
+def _running(combine, padded: np.ndarray, slices: list) -> np.ndarray:
+    """The windows' max (``np.maximum``) or sum (``np.add``), combined over the kernel offsets'
+    slices of ``padded`` in window order, into a copy of the first."""
+    y = padded[slices[0]].copy()
+    for index in slices[1:]:
+        combine(y, padded[index], out=y)
+    return y
 
 
 def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> Tensor:
@@ -48,9 +57,7 @@ def max_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple, dilation: 
     slices = [_offset_slices(offset, stride, dilation, out) for offset in np.ndindex(*kernel)]
     # A running max over the K offset slices: K - 1 passes over the OUTPUT, instead of a copy of
     # every window (N, C, *out, K), an argmax and a take_along_axis (~15x faster for MaxPool2d(2)).
-    y = padded[slices[0]].copy()
-    for index in slices[1:]:
-        np.maximum(y, padded[index], out=y)  # a NaN wins its window, as in PyTorch
+    y = _running(np.maximum, padded, slices)  # a NaN wins its window, as in PyTorch
     has_nan = bool(np.isnan(y).any())
 
     # Windows that do not overlap (stride >= the dilated kernel on every axis, MaxPool2d(2)'s
@@ -145,18 +152,14 @@ def avg_pool(x: Tensor, kernel: tuple, stride: tuple, padding: tuple,
     out = _check_sizes("avg_pool", x.shape, kernel, stride, padding, dilation)
     padded = _pad(x.data, padding)
     padded_shape = padded.shape
-    kernel_axes = tuple(range(2 + d, 2 + 2 * d))
     # A running sum over the kernel offsets' slices, in window order: K - 1 passes over the output
     # (summing the window view over its kernel axes: 2.6x slower for AvgPool2d(2)).
     slices = [_offset_slices(offset, stride, dilation, out) for offset in np.ndindex(*kernel)]
-    y = padded[slices[0]].copy()
-    for index in slices[1:]:
-        y += padded[index]
+    y = _running(np.add, padded, slices)
     if count_include_pad or not any(padding):
         divisor = np.asarray(math.prod(kernel), dtype=x.dtype)
     else:  # count the real entries of each window: pool a padded array of ones
-        ones = _pad(np.ones((1, 1) + x.shape[2:], dtype=x.dtype), padding)
-        divisor = _windows(ones, kernel, stride, dilation, out).sum(axis=kernel_axes)
+        divisor = _running(np.add, _pad(np.ones((1, 1) + x.shape[2:], dtype=x.dtype), padding), slices)
     y /= divisor
 
     def backward(g):
