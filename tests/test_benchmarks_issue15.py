@@ -1,4 +1,5 @@
-"""Smoke tests of issue 15's benchmarks (benchmarks/vision_and_sequence.py, benchmarks/scaling.py):
+"""Smoke tests of issue 15's benchmarks (benchmarks/vision_and_sequence.py, benchmarks/scaling.py,
+benchmarks/numpy_limits.py):
 the child's step functions run one or two steps at small sizes and give finite numbers, the twins
 have the same parameters, the parent writes its files, the crossover text names the crossings.
 No timing is asserted."""
@@ -23,6 +24,7 @@ pytest.importorskip("threadpoolctl")
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
+import numpy_limits  # noqa: E402
 import scaling  # noqa: E402
 import vision_and_sequence as vs  # noqa: E402
 
@@ -207,3 +209,51 @@ def test_only_the_serving_child_sets_the_floating_point_mode(module, monkeypatch
     module.main(args)
     assert calls == [("floats", "glassnet"), ("serve", "glassnet")]
     assert float(np.float32(1e-40) * np.float32(1.0)) != 0.0  # this process keeps its subnormals
+
+
+@pytest.mark.parametrize("section", numpy_limits.SECTIONS)
+def test_numpy_limits_children_measure_their_section(section):
+    # In process, one timing a figure: every figure a positive finite time, named alike for both peers.
+    results = {peer: numpy_limits.CHILDREN[section](peer, samples=1) for peer in numpy_limits.PEERS_OF[section]}
+    for result in results.values():
+        assert result and all(math.isfinite(us) and us > 0 for us in result.values())
+    if section in ("layers", "lstm"):
+        assert set(results["pytorch"]) <= set(results["glassnet"])
+    numbers = {peer: result for peer, result in results.items()}
+    rows = numpy_limits.report(section, 1, numbers)
+    assert rows and all(all(math.isfinite(v) for v in row.values() if isinstance(v, float)) for row in rows)
+
+
+def test_numpy_limits_counts_the_multiply_adds_of_each_product():
+    assert numpy_limits.product_macs("W2 @ cols (16x150 @ 150x8704)") == 16 * 150 * 8704
+    assert numpy_limits.product_macs("pytorch conv2 forward") == numpy_limits.CONV2_MACS
+    assert numpy_limits.product_macs("pytorch conv2 forward+backward") == 3 * numpy_limits.CONV2_MACS
+
+
+def test_numpy_limits_worker_runs_what_it_is_handed():
+    worker, seen = numpy_limits.Worker(), []
+    for value in range(3):
+        worker.run(lambda value=value: seen.append(value))
+        worker.wait()
+    worker.close()
+    assert seen == [0, 1, 2]
+
+
+def test_numpy_limits_parent_runs_children_and_writes_json(tmp_path):
+    out = tmp_path / "rows.json"
+    command = [sys.executable, str(BENCHMARKS / "numpy_limits.py"), "--sections", "products", "--threads", "1",
+               "--repeats", "1", "--samples", "1", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())
+    assert {row["name"] for row in rows} >= {"pytorch conv2 forward", "square (512x512 @ 512x512)"}
+    assert all(row["gmacs"] > 0 for row in rows) and "GMAC/s" in done.stdout
+
+
+@pytest.mark.parametrize("bad", [["--sections", "layers,nope"], ["--threads", "0"], ["--threads", "x"],
+                                 ["--repeats", "0"], ["--samples", "0"]])
+def test_numpy_limits_rejects_bad_options(bad, capsys):
+    with pytest.raises(SystemExit) as error:
+        numpy_limits.main(bad)
+    assert error.value.code == 2
+    assert "--" in capsys.readouterr().err

@@ -1,0 +1,364 @@
+"""Where NumPy's ceiling lies for issue 15's unmet targets (LeNet-5 and the LSTM-64 against PyTorch,
+above all at 2 threads): the measurements behind the proposal of an optional compiled extra.
+
+    layers    LeNet-5's layers one at a time (batch 64), forward and forward + backward, glassnet
+              against PyTorch: which layers lose, and by how much.
+    products  the three matrix products of LeNet's second convolution as glassnet makes them
+              (forward W2 @ cols, weight gradient cols @ G^T, column gradient W2^T @ G), run by
+              NumPy's BLAS, in billions of multiply-adds a second, beside a square 512 product
+              (the BLAS's own peak here) and the useful multiply-adds a second of PyTorch's whole
+              convolution (its forward and its forward + backward): the products alone, at
+              NumPy's rate, take longer than PyTorch's convolution.
+    threads   what a second Python thread buys NumPy (NumPy's own threads pinned to 1): a large
+              copy, a ufunc, a convolution-shaped BLAS product and a cache-sized ReLU, each split in
+              two halves (a waiting worker thread does one, the calling thread the other), against
+              one thread doing both; and the round trip of handing the worker nothing.
+    lstm      one time step of LSTM(32 -> 64), batch 64 (forward + backward, from a T = 50 layer),
+              glassnet against PyTorch, split into glassnet's step products (forward, backward and
+              the step's share of the sequence's weight gradient) and its other NumPy calls: the
+              time a call may take for glassnet to match PyTorch's step, against the cheapest
+              element-wise call on one gate block.
+
+Each peer runs in its own child process that pins its threads (as benchmarks/vision_and_sequence.py:
+threadpoolctl, torch.set_num_threads, flushed subnormals); every figure is the median of
+``--samples`` timings after a warm-up, and the median over ``--repeats`` children, which run in turn.
+
+    python benchmarks/numpy_limits.py [--threads 1,2] [--sections layers,products,threads,lstm]
+                                      [--repeats 3] [--samples 30] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import vision_and_sequence as vs  # noqa: E402 (thread pinning and subnormal flushing, beside this file)
+
+SECTIONS = ("layers", "products", "threads", "lstm")
+PEERS_OF = {"layers": vs.PEERS, "products": ("pytorch", "glassnet"), "threads": ("glassnet",),
+            "lstm": vs.PEERS}
+BATCH = 64
+# LeNet-5's layers: name, PyTorch module, glassnet module (both from these arguments), input shape.
+LENET = (
+    ("conv1 1->6 5x5 pad 2", "Conv2d", (1, 6, 5), {"padding": 2}, (BATCH, 1, 28, 28)),
+    ("relu 6x28x28", "ReLU", (), {}, (BATCH, 6, 28, 28)),
+    ("maxpool 6x28x28", "MaxPool2d", (2,), {}, (BATCH, 6, 28, 28)),
+    ("conv2 6->16 5x5", "Conv2d", (6, 16, 5), {}, (BATCH, 6, 14, 14)),
+    ("relu 16x10x10", "ReLU", (), {}, (BATCH, 16, 10, 10)),
+    ("maxpool 16x10x10", "MaxPool2d", (2,), {}, (BATCH, 16, 10, 10)),
+    ("linear 400->120", "Linear", (400, 120), {}, (BATCH, 400)),
+)
+CONV2_MACS = 16 * 6 * 25 * 10 * 10 * BATCH  # multiply-adds of LeNet's conv2 forward (and of each gradient)
+LSTM = {"input": 32, "hidden": 64, "length": 50}
+# Array calls a glassnet LSTM time step makes besides its two products (glassnet.ops.recurrent:
+# lstm_step 10 - the gate regrouping, 2 for the activations, 2 more for the sigmoids' halves, 5 for
+# c' and h' - and lstm_step_backward with the caller's dh + g, 16).
+LSTM_CALLS = 26
+
+
+def median_us(f, samples: int) -> float:
+    """Median microseconds of ``samples`` calls of f, after 3 untimed ones."""
+    for _ in range(3):
+        f()
+    times = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
+
+
+# ---- children: each measures one section for one peer and returns {name: microseconds} --------
+def layer_timers(peer: str, kind: str, args: tuple, options: dict, x: np.ndarray, needs_grad: bool, rng) -> tuple:
+    """``(forward, step)``: one layer's forward without a graph, and its forward + backward."""
+    if peer == "pytorch":
+        import torch
+
+        module = getattr(torch.nn, kind)(*args, **options)
+        xt = torch.from_numpy(x).requires_grad_(needs_grad)
+        grad = torch.ones_like(module(xt))
+
+        def forward():
+            with torch.no_grad():
+                module(xt)
+
+        return forward, lambda: module(xt).backward(grad)
+    import glassnet as gn
+    from glassnet import nn
+
+    ours = getattr(nn, kind)(*args, **options, **({"rng": rng} if kind in ("Conv2d", "Linear") else {}))
+    grad_np = np.ones(ours(gn.Tensor(x)).shape, np.float32)
+
+    def glassnet_forward():
+        with gn.no_grad():
+            ours(gn.Tensor(x))
+
+    return glassnet_forward, lambda: ours(gn.Tensor(x, requires_grad=needs_grad)).backward(grad_np)
+
+
+def layers(peer: str, samples: int) -> dict:
+    rng = np.random.default_rng(0)
+    result = {}
+    for name, kind, args, options, shape in LENET:
+        x = rng.normal(size=shape).astype(np.float32)
+        needs_grad = name != LENET[0][0]  # LeNet's input needs no gradient; every later layer's does
+        forward, step = layer_timers(peer, kind, args, options, x, needs_grad, rng)
+        result[name + ": forward"] = median_us(forward, samples)
+        result[name + ": forward+backward"] = median_us(step, samples)
+    return result
+
+
+def products(peer: str, samples: int) -> dict:
+    """glassnet: NumPy's rate on conv2's products; pytorch: the rate of its whole convolution."""
+    rng = np.random.default_rng(0)
+    if peer == "pytorch":
+        import torch
+
+        conv = torch.nn.Conv2d(6, 16, 5)
+        x = torch.from_numpy(rng.normal(size=(BATCH, 6, 14, 14)).astype(np.float32)).requires_grad_()
+        grad = torch.ones_like(conv(x))
+
+        def forward():
+            with torch.no_grad():
+                conv(x)
+
+        return {"pytorch conv2 forward": median_us(forward, samples),
+                "pytorch conv2 forward+backward": median_us(lambda: conv(x).backward(grad), samples)}
+    # glassnet's shapes: the wide column layout (benchmarks' LeNet: 136 columns an image for 10x10).
+    columns = BATCH * (9 * 14 + 10)
+    w2 = rng.normal(size=(16, 150)).astype(np.float32)
+    cols = rng.normal(size=(150, columns)).astype(np.float32)
+    g2 = rng.normal(size=(16, columns)).astype(np.float32)
+    square = rng.normal(size=(512, 512)).astype(np.float32)
+    return {f"W2 @ cols (16x150 @ 150x{columns})": median_us(lambda: w2 @ cols, samples),
+            f"cols @ G^T (150x{columns} @ {columns}x16)": median_us(lambda: cols @ g2.T, samples),
+            f"W2^T @ G (150x16 @ 16x{columns})": median_us(lambda: w2.T @ g2, samples),
+            "square (512x512 @ 512x512)": median_us(lambda: square @ square, samples)}
+
+
+def product_macs(name: str) -> float:
+    """Multiply-adds of a product named ``A x B @ B x C`` (or of PyTorch's conv2: useful ones)."""
+    if name.startswith("pytorch conv2"):
+        return CONV2_MACS * (3 if "backward" in name else 1)
+    left, right = name[name.index("(") + 1:name.index(")")].split(" @ ")
+    m, k = (int(v) for v in left.split("x"))
+    return m * k * int(right.split("x")[1])
+
+
+class Worker:
+    """One waiting thread: ``run(f)`` hands it f, ``wait()`` waits for f to finish. (NumPy releases
+    the GIL inside its loops and BLAS, so the two threads' array work can overlap.)"""
+
+    def __init__(self) -> None:
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.done: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            task = self.tasks.get()
+            if task is None:
+                return
+            task()
+            self.done.put(None)
+
+    def run(self, task) -> None:
+        self.tasks.put(task)
+
+    def wait(self) -> None:
+        self.done.get()
+
+    def close(self) -> None:
+        self.tasks.put(None)
+
+
+def threads(peer: str, samples: int) -> dict:
+    rng = np.random.default_rng(0)
+    big = rng.normal(size=(2, 1 << 21)).astype(np.float32)  # two halves of 8 MB each
+    big_out = np.empty_like(big)
+    mid = rng.normal(size=(2, 1 << 18)).astype(np.float32)
+    mid_out = np.empty_like(mid)
+    small = rng.normal(size=(2, 150_528)).astype(np.float32)  # LeNet's first ReLU, 1.2 MB in all
+    small_out = np.empty_like(small)
+    w2 = rng.normal(size=(16, 150)).astype(np.float32)
+    cols = rng.normal(size=(2, 150, BATCH * 136 // 2)).astype(np.float32)
+    y = np.empty((2, 16, cols.shape[2]), np.float32)
+    passes = {
+        "copy 2 x 8 MB": lambda half: np.copyto(big_out[half], big[half]),
+        "sin 2 x 1 MB": lambda half: np.sin(mid[half], out=mid_out[half]),
+        "relu 2 x 0.6 MB": lambda half: np.maximum(small[half], 0, out=small_out[half]),
+        "BLAS 2 x (16x150 @ 150x4352)": lambda half: np.matmul(w2, cols[half], out=y[half]),
+    }
+    worker = Worker()
+    result = {"round trip (empty task)": median_us(lambda: (worker.run(lambda: None), worker.wait()), samples)}
+    for name, work in passes.items():
+        result[name + ": one thread"] = median_us(lambda work=work: (work(0), work(1)), samples)
+
+        def split(work=work):
+            worker.run(lambda: work(1))
+            work(0)
+            worker.wait()
+
+        result[name + ": two threads"] = median_us(split, samples)
+    worker.close()
+    return result
+
+
+def lstm(peer: str, samples: int) -> dict:
+    rng = np.random.default_rng(0)
+    n, h, length = BATCH, LSTM["hidden"], LSTM["length"]
+    x = rng.normal(size=(n, length, LSTM["input"])).astype(np.float32)
+    if peer == "pytorch":
+        import torch
+
+        layer = torch.nn.LSTM(LSTM["input"], h, batch_first=True)
+        xt = torch.from_numpy(x)
+
+        def step():
+            out, _ = layer(xt)
+            out.sum().backward()
+
+        return {"whole step": median_us(step, samples) / length}
+    import glassnet as gn
+    from glassnet import nn
+
+    layer = nn.LSTM(LSTM["input"], h, batch_first=True, rng=rng)
+
+    def glassnet_step():
+        out, _ = layer(gn.Tensor(x))
+        out.sum().backward()
+
+    # The floor: a step's products (forward W_hh^T h; backward W_hh da, and the step's share of
+    # the sequence's weight gradient), and one element-wise call on a gate block (64 x 64).
+    w_t = rng.normal(size=(4 * h, h)).astype(np.float32)
+    state = rng.normal(size=(h, n)).astype(np.float32)
+    gates = rng.normal(size=(4 * h, n)).astype(np.float32)
+    sequence_h = rng.normal(size=(h, n * length)).astype(np.float32)
+    sequence_da = rng.normal(size=(4 * h, n * length)).astype(np.float32)
+    out = np.empty((h, n), np.float32)
+    products = (median_us(lambda: w_t @ state, samples) + median_us(lambda: w_t.T @ gates, samples)
+                + median_us(lambda: sequence_da @ sequence_h.T, samples) / length)
+    return {"whole step": median_us(glassnet_step, samples) / length, "step products": products,
+            "one element-wise call": median_us(lambda: np.multiply(state, state, out=out), samples)}
+
+
+CHILDREN = {"layers": layers, "products": products, "threads": threads, "lstm": lstm}
+
+
+def child(section: str, peer: str, thread_count: int, samples: int) -> dict:
+    """A child's work: pin the threads, flush subnormals, measure (``threads`` pins NumPy to 1)."""
+    limiter = vs.pin_threads(peer, 1 if section == "threads" else thread_count)
+    vs.child_floats(peer)
+    result = CHILDREN[section](peer, samples)
+    del limiter
+    return result
+
+
+# ---- the parent ----------------------------------------------------------------------------
+def run_child(section: str, peer: str, thread_count: int, samples: int) -> dict:
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", section, "--peer", peer,
+               "--threads", str(thread_count), "--samples", str(samples)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"{section} child ({peer}) failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(section: str, thread_count: int, repeats: int, samples: int) -> dict:
+    """{peer: {name: median over the repeats}}; the peers' children run in turn, order alternating."""
+    runs: dict = {peer: [] for peer in PEERS_OF[section]}
+    for repeat in range(repeats):
+        order = PEERS_OF[section] if repeat % 2 == 0 else PEERS_OF[section][::-1]
+        for peer in order:
+            runs[peer].append(run_child(section, peer, thread_count, samples))
+    return {peer: {name: statistics.median(run[name] for run in results) for name in results[0]}
+            for peer, results in runs.items()}
+
+
+def report(section: str, thread_count: int, numbers: dict) -> list:
+    """Print one section's table; return its rows."""
+    rows = []
+    print(f"\n== {section}, {thread_count} thread{'s' * (thread_count > 1)} ==")
+    if section in ("layers", "lstm"):
+        ours, theirs = numbers["glassnet"], numbers["pytorch"]
+        for name in theirs:
+            ratio = theirs[name] / ours[name]
+            print(f"  {name:40s} glassnet {ours[name]:8.0f} us  PyTorch {theirs[name]:8.0f} us  {ratio:5.2f}x")
+            rows.append({"section": section, "threads": thread_count, "name": name, "glassnet_us": ours[name],
+                         "pytorch_us": theirs[name], "ratio": ratio})
+        if section == "lstm":
+            products, rest = ours["step products"], ours["whole step"] - ours["step products"]
+            budget = (theirs["whole step"] - products) / LSTM_CALLS
+            print(f"  glassnet's step: its products {products:.0f} us, its {LSTM_CALLS} other calls {rest:.0f} us "
+                  f"({rest / LSTM_CALLS:.1f} us a call); to match PyTorch's step they would have "
+                  f"{budget:.1f} us a call, and the cheapest call on one 64 x 64 gate block takes "
+                  f"{ours['one element-wise call']:.2f} us")
+            rows.append({"section": section, "threads": thread_count, "name": "per-call budget",
+                         "glassnet_us_per_call": rest / LSTM_CALLS, "budget_us_per_call": budget,
+                         "cheapest_call_us": ours["one element-wise call"]})
+    elif section == "products":
+        for peer in PEERS_OF[section]:
+            for name, us in numbers[peer].items():
+                rate = product_macs(name) / us / 1e3
+                print(f"  {name:40s} {us:8.0f} us  {rate:5.1f} GMAC/s")
+                rows.append({"section": section, "threads": thread_count, "name": name, "us": us, "gmacs": rate})
+    else:
+        mine = numbers["glassnet"]
+        print(f"  {'round trip (empty task)':40s} {mine['round trip (empty task)']:8.1f} us")
+        for name in (key[:-len(": one thread")] for key in mine if key.endswith(": one thread")):
+            one, two = mine[name + ": one thread"], mine[name + ": two threads"]
+            print(f"  {name:40s} one thread {one:8.0f} us  two {two:8.0f} us  {one / two:5.2f}x")
+            rows.append({"section": section, "threads": 1, "name": name, "one_us": one, "two_us": two,
+                         "speedup": one / two})
+    return rows
+
+
+def main(argv=None) -> list:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help=f"subset of {','.join(SECTIONS)}")
+    parser.add_argument("--repeats", type=int, default=3, help="children per peer, in turn (default 3)")
+    parser.add_argument("--samples", type=int, default=30, help="timings per figure in a child (default 30)")
+    parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--child", choices=SECTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--peer", choices=vs.PEERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    sections = [s for s in args.sections.split(",") if s]
+    if not sections or any(s not in SECTIONS for s in sections):
+        parser.error(f"--sections takes names from {','.join(SECTIONS)}, got {args.sections!r}")
+    try:
+        thread_counts = [int(t) for t in args.threads.split(",") if t]
+    except ValueError:
+        parser.error(f"--threads takes integers separated by commas, got {args.threads!r}")
+    if not thread_counts or min(thread_counts) < 1:
+        parser.error(f"--threads must be integers >= 1, got {args.threads!r}")
+    if args.repeats < 1 or args.samples < 1:
+        parser.error("--repeats and --samples must be >= 1")
+    if args.child:
+        print(json.dumps(child(args.child, args.peer, thread_counts[0], args.samples)))
+        return []
+    print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {vs.load()}")
+    rows = []
+    for section in sections:
+        # the threads section pins NumPy to one thread and splits by hand: one run is enough
+        for thread_count in thread_counts[:1] if section == "threads" else thread_counts:
+            rows += report(section, thread_count, measure(section, thread_count, args.repeats, args.samples))
+    print(f"({vs.load()})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
