@@ -337,12 +337,7 @@ def main(argv=None) -> list:
     sections = [s for s in args.sections.split(",") if s]
     if not sections or any(s not in SECTIONS for s in sections):
         parser.error(f"--sections takes names from {','.join(SECTIONS)}, got {args.sections!r}")
-    try:
-        thread_counts = [int(t) for t in args.threads.split(",") if t]
-    except ValueError:
-        parser.error(f"--threads takes integers separated by commas, got {args.threads!r}")
-    if not thread_counts or min(thread_counts) < 1:
-        parser.error(f"--threads must be integers >= 1, got {args.threads!r}")
+    thread_counts = vs.parse_thread_counts(parser, args.threads)
     if args.repeats < 1 or args.samples < 1:
         parser.error("--repeats and --samples must be >= 1")
     if args.child:

@@ -456,6 +456,17 @@ def report(rows: list, threads: int, repeats: int) -> None:
               + " ".join(f"{row[f'{peer}_{key}']:8.0f}" for peer in PEERS for key in ("peak_mib", "growth_mib")))
 
 
+def parse_thread_counts(parser: argparse.ArgumentParser, text: str) -> list:
+    """``--threads``' comma-separated counts as ints (each >= 1), or the parser's error (exit 2)."""
+    try:
+        counts = [int(t) for t in text.split(",") if t]
+    except ValueError:
+        parser.error(f"--threads takes integers separated by commas, got {text!r}")
+    if not counts or min(counts) < 1:
+        parser.error(f"--threads must be integers >= 1, got {text!r}")
+    return counts
+
+
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="fresh pairs of children per workload (default 3)")
@@ -480,12 +491,7 @@ def main(argv=None) -> list:
     models = [m for m in args.models.split(",") if m]
     if not models or any(m not in WORKLOADS for m in models):
         parser.error(f"--models takes names from {','.join(WORKLOADS)}, got {args.models!r}")
-    try:
-        thread_counts = [int(t) for t in args.threads.split(",") if t]
-    except ValueError:
-        parser.error(f"--threads takes integers separated by commas, got {args.threads!r}")
-    if not thread_counts or min(thread_counts) < 1:
-        parser.error(f"--threads must be integers >= 1, got {args.threads!r}")
+    thread_counts = parse_thread_counts(parser, args.threads)
     if args.repeats < 1 or args.chunks < 1 or (args.chunk is not None and args.chunk < 1) or args.warmup < 0:
         parser.error("--repeats, --chunks and --chunk must be >= 1, --warmup >= 0")
     print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {load()}")
