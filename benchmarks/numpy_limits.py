@@ -257,8 +257,8 @@ CHILDREN = {"layers": layers, "products": products, "threads": threads, "lstm": 
 
 
 def child(section: str, peer: str, thread_count: int, samples: int) -> dict:
-    """A child's work: pin the threads, flush subnormals, measure (``threads`` pins NumPy to 1)."""
-    limiter = vs.pin_threads(peer, 1 if section == "threads" else thread_count)
+    """A child's work: pin the threads, flush subnormals, measure."""
+    limiter = vs.pin_threads(peer, thread_count)
     vs.child_floats(peer)
     result = CHILDREN[section](peer, samples)
     del limiter
@@ -271,7 +271,8 @@ def run_child(section: str, peer: str, thread_count: int, samples: int) -> dict:
                "--threads", str(thread_count), "--samples", str(samples)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise RuntimeError(f"{section} child ({peer}) failed:\n{done.stderr[-2000:]}")
+        how = f"killed by signal {-done.returncode}" if done.returncode < 0 else f"exit status {done.returncode}"
+        raise RuntimeError(f"{section} child ({peer}) failed ({how}):\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -340,14 +341,15 @@ def main(argv=None) -> list:
     thread_counts = vs.parse_thread_counts(parser, args.threads)
     if args.repeats < 1 or args.samples < 1:
         parser.error("--repeats and --samples must be >= 1")
+    vs.check_json_path(parser, args.json)
     if args.child:
         print(json.dumps(child(args.child, args.peer, thread_counts[0], args.samples)))
         return []
     print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {vs.load()}")
     rows = []
     for section in sections:
-        # the threads section pins NumPy to one thread and splits by hand: one run is enough
-        for thread_count in thread_counts[:1] if section == "threads" else thread_counts:
+        # the threads section pins NumPy to one thread and splits by hand, whatever --threads says
+        for thread_count in [1] if section == "threads" else thread_counts:
             rows += report(section, thread_count, measure(section, thread_count, args.repeats, args.samples))
     print(f"({vs.load()})")
     if args.json:

@@ -467,6 +467,12 @@ def parse_thread_counts(parser: argparse.ArgumentParser, text: str) -> list:
     return counts
 
 
+def check_json_path(parser: argparse.ArgumentParser, path: str | None) -> None:
+    """``--json``'s folder must exist: the parser's error now, not a traceback after the run."""
+    if path is not None and not Path(path).resolve().parent.is_dir():
+        parser.error(f"--json: no folder {str(Path(path).resolve().parent)!r} to write {path!r} into")
+
+
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="fresh pairs of children per workload (default 3)")
@@ -494,6 +500,7 @@ def main(argv=None) -> list:
     thread_counts = parse_thread_counts(parser, args.threads)
     if args.repeats < 1 or args.chunks < 1 or (args.chunk is not None and args.chunk < 1) or args.warmup < 0:
         parser.error("--repeats, --chunks and --chunk must be >= 1, --warmup >= 0")
+    check_json_path(parser, args.json)
     print(f"python {' '.join([Path(__file__).name, *(argv if argv is not None else sys.argv[1:])])}; {load()}")
     rows = []
     for threads in thread_counts:

@@ -108,7 +108,8 @@ def test_vision_and_sequence_parent_runs_children_and_writes_json(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [["--models", "lenet,nope"], ["--threads", "0"], ["--threads", "x"],
-                                 ["--repeats", "0"], ["--chunks", "0"], ["--chunk", "0"]])
+                                 ["--repeats", "0"], ["--chunks", "0"], ["--chunk", "0"],
+                                 ["--json", "/no/such/folder/rows.json"]])
 def test_vision_and_sequence_rejects_bad_options(bad, capsys):
     with pytest.raises(SystemExit) as error:
         vs.main(bad)
@@ -230,6 +231,11 @@ def test_numpy_limits_counts_the_multiply_adds_of_each_product():
     assert numpy_limits.product_macs("pytorch conv2 forward+backward") == 3 * numpy_limits.CONV2_MACS
 
 
+def test_numpy_limits_child_that_fails_reports_its_error():
+    with pytest.raises(RuntimeError, match="invalid choice"):
+        numpy_limits.run_child("nope", "glassnet", 1, 1)
+
+
 def test_numpy_limits_worker_runs_what_it_is_handed():
     worker, seen = numpy_limits.Worker(), []
     for value in range(3):
@@ -251,7 +257,7 @@ def test_numpy_limits_parent_runs_children_and_writes_json(tmp_path):
 
 
 @pytest.mark.parametrize("bad", [["--sections", "layers,nope"], ["--threads", "0"], ["--threads", "x"],
-                                 ["--repeats", "0"], ["--samples", "0"]])
+                                 ["--repeats", "0"], ["--samples", "0"], ["--json", "/no/such/folder/rows.json"]])
 def test_numpy_limits_rejects_bad_options(bad, capsys):
     with pytest.raises(SystemExit) as error:
         numpy_limits.main(bad)
