@@ -49,7 +49,8 @@ SECTIONS = ("layers", "products", "threads", "lstm")
 PEERS_OF = {"layers": vs.PEERS, "products": ("pytorch", "glassnet"), "threads": ("glassnet",),
             "lstm": vs.PEERS}
 BATCH = 64
-# LeNet-5's layers: name, PyTorch module, glassnet module (both from these arguments), input shape.
+# LeNet-5's layers: name, the module's class (the same name in torch.nn and glassnet.nn), its
+# arguments and options, the input's shape.
 LENET = (
     ("conv1 1->6 5x5 pad 2", "Conv2d", (1, 6, 5), {"padding": 2}, (BATCH, 1, 28, 28)),
     ("relu 6x28x28", "ReLU", (), {}, (BATCH, 6, 28, 28)),
@@ -79,6 +80,14 @@ def median_us(f, samples: int) -> float:
     return statistics.median(times) * 1e6
 
 
+def fresh_gradients(*holders) -> None:
+    """``.grad = None`` on the parameters of each module and on each tensor among ``holders`` (either
+    library): a timed backward then starts as after zero_grad, rather than adding into the last one's."""
+    for holder in holders:
+        for tensor in holder.parameters() if hasattr(holder, "parameters") else [holder]:
+            tensor.grad = None
+
+
 # ---- children: each measures one section for one peer and returns {name: microseconds} --------
 def layer_timers(peer: str, kind: str, args: tuple, options: dict, x: np.ndarray, needs_grad: bool, rng) -> tuple:
     """``(forward, step)``: one layer's forward without a graph, and its forward + backward."""
@@ -93,7 +102,7 @@ def layer_timers(peer: str, kind: str, args: tuple, options: dict, x: np.ndarray
             with torch.no_grad():
                 module(xt)
 
-        return forward, lambda: module(xt).backward(grad)
+        return forward, lambda: (fresh_gradients(module, xt), module(xt).backward(grad))
     import glassnet as gn
     from glassnet import nn
 
@@ -104,7 +113,11 @@ def layer_timers(peer: str, kind: str, args: tuple, options: dict, x: np.ndarray
         with gn.no_grad():
             ours(gn.Tensor(x))
 
-    return glassnet_forward, lambda: ours(gn.Tensor(x, requires_grad=needs_grad)).backward(grad_np)
+    def glassnet_step():
+        fresh_gradients(ours)
+        ours(gn.Tensor(x, requires_grad=needs_grad)).backward(grad_np)
+
+    return glassnet_forward, glassnet_step
 
 
 def layers(peer: str, samples: int) -> dict:
@@ -134,7 +147,8 @@ def products(peer: str, samples: int) -> dict:
                 conv(x)
 
         return {"pytorch conv2 forward": median_us(forward, samples),
-                "pytorch conv2 forward+backward": median_us(lambda: conv(x).backward(grad), samples)}
+                "pytorch conv2 forward+backward": median_us(lambda: (fresh_gradients(conv, x), conv(x).backward(grad)),
+                                                            samples)}
     # glassnet's shapes: the wide column layout (benchmarks' LeNet: 136 columns an image for 10x10).
     columns = BATCH * (9 * 14 + 10)
     w2 = rng.normal(size=(16, 150)).astype(np.float32)
@@ -226,6 +240,7 @@ def lstm(peer: str, samples: int) -> dict:
         xt = torch.from_numpy(x)
 
         def step():
+            fresh_gradients(layer)
             out, _ = layer(xt)
             out.sum().backward()
 
@@ -236,6 +251,7 @@ def lstm(peer: str, samples: int) -> dict:
     layer = nn.LSTM(LSTM["input"], h, batch_first=True, rng=rng)
 
     def glassnet_step():
+        fresh_gradients(layer)
         out, _ = layer(gn.Tensor(x))
         out.sum().backward()
 

@@ -231,6 +231,18 @@ def test_numpy_limits_counts_the_multiply_adds_of_each_product():
     assert numpy_limits.product_macs("pytorch conv2 forward+backward") == 3 * numpy_limits.CONV2_MACS
 
 
+def test_numpy_limits_clears_gradients_of_both_libraries():
+    import glassnet as gn
+    from glassnet import nn
+
+    ours, theirs = nn.Linear(3, 2, rng=0), torch.nn.Linear(3, 2)
+    x_ours, x_theirs = gn.Tensor(np.ones((4, 3), np.float32), requires_grad=True), torch.ones(4, 3, requires_grad=True)
+    ours(x_ours).sum().backward()
+    theirs(x_theirs).sum().backward()
+    numpy_limits.fresh_gradients(ours, x_ours, theirs, x_theirs)
+    assert all(p.grad is None for p in [*ours.parameters(), *theirs.parameters(), x_ours, x_theirs])
+
+
 def test_numpy_limits_child_that_fails_reports_its_error():
     with pytest.raises(RuntimeError, match="invalid choice"):
         numpy_limits.run_child("nope", "glassnet", 1, 1)
