@@ -468,9 +468,15 @@ def parse_thread_counts(parser: argparse.ArgumentParser, text: str) -> list:
 
 
 def check_json_path(parser: argparse.ArgumentParser, path: str | None) -> None:
-    """``--json``'s folder must exist: the parser's error now, not a traceback after the run."""
-    if path is not None and not Path(path).resolve().parent.is_dir():
-        parser.error(f"--json: no folder {str(Path(path).resolve().parent)!r} to write {path!r} into")
+    """``--json`` must name a file that can be written, in a folder that exists: the parser's error
+    now (exit 2), not a traceback after the run."""
+    if path is None:
+        return
+    folder = Path(path).resolve().parent
+    if not path or Path(path).is_dir():
+        parser.error(f"--json needs a file name, got {path!r}")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        parser.error(f"--json: no folder {str(folder)!r} to write {path!r} into")
 
 
 def main(argv=None) -> list:

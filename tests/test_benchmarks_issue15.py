@@ -109,7 +109,7 @@ def test_vision_and_sequence_parent_runs_children_and_writes_json(tmp_path):
 
 @pytest.mark.parametrize("bad", [["--models", "lenet,nope"], ["--threads", "0"], ["--threads", "x"],
                                  ["--repeats", "0"], ["--chunks", "0"], ["--chunk", "0"],
-                                 ["--json", "/no/such/folder/rows.json"]])
+                                 ["--json", "/no/such/folder/rows.json"], ["--json", ""], ["--json", "."]])
 def test_vision_and_sequence_rejects_bad_options(bad, capsys):
     with pytest.raises(SystemExit) as error:
         vs.main(bad)
@@ -220,15 +220,23 @@ def test_numpy_limits_children_measure_their_section(section):
         assert result and all(math.isfinite(us) and us > 0 for us in result.values())
     if section in ("layers", "lstm"):
         assert set(results["pytorch"]) <= set(results["glassnet"])
-    numbers = {peer: result for peer, result in results.items()}
-    rows = numpy_limits.report(section, 1, numbers)
+    rows = numpy_limits.report(section, 1, results)
     assert rows and all(all(math.isfinite(v) for v in row.values() if isinstance(v, float)) for row in rows)
 
 
 def test_numpy_limits_counts_the_multiply_adds_of_each_product():
-    assert numpy_limits.product_macs("W2 @ cols (16x150 @ 150x8704)") == 16 * 150 * 8704
-    assert numpy_limits.product_macs("pytorch conv2 forward") == numpy_limits.CONV2_MACS
+    assert numpy_limits.product_macs("W2 @ cols") == 16 * 150 * 64 * 136  # 136 wide columns an image
+    assert numpy_limits.product_macs("square 512") == 512 ** 3
+    assert numpy_limits.product_macs("pytorch conv2 forward") == numpy_limits.CONV2_MACS == 16 * 6 * 25 * 100 * 64
     assert numpy_limits.product_macs("pytorch conv2 forward+backward") == 3 * numpy_limits.CONV2_MACS
+
+
+def test_numpy_limits_wide_columns_are_glassnets_own():
+    import importlib
+
+    conv = importlib.import_module("glassnet.ops.conv")  # the module (glassnet.ops.conv is also the op)
+    per_image, _ = conv._grid((10, 10), (numpy_limits.BATCH, 6, 14, 14), (1, 1))
+    assert numpy_limits.WIDE == numpy_limits.BATCH * per_image
 
 
 def test_numpy_limits_clears_gradients_of_both_libraries():
@@ -248,13 +256,18 @@ def test_numpy_limits_child_that_fails_reports_its_error():
         numpy_limits.run_child("nope", "glassnet", 1, 1)
 
 
-def test_numpy_limits_worker_runs_what_it_is_handed():
+def test_numpy_limits_worker_runs_what_it_is_handed_and_hands_back_its_errors():
     worker, seen = numpy_limits.Worker(), []
     for value in range(3):
         worker.run(lambda value=value: seen.append(value))
         worker.wait()
+    worker.run(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        worker.wait()
+    worker.run(lambda: seen.append(3))  # still serving
+    worker.wait()
     worker.close()
-    assert seen == [0, 1, 2]
+    assert seen == [0, 1, 2, 3]
 
 
 def test_numpy_limits_parent_runs_children_and_writes_json(tmp_path):
@@ -264,12 +277,14 @@ def test_numpy_limits_parent_runs_children_and_writes_json(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     rows = json.loads(out.read_text())
-    assert {row["name"] for row in rows} >= {"pytorch conv2 forward", "square (512x512 @ 512x512)"}
+    torch_rows = {"pytorch conv2 forward", "pytorch conv2 forward+backward"}
+    assert {row["name"] for row in rows} == {*numpy_limits.PRODUCTS, *torch_rows}
     assert all(row["gmacs"] > 0 for row in rows) and "GMAC/s" in done.stdout
 
 
 @pytest.mark.parametrize("bad", [["--sections", "layers,nope"], ["--threads", "0"], ["--threads", "x"],
-                                 ["--repeats", "0"], ["--samples", "0"], ["--json", "/no/such/folder/rows.json"]])
+                                 ["--repeats", "0"], ["--samples", "0"], ["--json", "/no/such/folder/rows.json"],
+                                 ["--json", "."], ["--child", "threads", "--peer", "pytorch"], ["--child", "lstm"]])
 def test_numpy_limits_rejects_bad_options(bad, capsys):
     with pytest.raises(SystemExit) as error:
         numpy_limits.main(bad)
