@@ -151,20 +151,8 @@ def products(peer: str, samples: int) -> dict:
     convolution."""
     rng = np.random.default_rng(0)
     if peer == "pytorch":
-        import torch
-
-        conv = torch.nn.Conv2d(6, 16, 5)
-        x = torch.from_numpy(rng.normal(size=(BATCH, 6, 14, 14)).astype(np.float32)).requires_grad_()
-        grad = torch.ones_like(conv(x))
-
-        def forward():
-            with torch.no_grad():
-                conv(x)
-
-        def step():
-            fresh_gradients(conv, x)
-            conv(x).backward(grad)
-
+        x = rng.normal(size=(BATCH, 6, 14, 14)).astype(np.float32)
+        forward, step = layer_timers(peer, "Conv2d", (6, 16, 5), {}, x, True, rng)
         return {"pytorch conv2 forward": median_us(forward, samples),
                 "pytorch conv2 forward+backward": median_us(step, samples)}
     w2 = rng.normal(size=(16, 150)).astype(np.float32)
