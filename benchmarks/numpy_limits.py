@@ -314,12 +314,11 @@ CHILDREN = {"layers": layers, "products": products, "threads": threads, "lstm": 
 
 
 def child(section: str, peer: str, thread_count: int, samples: int) -> dict:
-    """A child's work: pin the threads, flush subnormals, measure."""
-    limiter = vs.pin_threads(peer, thread_count)
+    """A child's work: pin the threads (the limiter lives as long as this call), flush subnormals,
+    measure."""
+    limiter = vs.pin_threads(peer, thread_count)  # noqa: F841 (held, not read)
     vs.child_floats(peer)
-    result = CHILDREN[section](peer, samples)
-    del limiter
-    return result
+    return CHILDREN[section](peer, samples)
 
 
 # ---- the parent ----------------------------------------------------------------------------
